@@ -1,0 +1,86 @@
+//! Wiring: one engine, the notifier and relay workers, and a shutdown signal
+//! cloned into every task.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+
+use crate::ci::Relay;
+use crate::clock::Clock;
+use crate::engine::Engine;
+use crate::notify::{ChatSink, Notifier};
+
+pub struct App {
+    pub engine: Engine,
+    pub notifier: Arc<Notifier>,
+    pub relay: Arc<Relay>,
+    notifier_wake: Arc<Notify>,
+    relay_wake: Arc<Notify>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl App {
+    /// Starts the workers; call from inside a tokio runtime.
+    pub fn start(engine: Engine, clock: Arc<dyn Clock>, sinks: HashMap<String, Arc<dyn ChatSink>>) -> App {
+        let notifier_wake = Arc::new(Notify::new());
+        let relay_wake = Arc::new(Notify::new());
+        let (shutdown, signal) = watch::channel(false);
+        let notifier = Arc::new(Notifier::new(engine.store().clone(), sinks));
+        let relay = Arc::new(Relay::new(engine.clone(), clock, notifier_wake.clone()));
+        let tasks = vec![
+            tokio::spawn(notifier.clone().run(notifier_wake.clone(), signal.clone())),
+            tokio::spawn(relay.clone().run(relay_wake.clone(), signal)),
+        ];
+        App { engine, notifier, relay, notifier_wake, relay_wake, shutdown, tasks }
+    }
+
+    /// A receiver that turns `true` when the app stops.
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    /// Tells the workers that a command may have queued work for them.
+    pub fn wake_workers(&self) {
+        self.relay_wake.notify_one();
+        self.notifier_wake.notify_one();
+    }
+
+    /// Tells only the relay; for callers that deliver announcements themselves
+    /// (the shell prints them right under its reply).
+    pub fn wake_relay(&self) {
+        self.relay_wake.notify_one();
+    }
+
+    /// True when no CI job and no announcement is waiting.
+    pub fn is_idle(&self) -> bool {
+        self.engine.store().outbox_depths() == (0, 0)
+    }
+
+    /// Waits until the outboxes drain or `limit` passes; returns whether they drained.
+    pub async fn wait_idle(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        while !self.is_idle() {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            self.wake_workers();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        true
+    }
+
+    /// Stops the workers after their current step and flushes the store.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        if let Err(error) = self.engine.store().flush() {
+            tracing::error!(%error, "final flush failed");
+        }
+    }
+}

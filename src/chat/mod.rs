@@ -1,0 +1,4 @@
+//! Chat adapters: platform events in, platform-neutral messages out. They
+//! translate and hold no business rules.
+
+pub mod shell;

@@ -1,0 +1,255 @@
+//! The local chat shell: one command a line on stdin, replies and
+//! announcements (`[#channel] …`) on stdout. Piped input works the same,
+//! without prompts, so scripts and tests drive it.
+
+use std::io::{self, BufRead, Write};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::{mpsc, watch};
+
+use crate::app::App;
+use crate::domain::ids::{ChannelRef, UserRef};
+use crate::domain::message::Message;
+use crate::engine::Origin;
+use crate::notify::{ChatSink, DeliveryError};
+
+/// The longest line the shell reads as a command, in bytes.
+pub const MAX_LINE_BYTES: usize = 2000;
+
+/// Where the shell writes; shared by replies and announcements so lines never interleave.
+pub type ShellOut = Arc<Mutex<Box<dyn Write + Send>>>;
+
+pub fn stdout_out() -> ShellOut {
+    Arc::new(Mutex::new(Box::new(io::stdout())))
+}
+
+fn write_lines(out: &ShellOut, text: &str) {
+    let mut out = out.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _ = writeln!(out, "{text}");
+    let _ = out.flush();
+}
+
+/// Shows announcements in the terminal: a post prints the message, an edit
+/// prints it again marked as edited, a thread line prints under it.
+pub struct ShellSink {
+    out: ShellOut,
+}
+
+impl ShellSink {
+    pub fn new(out: ShellOut) -> Self {
+        ShellSink { out }
+    }
+}
+
+#[async_trait]
+impl ChatSink for ShellSink {
+    async fn post(&self, channel: &ChannelRef, message: &Message) -> Result<String, DeliveryError> {
+        write_lines(&self.out, &format!("[{}] {}", channel.local(), message.to_text()));
+        Ok(format!("{}@{}", message.release, channel.local()))
+    }
+
+    async fn update(&self, channel: &ChannelRef, _posted: &str, message: &Message) -> Result<(), DeliveryError> {
+        write_lines(&self.out, &format!("[{}] (edited) {}", channel.local(), message.to_text()));
+        Ok(())
+    }
+
+    async fn reply_in_thread(&self, channel: &ChannelRef, _posted: &str, line: &str) -> Result<(), DeliveryError> {
+        write_lines(&self.out, &format!("[{} thread] {line}", channel.local()));
+        Ok(())
+    }
+}
+
+/// One line read from the terminal or a pipe.
+#[derive(Debug, PartialEq, Eq)]
+pub enum InputLine {
+    Text(Vec<u8>),
+    /// A line longer than the limit; its bytes were skipped, not kept.
+    TooLong(usize),
+}
+
+/// Reads one line without holding more than `max` bytes of it in memory.
+pub fn read_bounded(reader: &mut impl BufRead, max: usize) -> io::Result<Option<InputLine>> {
+    let mut line = Vec::new();
+    let mut total = 0usize;
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok((total > 0).then(|| finish(line, total, max)));
+        }
+        let (chunk, used, done) = match buffer.iter().position(|&b| b == b'\n') {
+            Some(at) => (&buffer[..at], at + 1, true),
+            None => (buffer, buffer.len(), false),
+        };
+        total += chunk.len();
+        if line.len() + chunk.len() <= max {
+            line.extend_from_slice(chunk);
+        }
+        reader.consume(used);
+        if done {
+            return Ok(Some(finish(line, total, max)));
+        }
+    }
+}
+
+fn finish(mut line: Vec<u8>, total: usize, max: usize) -> InputLine {
+    if total > max {
+        return InputLine::TooLong(total);
+    }
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    InputLine::Text(line)
+}
+
+/// What the shell does with one line.
+enum Step {
+    Reply(String),
+    Quit,
+}
+
+pub struct Shell<'a> {
+    app: &'a App,
+    user: UserRef,
+    out: ShellOut,
+    interactive: bool,
+    origin: Origin,
+}
+
+impl<'a> Shell<'a> {
+    pub fn new(app: &'a App, user: UserRef, out: ShellOut, interactive: bool) -> Self {
+        let origin = Origin { channel: ChannelRef::parse("shell:#shell").expect("a valid literal") };
+        Shell { app, user, out, interactive, origin }
+    }
+
+    fn prompt(&self) {
+        if self.interactive {
+            let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = write!(out, "{}> ", self.user.local());
+            let _ = out.flush();
+        }
+    }
+
+    /// Reads `input` to its end (or until `stop` turns true), answering each line.
+    pub async fn run(mut self, input: Box<dyn BufRead + Send>, mut stop: watch::Receiver<bool>) {
+        let (lines_tx, mut lines) = mpsc::channel::<io::Result<InputLine>>(256);
+        std::thread::spawn(move || {
+            let mut input = input;
+            loop {
+                match read_bounded(&mut input, MAX_LINE_BYTES) {
+                    Ok(None) => break,
+                    Ok(Some(line)) => {
+                        if lines_tx.blocking_send(Ok(line)).is_err() {
+                            break;
+                        }
+                    }
+                    Err(error) => {
+                        let _ = lines_tx.blocking_send(Err(error));
+                        break;
+                    }
+                }
+            }
+        });
+        if self.interactive {
+            write_lines(&self.out, "releasebot shell. Type `help` for commands, `/as bob` to act as someone else, `/quit` to leave.");
+        }
+        self.prompt();
+        loop {
+            let line = tokio::select! {
+                line = lines.recv() => line,
+                _ = stop.changed() => break,
+            };
+            let step = match line {
+                None => break,
+                Some(Err(error)) => {
+                    write_lines(&self.out, &format!("Could not read input: {error}"));
+                    break;
+                }
+                Some(Ok(InputLine::TooLong(bytes))) => Step::Reply(format!(
+                    "That line is {bytes} bytes long; a command may be at most {MAX_LINE_BYTES}. Nothing was done."
+                )),
+                Some(Ok(InputLine::Text(bytes))) => match String::from_utf8(bytes) {
+                    Ok(text) => self.step(&text).await,
+                    Err(_) => Step::Reply("That line is not valid UTF-8 text, so I can't read it. Nothing was done.".to_string()),
+                },
+            };
+            match step {
+                Step::Quit => break,
+                Step::Reply(text) => write_lines(&self.out, &text),
+            }
+            self.app.wake_relay();
+            self.app.notifier.deliver_pending().await;
+            self.prompt();
+        }
+    }
+
+    async fn step(&mut self, line: &str) -> Step {
+        let trimmed = line.trim();
+        let mut words = trimmed.split_whitespace();
+        let first = words.next().unwrap_or_default();
+        match first {
+            "/quit" | "/exit" => return Step::Quit,
+            "/whoami" => return Step::Reply(format!("You are {}.", self.user)),
+            "/as" => {
+                let Some(name) = words.next() else {
+                    return Step::Reply("Usage: /as USER (like /as bob or /as slack:U024BE7LH)".to_string());
+                };
+                let full = if name.contains(':') { name.to_string() } else { format!("shell:{name}") };
+                return Step::Reply(match UserRef::parse(&full) {
+                    Ok(user) => {
+                        self.user = user;
+                        format!("You are now {}.", self.user)
+                    }
+                    Err(e) => e.0,
+                });
+            }
+            "/wait" => {
+                let seconds = words.next().and_then(|s| s.parse::<u64>().ok()).unwrap_or(30);
+                let drained = self.app.wait_idle(Duration::from_secs(seconds)).await;
+                self.app.notifier.deliver_pending().await;
+                return Step::Reply(if drained {
+                    "All CI jobs and announcements are done.".to_string()
+                } else {
+                    format!("Still waiting on CI or chat after {seconds} s; try /wait again.")
+                });
+            }
+            "/help" => {
+                return Step::Reply(
+                    "Shell commands: /as USER, /whoami, /wait [seconds] (until CI jobs finish), /quit. Bot commands: type `help`."
+                        .to_string(),
+                )
+            }
+            word if word.starts_with('/') && !word.eq_ignore_ascii_case("/release") => {
+                return Step::Reply(format!(
+                    "Unknown shell command `{word}`. Shell commands: /as USER, /whoami, /wait [seconds], /quit; bot commands: `help`."
+                ))
+            }
+            _ => {}
+        }
+        let result = self.app.engine.handle_line(&self.user, line, &self.origin);
+        Step::Reply(match result {
+            Ok(reply) => reply.text,
+            Err(error) => error.reply_text(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_are_skipped_without_being_kept() {
+        let mut input = io::Cursor::new([vec![b'x'; 10_000], b"\nhelp\r\n".to_vec()].concat());
+        assert_eq!(read_bounded(&mut input, 2000).unwrap(), Some(InputLine::TooLong(10_000)));
+        assert_eq!(read_bounded(&mut input, 2000).unwrap(), Some(InputLine::Text(b"help".to_vec())));
+        assert_eq!(read_bounded(&mut input, 2000).unwrap(), None);
+    }
+
+    #[test]
+    fn a_last_line_without_newline_is_read() {
+        let mut input = io::Cursor::new(b"status R-1".to_vec());
+        assert_eq!(read_bounded(&mut input, 2000).unwrap(), Some(InputLine::Text(b"status R-1".to_vec())));
+    }
+}

@@ -1,0 +1,266 @@
+//! The command line: global options and one function per subcommand.
+
+use std::collections::HashMap;
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+
+use crate::app::App;
+use crate::chat::shell::{self, Shell, ShellSink};
+use crate::clock::{Clock, OffsetClock, SystemClock};
+use crate::config::{self, Config};
+use crate::domain::ids::{ReleaseId, UserRef};
+use crate::engine::Engine;
+use crate::notify::ChatSink;
+use crate::store::{audit, Store};
+
+#[derive(Debug, Parser)]
+#[command(name = "releasebot", version, about = "Release requests, approvals, deploys and rollbacks from chat")]
+pub struct Cli {
+    /// The config file.
+    #[arg(long, global = true, env = "RELEASEBOT_CONFIG", default_value = config::DEFAULT_PATH)]
+    pub config: PathBuf,
+    /// The sled data directory (default: the config's bot.data_dir, else ./data).
+    #[arg(long, global = true, env = "RELEASEBOT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Pretend the clock started at this RFC 3339 instant (for demos and tests).
+    #[arg(long, global = true, env = "RELEASEBOT_CLOCK", hide = true)]
+    pub clock: Option<DateTime<Utc>>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The local chat shell: type commands as a user would in Slack.
+    Shell {
+        /// Act as this user (`bob` means `shell:bob`).
+        #[arg(long = "as")]
+        user: Option<String>,
+    },
+    /// Run the bot: chat adapters, relay and notifier, until SIGINT/SIGTERM.
+    Run,
+    /// Check the config file and say what is wrong, with key paths and lines.
+    CheckConfig,
+    /// Print every release as a JSON array.
+    Export,
+    /// Read releases exported by `export` (from FILE or stdin) into an empty-id range.
+    Import { file: Option<PathBuf> },
+    /// Print the audit log, or verify its hash chain.
+    Audit {
+        /// One JSON array instead of lines.
+        #[arg(long)]
+        json: bool,
+        /// Only this release's entries.
+        #[arg(long)]
+        release: Option<String>,
+        #[command(subcommand)]
+        action: Option<AuditAction>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Exit non-zero and name the first broken entry if the chain was tampered with.
+    Verify,
+}
+
+impl Cli {
+    fn load_config(&self) -> anyhow::Result<Config> {
+        Ok(Config::load(&self.config)?)
+    }
+
+    fn data_dir(&self, config: Option<&Config>) -> PathBuf {
+        self.data_dir
+            .clone()
+            .or_else(|| config.and_then(|c| c.data_dir.clone()))
+            .unwrap_or_else(|| PathBuf::from("./data"))
+    }
+
+    fn clock(&self) -> Arc<dyn Clock> {
+        match self.clock {
+            Some(start) => Arc::new(OffsetClock::starting_at(start)),
+            None => Arc::new(SystemClock),
+        }
+    }
+
+    fn open(&self) -> anyhow::Result<(Arc<Config>, Store)> {
+        let config = Arc::new(self.load_config()?);
+        let store = Store::open(&self.data_dir(Some(&config)))?;
+        Ok((config, store))
+    }
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::Shell { user } => shell_command(&cli, user.clone()),
+        Command::Run => run_command(&cli),
+        Command::CheckConfig => check_config(&cli),
+        Command::Export => export(&cli),
+        Command::Import { file } => import(&cli, file.clone()),
+        Command::Audit { json, release, action } => audit_command(&cli, *json, release.as_deref(), action.is_some()),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+/// Resolves after SIGINT or SIGTERM.
+async fn termination() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+fn start_app(cli: &Cli, out: shell::ShellOut) -> anyhow::Result<(Arc<Config>, App)> {
+    let (config, store) = cli.open()?;
+    let clock = cli.clock();
+    let engine = Engine::new(store, config.clone(), clock.clone());
+    let mut sinks: HashMap<String, Arc<dyn ChatSink>> = HashMap::new();
+    sinks.insert("shell".to_string(), Arc::new(ShellSink::new(out)));
+    Ok((config, App::start(engine, clock, sinks)))
+}
+
+fn shell_command(cli: &Cli, user: Option<String>) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async {
+        let out = shell::stdout_out();
+        let (config, app) = start_app(cli, out.clone())?;
+        let user = match user {
+            Some(name) if name.contains(':') => UserRef::parse(&name)?,
+            Some(name) => UserRef::parse(&format!("shell:{name}"))?,
+            None => config.shell_user.clone(),
+        };
+        let stdin = io::stdin();
+        let interactive = stdin.is_terminal();
+        let input: Box<dyn BufRead + Send> = Box::new(io::BufReader::new(stdin));
+        let (stop_tx, stop) = tokio::sync::watch::channel(false);
+        let signals = tokio::spawn(async move {
+            termination().await;
+            let _ = stop_tx.send(true);
+        });
+        Shell::new(&app, user, out, interactive).run(input, stop).await;
+        signals.abort();
+        app.stop().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn run_command(cli: &Cli) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async {
+        let (config, app) = start_app(cli, shell::stdout_out())?;
+        tracing::info!(
+            environments = %config.environment_names(),
+            services = %config.service_names(),
+            "releasebot running: relay and notifier started; chat adapters: shell channels print here (interactive shell: `releasebot shell`)"
+        );
+        app.wake_workers();
+        termination().await;
+        tracing::info!("stopping: finishing in-flight work and flushing the store");
+        app.stop().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn check_config(cli: &Cli) -> anyhow::Result<ExitCode> {
+    match Config::load(&cli.config) {
+        Ok(config) => {
+            let users = config.directory.users().count();
+            println!(
+                "{} is valid: {} service(s) ({}), {} environment(s) ({}), {users} user(s) with roles.",
+                cli.config.display(),
+                config.services.len(),
+                config.service_names(),
+                config.environments.len(),
+                config.environment_names()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            println!("{error}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn export(cli: &Cli) -> anyhow::Result<ExitCode> {
+    let config = cli.load_config().ok();
+    let store = Store::open(&cli.data_dir(config.as_ref()))?;
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    out.write_all(b"[")?;
+    for (i, release) in store.all_releases().enumerate() {
+        out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+        serde_json::to_writer(&mut out, &release?)?;
+    }
+    out.write_all(b"\n]\n")?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import(cli: &Cli, file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let text = match &file {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+        None => io::read_to_string(io::stdin()).context("reading stdin")?,
+    };
+    let releases: Vec<crate::domain::release::Release> =
+        serde_json::from_str(&text).context("the input is not an export (a JSON array of releases)")?;
+    let (config, store) = cli.open()?;
+    let engine = Engine::new(store, config, cli.clock());
+    let count = engine.import(releases)?;
+    println!("Imported {count} release(s).");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn audit_command(cli: &Cli, json: bool, release: Option<&str>, verify: bool) -> anyhow::Result<ExitCode> {
+    let config = cli.load_config().ok();
+    let store = Store::open(&cli.data_dir(config.as_ref()))?;
+    if verify {
+        let entries = store.audit_log().collect::<Result<Vec<_>, _>>()?;
+        return Ok(match audit::verify(&entries) {
+            Ok(count) => {
+                println!("Audit log intact: {count} entries.");
+                ExitCode::SUCCESS
+            }
+            Err(broken) => {
+                println!("Audit log broken at entry #{}: {}.", broken.seq, broken.why);
+                ExitCode::FAILURE
+            }
+        });
+    }
+    let entries = match release {
+        Some(id) => store.audit_for(ReleaseId::parse(id)?)?,
+        None => store.audit_log().collect::<Result<Vec<_>, _>>()?,
+    };
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    if json {
+        serde_json::to_writer_pretty(&mut out, &entries)?;
+        writeln!(out)?;
+    } else {
+        for entry in entries {
+            writeln!(out, "{}", entry.to_line())?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,155 @@
+//! Typed config, read once from one TOML file and checked as a whole:
+//! every problem is reported with its key path and line.
+
+mod raw;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono_tz::Tz;
+
+use crate::domain::ids::{ChannelRef, Name, UserRef};
+use crate::domain::policy::{Directory, EnvPolicy};
+use crate::domain::release::JobOutcome;
+
+/// Where the demo config lives, relative to the working directory.
+pub const DEFAULT_PATH: &str = "config/releasebot.toml";
+
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub name: Name,
+    pub description: String,
+    /// Environments it may go to; `None` means all.
+    pub environments: Option<Vec<Name>>,
+    pub channels: Vec<ChannelRef>,
+}
+
+/// Where an environment's deploys and rollbacks are relayed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CiTarget {
+    /// Built in, for demos and tests: accepts at once, reports after `delay`.
+    Simulate { delay: Duration, outcome: JobOutcome },
+}
+
+impl CiTarget {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CiTarget::Simulate { .. } => "simulate",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Environment {
+    pub policy: EnvPolicy,
+    pub ci: CiTarget,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub timezone: Tz,
+    pub data_dir: Option<PathBuf>,
+    pub shell_user: UserRef,
+    pub directory: Directory,
+    pub services: BTreeMap<Name, Service>,
+    pub environments: BTreeMap<Name, Environment>,
+}
+
+/// One thing wrong in the config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// `environments.production.approvals`
+    pub key: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{} (line {line}): {}", self.key, self.message),
+            None => write!(f, "{}: {}", self.key, self.message),
+        }
+    }
+}
+
+/// Everything wrong with a config file, all at once.
+#[derive(Debug, Clone)]
+pub struct ConfigError {
+    pub file: String,
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        write!(f, "{}: {n} problem{}", self.file, if n == 1 { "" } else { "s" })?;
+        for problem in &self.problems {
+            write!(f, "\n  - {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.display().to_string(),
+            problems: vec![Problem {
+                key: "(file)".into(),
+                line: None,
+                message: format!("cannot read it: {e}"),
+            }],
+        })?;
+        Config::parse(&text, &path.display().to_string())
+    }
+
+    pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+        validate::parse(text).map_err(|problems| ConfigError { file: file.to_string(), problems })
+    }
+
+    pub fn environment(&self, name: &Name) -> Option<&Environment> {
+        self.environments.get(name)
+    }
+
+    /// The environment used when a request names none: the only one, or `staging`.
+    pub fn default_environment(&self) -> Option<&Name> {
+        if self.environments.len() == 1 {
+            return self.environments.keys().next();
+        }
+        self.environments.keys().find(|n| n.as_str() == "staging")
+    }
+
+    /// Every channel that announces a release of `service` to `environment`.
+    pub fn channels_for(&self, service: &Name, environment: &Name) -> Vec<ChannelRef> {
+        let mut channels: Vec<ChannelRef> = Vec::new();
+        let env_channels = self.environments.get(environment).map(|e| &e.policy.channels);
+        let service_channels = self.services.get(service).map(|s| &s.channels);
+        for channel in env_channels.into_iter().chain(service_channels).flatten() {
+            if !channels.contains(channel) {
+                channels.push(channel.clone());
+            }
+        }
+        channels
+    }
+
+    pub fn service_names(&self) -> String {
+        names(self.services.keys())
+    }
+
+    pub fn environment_names(&self) -> String {
+        names(self.environments.keys())
+    }
+}
+
+fn names<'a>(list: impl Iterator<Item = &'a Name>) -> String {
+    list.map(|n| n.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,292 @@
+//! Turns the raw TOML into a `Config`, collecting every problem with its key
+//! path and line instead of stopping at the first.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use chrono_tz::Tz;
+
+use super::raw::{RawCi, RawConfig, RawEnvironment};
+use super::{CiTarget, Config, Environment, Problem, Service};
+use crate::domain::ids::{ChannelRef, Name, UserRef};
+use crate::domain::policy::{Directory, EnvPolicy, Permission};
+use crate::domain::release::JobOutcome;
+
+/// Finds the line of a key path in the document, for messages.
+struct Locator<'a> {
+    text: &'a str,
+    doc: Option<toml_edit::ImDocument<&'a str>>,
+}
+
+impl<'a> Locator<'a> {
+    fn new(text: &'a str) -> Self {
+        Locator { text, doc: toml_edit::ImDocument::parse(text).ok() }
+    }
+
+    fn line_of_offset(&self, offset: usize) -> usize {
+        self.text[..offset.min(self.text.len())].matches('\n').count() + 1
+    }
+
+    fn line(&self, path: &[&str]) -> Option<usize> {
+        let doc = self.doc.as_ref()?;
+        let mut item = doc.as_item();
+        let mut best = None;
+        for segment in path {
+            let Some(next) = item.get(segment) else { break };
+            item = next;
+            if let Some(span) = item.span() {
+                best = Some(span.start);
+            }
+        }
+        best.map(|offset| self.line_of_offset(offset))
+    }
+}
+
+struct Problems<'a> {
+    locator: Locator<'a>,
+    list: Vec<Problem>,
+}
+
+impl Problems<'_> {
+    fn add(&mut self, path: &[&str], message: impl Into<String>) {
+        self.list.push(Problem {
+            key: path.join("."),
+            line: self.locator.line(path),
+            message: message.into(),
+        });
+    }
+}
+
+pub fn parse(text: &str) -> Result<Config, Vec<Problem>> {
+    let locator = Locator::new(text);
+    let raw: RawConfig = match serde_path_to_error::deserialize(toml::Deserializer::new(text)) {
+        Ok(raw) => raw,
+        Err(error) => {
+            let key = error.path().to_string();
+            let inner = error.into_inner();
+            let line = inner.span().map(|span| locator.line_of_offset(span.start));
+            return Err(vec![Problem {
+                key: if key == "." { "(file)".to_string() } else { key },
+                line,
+                message: inner.message().trim().to_string(),
+            }]);
+        }
+    };
+    let mut problems = Problems { locator, list: Vec::new() };
+    let config = build(raw, &mut problems);
+    if problems.list.is_empty() {
+        Ok(config)
+    } else {
+        Err(problems.list)
+    }
+}
+
+fn timezone(text: &str, path: &[&str], problems: &mut Problems<'_>) -> Tz {
+    text.parse::<Tz>().unwrap_or_else(|_| {
+        problems.add(path, format!("`{text}` is not a known timezone; use an IANA name like Europe/Berlin or UTC"));
+        Tz::UTC
+    })
+}
+
+fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
+    let timezone_default = timezone(&raw.bot.timezone, &["bot", "timezone"], problems);
+    let shell_user = UserRef::parse(&format!("shell:{}", raw.shell.user)).unwrap_or_else(|e| {
+        problems.add(&["shell", "user"], e.0);
+        UserRef::parse("shell:alice").expect("a valid literal")
+    });
+
+    let mut roles_by_user: BTreeMap<UserRef, BTreeSet<String>> = BTreeMap::new();
+    for (role, users) in &raw.roles {
+        for user in users {
+            match UserRef::parse(user) {
+                Ok(user) => {
+                    roles_by_user.entry(user).or_default().insert(role.clone());
+                }
+                Err(e) => problems.add(&["roles", role], e.0),
+            }
+        }
+    }
+    let directory = Directory::new(roles_by_user);
+    let known_roles: BTreeSet<&str> = raw.roles.keys().map(String::as_str).collect();
+
+    if raw.environments.is_empty() {
+        problems.add(&["environments"], "no environment is configured; add at least [environments.production]");
+    }
+    let mut environments = BTreeMap::new();
+    for (name_text, env) in &raw.environments {
+        let Some(name) = name_or_problem(name_text, &["environments", name_text], problems) else { continue };
+        let policy = env_policy(name.clone(), env, timezone_default, &known_roles, &directory, problems);
+        let ci = ci_target(&env.ci, &["environments", name_text, "ci"], problems);
+        environments.insert(name, Environment { policy, ci });
+    }
+
+    let mut services = BTreeMap::new();
+    if raw.services.is_empty() {
+        problems.add(&["services"], "no service is configured; add at least [services.<name>]");
+    }
+    for (name_text, service) in &raw.services {
+        let path = ["services", name_text.as_str()];
+        let Some(name) = name_or_problem(name_text, &path, problems) else { continue };
+        let service_envs = service.environments.as_ref().map(|list| {
+            list.iter()
+                .filter_map(|env| {
+                    let found = Name::parse(env).ok().filter(|n| environments.contains_key(n));
+                    if found.is_none() {
+                        problems.add(&["services", name_text, "environments"], format!(
+                            "unknown environment `{env}`; known: {}",
+                            raw.environments.keys().cloned().collect::<Vec<_>>().join(", ")
+                        ));
+                    }
+                    found
+                })
+                .collect()
+        });
+        let channels = channels(&service.channels, &["services", name_text, "channels"], problems);
+        services.insert(name.clone(), Service {
+            name,
+            description: service.description.clone(),
+            environments: service_envs,
+            channels,
+        });
+    }
+
+    Config {
+        timezone: timezone_default,
+        data_dir: raw.bot.data_dir.map(Into::into),
+        shell_user,
+        directory,
+        services,
+        environments,
+    }
+}
+
+fn name_or_problem(text: &str, path: &[&str], problems: &mut Problems<'_>) -> Option<Name> {
+    Name::parse(text).map_err(|e| problems.add(path, e.0)).ok()
+}
+
+fn channels(list: &[String], path: &[&str], problems: &mut Problems<'_>) -> Vec<ChannelRef> {
+    list.iter()
+        .filter_map(|c| ChannelRef::parse(c).map_err(|e| problems.add(path, e.0)).ok())
+        .collect()
+}
+
+fn permission(
+    roles: &[String],
+    path: &[&str],
+    known: &BTreeSet<&str>,
+    problems: &mut Problems<'_>,
+) -> Permission {
+    for role in roles {
+        if role != Permission::ANYONE && !known.contains(role.as_str()) {
+            problems.add(path, format!(
+                "unknown role `{role}`; roles defined under [roles]: {}",
+                known.iter().copied().collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    Permission(roles.to_vec())
+}
+
+fn env_policy(
+    name: Name,
+    env: &RawEnvironment,
+    timezone_default: Tz,
+    known: &BTreeSet<&str>,
+    directory: &Directory,
+    problems: &mut Problems<'_>,
+) -> EnvPolicy {
+    let n = name.as_str();
+    let tz = env
+        .timezone
+        .as_deref()
+        .map_or(timezone_default, |t| timezone(t, &["environments", n, "timezone"], problems));
+    let policy = EnvPolicy {
+        timezone: tz,
+        channels: channels(&env.channels, &["environments", n, "channels"], problems),
+        request: permission(&env.request, &["environments", n, "request"], known, problems),
+        approve: permission(&env.approve, &["environments", n, "approve"], known, problems),
+        deploy: permission(&env.deploy, &["environments", n, "deploy"], known, problems),
+        rollback: permission(&env.rollback, &["environments", n, "rollback"], known, problems),
+        approvals: env.approvals,
+        approvals_by_role: env.approvals_by_role.clone(),
+        self_approval: env.self_approval,
+        approval_expiry: chrono::Duration::hours(i64::from(env.approval_expiry_hours)),
+        checklist: env.checklist.clone(),
+        name: name.clone(),
+    };
+    for role in env.approvals_by_role.keys() {
+        if !env.approve.iter().any(|r| r == role || r == Permission::ANYONE) {
+            problems.add(&["environments", n, "approvals_by_role"], format!(
+                "`{role}` is not among the roles that may approve here ({})",
+                policy.approve.describe()
+            ));
+        }
+    }
+    if env.approval_expiry_hours == 0 {
+        problems.add(&["environments", n, "approval_expiry_hours"], "must be at least 1 hour");
+    }
+    check_quorum_is_reachable(&policy, directory, problems);
+    policy
+}
+
+/// An environment whose quorum no configured group of users can meet would
+/// block every release to it.
+fn check_quorum_is_reachable(policy: &EnvPolicy, directory: &Directory, problems: &mut Problems<'_>) {
+    let n = policy.name.as_str();
+    if policy.approve.0.iter().any(|r| r == Permission::ANYONE) {
+        return;
+    }
+    if policy.approve.0.is_empty() && policy.approvals_needed() > 0 {
+        problems.add(&["environments", n, "approve"], "no role may approve, but approvals are required");
+        return;
+    }
+    let approvers: Vec<&UserRef> = directory
+        .users()
+        .filter(|(_, roles)| policy.approve.allows(roles))
+        .map(|(user, _)| user)
+        .collect();
+    let needed = policy.approvals_needed() as usize;
+    if approvers.len() < needed {
+        problems.add(&["environments", n, "approvals"], format!(
+            "a quorum of {needed} can never be met: only {} configured user{} may approve ({})",
+            approvers.len(),
+            if approvers.len() == 1 { "" } else { "s" },
+            policy.approve.describe()
+        ));
+    }
+    for (role, wanted) in &policy.approvals_by_role {
+        let holders = directory.users().filter(|(_, roles)| roles.contains(role)).count();
+        if holders < *wanted as usize {
+            problems.add(&["environments", n, "approvals_by_role", role], format!(
+                "needs {wanted} {role} approval(s) but only {holders} user(s) hold that role"
+            ));
+        }
+    }
+}
+
+fn ci_target(ci: &RawCi, path: &[&str], problems: &mut Problems<'_>) -> CiTarget {
+    if ci.kind != "simulate" {
+        let mut kind_path = path.to_vec();
+        kind_path.push("kind");
+        problems.add(&kind_path, format!("CI kind `{}` is not available in this build; available: simulate", ci.kind));
+    }
+    let outcome = match ci.outcome.as_str() {
+        "succeed" => JobOutcome::Succeeded,
+        "fail" => JobOutcome::Failed,
+        other => {
+            let mut outcome_path = path.to_vec();
+            outcome_path.push("outcome");
+            problems.add(&outcome_path, format!("`{other}` is not an outcome; use succeed or fail"));
+            JobOutcome::Succeeded
+        }
+    };
+    if !(0.0..=86_400.0).contains(&ci.delay_secs) {
+        let mut delay_path = path.to_vec();
+        delay_path.push("delay_secs");
+        problems.add(&delay_path, "must be between 0 and 86400 seconds");
+    }
+    CiTarget::Simulate {
+        delay: Duration::from_secs_f64(ci.delay_secs.clamp(0.0, 86_400.0)),
+        outcome,
+    }
+}

@@ -1,0 +1,605 @@
+//! The rules of each step in a release's life: who may take it, from which
+//! status, and what it changes. Pure: the engine persists what these return.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+
+use super::ids::{Name, ReleaseId, UserRef, Version};
+use super::policy::{Directory, EnvPolicy, QuorumState};
+use super::release::{
+    Approval, ChecklistItem, Closure, DeployAction, Deployment, JobOutcome, LiveVersion, Priority,
+    Release, ReleaseStatus,
+};
+use super::Refusal;
+
+/// Who is acting, with the roles they hold.
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'a> {
+    pub user: &'a UserRef,
+    pub roles: &'a BTreeSet<String>,
+}
+
+/// What a requester asks for, already resolved against config and clock.
+#[derive(Debug, Clone)]
+pub struct RequestDraft {
+    pub service: Name,
+    pub version: Version,
+    pub environment: Name,
+    pub scheduled_at: Option<DateTime<Utc>>,
+    pub notes: Option<String>,
+    pub priority: Priority,
+}
+
+pub fn request(
+    id: ReleaseId,
+    draft: RequestDraft,
+    actor: Actor<'_>,
+    policy: &EnvPolicy,
+    now: DateTime<Utc>,
+) -> Result<Release, Refusal> {
+    if !policy.request.allows(actor.roles) {
+        return Err(Refusal::new(format!(
+            "You can't request releases to {}: that takes {}.",
+            policy.name,
+            policy.request.describe()
+        )));
+    }
+    Ok(Release {
+        id,
+        service: draft.service,
+        version: draft.version,
+        environment: draft.environment,
+        status: ReleaseStatus::Requested,
+        requester: actor.user.clone(),
+        requested_at: now,
+        updated_at: now,
+        priority: draft.priority,
+        notes: draft.notes,
+        scheduled_at: draft.scheduled_at,
+        approvals: Vec::new(),
+        checklist: fresh_checklist(policy),
+        deployments: Vec::new(),
+        previous: None,
+        rejected: None,
+        cancelled: None,
+    })
+}
+
+fn fresh_checklist(policy: &EnvPolicy) -> Vec<ChecklistItem> {
+    policy
+        .checklist
+        .iter()
+        .map(|item| ChecklistItem {
+            item: item.clone(),
+            done: false,
+            by: None,
+            at: None,
+        })
+        .collect()
+}
+
+fn require_awaiting_deploy(release: &Release, doing: &str) -> Result<(), Refusal> {
+    if release.status.is_awaiting_deploy() {
+        Ok(())
+    } else {
+        Err(Refusal::new(format!(
+            "{} is {}, so it can't be {doing} any more.",
+            release.id, release.status
+        )))
+    }
+}
+
+/// The requester, or anyone who may approve or deploy in the release's environment.
+fn is_participant(release: &Release, actor: Actor<'_>, policy: &EnvPolicy) -> bool {
+    &release.requester == actor.user
+        || policy.approve.allows(actor.roles)
+        || policy.deploy.allows(actor.roles)
+}
+
+fn require_participant(
+    release: &Release,
+    actor: Actor<'_>,
+    policy: &EnvPolicy,
+    doing: &str,
+) -> Result<(), Refusal> {
+    if is_participant(release, actor, policy) {
+        Ok(())
+    } else {
+        Err(Refusal::new(format!(
+            "You can't {doing} {}: only its requester ({}) or someone who may approve or deploy to {} can.",
+            release.id, release.requester, policy.name
+        )))
+    }
+}
+
+/// Moves a requested release forward once its quorum is met.
+fn promote_if_quorum(release: &mut Release, quorum: &QuorumState) {
+    if release.status == ReleaseStatus::Requested && quorum.met() {
+        release.status = if release.scheduled_at.is_some() {
+            ReleaseStatus::Scheduled
+        } else {
+            ReleaseStatus::Approved
+        };
+    }
+}
+
+pub fn approve(
+    release: &mut Release,
+    actor: Actor<'_>,
+    comment: Option<String>,
+    policy: &EnvPolicy,
+    directory: &Directory,
+    now: DateTime<Utc>,
+) -> Result<QuorumState, Refusal> {
+    require_awaiting_deploy(release, "approved")?;
+    if !policy.approve.allows(actor.roles) {
+        return Err(Refusal::new(format!(
+            "You can't approve releases to {}: that takes {}.",
+            policy.name,
+            policy.approve.describe()
+        )));
+    }
+    if !policy.self_approval && &release.requester == actor.user {
+        return Err(Refusal::new(format!(
+            "You requested {}, so you can't approve it ({}: self-approval is off).",
+            release.id, policy.name
+        )));
+    }
+    if let Some(earlier) = release.has_approved(actor.user) {
+        if !policy.is_expired(earlier, now) {
+            return Err(Refusal::new(format!(
+                "You already approved {} at {} UTC; an approver counts once.",
+                release.id,
+                earlier.at.format("%Y-%m-%d %H:%M")
+            )));
+        }
+    }
+    release.approvals.retain(|a| &a.by != actor.user);
+    release.approvals.push(Approval {
+        by: actor.user.clone(),
+        at: now,
+        comment,
+    });
+    release.updated_at = now;
+    let quorum = policy.quorum(&release.approvals, directory, now);
+    promote_if_quorum(release, &quorum);
+    Ok(quorum)
+}
+
+pub fn reject(
+    release: &mut Release,
+    actor: Actor<'_>,
+    reason: String,
+    policy: &EnvPolicy,
+    now: DateTime<Utc>,
+) -> Result<(), Refusal> {
+    require_awaiting_deploy(release, "rejected")?;
+    if !policy.approve.allows(actor.roles) {
+        return Err(Refusal::new(format!(
+            "You can't reject releases to {}: that takes {}.",
+            policy.name,
+            policy.approve.describe()
+        )));
+    }
+    release.status = ReleaseStatus::Rejected;
+    release.rejected = Some(Closure {
+        by: actor.user.clone(),
+        at: now,
+        reason: Some(reason),
+    });
+    release.updated_at = now;
+    Ok(())
+}
+
+pub fn cancel(
+    release: &mut Release,
+    actor: Actor<'_>,
+    reason: Option<String>,
+    policy: &EnvPolicy,
+    now: DateTime<Utc>,
+) -> Result<(), Refusal> {
+    require_awaiting_deploy(release, "cancelled")?;
+    if &release.requester != actor.user && !policy.approve.allows(actor.roles) {
+        return Err(Refusal::new(format!(
+            "You can't cancel {}: only its requester ({}) or an approver ({}) can.",
+            release.id,
+            release.requester,
+            policy.approve.describe()
+        )));
+    }
+    release.status = ReleaseStatus::Cancelled;
+    release.cancelled = Some(Closure {
+        by: actor.user.clone(),
+        at: now,
+        reason,
+    });
+    release.updated_at = now;
+    Ok(())
+}
+
+/// Sets (`Some`) or clears (`None`) the release's deploy time.
+pub fn schedule(
+    release: &mut Release,
+    actor: Actor<'_>,
+    at: Option<DateTime<Utc>>,
+    policy: &EnvPolicy,
+    now: DateTime<Utc>,
+) -> Result<(), Refusal> {
+    let doing = if at.is_some() { "scheduled" } else { "unscheduled" };
+    require_awaiting_deploy(release, doing)?;
+    require_participant(release, actor, policy, &doing[..doing.len() - 1])?;
+    if at.is_none() && release.scheduled_at.is_none() {
+        return Err(Refusal::new(format!("{} has no deploy time to clear.", release.id)));
+    }
+    release.scheduled_at = at;
+    release.status = match (release.status, at) {
+        (ReleaseStatus::Approved, Some(_)) => ReleaseStatus::Scheduled,
+        (ReleaseStatus::Scheduled, None) => ReleaseStatus::Approved,
+        (status, _) => status,
+    };
+    release.updated_at = now;
+    Ok(())
+}
+
+/// Changes what is shipped or where; every approval and checklist tick is dropped.
+pub fn change(
+    release: &mut Release,
+    actor: Actor<'_>,
+    version: Option<Version>,
+    target: Option<&EnvPolicy>,
+    policy: &EnvPolicy,
+    now: DateTime<Utc>,
+) -> Result<usize, Refusal> {
+    require_awaiting_deploy(release, "changed")?;
+    require_participant(release, actor, policy, "change")?;
+    if let Some(target) = target {
+        if !target.request.allows(actor.roles) && &release.requester == actor.user {
+            return Err(Refusal::new(format!(
+                "You can't move {} to {}: requesting there takes {}.",
+                release.id,
+                target.name,
+                target.request.describe()
+            )));
+        }
+    }
+    let same_version = version.as_ref().is_none_or(|v| v == &release.version);
+    let same_env = target.is_none_or(|t| t.name == release.environment);
+    if same_version && same_env {
+        return Err(Refusal::new(format!(
+            "{} already is {}; nothing to change.",
+            release.id,
+            release.title()
+        )));
+    }
+    if let Some(version) = version {
+        release.version = version;
+    }
+    if let Some(target) = target {
+        release.environment = target.name.clone();
+        release.checklist = fresh_checklist(target);
+    }
+    let dropped = release.approvals.len();
+    release.approvals.clear();
+    release.status = ReleaseStatus::Requested;
+    release.updated_at = now;
+    Ok(dropped)
+}
+
+pub fn set_check(
+    release: &mut Release,
+    actor: Actor<'_>,
+    item: &str,
+    done: bool,
+    policy: &EnvPolicy,
+    now: DateTime<Utc>,
+) -> Result<usize, Refusal> {
+    require_awaiting_deploy(release, "re-checked")?;
+    require_participant(release, actor, policy, "tick the checklist of")?;
+    let index = release.find_checklist_item(item).ok_or_else(|| {
+        let items: Vec<String> = release
+            .checklist
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{}. {}", i + 1, c.item))
+            .collect();
+        Refusal::new(format!(
+            "{} has no checklist item `{item}`. Its items: {}.",
+            release.id,
+            if items.is_empty() { "none".to_string() } else { items.join(", ") }
+        ))
+    })?;
+    let entry = &mut release.checklist[index];
+    if entry.done == done {
+        return Err(Refusal::new(format!(
+            "`{}` is already {} on {}.",
+            entry.item,
+            if done { "checked" } else { "unchecked" },
+            release.id
+        )));
+    }
+    entry.done = done;
+    entry.by = done.then(|| actor.user.clone());
+    entry.at = done.then_some(now);
+    release.updated_at = now;
+    Ok(index)
+}
+
+pub fn start_deploy(
+    release: &mut Release,
+    actor: Actor<'_>,
+    policy: &EnvPolicy,
+    directory: &Directory,
+    live: Option<LiveVersion>,
+    now: DateTime<Utc>,
+) -> Result<Deployment, Refusal> {
+    if !policy.deploy.allows(actor.roles) {
+        return Err(Refusal::new(format!(
+            "You can't deploy to {}: that takes {}.",
+            policy.name,
+            policy.deploy.describe()
+        )));
+    }
+    match release.status {
+        ReleaseStatus::Approved | ReleaseStatus::Scheduled | ReleaseStatus::Failed => {}
+        ReleaseStatus::Requested => {
+            let quorum = policy.quorum(&release.approvals, directory, now);
+            return Err(Refusal::new(format!(
+                "{} isn't approved yet: it still needs {}.",
+                release.id,
+                quorum.missing.join(" and ")
+            )));
+        }
+        ReleaseStatus::Deploying | ReleaseStatus::RollingBack => {
+            let job = release.current_job();
+            return Err(Refusal::new(format!(
+                "{} is already {} (started by {} at {} UTC).",
+                release.id,
+                release.status,
+                job.map_or("someone".to_string(), |j| j.by.to_string()),
+                job.map_or("?".to_string(), |j| j.started_at.format("%H:%M").to_string())
+            )));
+        }
+        status => {
+            return Err(Refusal::new(format!(
+                "{} is {status}; only approved, scheduled or failed releases can be deployed.",
+                release.id
+            )))
+        }
+    }
+    let quorum = policy.quorum(&release.approvals, directory, now);
+    if !quorum.met() {
+        let expired = if quorum.expired.is_empty() {
+            String::new()
+        } else {
+            let hours = policy.approval_expiry.num_hours();
+            format!(
+                " (approvals from {} expired: {} approvals last {hours} h)",
+                names(&quorum.expired),
+                policy.name
+            )
+        };
+        return Err(Refusal::new(format!(
+            "{} needs fresh approvals before it can deploy: missing {}{expired}.",
+            release.id,
+            quorum.missing.join(" and ")
+        )));
+    }
+    if !release.checklist_complete() {
+        let open: Vec<String> = release
+            .checklist
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !c.done)
+            .map(|(i, c)| format!("{}. {}", i + 1, c.item))
+            .collect();
+        return Err(Refusal::new(format!(
+            "{}'s checklist is not done ({}/{}): still open: {}.",
+            release.id,
+            release.checklist_done(),
+            release.checklist.len(),
+            open.join(", ")
+        )));
+    }
+    if release.status != ReleaseStatus::Failed {
+        release.previous = live.filter(|l| l.release != release.id);
+    }
+    let deployment = new_deployment(release, DeployAction::Deploy, release.version.clone(), actor, None, now);
+    release.status = ReleaseStatus::Deploying;
+    release.deployments.push(deployment.clone());
+    release.updated_at = now;
+    Ok(deployment)
+}
+
+pub fn start_rollback(
+    release: &mut Release,
+    actor: Actor<'_>,
+    reason: String,
+    policy: &EnvPolicy,
+    now: DateTime<Utc>,
+) -> Result<Deployment, Refusal> {
+    if !policy.rollback.allows(actor.roles) {
+        return Err(Refusal::new(format!(
+            "You can't roll back {}: that takes {}.",
+            policy.name,
+            policy.rollback.describe()
+        )));
+    }
+    if !matches!(release.status, ReleaseStatus::Deployed | ReleaseStatus::Failed) {
+        return Err(Refusal::new(format!(
+            "{} is {}; only a deployed or failed release can be rolled back.",
+            release.id, release.status
+        )));
+    }
+    let target = release.previous.clone().ok_or_else(|| {
+        Refusal::new(format!(
+            "{} has nothing to roll back to: no earlier successful deploy of {} to {} is on record. Deploy a fixed version instead.",
+            release.id, release.service, release.environment
+        ))
+    })?;
+    let deployment = new_deployment(release, DeployAction::Rollback, target.version, actor, Some(reason), now);
+    release.status = ReleaseStatus::RollingBack;
+    release.deployments.push(deployment.clone());
+    release.updated_at = now;
+    Ok(deployment)
+}
+
+fn new_deployment(
+    release: &Release,
+    action: DeployAction,
+    version: Version,
+    actor: Actor<'_>,
+    reason: Option<String>,
+    now: DateTime<Utc>,
+) -> Deployment {
+    Deployment {
+        job: format!("{}-{}-{}", release.id, action.as_str(), release.deployments.len() + 1),
+        action,
+        version,
+        by: actor.user.clone(),
+        started_at: now,
+        reason,
+        finished_at: None,
+        outcome: None,
+        url: None,
+        message: None,
+    }
+}
+
+/// Records a CI job's end. Returns `false` when the job had already ended
+/// (a duplicate report), leaving the release untouched.
+pub fn finish_job(
+    release: &mut Release,
+    job: &str,
+    outcome: JobOutcome,
+    url: Option<String>,
+    message: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<bool, Refusal> {
+    let deployment = release
+        .deployments
+        .iter_mut()
+        .find(|d| d.job == job)
+        .ok_or_else(|| Refusal::new(format!("{} has no CI job `{job}`.", release.id)))?;
+    if deployment.outcome.is_some() {
+        return Ok(false);
+    }
+    deployment.outcome = Some(outcome);
+    deployment.finished_at = Some(now);
+    deployment.url = url.or(deployment.url.take());
+    deployment.message = message;
+    release.status = match (deployment.action, outcome) {
+        (DeployAction::Deploy, JobOutcome::Succeeded) => ReleaseStatus::Deployed,
+        (DeployAction::Rollback, JobOutcome::Succeeded) => ReleaseStatus::RolledBack,
+        (_, JobOutcome::Failed) => ReleaseStatus::Failed,
+    };
+    release.updated_at = now;
+    Ok(true)
+}
+
+fn names(users: &[UserRef]) -> String {
+    users.iter().map(|u| u.local()).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::policy::tests::{directory, policy, user};
+    use super::*;
+    use chrono::Duration;
+
+    fn roles(list: &[&str]) -> BTreeSet<String> {
+        list.iter().map(|r| r.to_string()).collect()
+    }
+
+    fn requested(policy: &EnvPolicy, now: DateTime<Utc>) -> Release {
+        let alice = user("alice");
+        let draft = RequestDraft {
+            service: Name::parse("api").unwrap(),
+            version: Version::parse("2.4.0").unwrap(),
+            environment: policy.name.clone(),
+            scheduled_at: None,
+            notes: None,
+            priority: Priority::Normal,
+        };
+        let actor = Actor { user: &alice, roles: &roles(&["developer"]) };
+        request(ReleaseId::new(1), draft, actor, policy, now).unwrap()
+    }
+
+    #[test]
+    fn the_requester_cannot_approve_when_self_approval_is_off() {
+        let now = Utc::now();
+        let p = policy(1, &[]);
+        let mut release = requested(&p, now);
+        let alice = user("alice");
+        let rm = roles(&["release-manager"]);
+        let refusal = approve(&mut release, Actor { user: &alice, roles: &rm }, None, &p, &directory(&[]), now)
+            .unwrap_err();
+        assert!(refusal.to_string().contains("self-approval is off"));
+        assert!(release.approvals.is_empty());
+    }
+
+    #[test]
+    fn reaching_quorum_approves_and_changing_the_version_drops_approvals() {
+        let now = Utc::now();
+        let p = policy(1, &[]);
+        let dir = directory(&[("bob", &["release-manager"])]);
+        let mut release = requested(&p, now);
+        let bob = user("bob");
+        let rm = roles(&["release-manager"]);
+        let bob_acts = Actor { user: &bob, roles: &rm };
+        approve(&mut release, bob_acts, None, &p, &dir, now).unwrap();
+        assert_eq!(release.status, ReleaseStatus::Approved);
+        let dropped = change(&mut release, bob_acts, Some(Version::parse("2.4.1").unwrap()), None, &p, now)
+            .unwrap();
+        assert_eq!((dropped, release.status), (1, ReleaseStatus::Requested));
+    }
+
+    #[test]
+    fn deploy_is_refused_once_approvals_expire() {
+        let now = Utc::now();
+        let p = policy(1, &[]);
+        let dir = directory(&[("bob", &["release-manager"]), ("dave", &["deployer"])]);
+        let mut release = requested(&p, now);
+        let (bob, dave) = (user("bob"), user("dave"));
+        let (rm, dep) = (roles(&["release-manager"]), roles(&["deployer"]));
+        approve(&mut release, Actor { user: &bob, roles: &rm }, None, &p, &dir, now).unwrap();
+        let later = now + Duration::hours(73);
+        let refusal = start_deploy(&mut release, Actor { user: &dave, roles: &dep }, &p, &dir, None, later)
+            .unwrap_err();
+        assert!(refusal.to_string().contains("expired"), "{refusal}");
+        assert_eq!(release.status, ReleaseStatus::Approved);
+    }
+
+    #[test]
+    fn a_deploy_then_rollback_targets_the_previous_live_version() {
+        let now = Utc::now();
+        let p = policy(1, &[]);
+        let dir = directory(&[("bob", &["release-manager"]), ("dave", &["deployer"])]);
+        let mut release = requested(&p, now);
+        let (bob, dave) = (user("bob"), user("dave"));
+        let (rm, dep) = (roles(&["release-manager"]), roles(&["deployer"]));
+        approve(&mut release, Actor { user: &bob, roles: &rm }, None, &p, &dir, now).unwrap();
+        let live = LiveVersion { version: Version::parse("2.3.9").unwrap(), release: ReleaseId::new(9) };
+        let deploy = start_deploy(&mut release, Actor { user: &dave, roles: &dep }, &p, &dir, Some(live), now)
+            .unwrap();
+        assert_eq!(deploy.job, "R-1-deploy-1");
+        assert!(finish_job(&mut release, &deploy.job, JobOutcome::Succeeded, None, None, now).unwrap());
+        assert!(!finish_job(&mut release, &deploy.job, JobOutcome::Failed, None, None, now).unwrap());
+        assert_eq!(release.status, ReleaseStatus::Deployed);
+        let rollback = start_rollback(&mut release, Actor { user: &dave, roles: &dep }, "broken".into(), &p, now)
+            .unwrap();
+        assert_eq!(rollback.version.as_str(), "2.3.9");
+        assert_eq!(release.status, ReleaseStatus::RollingBack);
+    }
+
+    #[test]
+    fn checklist_items_are_found_by_number_or_name() {
+        let now = Utc::now();
+        let mut p = policy(1, &[]);
+        p.checklist = vec!["QA sign-off".into(), "Release notes".into()];
+        let release = requested(&p, now);
+        assert_eq!(release.find_checklist_item("2"), Some(1));
+        assert_eq!(release.find_checklist_item("qa"), Some(0));
+        assert_eq!(release.find_checklist_item("3"), None);
+    }
+}

@@ -1,0 +1,57 @@
+//! Side effects waiting to happen: announcements for the notifier and CI jobs
+//! for the relay. Written in the same transaction as the state change that
+//! causes them, delivered after.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::ids::{ChannelRef, Name, ReleaseId, UserRef, Version};
+use super::message::Message;
+use super::release::{DeployAction, JobOutcome};
+
+/// Post (or edit in place) one release's announcement in one channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Announcement {
+    pub channel: ChannelRef,
+    pub message: Message,
+    /// One line for the announcement's thread, describing this step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_line: Option<String>,
+}
+
+/// Where a CI job stands in the relay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum JobState {
+    /// Not yet accepted by the CI system.
+    Pending,
+    /// The CI system took it; waiting for its report.
+    Accepted {
+        at: DateTime<Utc>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        run_url: Option<String>,
+        /// For the `simulate` kind: when it reports, and what.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        simulated: Option<(DateTime<Utc>, JobOutcome)>,
+    },
+}
+
+/// A deploy or rollback to relay to the environment's CI target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CiJob {
+    /// Idempotency key, the same across retries: `R-7-deploy-1`.
+    pub key: String,
+    pub release: ReleaseId,
+    pub action: DeployAction,
+    pub service: Name,
+    pub environment: Name,
+    /// The version the job puts live (for a rollback: the one rolled back to).
+    pub version: Version,
+    pub requested_by: UserRef,
+    pub started_by: UserRef,
+    pub approvers: Vec<UserRef>,
+    pub created_at: DateTime<Utc>,
+    pub attempts: u32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub state: JobState,
+}

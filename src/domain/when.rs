@@ -1,0 +1,123 @@
+//! Dates and times as people type them (`2026-12-01 14:00`, `tomorrow 09:30`),
+//! resolved to UTC in an environment's timezone.
+
+use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use super::Refusal;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Day {
+    On(NaiveDate),
+    Today,
+    Tomorrow,
+}
+
+/// A wall-clock time on a day, not yet placed in a timezone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct When {
+    pub day: Day,
+    pub time: NaiveTime,
+}
+
+impl When {
+    pub fn parse_day(text: &str) -> Option<Day> {
+        match text.to_ascii_lowercase().as_str() {
+            "today" => Some(Day::Today),
+            "tomorrow" => Some(Day::Tomorrow),
+            _ => NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().map(Day::On),
+        }
+    }
+
+    pub fn parse_time(text: &str) -> Option<NaiveTime> {
+        let (hours, minutes) = text.split_once(':')?;
+        let valid = (1..=2).contains(&hours.len())
+            && minutes.len() == 2
+            && hours.bytes().chain(minutes.bytes()).all(|b| b.is_ascii_digit());
+        if !valid {
+            return None;
+        }
+        NaiveTime::from_hms_opt(hours.parse().ok()?, minutes.parse().ok()?, 0)
+    }
+
+    /// Places the time in `tz`, refusing times that are gone or that a
+    /// clock change skips.
+    pub fn resolve(&self, tz: Tz, now: DateTime<Utc>) -> Result<DateTime<Utc>, Refusal> {
+        let today = now.with_timezone(&tz).date_naive();
+        let date = match self.day {
+            Day::On(date) => date,
+            Day::Today => today,
+            Day::Tomorrow => today + Duration::days(1),
+        };
+        let local = date.and_time(self.time);
+        let at = match tz.from_local_datetime(&local) {
+            LocalResult::Single(at) => at,
+            // On a fall-back day the hour happens twice; take the first.
+            LocalResult::Ambiguous(first, _) => first,
+            LocalResult::None => {
+                return Err(Refusal::new(format!(
+                    "{} does not exist in {tz}: the clocks skip it that day. Pick another time.",
+                    local.format("%Y-%m-%d %H:%M")
+                )))
+            }
+        }
+        .with_timezone(&Utc);
+        if at <= now {
+            return Err(Refusal::new(format!(
+                "{} ({tz}) is in the past; it is now {}.",
+                local.format("%Y-%m-%d %H:%M"),
+                now.with_timezone(&tz).format("%Y-%m-%d %H:%M")
+            )));
+        }
+        Ok(at)
+    }
+}
+
+/// `2026-12-01 14:00 (Europe/Berlin)`
+pub fn format_local(at: DateTime<Utc>, tz: Tz) -> String {
+    format!("{} ({tz})", at.with_timezone(&tz).format("%Y-%m-%d %H:%M"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono_tz::Europe::Berlin;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn a_berlin_time_is_stored_in_utc() {
+        let when = When {
+            day: When::parse_day("2026-12-01").unwrap(),
+            time: When::parse_time("14:00").unwrap(),
+        };
+        let at = when.resolve(Berlin, now()).unwrap();
+        assert_eq!(at, Utc.with_ymd_and_hms(2026, 12, 1, 13, 0, 0).unwrap());
+    }
+
+    #[test]
+    fn past_times_are_refused() {
+        let when = When { day: Day::Today, time: When::parse_time("09:00").unwrap() };
+        assert!(when.resolve(Berlin, now()).unwrap_err().to_string().contains("in the past"));
+    }
+
+    #[test]
+    fn a_skipped_spring_forward_time_is_refused() {
+        let when = When {
+            day: When::parse_day("2027-03-28").unwrap(),
+            time: When::parse_time("02:30").unwrap(),
+        };
+        assert!(when.resolve(Berlin, now()).unwrap_err().to_string().contains("skip"));
+    }
+
+    #[test]
+    fn times_must_be_hours_and_minutes() {
+        assert!(When::parse_time("14:00").is_some());
+        assert!(When::parse_time("9:05").is_some());
+        for bad in ["25:00", "14", "14:0", "1400", "14:60"] {
+            assert!(When::parse_time(bad).is_none(), "{bad}");
+        }
+    }
+}

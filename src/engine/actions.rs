@@ -1,0 +1,387 @@
+//! Commands that change a release: each is one store transaction.
+
+use crate::domain::command::RequestArgs;
+use crate::domain::ids::{Name, ReleaseId, UserRef, Version};
+use crate::domain::lifecycle::{self, RequestDraft};
+use crate::domain::outbox::{CiJob, JobState};
+use crate::domain::release::{Deployment, Release};
+use crate::domain::when::{format_local, When};
+use crate::domain::Refusal;
+use crate::store::{Tx, TxResult};
+
+use super::{actor, Engine, EngineResult, Reply, Step};
+
+impl Engine {
+    fn known_service(&self, service: &Name) -> Result<(), Refusal> {
+        if self.config.services.contains_key(service) {
+            Ok(())
+        } else {
+            Err(Refusal::new(format!(
+                "Unknown service `{service}`. Known services: {}.",
+                self.config.service_names()
+            )))
+        }
+    }
+
+    fn known_environment(&self, environment: &Name) -> Result<(), Refusal> {
+        if self.config.environments.contains_key(environment) {
+            Ok(())
+        } else {
+            Err(Refusal::new(format!(
+                "Unknown environment `{environment}`. Known environments: {}.",
+                self.config.environment_names()
+            )))
+        }
+    }
+
+    fn service_allowed_in(&self, service: &Name, environment: &Name) -> Result<(), Refusal> {
+        let allowed = self.config.services.get(service).and_then(|s| s.environments.as_ref());
+        match allowed {
+            Some(list) if !list.contains(environment) => Err(Refusal::new(format!(
+                "{service} is not released to {environment}; its environments: {}.",
+                list.iter().map(Name::as_str).collect::<Vec<_>>().join(", ")
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    pub(super) fn request(&self, user: &UserRef, args: RequestArgs) -> EngineResult<Reply> {
+        let now = self.clock.now();
+        self.known_service(&args.service)?;
+        let environment = match args.environment {
+            Some(env) => env,
+            None => self.config.default_environment().cloned().ok_or_else(|| {
+                Refusal::new(format!(
+                    "Say where it goes: add `to <environment>` (known: {}).",
+                    self.config.environment_names()
+                ))
+            })?,
+        };
+        self.known_environment(&environment)?;
+        self.service_allowed_in(&args.service, &environment)?;
+        let policy = self.policy(&environment)?;
+        let scheduled_at = args.at.map(|w| w.resolve(policy.timezone, now)).transpose()?;
+        let roles = self.roles_of(user);
+        let draft = RequestDraft {
+            service: args.service,
+            version: args.version,
+            environment,
+            scheduled_at,
+            notes: args.notes,
+            priority: args.priority,
+        };
+        let release = self.store.transaction(|tx| {
+            let id = tx.allocate_release_id()?;
+            let release = lifecycle::request(id, draft.clone(), actor(user, &roles), policy, now)?;
+            let step = Step {
+                actor: user,
+                action: "request",
+                detail: release.title(),
+                thread_line: format!("{} requested {} by {}", release.id, release.title(), user.local()),
+            };
+            self.record(tx, None, &release, step)?;
+            Ok(release)
+        })?;
+        let window = release
+            .scheduled_at
+            .map_or("no deploy time yet".to_string(), |at| format_local(at, policy.timezone));
+        let checklist = if release.checklist.is_empty() {
+            String::new()
+        } else {
+            format!(" Checklist 0/{}.", release.checklist.len())
+        };
+        Ok(Reply::new(format!(
+            "{} requested: {}, {window}. Needs {}.{checklist}",
+            release.id,
+            release.title(),
+            policy.describe_quorum()
+        )))
+    }
+
+    pub(super) fn approve(&self, user: &UserRef, id: ReleaseId, comment: Option<String>) -> EngineResult<Reply> {
+        let now = self.clock.now();
+        let roles = self.roles_of(user);
+        let (release, quorum) = self.store.transaction(|tx| {
+            let before = Self::load(tx, id)?;
+            let policy = self.policy(&before.environment)?;
+            let mut release = before.clone();
+            let quorum =
+                lifecycle::approve(&mut release, actor(user, &roles), comment.clone(), policy, &self.config.directory, now)?;
+            let progress = format!("{}/{}", quorum.counted, quorum.needed);
+            let step = Step {
+                actor: user,
+                action: "approve",
+                detail: comment.clone().unwrap_or_default(),
+                thread_line: match &comment {
+                    Some(c) => format!("{} approved ({progress}): {c}", user.local()),
+                    None => format!("{} approved ({progress})", user.local()),
+                },
+            };
+            self.record(tx, Some(&before), &release, step)?;
+            Ok((release, quorum))
+        })?;
+        let progress = format!("{}/{}", quorum.counted, quorum.needed);
+        let text = if quorum.met() {
+            let next = if release.checklist_complete() {
+                format!("Next: `deploy {id}`.")
+            } else {
+                format!(
+                    "Next: finish the checklist ({}/{}), then `deploy {id}`.",
+                    release.checklist_done(),
+                    release.checklist.len()
+                )
+            };
+            format!("You approved {id} ({progress}): it is now {}. {next}", release.status)
+        } else {
+            format!("You approved {id} ({progress}); it still needs {}.", quorum.missing.join(" and "))
+        };
+        Ok(Reply::new(text))
+    }
+
+    pub(super) fn reject(&self, user: &UserRef, id: ReleaseId, reason: String) -> EngineResult<Reply> {
+        let now = self.clock.now();
+        let roles = self.roles_of(user);
+        self.store.transaction(|tx| {
+            let before = Self::load(tx, id)?;
+            let policy = self.policy(&before.environment)?;
+            let mut release = before.clone();
+            lifecycle::reject(&mut release, actor(user, &roles), reason.clone(), policy, now)?;
+            let step = Step {
+                actor: user,
+                action: "reject",
+                detail: reason.clone(),
+                thread_line: format!("{} rejected it: {reason}", user.local()),
+            };
+            self.record(tx, Some(&before), &release, step)
+        })?;
+        Ok(Reply::new(format!("You rejected {id}: {reason}. Its requester has been told in the thread.")))
+    }
+
+    pub(super) fn cancel(&self, user: &UserRef, id: ReleaseId, reason: Option<String>) -> EngineResult<Reply> {
+        let now = self.clock.now();
+        let roles = self.roles_of(user);
+        self.store.transaction(|tx| {
+            let before = Self::load(tx, id)?;
+            let policy = self.policy(&before.environment)?;
+            let mut release = before.clone();
+            lifecycle::cancel(&mut release, actor(user, &roles), reason.clone(), policy, now)?;
+            let step = Step {
+                actor: user,
+                action: "cancel",
+                detail: reason.clone().unwrap_or_default(),
+                thread_line: match &reason {
+                    Some(r) => format!("{} cancelled it: {r}", user.local()),
+                    None => format!("{} cancelled it", user.local()),
+                },
+            };
+            self.record(tx, Some(&before), &release, step)
+        })?;
+        Ok(Reply::new(format!("{id} is cancelled.")))
+    }
+
+    pub(super) fn schedule(&self, user: &UserRef, id: ReleaseId, when: Option<When>) -> EngineResult<Reply> {
+        let now = self.clock.now();
+        let roles = self.roles_of(user);
+        let (release, tz) = self.store.transaction(|tx| {
+            let before = Self::load(tx, id)?;
+            let policy = self.policy(&before.environment)?;
+            let at = when.map(|w| w.resolve(policy.timezone, now)).transpose()?;
+            let mut release = before.clone();
+            lifecycle::schedule(&mut release, actor(user, &roles), at, policy, now)?;
+            let line = match at {
+                Some(at) => format!("{} scheduled it for {}", user.local(), format_local(at, policy.timezone)),
+                None => format!("{} cleared its deploy time", user.local()),
+            };
+            let step = Step {
+                actor: user,
+                action: if at.is_some() { "schedule" } else { "unschedule" },
+                detail: at.map(|a| a.to_rfc3339()).unwrap_or_default(),
+                thread_line: line,
+            };
+            self.record(tx, Some(&before), &release, step)?;
+            Ok((release, policy.timezone))
+        })?;
+        Ok(Reply::new(match release.scheduled_at {
+            Some(at) => format!("{id} is set for {} (status: {}).", format_local(at, tz), release.status),
+            None => format!("{id} has no deploy time now (status: {}).", release.status),
+        }))
+    }
+
+    pub(super) fn change(
+        &self,
+        user: &UserRef,
+        id: ReleaseId,
+        version: Option<Version>,
+        environment: Option<Name>,
+    ) -> EngineResult<Reply> {
+        let now = self.clock.now();
+        let roles = self.roles_of(user);
+        if let Some(env) = &environment {
+            self.known_environment(env)?;
+        }
+        let (release, dropped) = self.store.transaction(|tx| {
+            let before = Self::load(tx, id)?;
+            if let Some(env) = &environment {
+                self.service_allowed_in(&before.service, env)?;
+            }
+            let policy = self.policy(&before.environment)?;
+            let target = environment.as_ref().map(|e| self.policy(e)).transpose()?;
+            let mut release = before.clone();
+            let dropped =
+                lifecycle::change(&mut release, actor(user, &roles), version.clone(), target, policy, now)?;
+            let step = Step {
+                actor: user,
+                action: "change",
+                detail: format!("{} → {}", before.title(), release.title()),
+                thread_line: format!(
+                    "{} changed it to {}; approvals start over",
+                    user.local(),
+                    release.title()
+                ),
+            };
+            self.record(tx, Some(&before), &release, step)?;
+            Ok((release, dropped))
+        })?;
+        Ok(Reply::new(format!(
+            "{id} is now {}. {dropped} approval{} dropped; it needs {} again.",
+            release.title(),
+            if dropped == 1 { "" } else { "s" },
+            self.policy(&release.environment)?.describe_quorum()
+        )))
+    }
+
+    pub(super) fn set_check(&self, user: &UserRef, id: ReleaseId, item: &str, done: bool) -> EngineResult<Reply> {
+        let now = self.clock.now();
+        let roles = self.roles_of(user);
+        let (release, index) = self.store.transaction(|tx| {
+            let before = Self::load(tx, id)?;
+            let policy = self.policy(&before.environment)?;
+            let mut release = before.clone();
+            let index = lifecycle::set_check(&mut release, actor(user, &roles), item, done, policy, now)?;
+            let name = &release.checklist[index].item;
+            let step = Step {
+                actor: user,
+                action: if done { "check" } else { "uncheck" },
+                detail: name.clone(),
+                thread_line: format!(
+                    "{} {} `{name}` ({}/{})",
+                    user.local(),
+                    if done { "checked" } else { "unchecked" },
+                    release.checklist_done(),
+                    release.checklist.len()
+                ),
+            };
+            self.record(tx, Some(&before), &release, step)?;
+            Ok((release, index))
+        })?;
+        Ok(Reply::new(format!(
+            "{} `{}` on {id}. Checklist {}/{}.",
+            if done { "Checked" } else { "Unchecked" },
+            release.checklist[index].item,
+            release.checklist_done(),
+            release.checklist.len()
+        )))
+    }
+
+    pub(super) fn deploy(&self, user: &UserRef, id: ReleaseId) -> EngineResult<Reply> {
+        let now = self.clock.now();
+        let roles = self.roles_of(user);
+        let (release, deployment) = self.store.transaction(|tx| {
+            let before = Self::load(tx, id)?;
+            let policy = self.policy(&before.environment)?;
+            self.refuse_if_target_busy(tx, &before)?;
+            let mut release = before.clone();
+            let live = tx.live(&release.service, &release.environment)?;
+            let deployment =
+                lifecycle::start_deploy(&mut release, actor(user, &roles), policy, &self.config.directory, live, now)?;
+            self.start_job(tx, &release, &deployment)?;
+            let step = Step {
+                actor: user,
+                action: "deploy",
+                detail: format!("job {}", deployment.job),
+                thread_line: format!("{} started the deploy of {} (job {})", user.local(), release.version, deployment.job),
+            };
+            self.record(tx, Some(&before), &release, step)?;
+            Ok((release, deployment))
+        })?;
+        let ci = self.ci_kind(&release);
+        Ok(Reply::new(format!(
+            "{id} is deploying: {} via {ci} (job {}). I'll announce the result.",
+            release.title(),
+            deployment.job
+        )))
+    }
+
+    pub(super) fn rollback(&self, user: &UserRef, id: ReleaseId, reason: String) -> EngineResult<Reply> {
+        let now = self.clock.now();
+        let roles = self.roles_of(user);
+        let (release, deployment) = self.store.transaction(|tx| {
+            let before = Self::load(tx, id)?;
+            let policy = self.policy(&before.environment)?;
+            self.refuse_if_target_busy(tx, &before)?;
+            let mut release = before.clone();
+            let deployment = lifecycle::start_rollback(&mut release, actor(user, &roles), reason.clone(), policy, now)?;
+            self.start_job(tx, &release, &deployment)?;
+            let step = Step {
+                actor: user,
+                action: "rollback",
+                detail: format!("to {} (job {}): {reason}", deployment.version, deployment.job),
+                thread_line: format!(
+                    "🚨 {} started a rollback to {}: {reason}",
+                    user.local(),
+                    deployment.version
+                ),
+            };
+            self.record(tx, Some(&before), &release, step)?;
+            Ok((release, deployment))
+        })?;
+        let from = release.previous.as_ref().map(|p| format!(" (as shipped in {})", p.release)).unwrap_or_default();
+        Ok(Reply::new(format!(
+            "{id} is rolling back: {} {} → {}{from} in {} via {} (job {}). Reason recorded: {reason}",
+            release.service,
+            release.version,
+            deployment.version,
+            release.environment,
+            self.ci_kind(&release),
+            deployment.job
+        )))
+    }
+
+    fn ci_kind(&self, release: &Release) -> &'static str {
+        self.config
+            .environment(&release.environment)
+            .map_or("CI", |e| e.ci.kind())
+    }
+
+    /// One CI job at a time per service+environment.
+    fn refuse_if_target_busy(&self, tx: &Tx<'_>, release: &Release) -> TxResult<()> {
+        match tx.in_flight(&release.service, &release.environment)? {
+            Some(other) if other != release.id => Err(Refusal::new(format!(
+                "{} can't start: {other} is deploying {} to {} right now. Wait for it to finish (`status {other}`).",
+                release.id, release.service, release.environment
+            ))
+            .into()),
+            _ => Ok(()),
+        }
+    }
+
+    fn start_job(&self, tx: &Tx<'_>, release: &Release, deployment: &Deployment) -> TxResult<()> {
+        tx.set_in_flight(&release.service, &release.environment, Some(release.id))?;
+        tx.put_job(&CiJob {
+            key: deployment.job.clone(),
+            release: release.id,
+            action: deployment.action,
+            service: release.service.clone(),
+            environment: release.environment.clone(),
+            version: deployment.version.clone(),
+            requested_by: release.requester.clone(),
+            started_by: deployment.by.clone(),
+            approvers: release.approvals.iter().map(|a| a.by.clone()).collect(),
+            created_at: deployment.started_at,
+            attempts: 0,
+            next_attempt_at: deployment.started_at,
+            state: JobState::Pending,
+        })?;
+        Ok(())
+    }
+}

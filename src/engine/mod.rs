@@ -1,0 +1,205 @@
+//! Where the domain meets the store: each command from an actor becomes one
+//! transaction (state change, audit entry, outbox entries) and a reply. The
+//! engine never talks to chat or CI itself; the outbox workers do.
+
+mod actions;
+mod admin;
+mod jobs;
+mod views;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::domain::command::{self, Command};
+use crate::domain::ids::{ChannelRef, Name, ReleaseId, UserRef};
+use crate::domain::lifecycle::Actor;
+use crate::domain::outbox::Announcement;
+use crate::domain::policy::EnvPolicy;
+use crate::domain::release::Release;
+use crate::domain::Refusal;
+use crate::store::{AuditDraft, Store, StoreError, Tx, TxResult};
+
+pub use jobs::JobReport;
+
+/// Where a command came from, so replies and threads can find their way back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub channel: ChannelRef,
+}
+
+/// What to tell the person who sent the command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub text: String,
+}
+
+impl Reply {
+    fn new(text: impl Into<String>) -> Self {
+        Reply { text: text.into() }
+    }
+}
+
+/// A command's failure: either the user's to fix (the text is the reply), or
+/// ours (logged, answered generically).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{0}")]
+    User(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl EngineError {
+    /// The text to show in chat.
+    pub fn reply_text(&self) -> String {
+        match self {
+            EngineError::User(text) => text.clone(),
+            EngineError::Internal(_) => {
+                "Something went wrong on my side and nothing was changed; the details are in the bot's log.".to_string()
+            }
+        }
+    }
+}
+
+impl From<StoreError> for EngineError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Refused(refusal) => EngineError::User(refusal.0),
+            other => EngineError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<Refusal> for EngineError {
+    fn from(refusal: Refusal) -> Self {
+        EngineError::User(refusal.0)
+    }
+}
+
+impl From<command::ParseError> for EngineError {
+    fn from(error: command::ParseError) -> Self {
+        EngineError::User(error.to_string())
+    }
+}
+
+pub type EngineResult<T> = Result<T, EngineError>;
+
+#[derive(Clone)]
+pub struct Engine {
+    store: Store,
+    config: Arc<Config>,
+    clock: Arc<dyn Clock>,
+}
+
+/// One line of the step a command took, for the announcement's thread.
+struct Step<'a> {
+    actor: &'a UserRef,
+    action: &'a str,
+    detail: String,
+    thread_line: String,
+}
+
+impl Engine {
+    pub fn new(store: Store, config: Arc<Config>, clock: Arc<dyn Clock>) -> Self {
+        Engine { store, config, clock }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Parses and runs one line of the command language.
+    pub fn handle_line(&self, actor: &UserRef, line: &str, origin: &Origin) -> EngineResult<Reply> {
+        let command = command::parse(line)?;
+        self.handle(actor, command, origin)
+    }
+
+    pub fn handle(&self, actor: &UserRef, command: Command, _origin: &Origin) -> EngineResult<Reply> {
+        let result = match command {
+            Command::Request(args) => self.request(actor, args),
+            Command::Approve { id, comment } => self.approve(actor, id, comment),
+            Command::Reject { id, reason } => self.reject(actor, id, reason),
+            Command::Cancel { id, reason } => self.cancel(actor, id, reason),
+            Command::Schedule { id, at } => self.schedule(actor, id, Some(at)),
+            Command::Unschedule { id } => self.schedule(actor, id, None),
+            Command::Change { id, version, environment } => self.change(actor, id, version, environment),
+            Command::Check { id, item } => self.set_check(actor, id, &item, true),
+            Command::Uncheck { id, item } => self.set_check(actor, id, &item, false),
+            Command::Deploy { id } => self.deploy(actor, id),
+            Command::Rollback { id, reason } => self.rollback(actor, id, reason),
+            Command::Checklist { id } => self.checklist(id),
+            Command::Status { id } => self.status(id),
+            Command::List(filter) => self.list(actor, filter),
+            Command::History { id } => self.history(id),
+            Command::Notes { id } => self.notes(id),
+            Command::Help { topic } => self.help(actor, topic.as_deref()),
+        };
+        if let Err(EngineError::Internal(error)) = &result {
+            tracing::error!(%actor, %error, "command failed");
+        }
+        result
+    }
+
+    fn roles_of(&self, user: &UserRef) -> BTreeSet<String> {
+        self.config.directory.roles_of(user)
+    }
+
+    fn policy(&self, environment: &Name) -> Result<&EnvPolicy, Refusal> {
+        self.config
+            .environment(environment)
+            .map(|e| &e.policy)
+            .ok_or_else(|| {
+                Refusal::new(format!(
+                    "Environment `{environment}` is not configured (any more); known: {}.",
+                    self.config.environment_names()
+                ))
+            })
+    }
+
+    fn load(tx: &Tx<'_>, id: ReleaseId) -> TxResult<Release> {
+        Ok(tx.release(id)?.ok_or_else(|| no_such_release(id))?)
+    }
+
+    /// Persists a step: the release with its indexes, the audit entry and one
+    /// announcement per channel, all inside the caller's transaction.
+    fn record(&self, tx: &Tx<'_>, before: Option<&Release>, after: &Release, step: Step<'_>) -> TxResult<()> {
+        tx.put_release(after, before)?;
+        tx.audit(AuditDraft {
+            at: after.updated_at,
+            actor: step.actor.clone(),
+            action: step.action.to_string(),
+            release: Some(after.id),
+            before: before.map(|b| b.status),
+            after: Some(after.status),
+            detail: step.detail,
+        })?;
+        let policy = self.policy(&after.environment)?;
+        let quorum = policy.quorum(&after.approvals, &self.config.directory, after.updated_at);
+        let message = crate::domain::message::announcement(after, policy, &quorum);
+        for channel in self.config.channels_for(&after.service, &after.environment) {
+            tx.announce(&Announcement {
+                channel,
+                message: message.clone(),
+                thread_line: Some(step.thread_line.clone()),
+            })?;
+        }
+        Ok(())
+    }
+}
+
+fn actor<'a>(user: &'a UserRef, roles: &'a BTreeSet<String>) -> Actor<'a> {
+    Actor { user, roles }
+}
+
+fn no_such_release(id: ReleaseId) -> Refusal {
+    Refusal::new(format!("There is no release {id}. `list all` shows the latest releases."))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,25 @@
+//! releasebot: release requests, approvals, deploys and rollbacks from chat.
+//!
+//! - [`domain`]: the pure core — releases and their lifecycle, policy, the
+//!   command language and its parser, the platform-neutral message model.
+//! - [`engine`]: runs a command from an actor as one store transaction and
+//!   says what to reply.
+//! - [`store`]: sled behind typed methods — releases, indexes, the
+//!   hash-chained audit log and the outboxes.
+//! - [`notify`]: the notifier worker, delivering announcements to chat.
+//! - [`ci`]: the relay worker, delivering deploys and rollbacks to CI.
+//! - [`chat`]: adapters that translate platform events (the shell for now).
+//! - [`app`]: wires engine and workers together with one shutdown signal.
+//! - [`config`], [`clock`], [`cli`]: typed config, time as a parameter, the
+//!   command line.
+
+pub mod app;
+pub mod chat;
+pub mod ci;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod engine;
+pub mod notify;
+pub mod store;

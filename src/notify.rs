@@ -1,0 +1,141 @@
+//! The notifier: delivers the announcement outbox to chat, posting a
+//! release's message once per channel and editing it in place afterwards.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::{watch, Mutex, Notify};
+
+use crate::domain::ids::ChannelRef;
+use crate::domain::message::Message;
+use crate::store::Store;
+
+/// Why a delivery did not happen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    /// The platform asked us to slow down (HTTP 429 `Retry-After`).
+    #[error("rate limited; retry after {0:?}")]
+    RetryAfter(Duration),
+    /// Worth another try later: a 5xx, a dropped connection.
+    #[error("temporary failure: {0}")]
+    Transient(String),
+    /// Retrying will not help (unknown channel, no permission).
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+}
+
+/// A chat platform's way of showing announcements. Adapters implement it;
+/// the notifier decides when to post, edit or add to the thread.
+#[async_trait]
+pub trait ChatSink: Send + Sync {
+    /// Posts a new announcement; returns the platform's id of the message.
+    async fn post(&self, channel: &ChannelRef, message: &Message) -> Result<String, DeliveryError>;
+    /// Edits an earlier announcement in place.
+    async fn update(&self, channel: &ChannelRef, posted: &str, message: &Message) -> Result<(), DeliveryError>;
+    /// Adds a line to the announcement's thread.
+    async fn reply_in_thread(&self, channel: &ChannelRef, posted: &str, line: &str) -> Result<(), DeliveryError>;
+}
+
+pub struct Notifier {
+    store: Store,
+    /// Sinks by platform name (`shell`, `slack`, `discord`).
+    sinks: HashMap<String, Arc<dyn ChatSink>>,
+    /// One delivery round at a time, whether the worker or the shell runs it.
+    round: Mutex<()>,
+}
+
+/// How many outbox entries one round reads.
+const BATCH: usize = 256;
+
+impl Notifier {
+    pub fn new(store: Store, sinks: HashMap<String, Arc<dyn ChatSink>>) -> Self {
+        Notifier { store, sinks, round: Mutex::new(()) }
+    }
+
+    /// Delivers what is waiting, in order. Returns when to try again if a
+    /// platform pushed back, `None` when nothing deliverable is left.
+    pub async fn deliver_pending(&self) -> Option<Duration> {
+        let _round = self.round.lock().await;
+        loop {
+            let pending = match self.store.pending_announcements(BATCH) {
+                Ok(pending) => pending,
+                Err(error) => {
+                    tracing::error!(%error, "reading the announcement outbox failed");
+                    return Some(Duration::from_secs(1));
+                }
+            };
+            let mut delivered = 0;
+            for (key, announcement) in &pending {
+                let Some(sink) = self.sinks.get(announcement.channel.platform()) else {
+                    // That platform is not connected in this process; keep it for when it is.
+                    continue;
+                };
+                let release = announcement.message.release;
+                let channel = &announcement.channel;
+                let posted = match self.store.posted(release, channel) {
+                    Ok(posted) => posted,
+                    Err(error) => {
+                        tracing::error!(%error, "reading posted messages failed");
+                        return Some(Duration::from_secs(1));
+                    }
+                };
+                let result = match &posted {
+                    None => sink.post(channel, &announcement.message).await,
+                    Some(message_ref) => {
+                        let edited = sink.update(channel, message_ref, &announcement.message).await;
+                        match (edited, &announcement.thread_line) {
+                            (Ok(()), Some(line)) => sink
+                                .reply_in_thread(channel, message_ref, line)
+                                .await
+                                .map(|()| message_ref.clone()),
+                            (edited, _) => edited.map(|()| message_ref.clone()),
+                        }
+                    }
+                };
+                match result {
+                    Ok(message_ref) => {
+                        if let Err(error) = self.store.delivered(*key, release, channel, &message_ref) {
+                            tracing::error!(%error, "recording a delivery failed");
+                            return Some(Duration::from_secs(1));
+                        }
+                        delivered += 1;
+                    }
+                    Err(DeliveryError::Permanent(why)) => {
+                        tracing::warn!(%channel, %release, %why, "dropping an undeliverable announcement");
+                        let keep = posted.unwrap_or_default();
+                        if let Err(error) = self.store.delivered(*key, release, channel, &keep) {
+                            tracing::error!(%error, "recording a dropped delivery failed");
+                        }
+                    }
+                    Err(DeliveryError::RetryAfter(wait)) => return Some(wait),
+                    Err(DeliveryError::Transient(why)) => {
+                        tracing::warn!(%channel, %why, "announcement delivery failed; will retry");
+                        return Some(Duration::from_secs(2));
+                    }
+                }
+            }
+            if delivered == 0 || pending.len() < BATCH {
+                return None;
+            }
+        }
+    }
+
+    /// The worker: delivers whenever woken, and retries after push-back.
+    pub async fn run(self: Arc<Self>, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
+        let mut retry_in: Option<Duration> = Some(Duration::ZERO);
+        loop {
+            let wait = retry_in.unwrap_or(Duration::from_secs(3600));
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.changed() => break,
+            }
+            if *shutdown.borrow() {
+                break;
+            }
+            retry_in = self.deliver_pending().await;
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! The append-only audit log: each entry carries the hash of the one before,
+//! so that editing or dropping an entry breaks the chain at that point.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::domain::ids::{ReleaseId, UserRef};
+use crate::domain::release::ReleaseStatus;
+
+/// The hash the first entry points back to.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What the engine records; the store numbers and chains it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditDraft {
+    pub at: DateTime<Utc>,
+    pub actor: UserRef,
+    pub action: String,
+    pub release: Option<ReleaseId>,
+    pub before: Option<ReleaseStatus>,
+    pub after: Option<ReleaseStatus>,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub actor: UserRef,
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<ReleaseId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<ReleaseStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<ReleaseStatus>,
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl AuditEntry {
+    pub fn chain(seq: u64, prev_hash: String, draft: AuditDraft) -> AuditEntry {
+        let mut entry = AuditEntry {
+            seq,
+            at: draft.at,
+            actor: draft.actor,
+            action: draft.action,
+            release: draft.release,
+            before: draft.before,
+            after: draft.after,
+            detail: draft.detail,
+            prev_hash,
+            hash: String::new(),
+        };
+        entry.hash = entry.computed_hash();
+        entry
+    }
+
+    /// SHA-256 over the entry serialized with an empty `hash`.
+    pub fn computed_hash(&self) -> String {
+        let mut unhashed = self.clone();
+        unhashed.hash.clear();
+        let bytes = serde_json::to_vec(&unhashed).expect("audit entries always serialize");
+        hex::encode(Sha256::digest(bytes))
+    }
+
+    /// `2026-11-26 13:05 UTC  shell:bob  approve  R-1  requested → approved  looks good`
+    pub fn to_line(&self) -> String {
+        let transition = match (self.before, self.after) {
+            (Some(b), Some(a)) if a != b => format!("{b} → {a}"),
+            (None, Some(a)) => format!("→ {a}"),
+            (Some(b), _) => b.to_string(),
+            _ => String::new(),
+        };
+        let release = self.release.map(|r| r.to_string()).unwrap_or_default();
+        let line = format!(
+            "#{} {} UTC  {}  {}  {}  {}  {}",
+            self.seq,
+            self.at.format("%Y-%m-%d %H:%M:%S"),
+            self.actor,
+            self.action,
+            release,
+            transition,
+            self.detail
+        );
+        line.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// Where a chain stops being trustworthy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokenLink {
+    pub seq: u64,
+    pub why: String,
+}
+
+/// Walks entries in order and returns the first one that does not hold.
+pub fn verify<'a>(entries: impl IntoIterator<Item = &'a AuditEntry>) -> Result<u64, BrokenLink> {
+    let mut prev_hash = GENESIS.to_string();
+    let mut expected_seq = 1;
+    let mut count = 0;
+    for entry in entries {
+        if entry.seq != expected_seq {
+            return Err(BrokenLink {
+                seq: entry.seq,
+                why: format!("expected entry #{expected_seq} here (an entry is missing)"),
+            });
+        }
+        if entry.prev_hash != prev_hash {
+            return Err(BrokenLink {
+                seq: entry.seq,
+                why: "it does not point to the previous entry's hash".to_string(),
+            });
+        }
+        if entry.computed_hash() != entry.hash {
+            return Err(BrokenLink {
+                seq: entry.seq,
+                why: "its content does not match its hash (it was edited)".to_string(),
+            });
+        }
+        prev_hash = entry.hash.clone();
+        expected_seq += 1;
+        count += 1;
+    }
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draft(action: &str) -> AuditDraft {
+        AuditDraft {
+            at: Utc::now(),
+            actor: UserRef::parse("shell:bob").unwrap(),
+            action: action.to_string(),
+            release: Some(ReleaseId::new(1)),
+            before: Some(ReleaseStatus::Requested),
+            after: Some(ReleaseStatus::Approved),
+            detail: String::new(),
+        }
+    }
+
+    fn chain_of(n: u64) -> Vec<AuditEntry> {
+        let mut prev = GENESIS.to_string();
+        (1..=n)
+            .map(|seq| {
+                let entry = AuditEntry::chain(seq, prev.clone(), draft("approve"));
+                prev = entry.hash.clone();
+                entry
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_intact_chain_verifies() {
+        assert_eq!(verify(&chain_of(3)), Ok(3));
+    }
+
+    #[test]
+    fn an_edited_entry_is_named() {
+        let mut entries = chain_of(3);
+        entries[1].actor = UserRef::parse("shell:mallory").unwrap();
+        assert_eq!(verify(&entries).unwrap_err().seq, 2);
+    }
+
+    #[test]
+    fn a_dropped_entry_is_named() {
+        let mut entries = chain_of(3);
+        entries.remove(1);
+        assert_eq!(verify(&entries).unwrap_err().seq, 3);
+    }
+}

@@ -1,0 +1,104 @@
+//! Byte layouts of the store's keys. Big-endian numbers keep sled's
+//! lexicographic order equal to numeric order.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::ids::{Name, ReleaseId, UserRef};
+use crate::domain::release::ReleaseStatus;
+
+pub fn release(id: ReleaseId) -> [u8; 8] {
+    id.number().to_be_bytes()
+}
+
+pub fn release_from(bytes: &[u8]) -> Option<ReleaseId> {
+    let tail: [u8; 8] = bytes.get(bytes.len().checked_sub(8)?..)?.try_into().ok()?;
+    Some(ReleaseId::new(u64::from_be_bytes(tail)))
+}
+
+/// `[status][id]`
+pub fn by_status(status: ReleaseStatus, id: ReleaseId) -> Vec<u8> {
+    let mut key = vec![status.code()];
+    key.extend_from_slice(&release(id));
+    key
+}
+
+/// `[seconds since epoch, sign-flipped so negatives sort first][id]`
+pub fn by_time(at: DateTime<Utc>, id: ReleaseId) -> Vec<u8> {
+    let flipped = (at.timestamp() as u64) ^ (1 << 63);
+    let mut key = flipped.to_be_bytes().to_vec();
+    key.extend_from_slice(&release(id));
+    key
+}
+
+/// `service \0 environment \0 [id]`
+pub fn by_target(service: &Name, environment: &Name, id: ReleaseId) -> Vec<u8> {
+    let mut key = target_prefix(service, environment);
+    key.extend_from_slice(&release(id));
+    key
+}
+
+pub fn target_prefix(service: &Name, environment: &Name) -> Vec<u8> {
+    format!("{service}\0{environment}\0").into_bytes()
+}
+
+/// `user \0 [id]`
+pub fn by_requester(user: &UserRef, id: ReleaseId) -> Vec<u8> {
+    let mut key = requester_prefix(user);
+    key.extend_from_slice(&release(id));
+    key
+}
+
+pub fn requester_prefix(user: &UserRef) -> Vec<u8> {
+    format!("{user}\0").into_bytes()
+}
+
+/// `[release id][audit seq]`
+pub fn audit_by_release(id: ReleaseId, seq: u64) -> Vec<u8> {
+    let mut key = release(id).to_vec();
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+/// Which chat message carries a release's announcement in a channel.
+pub fn posted(id: ReleaseId, channel: &str) -> Vec<u8> {
+    let mut key = release(id).to_vec();
+    key.extend_from_slice(channel.as_bytes());
+    key
+}
+
+pub fn count(status: ReleaseStatus) -> Vec<u8> {
+    format!("count:{status}").into_bytes()
+}
+
+pub const SCHEMA_VERSION: &[u8] = b"schema_version";
+pub const NEXT_RELEASE_ID: &[u8] = b"next_release_id";
+pub const AUDIT_HEAD: &[u8] = b"audit_head";
+
+/// The version live in a service+environment.
+pub fn live(service: &Name, environment: &Name) -> Vec<u8> {
+    format!("live\0{service}\0{environment}").into_bytes()
+}
+
+/// The release whose CI job is running in a service+environment.
+pub fn in_flight(service: &Name, environment: &Name) -> Vec<u8> {
+    format!("busy\0{service}\0{environment}").into_bytes()
+}
+
+pub fn u64_from(bytes: &[u8]) -> u64 {
+    bytes.try_into().map(u64::from_be_bytes).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn time_keys_sort_in_time_order() {
+        let id = ReleaseId::new(1);
+        let before_epoch = Utc.with_ymd_and_hms(1969, 1, 1, 0, 0, 0).unwrap();
+        let later = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap();
+        assert!(by_time(before_epoch, id) < by_time(later, id));
+        assert_eq!(release_from(&by_time(later, ReleaseId::new(9))), Some(ReleaseId::new(9)));
+    }
+}

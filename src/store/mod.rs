@@ -1,0 +1,312 @@
+//! sled behind typed methods; no sled type leaves this module.
+//!
+//! Trees: `releases` (id → JSON), indexes by status, scheduled time,
+//! service+environment and requester, the hash-chained `audit` log and its
+//! per-release index, the two outboxes (`outbox_notify`, `outbox_ci`),
+//! `posted` (which chat message carries each announcement) and `meta`
+//! (schema version, id counter, audit head, status counts, live versions).
+
+pub mod audit;
+mod keys;
+mod tx;
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::Transactional;
+
+pub use audit::{AuditDraft, AuditEntry};
+pub use tx::{Tx, TxError, TxResult};
+
+use crate::domain::ids::{ChannelRef, ReleaseId, UserRef};
+use crate::domain::outbox::{Announcement, CiJob};
+use crate::domain::release::{Release, ReleaseStatus};
+use crate::domain::Refusal;
+use tx::TxFailure;
+
+/// The schema this build reads and writes.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// Tree positions in `Store::trees`, shared with `Tx`.
+mod trees {
+    pub const RELEASES: usize = 0;
+    pub const BY_STATUS: usize = 1;
+    pub const BY_TIME: usize = 2;
+    pub const BY_TARGET: usize = 3;
+    pub const BY_REQUESTER: usize = 4;
+    pub const AUDIT: usize = 5;
+    pub const AUDIT_BY_RELEASE: usize = 6;
+    pub const OUTBOX_NOTIFY: usize = 7;
+    pub const OUTBOX_CI: usize = 8;
+    pub const POSTED: usize = 9;
+    pub const META: usize = 10;
+    pub const NAMES: [&str; 11] = [
+        "releases",
+        "by_status",
+        "by_time",
+        "by_target",
+        "by_requester",
+        "audit",
+        "audit_by_release",
+        "outbox_notify",
+        "outbox_ci",
+        "posted",
+        "meta",
+    ];
+}
+use trees::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The user asked for something the rules refuse; the text is the reply.
+    #[error("{0}")]
+    Refused(Refusal),
+    #[error("the data dir {} is in use by another releasebot process (only one may open it); stop that one or pass another --data-dir", .0.display())]
+    Locked(PathBuf),
+    #[error("the data dir {dir} holds schema version {found}, but this releasebot reads version {SCHEMA_VERSION}; use a matching release, or export and import")]
+    Schema { dir: String, found: u64 },
+    #[error("a stored record could not be read ({0}); run `releasebot export` to salvage what can be read")]
+    Corrupt(String),
+    #[error("storage failed: {0}")]
+    Storage(String),
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(error: sled::Error) -> Self {
+        StoreError::Storage(error.to_string())
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A page of releases and how many match in all.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub releases: Vec<Release>,
+    pub total: u64,
+}
+
+/// The embedded store. Cloning shares the same database.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    trees: Vec<sled::Tree>,
+    dir: PathBuf,
+}
+
+/// How much memory sled may use for its page cache. Small on purpose: the
+/// working set (open releases, indexes) is tiny, and an idle bot should be too.
+const CACHE_BYTES: u64 = 8 * 1024 * 1024;
+
+fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> StoreResult<T> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+impl Store {
+    pub fn open(dir: &Path) -> StoreResult<Store> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_BYTES)
+            .open()
+            .map_err(|e| match &e {
+                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                    StoreError::Locked(dir.to_path_buf())
+                }
+                _ => StoreError::Storage(format!("opening {}: {e}", dir.display())),
+            })?;
+        let trees = NAMES
+            .iter()
+            .map(|name| db.open_tree(name))
+            .collect::<Result<Vec<_>, _>>()?;
+        let store = Store { db, trees, dir: dir.to_path_buf() };
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    fn check_schema(&self) -> StoreResult<()> {
+        let meta = &self.trees[META];
+        match meta.get(keys::SCHEMA_VERSION)? {
+            Some(bytes) => {
+                let found = keys::u64_from(&bytes);
+                if found != SCHEMA_VERSION {
+                    return Err(StoreError::Schema { dir: self.dir.display().to_string(), found });
+                }
+            }
+            None => {
+                meta.insert(keys::SCHEMA_VERSION, &SCHEMA_VERSION.to_be_bytes())?;
+                self.db.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Runs `change` as one serializable transaction over every tree, then
+    /// fsyncs: when this returns `Ok`, the change survives a crash.
+    pub fn transaction<T>(&self, change: impl Fn(&Tx<'_>) -> TxResult<T>) -> StoreResult<T> {
+        let result = self.trees.as_slice().transaction(|trees| {
+            change(&Tx { trees }).map_err(|TxError(failure)| match failure {
+                TxFailure::Refused(refusal) => ConflictableTransactionError::Abort(Ok(refusal)),
+                TxFailure::Corrupt(why) => ConflictableTransactionError::Abort(Err(why)),
+                TxFailure::Sled(error) => error.into(),
+            })
+        });
+        let value = result.map_err(|e| match e {
+            TransactionError::Abort(Ok(refusal)) => StoreError::Refused(refusal),
+            TransactionError::Abort(Err(why)) => StoreError::Corrupt(why),
+            TransactionError::Storage(error) => StoreError::from(error),
+        })?;
+        self.db.flush()?;
+        Ok(value)
+    }
+
+    pub fn release(&self, id: ReleaseId) -> StoreResult<Option<Release>> {
+        match self.trees[RELEASES].get(keys::release(id))? {
+            Some(bytes) => Ok(Some(decode("release", &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn releases_for(&self, ids: impl Iterator<Item = ReleaseId>) -> StoreResult<Vec<Release>> {
+        ids.filter_map(|id| self.release(id).transpose()).collect()
+    }
+
+    pub fn count(&self, status: ReleaseStatus) -> StoreResult<u64> {
+        Ok(self.trees[META]
+            .get(keys::count(status))?
+            .map_or(0, |b| keys::u64_from(&b)))
+    }
+
+    /// Releases in `status`, oldest first, from the status index.
+    pub fn with_status(&self, status: ReleaseStatus, limit: usize) -> StoreResult<Page> {
+        let ids = self.trees[BY_STATUS]
+            .scan_prefix([status.code()])
+            .keys()
+            .take(limit)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page {
+            releases: self.releases_for(ids.iter().filter_map(|k| keys::release_from(k)))?,
+            total: self.count(status)?,
+        })
+    }
+
+    /// The newest releases a user requested, newest first.
+    pub fn requested_by(&self, user: &UserRef, limit: usize) -> StoreResult<Vec<Release>> {
+        let ids = self.trees[BY_REQUESTER]
+            .scan_prefix(keys::requester_prefix(user))
+            .keys()
+            .rev()
+            .take(limit)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.releases_for(ids.iter().filter_map(|k| keys::release_from(k)))
+    }
+
+    /// The newest releases, newest first.
+    pub fn newest(&self, limit: usize) -> StoreResult<Vec<Release>> {
+        self.trees[RELEASES]
+            .iter()
+            .values()
+            .rev()
+            .take(limit)
+            .map(|bytes| decode("release", &bytes?))
+            .collect()
+    }
+
+    /// How many releases exist (ids are handed out densely from 1).
+    pub fn release_count(&self) -> StoreResult<u64> {
+        Ok(self.trees[META]
+            .get(keys::NEXT_RELEASE_ID)?
+            .map_or(1, |b| keys::u64_from(&b))
+            - 1)
+    }
+
+    pub fn all_releases(&self) -> impl Iterator<Item = StoreResult<Release>> + '_ {
+        self.trees[RELEASES]
+            .iter()
+            .values()
+            .map(|bytes| decode("release", &bytes?))
+    }
+
+    pub fn audit_for(&self, id: ReleaseId) -> StoreResult<Vec<AuditEntry>> {
+        let seqs = self.trees[AUDIT_BY_RELEASE]
+            .scan_prefix(keys::release(id))
+            .keys()
+            .collect::<Result<Vec<_>, _>>()?;
+        seqs.iter()
+            .filter_map(|k| k.get(8..16))
+            .filter_map(|seq| self.trees[AUDIT].get(seq).transpose())
+            .map(|bytes| decode("audit entry", &bytes?))
+            .collect()
+    }
+
+    pub fn audit_log(&self) -> impl Iterator<Item = StoreResult<AuditEntry>> + '_ {
+        self.trees[AUDIT]
+            .iter()
+            .values()
+            .map(|bytes| decode("audit entry", &bytes?))
+    }
+
+    /// Announcements waiting for the notifier, oldest first, with their keys.
+    pub fn pending_announcements(&self, limit: usize) -> StoreResult<Vec<(u64, Announcement)>> {
+        self.trees[OUTBOX_NOTIFY]
+            .iter()
+            .take(limit)
+            .map(|item| {
+                let (key, bytes) = item?;
+                Ok((keys::u64_from(&key), decode("announcement", &bytes)?))
+            })
+            .collect()
+    }
+
+    pub fn posted(&self, id: ReleaseId, channel: &ChannelRef) -> StoreResult<Option<String>> {
+        Ok(self.trees[POSTED]
+            .get(keys::posted(id, channel.as_str()))?
+            .map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    /// Marks an announcement delivered, remembering the message it lives in,
+    /// in one step so that a crash cannot deliver it twice and forget the first.
+    pub fn delivered(&self, key: u64, id: ReleaseId, channel: &ChannelRef, message: &str) -> StoreResult<()> {
+        let outbox = &self.trees[OUTBOX_NOTIFY];
+        let posted = &self.trees[POSTED];
+        (outbox, posted)
+            .transaction(|(outbox, posted)| {
+                outbox.remove(&key.to_be_bytes())?;
+                posted.insert(keys::posted(id, channel.as_str()), message.as_bytes())?;
+                Ok::<_, ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| StoreError::Storage(format!("{e:?}")))?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Every CI job in the outbox.
+    pub fn jobs(&self) -> StoreResult<Vec<CiJob>> {
+        self.trees[OUTBOX_CI]
+            .iter()
+            .values()
+            .map(|bytes| decode("ci job", &bytes?))
+            .collect()
+    }
+
+    pub fn outbox_depths(&self) -> (usize, usize) {
+        (self.trees[OUTBOX_NOTIFY].len(), self.trees[OUTBOX_CI].len())
+    }
+
+    /// A checksum of every tree, to show that something did not change.
+    pub fn fingerprint(&self) -> StoreResult<u32> {
+        Ok(self.db.checksum()?)
+    }
+
+    pub fn flush(&self) -> StoreResult<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;
