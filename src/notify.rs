@@ -58,6 +58,15 @@ impl Notifier {
     /// platform pushed back, `None` when nothing deliverable is left.
     pub async fn deliver_pending(&self) -> Option<Duration> {
         let _round = self.round.lock().await;
+        let retry = self.deliver_round().await;
+        // Deliveries are recorded without an fsync each; one covers the round.
+        if let Err(error) = self.store.flush() {
+            tracing::error!(%error, "flushing deliveries failed");
+        }
+        retry
+    }
+
+    async fn deliver_round(&self) -> Option<Duration> {
         loop {
             let pending = match self.store.pending_announcements(BATCH) {
                 Ok(pending) => pending,

@@ -106,11 +106,18 @@ fn finish(mut line: Vec<u8>, total: usize, max: usize) -> InputLine {
 /// What the shell does with one line.
 enum Step {
     Reply(String),
+    /// Wait until CI jobs and announcements are done, at most this long.
+    Wait(Duration),
     Quit,
 }
 
+/// Lines answered together with one fsync when input arrives faster than typing.
+const BATCH_LINES: usize = 256;
+
 pub struct Shell<'a> {
     app: &'a App,
+    /// The app's engine in group-commit mode; `answer` flushes.
+    engine: crate::engine::Engine,
     user: UserRef,
     out: ShellOut,
     interactive: bool,
@@ -120,7 +127,7 @@ pub struct Shell<'a> {
 impl<'a> Shell<'a> {
     pub fn new(app: &'a App, user: UserRef, out: ShellOut, interactive: bool) -> Self {
         let origin = Origin { channel: ChannelRef::parse("shell:#shell").expect("a valid literal") };
-        Shell { app, user, out, interactive, origin }
+        Shell { app, engine: app.engine.deferring_flush(), user, out, interactive, origin }
     }
 
     fn prompt(&self) {
@@ -155,36 +162,85 @@ impl<'a> Shell<'a> {
             write_lines(&self.out, "releasebot shell. Type `help` for commands, `/as bob` to act as someone else, `/quit` to leave.");
         }
         self.prompt();
+        let mut replies: Vec<String> = Vec::new();
         loop {
-            let line = tokio::select! {
+            let first = tokio::select! {
                 line = lines.recv() => line,
                 _ = stop.changed() => break,
             };
-            let step = match line {
-                None => break,
-                Some(Err(error)) => {
-                    write_lines(&self.out, &format!("Could not read input: {error}"));
-                    break;
+            let Some(first) = first else { break };
+            // Group commit: answer every line already waiting with one fsync.
+            let mut batch = vec![first];
+            while batch.len() < BATCH_LINES {
+                match lines.try_recv() {
+                    Ok(line) => batch.push(line),
+                    Err(_) => break,
                 }
-                Some(Ok(InputLine::TooLong(bytes))) => Step::Reply(format!(
-                    "That line is {bytes} bytes long; a command may be at most {MAX_LINE_BYTES}. Nothing was done."
-                )),
-                Some(Ok(InputLine::Text(bytes))) => match String::from_utf8(bytes) {
-                    Ok(text) => self.step(&text).await,
-                    Err(_) => Step::Reply("That line is not valid UTF-8 text, so I can't read it. Nothing was done.".to_string()),
-                },
-            };
-            match step {
-                Step::Quit => break,
-                Step::Reply(text) => write_lines(&self.out, &text),
             }
-            self.app.wake_relay();
-            self.app.notifier.deliver_pending().await;
+            let mut quit = false;
+            for line in batch {
+                let step = match line {
+                    Err(error) => {
+                        replies.push(format!("Could not read input: {error}"));
+                        Step::Quit
+                    }
+                    Ok(InputLine::TooLong(bytes)) => Step::Reply(format!(
+                        "That line is {bytes} bytes long; a command may be at most {MAX_LINE_BYTES}. Nothing was done."
+                    )),
+                    Ok(InputLine::Text(bytes)) => match String::from_utf8(bytes) {
+                        Ok(text) => self.step(&text),
+                        Err(_) => Step::Reply("That line is not valid UTF-8 text, so I can't read it. Nothing was done.".to_string()),
+                    },
+                };
+                match step {
+                    Step::Reply(text) => replies.push(text),
+                    Step::Wait(limit) => {
+                        self.answer(&mut replies).await;
+                        replies.push(self.wait(limit).await);
+                    }
+                    Step::Quit => {
+                        quit = true;
+                        break;
+                    }
+                }
+            }
+            self.answer(&mut replies).await;
+            if quit {
+                break;
+            }
             self.prompt();
+        }
+        self.answer(&mut replies).await;
+    }
+
+    /// Makes the batch durable, then prints its replies and announcements.
+    async fn answer(&self, replies: &mut Vec<String>) {
+        if replies.is_empty() {
+            return;
+        }
+        if let Err(error) = self.app.engine.store().flush() {
+            tracing::error!(%error, "flushing the store failed");
+            replies.clear();
+            replies.push("I could not save the last commands to disk, so they may be lost; the details are in the bot's log.".to_string());
+        }
+        for reply in replies.drain(..) {
+            write_lines(&self.out, &reply);
+        }
+        self.app.wake_relay();
+        self.app.notifier.deliver_pending().await;
+    }
+
+    async fn wait(&self, limit: Duration) -> String {
+        let drained = self.app.wait_idle(limit).await;
+        self.app.notifier.deliver_pending().await;
+        if drained {
+            "All CI jobs and announcements are done.".to_string()
+        } else {
+            format!("Still waiting on CI or chat after {} s; try /wait again.", limit.as_secs())
         }
     }
 
-    async fn step(&mut self, line: &str) -> Step {
+    fn step(&mut self, line: &str) -> Step {
         let trimmed = line.trim();
         let mut words = trimmed.split_whitespace();
         let first = words.next().unwrap_or_default();
@@ -206,13 +262,7 @@ impl<'a> Shell<'a> {
             }
             "/wait" => {
                 let seconds = words.next().and_then(|s| s.parse::<u64>().ok()).unwrap_or(30);
-                let drained = self.app.wait_idle(Duration::from_secs(seconds)).await;
-                self.app.notifier.deliver_pending().await;
-                return Step::Reply(if drained {
-                    "All CI jobs and announcements are done.".to_string()
-                } else {
-                    format!("Still waiting on CI or chat after {seconds} s; try /wait again.")
-                });
+                return Step::Wait(Duration::from_secs(seconds));
             }
             "/help" => {
                 return Step::Reply(
@@ -227,7 +277,7 @@ impl<'a> Shell<'a> {
             }
             _ => {}
         }
-        let result = self.app.engine.handle_line(&self.user, line, &self.origin);
+        let result = self.engine.handle_line(&self.user, line, &self.origin);
         Step::Reply(match result {
             Ok(reply) => reply.text,
             Err(error) => error.reply_text(),

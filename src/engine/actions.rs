@@ -70,7 +70,7 @@ impl Engine {
             notes: args.notes,
             priority: args.priority,
         };
-        let release = self.store.transaction(|tx| {
+        let release = self.commit(|tx| {
             let id = tx.allocate_release_id()?;
             let release = lifecycle::request(id, draft.clone(), actor(user, &roles), policy, now)?;
             let step = Step {
@@ -101,7 +101,7 @@ impl Engine {
     pub(super) fn approve(&self, user: &UserRef, id: ReleaseId, comment: Option<String>) -> EngineResult<Reply> {
         let now = self.clock.now();
         let roles = self.roles_of(user);
-        let (release, quorum) = self.store.transaction(|tx| {
+        let (release, quorum) = self.commit(|tx| {
             let before = Self::load(tx, id)?;
             let policy = self.policy(&before.environment)?;
             let mut release = before.clone();
@@ -141,7 +141,7 @@ impl Engine {
     pub(super) fn reject(&self, user: &UserRef, id: ReleaseId, reason: String) -> EngineResult<Reply> {
         let now = self.clock.now();
         let roles = self.roles_of(user);
-        self.store.transaction(|tx| {
+        self.commit(|tx| {
             let before = Self::load(tx, id)?;
             let policy = self.policy(&before.environment)?;
             let mut release = before.clone();
@@ -160,7 +160,7 @@ impl Engine {
     pub(super) fn cancel(&self, user: &UserRef, id: ReleaseId, reason: Option<String>) -> EngineResult<Reply> {
         let now = self.clock.now();
         let roles = self.roles_of(user);
-        self.store.transaction(|tx| {
+        self.commit(|tx| {
             let before = Self::load(tx, id)?;
             let policy = self.policy(&before.environment)?;
             let mut release = before.clone();
@@ -182,7 +182,7 @@ impl Engine {
     pub(super) fn schedule(&self, user: &UserRef, id: ReleaseId, when: Option<When>) -> EngineResult<Reply> {
         let now = self.clock.now();
         let roles = self.roles_of(user);
-        let (release, tz) = self.store.transaction(|tx| {
+        let (release, tz) = self.commit(|tx| {
             let before = Self::load(tx, id)?;
             let policy = self.policy(&before.environment)?;
             let at = when.map(|w| w.resolve(policy.timezone, now)).transpose()?;
@@ -219,7 +219,7 @@ impl Engine {
         if let Some(env) = &environment {
             self.known_environment(env)?;
         }
-        let (release, dropped) = self.store.transaction(|tx| {
+        let (release, dropped) = self.commit(|tx| {
             let before = Self::load(tx, id)?;
             if let Some(env) = &environment {
                 self.service_allowed_in(&before.service, env)?;
@@ -253,7 +253,7 @@ impl Engine {
     pub(super) fn set_check(&self, user: &UserRef, id: ReleaseId, item: &str, done: bool) -> EngineResult<Reply> {
         let now = self.clock.now();
         let roles = self.roles_of(user);
-        let (release, index) = self.store.transaction(|tx| {
+        let (release, index) = self.commit(|tx| {
             let before = Self::load(tx, id)?;
             let policy = self.policy(&before.environment)?;
             let mut release = before.clone();
@@ -286,7 +286,7 @@ impl Engine {
     pub(super) fn deploy(&self, user: &UserRef, id: ReleaseId) -> EngineResult<Reply> {
         let now = self.clock.now();
         let roles = self.roles_of(user);
-        let (release, deployment) = self.store.transaction(|tx| {
+        let (release, deployment) = self.commit(|tx| {
             let before = Self::load(tx, id)?;
             let policy = self.policy(&before.environment)?;
             self.refuse_if_target_busy(tx, &before)?;
@@ -315,7 +315,7 @@ impl Engine {
     pub(super) fn rollback(&self, user: &UserRef, id: ReleaseId, reason: String) -> EngineResult<Reply> {
         let now = self.clock.now();
         let roles = self.roles_of(user);
-        let (release, deployment) = self.store.transaction(|tx| {
+        let (release, deployment) = self.commit(|tx| {
             let before = Self::load(tx, id)?;
             let policy = self.policy(&before.environment)?;
             self.refuse_if_target_busy(tx, &before)?;

@@ -26,7 +26,7 @@ impl Engine {
         let now = self.clock.now();
         let actor = UserRef::parse("system:import").expect("a valid literal");
         for chunk in releases.chunks(IMPORT_CHUNK) {
-            self.store.transaction(|tx| {
+            self.commit(|tx| {
                 for release in chunk {
                     tx.put_release(release, None)?;
                     tx.reserve_release_id(release.id)?;
@@ -41,7 +41,7 @@ impl Engine {
                 Ok(())
             })?;
         }
-        self.store.transaction(|tx| {
+        self.commit(|tx| {
             tx.audit(AuditDraft {
                 at: now,
                 actor: actor.clone(),

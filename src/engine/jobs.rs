@@ -32,7 +32,7 @@ impl Engine {
         simulated: Option<(DateTime<Utc>, JobOutcome)>,
     ) -> EngineResult<()> {
         let now = self.clock.now();
-        self.store.transaction(|tx| {
+        self.commit(|tx| {
             let Some(mut job) = tx.job(key)? else { return Ok(()) };
             job.attempts += 1;
             job.state = JobState::Accepted { at: now, run_url: run_url.clone(), simulated };
@@ -46,7 +46,7 @@ impl Engine {
     pub fn job_finished(&self, report: &JobReport) -> EngineResult<bool> {
         let now = self.clock.now();
         let system = ci_actor();
-        let finished = self.store.transaction(|tx| {
+        let finished = self.commit(|tx| {
             let Some(job) = tx.job(&report.key)? else { return Ok(false) };
             let before = Self::load(tx, job.release)?;
             let mut release = before.clone();

@@ -91,6 +91,9 @@ pub struct Engine {
     store: Store,
     config: Arc<Config>,
     clock: Arc<dyn Clock>,
+    /// False for group commit: the caller flushes the store before it
+    /// answers (see `deferring_flush`).
+    flush_each: bool,
 }
 
 /// One line of the step a command took, for the announcement's thread.
@@ -103,7 +106,22 @@ struct Step<'a> {
 
 impl Engine {
     pub fn new(store: Store, config: Arc<Config>, clock: Arc<dyn Clock>) -> Self {
-        Engine { store, config, clock }
+        Engine { store, config, clock, flush_each: true }
+    }
+
+    /// An engine whose commands do not fsync one by one: the caller must call
+    /// `store().flush()` before it tells anyone a command succeeded.
+    pub fn deferring_flush(&self) -> Engine {
+        Engine { flush_each: false, ..self.clone() }
+    }
+
+    /// Runs a change as one transaction, durable now or at the caller's flush.
+    fn commit<T>(&self, change: impl Fn(&Tx<'_>) -> TxResult<T>) -> Result<T, StoreError> {
+        if self.flush_each {
+            self.store.transaction(change)
+        } else {
+            self.store.transaction_unflushed(change)
+        }
     }
 
     pub fn store(&self) -> &Store {

@@ -148,6 +148,14 @@ impl Store {
     /// Runs `change` as one serializable transaction over every tree, then
     /// fsyncs: when this returns `Ok`, the change survives a crash.
     pub fn transaction<T>(&self, change: impl Fn(&Tx<'_>) -> TxResult<T>) -> StoreResult<T> {
+        let value = self.transaction_unflushed(change)?;
+        self.db.flush()?;
+        Ok(value)
+    }
+
+    /// Like `transaction`, but leaves the fsync to a later `flush`: for group
+    /// commit, where the caller flushes once before answering a whole batch.
+    pub fn transaction_unflushed<T>(&self, change: impl Fn(&Tx<'_>) -> TxResult<T>) -> StoreResult<T> {
         let result = self.trees.as_slice().transaction(|trees| {
             change(&Tx { trees }).map_err(|TxError(failure)| match failure {
                 TxFailure::Refused(refusal) => ConflictableTransactionError::Abort(Ok(refusal)),
@@ -160,7 +168,6 @@ impl Store {
             TransactionError::Abort(Err(why)) => StoreError::Corrupt(why),
             TransactionError::Storage(error) => StoreError::from(error),
         })?;
-        self.db.flush()?;
         Ok(value)
     }
 
@@ -268,19 +275,15 @@ impl Store {
             .map(|b| String::from_utf8_lossy(&b).into_owned()))
     }
 
-    /// Marks an announcement delivered, remembering the message it lives in,
-    /// in one step so that a crash cannot deliver it twice and forget the first.
+    /// Marks an announcement delivered, remembering the message it lives in.
+    /// The message is recorded before the outbox entry goes, so a crash in
+    /// between re-sends the step as an edit of the same message, never as a
+    /// second post. Plain writes rather than a transaction: sled seals its log
+    /// buffer on every transaction, and this runs once per channel per step.
+    /// The caller flushes after a round of deliveries.
     pub fn delivered(&self, key: u64, id: ReleaseId, channel: &ChannelRef, message: &str) -> StoreResult<()> {
-        let outbox = &self.trees[OUTBOX_NOTIFY];
-        let posted = &self.trees[POSTED];
-        (outbox, posted)
-            .transaction(|(outbox, posted)| {
-                outbox.remove(&key.to_be_bytes())?;
-                posted.insert(keys::posted(id, channel.as_str()), message.as_bytes())?;
-                Ok::<_, ConflictableTransactionError<()>>(())
-            })
-            .map_err(|e| StoreError::Storage(format!("{e:?}")))?;
-        self.db.flush()?;
+        self.trees[POSTED].insert(keys::posted(id, channel.as_str()), message.as_bytes())?;
+        self.trees[OUTBOX_NOTIFY].remove(key.to_be_bytes())?;
         Ok(())
     }
 
