@@ -23,8 +23,8 @@ use releasebot::clock::FixedClock;
 use releasebot::config::Config;
 use releasebot::domain::ids::{ChannelRef, UserRef};
 use releasebot::domain::message::Message;
-use releasebot::notify::{ChatSink, DeliveryError, Notifier};
 use releasebot::engine::{Engine, Origin};
+use releasebot::notify::{ChatSink, DeliveryError, Notifier};
 use releasebot::store::Store;
 
 /// A chat that reads nothing: the fill's announcements go nowhere.
@@ -45,7 +45,10 @@ impl ChatSink for Discard {
 
 fn binary() -> PathBuf {
     let exe = std::env::current_exe().expect("own path");
-    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
     dir.join("releasebot")
 }
 
@@ -73,12 +76,20 @@ fn throughput(dir: &Path) {
     }
     let started = Instant::now();
     let mut child = shell(&data).spawn().expect("spawn releasebot");
-    child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
     let output = child.wait_with_output().unwrap();
     let elapsed = started.elapsed();
     let text = String::from_utf8_lossy(&output.stdout);
     let requested = text.lines().filter(|l| l.contains(" requested: ")).count();
-    let approved = text.lines().filter(|l| l.starts_with("You approved")).count();
+    let approved = text
+        .lines()
+        .filter(|l| l.starts_with("You approved"))
+        .count();
     println!(
         "throughput: {requested} requests + {approved} approvals in {:.3} s = {:.0} commands/s (process start to exit, each fsynced before its reply)",
         elapsed.as_secs_f64(),
@@ -128,7 +139,9 @@ fn start_and_idle(data: &Path, label: &str) {
 fn engine_for(data: &Path) -> Engine {
     let config = Arc::new(Config::load(Path::new("config/releasebot.toml")).expect("demo config"));
     let store = Store::open(data).expect("open store");
-    let clock = Arc::new(FixedClock::at(Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap()));
+    let clock = Arc::new(FixedClock::at(
+        Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap(),
+    ));
     Engine::new(store, config, clock).deferring_flush()
 }
 
@@ -138,15 +151,27 @@ fn fill(data: &Path, count: usize) {
     let engine = engine_for(data);
     let alice = UserRef::parse("shell:alice").unwrap();
     let bob = UserRef::parse("shell:bob").unwrap();
-    let origin = Origin { channel: ChannelRef::parse("shell:#bench").unwrap() };
+    let origin = Origin {
+        channel: ChannelRef::parse("shell:#bench").unwrap(),
+    };
     let started = Instant::now();
     for i in 0..count {
-        let at = if i % 10 == 0 { " at 2026-12-01 14:00" } else { "" };
+        let at = if i % 10 == 0 {
+            " at 2026-12-01 14:00"
+        } else {
+            ""
+        };
         engine
-            .handle_line(&alice, &format!("request web 1.{}.{} to staging{at}", i / 1000, i % 1000), &origin)
+            .handle_line(
+                &alice,
+                &format!("request web 1.{}.{} to staging{at}", i / 1000, i % 1000),
+                &origin,
+            )
             .expect("request");
         if i % 10 == 0 {
-            engine.handle_line(&bob, &format!("approve R-{}", i + 1), &origin).expect("approve");
+            engine
+                .handle_line(&bob, &format!("approve R-{}", i + 1), &origin)
+                .expect("approve");
         }
         if i % 5000 == 4999 {
             engine.store().flush().unwrap();
@@ -154,8 +179,11 @@ fn fill(data: &Path, count: usize) {
     }
     engine.store().flush().unwrap();
     // A live bot has delivered its announcements; drain them as it would.
-    let sinks: HashMap<String, Arc<dyn ChatSink>> = HashMap::from([("shell".to_string(), Arc::new(Discard) as Arc<dyn ChatSink>)]);
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let sinks: HashMap<String, Arc<dyn ChatSink>> =
+        HashMap::from([("shell".to_string(), Arc::new(Discard) as Arc<dyn ChatSink>)]);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     runtime.block_on(Notifier::new(engine.store().clone(), sinks).deliver_pending());
     assert_eq!(engine.store().outbox_depths(), (0, 0));
     println!(
@@ -168,7 +196,9 @@ fn fill(data: &Path, count: usize) {
 fn list_latency(data: &Path) {
     let engine = engine_for(data);
     let bob = UserRef::parse("shell:bob").unwrap();
-    let origin = Origin { channel: ChannelRef::parse("shell:#bench").unwrap() };
+    let origin = Origin {
+        channel: ChannelRef::parse("shell:#bench").unwrap(),
+    };
     for line in ["list pending", "list scheduled", "list all"] {
         let mut times: Vec<Duration> = (0..200)
             .map(|_| {
@@ -188,7 +218,10 @@ fn list_latency(data: &Path) {
 }
 
 fn main() {
-    assert!(binary().exists(), "build the binary first: cargo build --release");
+    assert!(
+        binary().exists(),
+        "build the binary first: cargo build --release"
+    );
     // BENCH_DIR keeps the stores for a look afterwards; by default they go.
     let temp = tempfile::tempdir().expect("temp dir");
     let kept = std::env::var_os("BENCH_DIR").map(PathBuf::from);

@@ -25,7 +25,11 @@ pub struct App {
 
 impl App {
     /// Starts the workers; call from inside a tokio runtime.
-    pub fn start(engine: Engine, clock: Arc<dyn Clock>, sinks: HashMap<String, Arc<dyn ChatSink>>) -> App {
+    pub fn start(
+        engine: Engine,
+        clock: Arc<dyn Clock>,
+        sinks: HashMap<String, Arc<dyn ChatSink>>,
+    ) -> App {
         let notifier_wake = Arc::new(Notify::new());
         let relay_wake = Arc::new(Notify::new());
         let (shutdown, signal) = watch::channel(false);
@@ -35,7 +39,15 @@ impl App {
             tokio::spawn(notifier.clone().run(notifier_wake.clone(), signal.clone())),
             tokio::spawn(relay.clone().run(relay_wake.clone(), signal)),
         ];
-        App { engine, notifier, relay, notifier_wake, relay_wake, shutdown, tasks }
+        App {
+            engine,
+            notifier,
+            relay,
+            notifier_wake,
+            relay_wake,
+            shutdown,
+            tasks,
+        }
     }
 
     /// A receiver that turns `true` when the app stops.

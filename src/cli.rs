@@ -20,7 +20,11 @@ use crate::notify::ChatSink;
 use crate::store::{audit, Store};
 
 #[derive(Debug, Parser)]
-#[command(name = "releasebot", version, about = "Release requests, approvals, deploys and rollbacks from chat")]
+#[command(
+    name = "releasebot",
+    version,
+    about = "Release requests, approvals, deploys and rollbacks from chat"
+)]
 pub struct Cli {
     /// The config file.
     #[arg(long, global = true, env = "RELEASEBOT_CONFIG", default_value = config::DEFAULT_PATH)]
@@ -103,7 +107,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::CheckConfig => check_config(&cli),
         Command::Export => export(&cli),
         Command::Import { file } => import(&cli, file.clone()),
-        Command::Audit { json, release, action } => audit_command(&cli, *json, release.as_deref(), action.is_some()),
+        Command::Audit {
+            json,
+            release,
+            action,
+        } => audit_command(&cli, *json, release.as_deref(), action.is_some()),
     }
 }
 
@@ -119,10 +127,11 @@ async fn termination() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(_) => return std::future::pending().await,
-        };
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => return std::future::pending().await,
+            };
         tokio::select! {
             _ = interrupt => {}
             _ = terminate.recv() => {}
@@ -158,7 +167,9 @@ fn shell_command(cli: &Cli, user: Option<String>) -> anyhow::Result<ExitCode> {
             termination().await;
             let _ = stop_tx.send(true);
         });
-        Shell::new(&app, user, out, interactive).run(input, stop).await;
+        Shell::new(&app, user, out, interactive)
+            .run(input, stop)
+            .await;
         signals.abort();
         app.stop().await;
         Ok(ExitCode::SUCCESS)
@@ -219,11 +230,13 @@ fn export(cli: &Cli) -> anyhow::Result<ExitCode> {
 
 fn import(cli: &Cli, file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let text = match &file {
-        Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+        }
         None => io::read_to_string(io::stdin()).context("reading stdin")?,
     };
-    let releases: Vec<crate::domain::release::Release> =
-        serde_json::from_str(&text).context("the input is not an export (a JSON array of releases)")?;
+    let releases: Vec<crate::domain::release::Release> = serde_json::from_str(&text)
+        .context("the input is not an export (a JSON array of releases)")?;
     let (config, store) = cli.open()?;
     let engine = Engine::new(store, config, cli.clock());
     let count = engine.import(releases)?;
@@ -231,7 +244,12 @@ fn import(cli: &Cli, file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn audit_command(cli: &Cli, json: bool, release: Option<&str>, verify: bool) -> anyhow::Result<ExitCode> {
+fn audit_command(
+    cli: &Cli,
+    json: bool,
+    release: Option<&str>,
+    verify: bool,
+) -> anyhow::Result<ExitCode> {
     let config = cli.load_config().ok();
     let store = Store::open(&cli.data_dir(config.as_ref()))?;
     if verify {

@@ -27,7 +27,9 @@ pub struct OffsetClock {
 
 impl OffsetClock {
     pub fn starting_at(start: DateTime<Utc>) -> Self {
-        OffsetClock { offset: start - Utc::now() }
+        OffsetClock {
+            offset: start - Utc::now(),
+        }
     }
 }
 
@@ -45,7 +47,9 @@ pub struct FixedClock {
 
 impl FixedClock {
     pub fn at(now: DateTime<Utc>) -> Self {
-        FixedClock { now: Mutex::new(now) }
+        FixedClock {
+            now: Mutex::new(now),
+        }
     }
 
     pub fn advance(&self, by: Duration) {

@@ -33,9 +33,19 @@ pub trait ChatSink: Send + Sync {
     /// Posts a new announcement; returns the platform's id of the message.
     async fn post(&self, channel: &ChannelRef, message: &Message) -> Result<String, DeliveryError>;
     /// Edits an earlier announcement in place.
-    async fn update(&self, channel: &ChannelRef, posted: &str, message: &Message) -> Result<(), DeliveryError>;
+    async fn update(
+        &self,
+        channel: &ChannelRef,
+        posted: &str,
+        message: &Message,
+    ) -> Result<(), DeliveryError>;
     /// Adds a line to the announcement's thread.
-    async fn reply_in_thread(&self, channel: &ChannelRef, posted: &str, line: &str) -> Result<(), DeliveryError>;
+    async fn reply_in_thread(
+        &self,
+        channel: &ChannelRef,
+        posted: &str,
+        line: &str,
+    ) -> Result<(), DeliveryError>;
 }
 
 pub struct Notifier {
@@ -51,7 +61,11 @@ const BATCH: usize = 256;
 
 impl Notifier {
     pub fn new(store: Store, sinks: HashMap<String, Arc<dyn ChatSink>>) -> Self {
-        Notifier { store, sinks, round: Mutex::new(()) }
+        Notifier {
+            store,
+            sinks,
+            round: Mutex::new(()),
+        }
     }
 
     /// Delivers what is waiting, in order. Returns when to try again if a
@@ -93,7 +107,9 @@ impl Notifier {
                 let result = match &posted {
                     None => sink.post(channel, &announcement.message).await,
                     Some(message_ref) => {
-                        let edited = sink.update(channel, message_ref, &announcement.message).await;
+                        let edited = sink
+                            .update(channel, message_ref, &announcement.message)
+                            .await;
                         match (edited, &announcement.thread_line) {
                             (Ok(()), Some(line)) => sink
                                 .reply_in_thread(channel, message_ref, line)
@@ -105,7 +121,9 @@ impl Notifier {
                 };
                 match result {
                     Ok(message_ref) => {
-                        if let Err(error) = self.store.delivered(*key, release, channel, &message_ref) {
+                        if let Err(error) =
+                            self.store.delivered(*key, release, channel, &message_ref)
+                        {
                             tracing::error!(%error, "recording a delivery failed");
                             return Some(Duration::from_secs(1));
                         }

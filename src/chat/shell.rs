@@ -46,16 +46,32 @@ impl ShellSink {
 #[async_trait]
 impl ChatSink for ShellSink {
     async fn post(&self, channel: &ChannelRef, message: &Message) -> Result<String, DeliveryError> {
-        write_lines(&self.out, &format!("[{}] {}", channel.local(), message.to_text()));
+        write_lines(
+            &self.out,
+            &format!("[{}] {}", channel.local(), message.to_text()),
+        );
         Ok(format!("{}@{}", message.release, channel.local()))
     }
 
-    async fn update(&self, channel: &ChannelRef, _posted: &str, message: &Message) -> Result<(), DeliveryError> {
-        write_lines(&self.out, &format!("[{}] (edited) {}", channel.local(), message.to_text()));
+    async fn update(
+        &self,
+        channel: &ChannelRef,
+        _posted: &str,
+        message: &Message,
+    ) -> Result<(), DeliveryError> {
+        write_lines(
+            &self.out,
+            &format!("[{}] (edited) {}", channel.local(), message.to_text()),
+        );
         Ok(())
     }
 
-    async fn reply_in_thread(&self, channel: &ChannelRef, _posted: &str, line: &str) -> Result<(), DeliveryError> {
+    async fn reply_in_thread(
+        &self,
+        channel: &ChannelRef,
+        _posted: &str,
+        line: &str,
+    ) -> Result<(), DeliveryError> {
         write_lines(&self.out, &format!("[{} thread] {line}", channel.local()));
         Ok(())
     }
@@ -126,8 +142,17 @@ pub struct Shell<'a> {
 
 impl<'a> Shell<'a> {
     pub fn new(app: &'a App, user: UserRef, out: ShellOut, interactive: bool) -> Self {
-        let origin = Origin { channel: ChannelRef::parse("shell:#shell").expect("a valid literal") };
-        Shell { app, engine: app.engine.deferring_flush(), user, out, interactive, origin }
+        let origin = Origin {
+            channel: ChannelRef::parse("shell:#shell").expect("a valid literal"),
+        };
+        Shell {
+            app,
+            engine: app.engine.deferring_flush(),
+            user,
+            out,
+            interactive,
+            origin,
+        }
     }
 
     fn prompt(&self) {
@@ -236,7 +261,10 @@ impl<'a> Shell<'a> {
         if drained {
             "All CI jobs and announcements are done.".to_string()
         } else {
-            format!("Still waiting on CI or chat after {} s; try /wait again.", limit.as_secs())
+            format!(
+                "Still waiting on CI or chat after {} s; try /wait again.",
+                limit.as_secs()
+            )
         }
     }
 
@@ -292,14 +320,23 @@ mod tests {
     #[test]
     fn long_lines_are_skipped_without_being_kept() {
         let mut input = io::Cursor::new([vec![b'x'; 10_000], b"\nhelp\r\n".to_vec()].concat());
-        assert_eq!(read_bounded(&mut input, 2000).unwrap(), Some(InputLine::TooLong(10_000)));
-        assert_eq!(read_bounded(&mut input, 2000).unwrap(), Some(InputLine::Text(b"help".to_vec())));
+        assert_eq!(
+            read_bounded(&mut input, 2000).unwrap(),
+            Some(InputLine::TooLong(10_000))
+        );
+        assert_eq!(
+            read_bounded(&mut input, 2000).unwrap(),
+            Some(InputLine::Text(b"help".to_vec()))
+        );
         assert_eq!(read_bounded(&mut input, 2000).unwrap(), None);
     }
 
     #[test]
     fn a_last_line_without_newline_is_read() {
         let mut input = io::Cursor::new(b"status R-1".to_vec());
-        assert_eq!(read_bounded(&mut input, 2000).unwrap(), Some(InputLine::Text(b"status R-1".to_vec())));
+        assert_eq!(
+            read_bounded(&mut input, 2000).unwrap(),
+            Some(InputLine::Text(b"status R-1".to_vec()))
+        );
     }
 }

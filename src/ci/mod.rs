@@ -23,7 +23,11 @@ pub struct Relay {
 
 impl Relay {
     pub fn new(engine: Engine, clock: Arc<dyn Clock>, notifier_wake: Arc<Notify>) -> Self {
-        Relay { engine, clock, notifier_wake }
+        Relay {
+            engine,
+            clock,
+            notifier_wake,
+        }
     }
 
     /// Moves every due job one step. Returns when the next one falls due.
@@ -40,34 +44,54 @@ impl Relay {
         for job in jobs {
             match &job.state {
                 JobState::Pending if job.next_attempt_at <= now => {
-                    let Some(environment) = self.engine.config().environment(&job.environment) else {
+                    let Some(environment) = self.engine.config().environment(&job.environment)
+                    else {
                         tracing::error!(job = %job.key, env = %job.environment, "no CI target for this environment");
                         continue;
                     };
                     match &environment.ci {
                         CiTarget::Simulate { delay, outcome } => {
                             let (url, due, outcome) = simulate::accept(&job, *delay, *outcome, now);
-                            match self.engine.job_accepted(&job.key, Some(url), Some((due, outcome))) {
+                            match self.engine.job_accepted(
+                                &job.key,
+                                Some(url),
+                                Some((due, outcome)),
+                            ) {
                                 Ok(()) => remember(due),
-                                Err(error) => tracing::error!(job = %job.key, %error, "recording acceptance failed"),
+                                Err(error) => {
+                                    tracing::error!(job = %job.key, %error, "recording acceptance failed")
+                                }
                             }
                         }
                     }
                 }
                 JobState::Pending => remember(job.next_attempt_at),
-                JobState::Accepted { run_url, simulated: Some((due, outcome)), .. } => {
+                JobState::Accepted {
+                    run_url,
+                    simulated: Some((due, outcome)),
+                    ..
+                } => {
                     if *due <= now {
-                        let report = JobReport { key: job.key.clone(), outcome: *outcome, url: run_url.clone(), message: None };
+                        let report = JobReport {
+                            key: job.key.clone(),
+                            outcome: *outcome,
+                            url: run_url.clone(),
+                            message: None,
+                        };
                         match self.engine.job_finished(&report) {
                             Ok(_) => self.notifier_wake.notify_one(),
-                            Err(error) => tracing::error!(job = %job.key, %error, "recording the result failed"),
+                            Err(error) => {
+                                tracing::error!(job = %job.key, %error, "recording the result failed")
+                            }
                         }
                     } else {
                         remember(*due);
                     }
                 }
                 // Waiting for the CI system to call back.
-                JobState::Accepted { simulated: None, .. } => {}
+                JobState::Accepted {
+                    simulated: None, ..
+                } => {}
             }
         }
         next_due

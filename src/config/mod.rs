@@ -31,7 +31,10 @@ pub struct Service {
 #[derive(Debug, Clone, PartialEq)]
 pub enum CiTarget {
     /// Built in, for demos and tests: accepts at once, reports after `delay`.
-    Simulate { delay: Duration, outcome: JobOutcome },
+    Simulate {
+        delay: Duration,
+        outcome: JobOutcome,
+    },
 }
 
 impl CiTarget {
@@ -86,7 +89,12 @@ pub struct ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.problems.len();
-        write!(f, "{}: {n} problem{}", self.file, if n == 1 { "" } else { "s" })?;
+        write!(
+            f,
+            "{}: {n} problem{}",
+            self.file,
+            if n == 1 { "" } else { "s" }
+        )?;
         for problem in &self.problems {
             write!(f, "\n  - {problem}")?;
         }
@@ -110,7 +118,10 @@ impl Config {
     }
 
     pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
-        validate::parse(text).map_err(|problems| ConfigError { file: file.to_string(), problems })
+        validate::parse(text).map_err(|problems| ConfigError {
+            file: file.to_string(),
+            problems,
+        })
     }
 
     pub fn environment(&self, name: &Name) -> Option<&Environment> {
@@ -128,7 +139,10 @@ impl Config {
     /// Every channel that announces a release of `service` to `environment`.
     pub fn channels_for(&self, service: &Name, environment: &Name) -> Vec<ChannelRef> {
         let mut channels: Vec<ChannelRef> = Vec::new();
-        let env_channels = self.environments.get(environment).map(|e| &e.policy.channels);
+        let env_channels = self
+            .environments
+            .get(environment)
+            .map(|e| &e.policy.channels);
         let service_channels = self.services.get(service).map(|s| &s.channels);
         for channel in env_channels.into_iter().chain(service_channels).flatten() {
             if !channels.contains(channel) {

@@ -31,7 +31,10 @@ pub struct RawBot {
 
 impl Default for RawBot {
     fn default() -> Self {
-        RawBot { timezone: utc(), data_dir: None }
+        RawBot {
+            timezone: utc(),
+            data_dir: None,
+        }
     }
 }
 
@@ -45,7 +48,9 @@ pub struct RawShell {
 
 impl Default for RawShell {
     fn default() -> Self {
-        RawShell { user: default_shell_user() }
+        RawShell {
+            user: default_shell_user(),
+        }
     }
 }
 
@@ -106,7 +111,11 @@ pub struct RawCi {
 
 impl Default for RawCi {
     fn default() -> Self {
-        RawCi { kind: simulate(), delay_secs: two(), outcome: succeed() }
+        RawCi {
+            kind: simulate(),
+            delay_secs: two(),
+            outcome: succeed(),
+        }
     }
 }
 

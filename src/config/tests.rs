@@ -1,0 +1,123 @@
+//! Config parsing and the problems `check-config` reports.
+
+use super::*;
+
+const MINIMAL: &str = r#"
+[roles]
+release-manager = ["shell:bob", "shell:carol"]
+
+[services.api]
+
+[environments.production]
+approve = ["release-manager"]
+approvals = 2
+"#;
+
+fn problems(text: &str) -> Vec<Problem> {
+    Config::parse(text, "test.toml")
+        .expect_err("should be invalid")
+        .problems
+}
+
+#[test]
+fn the_demo_config_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_PATH);
+    let config = Config::load(&path).unwrap();
+    let production = &config.environments[&Name::parse("production").unwrap()].policy;
+    assert_eq!(
+        production.describe_quorum(),
+        "2 approvals (release-manager)"
+    );
+    assert_eq!(production.checklist.len(), 4);
+    assert_eq!(config.shell_user.as_str(), "shell:alice");
+}
+
+#[test]
+fn a_minimal_config_is_valid() {
+    let config = Config::parse(MINIMAL, "test.toml").unwrap();
+    assert_eq!(config.default_environment().unwrap().as_str(), "production");
+}
+
+#[test]
+fn an_unknown_key_is_named_with_its_path_and_line() {
+    let text = MINIMAL.replace("approvals = 2", "approvals = 2\naprove = [\"qa\"]");
+    let found = problems(&text);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].key, "environments.production.aprove");
+    assert_eq!(found[0].line, Some(10));
+    assert!(
+        found[0].message.contains("unknown field `aprove`"),
+        "{}",
+        found[0].message
+    );
+}
+
+#[test]
+fn unknown_roles_and_unreachable_quorums_are_reported_together() {
+    let text = MINIMAL
+        .replace(
+            "approve = [\"release-manager\"]",
+            "approve = [\"release-manager\", \"qa\"]",
+        )
+        .replace("approvals = 2", "approvals = 3");
+    let found = problems(&text);
+    let rendered: Vec<String> = found.iter().map(|p| p.to_string()).collect();
+    assert!(
+        rendered
+            .iter()
+            .any(|p| p.starts_with("environments.production.approve (line 8): unknown role `qa`")),
+        "{rendered:?}"
+    );
+    assert!(
+        rendered.iter().any(|p| p.starts_with("environments.production.approvals (line 9): a quorum of 3 can never be met: only 2 configured users")),
+        "{rendered:?}"
+    );
+}
+
+#[test]
+fn bad_timezones_users_and_ci_kinds_are_reported() {
+    let text = format!(
+        "[bot]\ntimezone = \"Mars/Olympus\"\n{}\n[environments.production.ci]\nkind = \"github\"\n",
+        MINIMAL.replace("shell:carol", "carol")
+    );
+    let rendered: Vec<String> = problems(&text).iter().map(|p| p.to_string()).collect();
+    assert!(
+        rendered
+            .iter()
+            .any(|p| p.contains("bot.timezone (line 2): `Mars/Olympus` is not a known timezone")),
+        "{rendered:?}"
+    );
+    assert!(
+        rendered
+            .iter()
+            .any(|p| p.contains("roles.release-manager") && p.contains("`carol` is not a user")),
+        "{rendered:?}"
+    );
+    assert!(
+        rendered
+            .iter()
+            .any(|p| p.contains("environments.production.ci.kind") && p.contains("`github`")),
+        "{rendered:?}"
+    );
+}
+
+#[test]
+fn a_per_role_quorum_beyond_the_role_holders_is_reported() {
+    let text = MINIMAL.replace(
+        "approvals = 2",
+        "approvals = 2\napprovals_by_role = { release-manager = 3 }",
+    );
+    let rendered: Vec<String> = problems(&text).iter().map(|p| p.to_string()).collect();
+    assert!(
+        rendered
+            .iter()
+            .any(|p| p.contains("needs 3 release-manager approval(s) but only 2 user(s)")),
+        "{rendered:?}"
+    );
+}
+
+#[test]
+fn a_syntax_error_names_its_line() {
+    let found = problems("[roles\n");
+    assert_eq!(found[0].line, Some(1));
+}

@@ -20,11 +20,17 @@ struct Locator<'a> {
 
 impl<'a> Locator<'a> {
     fn new(text: &'a str) -> Self {
-        Locator { text, doc: toml_edit::ImDocument::parse(text).ok() }
+        Locator {
+            text,
+            doc: toml_edit::ImDocument::parse(text).ok(),
+        }
     }
 
     fn line_of_offset(&self, offset: usize) -> usize {
-        self.text[..offset.min(self.text.len())].matches('\n').count() + 1
+        self.text[..offset.min(self.text.len())]
+            .matches('\n')
+            .count()
+            + 1
     }
 
     fn line(&self, path: &[&str]) -> Option<usize> {
@@ -66,13 +72,20 @@ pub fn parse(text: &str) -> Result<Config, Vec<Problem>> {
             let inner = error.into_inner();
             let line = inner.span().map(|span| locator.line_of_offset(span.start));
             return Err(vec![Problem {
-                key: if key == "." { "(file)".to_string() } else { key },
+                key: if key == "." {
+                    "(file)".to_string()
+                } else {
+                    key
+                },
                 line,
                 message: inner.message().trim().to_string(),
             }]);
         }
     };
-    let mut problems = Problems { locator, list: Vec::new() };
+    let mut problems = Problems {
+        locator,
+        list: Vec::new(),
+    };
     let config = build(raw, &mut problems);
     if problems.list.is_empty() {
         Ok(config)
@@ -83,7 +96,10 @@ pub fn parse(text: &str) -> Result<Config, Vec<Problem>> {
 
 fn timezone(text: &str, path: &[&str], problems: &mut Problems<'_>) -> Tz {
     text.parse::<Tz>().unwrap_or_else(|_| {
-        problems.add(path, format!("`{text}` is not a known timezone; use an IANA name like Europe/Berlin or UTC"));
+        problems.add(
+            path,
+            format!("`{text}` is not a known timezone; use an IANA name like Europe/Berlin or UTC"),
+        );
         Tz::UTC
     })
 }
@@ -110,44 +126,77 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
     let known_roles: BTreeSet<&str> = raw.roles.keys().map(String::as_str).collect();
 
     if raw.environments.is_empty() {
-        problems.add(&["environments"], "no environment is configured; add at least [environments.production]");
+        problems.add(
+            &["environments"],
+            "no environment is configured; add at least [environments.production]",
+        );
     }
     let mut environments = BTreeMap::new();
     for (name_text, env) in &raw.environments {
-        let Some(name) = name_or_problem(name_text, &["environments", name_text], problems) else { continue };
-        let policy = env_policy(name.clone(), env, timezone_default, &known_roles, &directory, problems);
+        let Some(name) = name_or_problem(name_text, &["environments", name_text], problems) else {
+            continue;
+        };
+        let policy = env_policy(
+            name.clone(),
+            env,
+            timezone_default,
+            &known_roles,
+            &directory,
+            problems,
+        );
         let ci = ci_target(&env.ci, &["environments", name_text, "ci"], problems);
         environments.insert(name, Environment { policy, ci });
     }
 
     let mut services = BTreeMap::new();
     if raw.services.is_empty() {
-        problems.add(&["services"], "no service is configured; add at least [services.<name>]");
+        problems.add(
+            &["services"],
+            "no service is configured; add at least [services.<name>]",
+        );
     }
     for (name_text, service) in &raw.services {
         let path = ["services", name_text.as_str()];
-        let Some(name) = name_or_problem(name_text, &path, problems) else { continue };
+        let Some(name) = name_or_problem(name_text, &path, problems) else {
+            continue;
+        };
         let service_envs = service.environments.as_ref().map(|list| {
             list.iter()
                 .filter_map(|env| {
-                    let found = Name::parse(env).ok().filter(|n| environments.contains_key(n));
+                    let found = Name::parse(env)
+                        .ok()
+                        .filter(|n| environments.contains_key(n));
                     if found.is_none() {
-                        problems.add(&["services", name_text, "environments"], format!(
-                            "unknown environment `{env}`; known: {}",
-                            raw.environments.keys().cloned().collect::<Vec<_>>().join(", ")
-                        ));
+                        problems.add(
+                            &["services", name_text, "environments"],
+                            format!(
+                                "unknown environment `{env}`; known: {}",
+                                raw.environments
+                                    .keys()
+                                    .cloned()
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        );
                     }
                     found
                 })
                 .collect()
         });
-        let channels = channels(&service.channels, &["services", name_text, "channels"], problems);
-        services.insert(name.clone(), Service {
-            name,
-            description: service.description.clone(),
-            environments: service_envs,
-            channels,
-        });
+        let channels = channels(
+            &service.channels,
+            &["services", name_text, "channels"],
+            problems,
+        );
+        services.insert(
+            name.clone(),
+            Service {
+                name,
+                description: service.description.clone(),
+                environments: service_envs,
+                channels,
+            },
+        );
     }
 
     Config {
@@ -166,7 +215,11 @@ fn name_or_problem(text: &str, path: &[&str], problems: &mut Problems<'_>) -> Op
 
 fn channels(list: &[String], path: &[&str], problems: &mut Problems<'_>) -> Vec<ChannelRef> {
     list.iter()
-        .filter_map(|c| ChannelRef::parse(c).map_err(|e| problems.add(path, e.0)).ok())
+        .filter_map(|c| {
+            ChannelRef::parse(c)
+                .map_err(|e| problems.add(path, e.0))
+                .ok()
+        })
         .collect()
 }
 
@@ -178,10 +231,13 @@ fn permission(
 ) -> Permission {
     for role in roles {
         if role != Permission::ANYONE && !known.contains(role.as_str()) {
-            problems.add(path, format!(
-                "unknown role `{role}`; roles defined under [roles]: {}",
-                known.iter().copied().collect::<Vec<_>>().join(", ")
-            ));
+            problems.add(
+                path,
+                format!(
+                    "unknown role `{role}`; roles defined under [roles]: {}",
+                    known.iter().copied().collect::<Vec<_>>().join(", ")
+                ),
+            );
         }
     }
     Permission(roles.to_vec())
@@ -196,17 +252,31 @@ fn env_policy(
     problems: &mut Problems<'_>,
 ) -> EnvPolicy {
     let n = name.as_str();
-    let tz = env
-        .timezone
-        .as_deref()
-        .map_or(timezone_default, |t| timezone(t, &["environments", n, "timezone"], problems));
+    let tz = env.timezone.as_deref().map_or(timezone_default, |t| {
+        timezone(t, &["environments", n, "timezone"], problems)
+    });
     let policy = EnvPolicy {
         timezone: tz,
         channels: channels(&env.channels, &["environments", n, "channels"], problems),
-        request: permission(&env.request, &["environments", n, "request"], known, problems),
-        approve: permission(&env.approve, &["environments", n, "approve"], known, problems),
+        request: permission(
+            &env.request,
+            &["environments", n, "request"],
+            known,
+            problems,
+        ),
+        approve: permission(
+            &env.approve,
+            &["environments", n, "approve"],
+            known,
+            problems,
+        ),
         deploy: permission(&env.deploy, &["environments", n, "deploy"], known, problems),
-        rollback: permission(&env.rollback, &["environments", n, "rollback"], known, problems),
+        rollback: permission(
+            &env.rollback,
+            &["environments", n, "rollback"],
+            known,
+            problems,
+        ),
         approvals: env.approvals,
         approvals_by_role: env.approvals_by_role.clone(),
         self_approval: env.self_approval,
@@ -215,15 +285,25 @@ fn env_policy(
         name: name.clone(),
     };
     for role in env.approvals_by_role.keys() {
-        if !env.approve.iter().any(|r| r == role || r == Permission::ANYONE) {
-            problems.add(&["environments", n, "approvals_by_role"], format!(
-                "`{role}` is not among the roles that may approve here ({})",
-                policy.approve.describe()
-            ));
+        if !env
+            .approve
+            .iter()
+            .any(|r| r == role || r == Permission::ANYONE)
+        {
+            problems.add(
+                &["environments", n, "approvals_by_role"],
+                format!(
+                    "`{role}` is not among the roles that may approve here ({})",
+                    policy.approve.describe()
+                ),
+            );
         }
     }
     if env.approval_expiry_hours == 0 {
-        problems.add(&["environments", n, "approval_expiry_hours"], "must be at least 1 hour");
+        problems.add(
+            &["environments", n, "approval_expiry_hours"],
+            "must be at least 1 hour",
+        );
     }
     check_quorum_is_reachable(&policy, directory, problems);
     policy
@@ -231,13 +311,20 @@ fn env_policy(
 
 /// An environment whose quorum no configured group of users can meet would
 /// block every release to it.
-fn check_quorum_is_reachable(policy: &EnvPolicy, directory: &Directory, problems: &mut Problems<'_>) {
+fn check_quorum_is_reachable(
+    policy: &EnvPolicy,
+    directory: &Directory,
+    problems: &mut Problems<'_>,
+) {
     let n = policy.name.as_str();
     if policy.approve.0.iter().any(|r| r == Permission::ANYONE) {
         return;
     }
     if policy.approve.0.is_empty() && policy.approvals_needed() > 0 {
-        problems.add(&["environments", n, "approve"], "no role may approve, but approvals are required");
+        problems.add(
+            &["environments", n, "approve"],
+            "no role may approve, but approvals are required",
+        );
         return;
     }
     let approvers: Vec<&UserRef> = directory
@@ -247,19 +334,28 @@ fn check_quorum_is_reachable(policy: &EnvPolicy, directory: &Directory, problems
         .collect();
     let needed = policy.approvals_needed() as usize;
     if approvers.len() < needed {
-        problems.add(&["environments", n, "approvals"], format!(
-            "a quorum of {needed} can never be met: only {} configured user{} may approve ({})",
-            approvers.len(),
-            if approvers.len() == 1 { "" } else { "s" },
-            policy.approve.describe()
-        ));
+        problems.add(
+            &["environments", n, "approvals"],
+            format!(
+                "a quorum of {needed} can never be met: only {} configured user{} may approve ({})",
+                approvers.len(),
+                if approvers.len() == 1 { "" } else { "s" },
+                policy.approve.describe()
+            ),
+        );
     }
     for (role, wanted) in &policy.approvals_by_role {
-        let holders = directory.users().filter(|(_, roles)| roles.contains(role)).count();
+        let holders = directory
+            .users()
+            .filter(|(_, roles)| roles.contains(role))
+            .count();
         if holders < *wanted as usize {
-            problems.add(&["environments", n, "approvals_by_role", role], format!(
-                "needs {wanted} {role} approval(s) but only {holders} user(s) hold that role"
-            ));
+            problems.add(
+                &["environments", n, "approvals_by_role", role],
+                format!(
+                    "needs {wanted} {role} approval(s) but only {holders} user(s) hold that role"
+                ),
+            );
         }
     }
 }
@@ -268,7 +364,13 @@ fn ci_target(ci: &RawCi, path: &[&str], problems: &mut Problems<'_>) -> CiTarget
     if ci.kind != "simulate" {
         let mut kind_path = path.to_vec();
         kind_path.push("kind");
-        problems.add(&kind_path, format!("CI kind `{}` is not available in this build; available: simulate", ci.kind));
+        problems.add(
+            &kind_path,
+            format!(
+                "CI kind `{}` is not available in this build; available: simulate",
+                ci.kind
+            ),
+        );
     }
     let outcome = match ci.outcome.as_str() {
         "succeed" => JobOutcome::Succeeded,
@@ -276,7 +378,10 @@ fn ci_target(ci: &RawCi, path: &[&str], problems: &mut Problems<'_>) -> CiTarget
         other => {
             let mut outcome_path = path.to_vec();
             outcome_path.push("outcome");
-            problems.add(&outcome_path, format!("`{other}` is not an outcome; use succeed or fail"));
+            problems.add(
+                &outcome_path,
+                format!("`{other}` is not an outcome; use succeed or fail"),
+            );
             JobOutcome::Succeeded
         }
     };

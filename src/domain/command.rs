@@ -30,22 +30,61 @@ pub enum ListFilter {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Request(RequestArgs),
-    Approve { id: ReleaseId, comment: Option<String> },
-    Reject { id: ReleaseId, reason: String },
-    Cancel { id: ReleaseId, reason: Option<String> },
-    Schedule { id: ReleaseId, at: When },
-    Unschedule { id: ReleaseId },
-    Change { id: ReleaseId, version: Option<Version>, environment: Option<Name> },
-    Checklist { id: ReleaseId },
-    Check { id: ReleaseId, item: String },
-    Uncheck { id: ReleaseId, item: String },
-    Deploy { id: ReleaseId },
-    Rollback { id: ReleaseId, reason: String },
-    Status { id: ReleaseId },
+    Approve {
+        id: ReleaseId,
+        comment: Option<String>,
+    },
+    Reject {
+        id: ReleaseId,
+        reason: String,
+    },
+    Cancel {
+        id: ReleaseId,
+        reason: Option<String>,
+    },
+    Schedule {
+        id: ReleaseId,
+        at: When,
+    },
+    Unschedule {
+        id: ReleaseId,
+    },
+    Change {
+        id: ReleaseId,
+        version: Option<Version>,
+        environment: Option<Name>,
+    },
+    Checklist {
+        id: ReleaseId,
+    },
+    Check {
+        id: ReleaseId,
+        item: String,
+    },
+    Uncheck {
+        id: ReleaseId,
+        item: String,
+    },
+    Deploy {
+        id: ReleaseId,
+    },
+    Rollback {
+        id: ReleaseId,
+        reason: String,
+    },
+    Status {
+        id: ReleaseId,
+    },
     List(ListFilter),
-    History { id: ReleaseId },
-    Notes { id: ReleaseId },
-    Help { topic: Option<String> },
+    History {
+        id: ReleaseId,
+    },
+    Notes {
+        id: ReleaseId,
+    },
+    Help {
+        topic: Option<String>,
+    },
 }
 
 /// What a caller needs before `help` shows them a command.
@@ -165,9 +204,20 @@ fn tokenize(input: &str) -> Result<Vec<Token>, ParseError> {
                 text.push(c);
             }
             if !closed {
-                return Err(error_at(input, index, end, "This quote is never closed; add a closing \"."));
+                return Err(error_at(
+                    input,
+                    index,
+                    end,
+                    "This quote is never closed; add a closing \".",
+                ));
             }
-            tokens.push(Token { text, start: index, end, byte_start: byte, quoted: true });
+            tokens.push(Token {
+                text,
+                start: index,
+                end,
+                byte_start: byte,
+                quoted: true,
+            });
         } else {
             let mut end = index;
             while let Some(&(i, (_, c))) = chars.peek() {
@@ -178,14 +228,25 @@ fn tokenize(input: &str) -> Result<Vec<Token>, ParseError> {
                 end = i + 1;
                 chars.next();
             }
-            tokens.push(Token { text, start: index, end, byte_start: byte, quoted: false });
+            tokens.push(Token {
+                text,
+                start: index,
+                end,
+                byte_start: byte,
+                quoted: false,
+            });
         }
     }
     Ok(tokens)
 }
 
 fn error_at(input: &str, start: usize, end: usize, message: impl Into<String>) -> ParseError {
-    ParseError { message: message.into(), start, end, input: input.to_string() }
+    ParseError {
+        message: message.into(),
+        start,
+        end,
+        input: input.to_string(),
+    }
 }
 
 struct Parser<'a> {
@@ -216,7 +277,12 @@ impl<'a> Parser<'a> {
             }
             None => {
                 let end = self.end_position();
-                Err(error_at(self.input, end, end + 1, format!("Missing {what}. Usage: {}", self.usage)))
+                Err(error_at(
+                    self.input,
+                    end,
+                    end + 1,
+                    format!("Missing {what}. Usage: {}", self.usage),
+                ))
             }
         }
     }
@@ -251,11 +317,19 @@ impl<'a> Parser<'a> {
     fn when(&mut self) -> Result<When, ParseError> {
         let first = self.take("the date and time (like 2026-12-01 14:00)")?;
         let (day_text, time_token) = match first.text.split_once(['T', 't']) {
-            Some((day, time)) if When::parse_day(day).is_some() => (day.to_string(), Some((first.clone(), time.to_string()))),
+            Some((day, time)) if When::parse_day(day).is_some() => {
+                (day.to_string(), Some((first.clone(), time.to_string())))
+            }
             _ => (first.text.clone(), None),
         };
         let day = When::parse_day(&day_text).ok_or_else(|| {
-            self.error(&first, format!("`{}` is not a date: use YYYY-MM-DD, today or tomorrow, then HH:MM.", first.text))
+            self.error(
+                &first,
+                format!(
+                    "`{}` is not a date: use YYYY-MM-DD, today or tomorrow, then HH:MM.",
+                    first.text
+                ),
+            )
         })?;
         let (time_token, time_text) = match time_token {
             Some(pair) => pair,
@@ -266,7 +340,10 @@ impl<'a> Parser<'a> {
             }
         };
         let time = When::parse_time(&time_text).ok_or_else(|| {
-            self.error(&time_token, format!("`{time_text}` is not a time: use HH:MM on a 24-hour clock, like 14:00."))
+            self.error(
+                &time_token,
+                format!("`{time_text}` is not a time: use HH:MM on a 24-hour clock, like 14:00."),
+            )
         })?;
         Ok(When { day, time })
     }
@@ -275,12 +352,20 @@ impl<'a> Parser<'a> {
 /// Parses one line. A leading `/release` is allowed, so pasted slash commands work.
 pub fn parse(input: &str) -> Result<Command, ParseError> {
     let mut tokens = tokenize(input)?;
-    if tokens.first().is_some_and(|t| t.text.eq_ignore_ascii_case("/release")) {
+    if tokens
+        .first()
+        .is_some_and(|t| t.text.eq_ignore_ascii_case("/release"))
+    {
         tokens.remove(0);
     }
     let Some(first) = tokens.first().cloned() else {
         let end = input.chars().count();
-        return Err(error_at(input, 0, end, "Nothing to do: the line is empty. Type `help` to see the commands."));
+        return Err(error_at(
+            input,
+            0,
+            end,
+            "Nothing to do: the line is empty. Type `help` to see the commands.",
+        ));
     };
     let name = first.text.to_ascii_lowercase();
     let Some(spec) = spec(&name) else {
@@ -291,26 +376,47 @@ pub fn parse(input: &str) -> Result<Command, ParseError> {
             input,
             first.start,
             first.end,
-            format!("Unknown command `{}`.{hint} Type `help` to see the commands.", first.text),
+            format!(
+                "Unknown command `{}`.{hint} Type `help` to see the commands.",
+                first.text
+            ),
         ));
     };
-    let mut p = Parser { input, tokens, next: 1, usage: spec.usage };
+    let mut p = Parser {
+        input,
+        tokens,
+        next: 1,
+        usage: spec.usage,
+    };
     let command = match spec.name {
         "request" => Command::Request(parse_request(&mut p)?),
-        "approve" => Command::Approve { id: p.id()?, comment: p.rest() },
+        "approve" => Command::Approve {
+            id: p.id()?,
+            comment: p.rest(),
+        },
         "reject" => {
             let id = p.id()?;
-            let reason = p.rest().ok_or_else(|| missing(&p, "the reason for rejecting"))?;
+            let reason = p
+                .rest()
+                .ok_or_else(|| missing(&p, "the reason for rejecting"))?;
             Command::Reject { id, reason }
         }
-        "cancel" => Command::Cancel { id: p.id()?, reason: p.rest() },
-        "schedule" => Command::Schedule { id: p.id()?, at: p.when()? },
+        "cancel" => Command::Cancel {
+            id: p.id()?,
+            reason: p.rest(),
+        },
+        "schedule" => Command::Schedule {
+            id: p.id()?,
+            at: p.when()?,
+        },
         "unschedule" => Command::Unschedule { id: p.id()? },
         "change" => parse_change(&mut p)?,
         "checklist" => Command::Checklist { id: p.id()? },
         "check" | "uncheck" => {
             let id = p.id()?;
-            let item = p.rest().ok_or_else(|| missing(&p, "the checklist item (its number or name)"))?;
+            let item = p
+                .rest()
+                .ok_or_else(|| missing(&p, "the checklist item (its number or name)"))?;
             if spec.name == "check" {
                 Command::Check { id, item }
             } else {
@@ -320,7 +426,9 @@ pub fn parse(input: &str) -> Result<Command, ParseError> {
         "deploy" => Command::Deploy { id: p.id()? },
         "rollback" => {
             let id = p.id()?;
-            let reason = p.rest().ok_or_else(|| missing(&p, "the reason for the rollback"))?;
+            let reason = p
+                .rest()
+                .ok_or_else(|| missing(&p, "the reason for the rollback"))?;
             Command::Rollback { id, reason }
         }
         "status" => Command::Status { id: p.id()? },
@@ -340,7 +448,12 @@ pub fn parse(input: &str) -> Result<Command, ParseError> {
 
 fn missing(p: &Parser<'_>, what: &str) -> ParseError {
     let end = p.end_position();
-    error_at(p.input, end, end + 1, format!("Missing {what}. Usage: {}", p.usage))
+    error_at(
+        p.input,
+        end,
+        end + 1,
+        format!("Missing {what}. Usage: {}", p.usage),
+    )
 }
 
 fn parse_request(p: &mut Parser<'_>) -> Result<RequestArgs, ParseError> {
@@ -348,7 +461,14 @@ fn parse_request(p: &mut Parser<'_>) -> Result<RequestArgs, ParseError> {
     let service = Name::parse(&service_token.text).map_err(|e| p.error(&service_token, e.0))?;
     let version_token = p.take("the version (like 2.4.0)")?;
     let version = Version::parse(&version_token.text).map_err(|e| p.error(&version_token, e.0))?;
-    let mut args = RequestArgs { service, version, environment: None, at: None, notes: None, priority: Priority::Normal };
+    let mut args = RequestArgs {
+        service,
+        version,
+        environment: None,
+        at: None,
+        notes: None,
+        priority: Priority::Normal,
+    };
     let mut seen: Vec<String> = Vec::new();
     while let Some(keyword) = p.peek().cloned() {
         p.next += 1;
@@ -404,13 +524,22 @@ fn parse_change(p: &mut Parser<'_>) -> Result<Command, ParseError> {
                 let token = p.take("the new environment")?;
                 environment = Some(Name::parse(&token.text).map_err(|e| p.error(&token, e.0))?);
             }
-            _ => return Err(p.error(&keyword, format!("Unexpected `{}`. Usage: {}", keyword.text, p.usage))),
+            _ => {
+                return Err(p.error(
+                    &keyword,
+                    format!("Unexpected `{}`. Usage: {}", keyword.text, p.usage),
+                ))
+            }
         }
     }
     if version.is_none() && environment.is_none() {
         return Err(missing(p, "what to change (`version <v>` or `to <env>`)"));
     }
-    Ok(Command::Change { id, version, environment })
+    Ok(Command::Change {
+        id,
+        version,
+        environment,
+    })
 }
 
 fn parse_list_filter(p: &mut Parser<'_>) -> Result<ListFilter, ParseError> {
@@ -425,7 +554,10 @@ fn parse_list_filter(p: &mut Parser<'_>) -> Result<ListFilter, ParseError> {
         "mine" => ListFilter::Mine,
         "all" => ListFilter::All,
         other => ListFilter::Status(ReleaseStatus::parse(other).ok_or_else(|| {
-            p.error(&token, format!("`{}` is not a list filter. Usage: {}", token.text, p.usage))
+            p.error(
+                &token,
+                format!("`{}` is not a list filter. Usage: {}", token.text, p.usage),
+            )
         })?),
     };
     Ok(filter)
@@ -449,11 +581,16 @@ mod tests {
     #[test]
     fn a_full_request_parses() {
         let command = parse(r#"request api 2.4.0 to production at 2026-12-01 14:00 notes "New checkout flow" priority high"#).unwrap();
-        let Command::Request(args) = command else { panic!("not a request") };
+        let Command::Request(args) = command else {
+            panic!("not a request")
+        };
         assert_eq!(args.service.as_str(), "api");
         assert_eq!(args.version.as_str(), "2.4.0");
         assert_eq!(args.environment.unwrap().as_str(), "production");
-        assert_eq!(args.at.unwrap().day, Day::On(chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()));
+        assert_eq!(
+            args.at.unwrap().day,
+            Day::On(chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap())
+        );
         assert_eq!(args.notes.as_deref(), Some("New checkout flow"));
         assert_eq!(args.priority, Priority::High);
     }
@@ -462,11 +599,17 @@ mod tests {
     fn comments_and_reasons_keep_the_rest_of_the_line() {
         assert_eq!(
             parse("approve R-1 looks  good").unwrap(),
-            Command::Approve { id: ReleaseId::new(1), comment: Some("looks  good".into()) }
+            Command::Approve {
+                id: ReleaseId::new(1),
+                comment: Some("looks  good".into())
+            }
         );
         assert_eq!(
             parse("rollback r-3 \"checkout broken\"").unwrap(),
-            Command::Rollback { id: ReleaseId::new(3), reason: "checkout broken".into() }
+            Command::Rollback {
+                id: ReleaseId::new(3),
+                reason: "checkout broken".into()
+            }
         );
     }
 
@@ -481,8 +624,15 @@ mod tests {
     #[test]
     fn unknown_commands_suggest_the_nearest() {
         let error = parse("aprove R-1").unwrap_err();
-        assert!(error.message.contains("Did you mean `approve`?"), "{}", error.message);
-        assert!(parse("frobnicate").unwrap_err().message.contains("Unknown command"));
+        assert!(
+            error.message.contains("Did you mean `approve`?"),
+            "{}",
+            error.message
+        );
+        assert!(parse("frobnicate")
+            .unwrap_err()
+            .message
+            .contains("Unknown command"));
     }
 
     #[test]
@@ -495,23 +645,38 @@ mod tests {
     #[test]
     fn empty_lines_and_open_quotes_are_errors() {
         assert!(parse("   ").unwrap_err().message.contains("empty"));
-        assert!(parse("request api 1.0 notes \"oops").unwrap_err().message.contains("never closed"));
+        assert!(parse("request api 1.0 notes \"oops")
+            .unwrap_err()
+            .message
+            .contains("never closed"));
     }
 
     #[test]
     fn dates_need_a_time_and_accept_iso_form() {
-        assert!(parse("schedule R-1 2026-12-01").unwrap_err().message.contains("time of day"));
+        assert!(parse("schedule R-1 2026-12-01")
+            .unwrap_err()
+            .message
+            .contains("time of day"));
         assert!(parse("schedule R-1 2026-12-01T14:00").is_ok());
         assert!(parse("schedule R-1 tomorrow 9:30").is_ok());
-        assert!(parse("schedule R-1 2026-13-01 14:00").unwrap_err().message.contains("not a date"));
+        assert!(parse("schedule R-1 2026-13-01 14:00")
+            .unwrap_err()
+            .message
+            .contains("not a date"));
     }
 
     #[test]
     fn list_filters_and_slash_prefix() {
-        assert_eq!(parse("/release list pending").unwrap(), Command::List(ListFilter::Status(ReleaseStatus::Requested)));
+        assert_eq!(
+            parse("/release list pending").unwrap(),
+            Command::List(ListFilter::Status(ReleaseStatus::Requested))
+        );
         assert_eq!(parse("list").unwrap(), Command::List(ListFilter::Open));
         assert!(parse("list everything").is_err());
-        assert!(parse("status R-1 extra").unwrap_err().message.contains("Unexpected `extra`"));
+        assert!(parse("status R-1 extra")
+            .unwrap_err()
+            .message
+            .contains("Unexpected `extra`"));
     }
 
     #[test]

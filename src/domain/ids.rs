@@ -97,9 +97,9 @@ impl Version {
                     .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
         };
         let suffix_ok = suffix.is_empty()
-            || suffix[1..].split(['.', '-', '+']).all(|p| {
-                !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric())
-            });
+            || suffix[1..]
+                .split(['.', '-', '+'])
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric()));
         if core_ok && suffix_ok {
             Ok(Version(text.to_string()))
         } else {
@@ -309,14 +309,31 @@ mod tests {
 
     #[test]
     fn versions_accept_semver_and_calendar_styles() {
-        for text in ["2.4.0", "v2.4.0", "2026.11.3", "1.2.3-rc.1", "1.2.3+build.7", "10", "1.2.3.4"] {
+        for text in [
+            "2.4.0",
+            "v2.4.0",
+            "2026.11.3",
+            "1.2.3-rc.1",
+            "1.2.3+build.7",
+            "10",
+            "1.2.3.4",
+        ] {
             assert!(Version::parse(text).is_ok(), "{text}");
         }
     }
 
     #[test]
     fn versions_reject_malformed_text() {
-        for text in ["2..4", "abc", "1.2.3.4.5", "1.2.3-", "1.2-rc..1", "", ".1", "1.2.x"] {
+        for text in [
+            "2..4",
+            "abc",
+            "1.2.3.4.5",
+            "1.2.3-",
+            "1.2-rc..1",
+            "",
+            ".1",
+            "1.2.x",
+        ] {
             assert!(Version::parse(text).is_err(), "{text}");
         }
     }
@@ -334,6 +351,9 @@ mod tests {
         assert_eq!((user.platform(), user.local()), ("shell", "alice"));
         assert!(UserRef::parse("alice").is_err());
         assert!(UserRef::parse("shell:").is_err());
-        assert_eq!(ChannelRef::parse("shell:#releases").unwrap().local(), "#releases");
+        assert_eq!(
+            ChannelRef::parse("shell:#releases").unwrap().local(),
+            "#releases"
+        );
     }
 }

@@ -226,11 +226,18 @@ pub fn schedule(
     policy: &EnvPolicy,
     now: DateTime<Utc>,
 ) -> Result<(), Refusal> {
-    let doing = if at.is_some() { "scheduled" } else { "unscheduled" };
+    let doing = if at.is_some() {
+        "scheduled"
+    } else {
+        "unscheduled"
+    };
     require_awaiting_deploy(release, doing)?;
     require_participant(release, actor, policy, &doing[..doing.len() - 1])?;
     if at.is_none() && release.scheduled_at.is_none() {
-        return Err(Refusal::new(format!("{} has no deploy time to clear.", release.id)));
+        return Err(Refusal::new(format!(
+            "{} has no deploy time to clear.",
+            release.id
+        )));
     }
     release.scheduled_at = at;
     release.status = match (release.status, at) {
@@ -306,7 +313,11 @@ pub fn set_check(
         Refusal::new(format!(
             "{} has no checklist item `{item}`. Its items: {}.",
             release.id,
-            if items.is_empty() { "none".to_string() } else { items.join(", ") }
+            if items.is_empty() {
+                "none".to_string()
+            } else {
+                items.join(", ")
+            }
         ))
     })?;
     let entry = &mut release.checklist[index];
@@ -357,7 +368,10 @@ pub fn start_deploy(
                 release.id,
                 release.status,
                 job.map_or("someone".to_string(), |j| j.by.to_string()),
-                job.map_or("?".to_string(), |j| j.started_at.format("%H:%M").to_string())
+                job.map_or("?".to_string(), |j| j
+                    .started_at
+                    .format("%H:%M")
+                    .to_string())
             )));
         }
         status => {
@@ -404,7 +418,14 @@ pub fn start_deploy(
     if release.status != ReleaseStatus::Failed {
         release.previous = live.filter(|l| l.release != release.id);
     }
-    let deployment = new_deployment(release, DeployAction::Deploy, release.version.clone(), actor, None, now);
+    let deployment = new_deployment(
+        release,
+        DeployAction::Deploy,
+        release.version.clone(),
+        actor,
+        None,
+        now,
+    );
     release.status = ReleaseStatus::Deploying;
     release.deployments.push(deployment.clone());
     release.updated_at = now;
@@ -425,7 +446,10 @@ pub fn start_rollback(
             policy.rollback.describe()
         )));
     }
-    if !matches!(release.status, ReleaseStatus::Deployed | ReleaseStatus::Failed) {
+    if !matches!(
+        release.status,
+        ReleaseStatus::Deployed | ReleaseStatus::Failed
+    ) {
         return Err(Refusal::new(format!(
             "{} is {}; only a deployed or failed release can be rolled back.",
             release.id, release.status
@@ -437,7 +461,14 @@ pub fn start_rollback(
             release.id, release.service, release.environment
         ))
     })?;
-    let deployment = new_deployment(release, DeployAction::Rollback, target.version, actor, Some(reason), now);
+    let deployment = new_deployment(
+        release,
+        DeployAction::Rollback,
+        target.version,
+        actor,
+        Some(reason),
+        now,
+    );
     release.status = ReleaseStatus::RollingBack;
     release.deployments.push(deployment.clone());
     release.updated_at = now;
@@ -453,7 +484,12 @@ fn new_deployment(
     now: DateTime<Utc>,
 ) -> Deployment {
     Deployment {
-        job: format!("{}-{}-{}", release.id, action.as_str(), release.deployments.len() + 1),
+        job: format!(
+            "{}-{}-{}",
+            release.id,
+            action.as_str(),
+            release.deployments.len() + 1
+        ),
         action,
         version,
         by: actor.user.clone(),
@@ -498,7 +534,11 @@ pub fn finish_job(
 }
 
 fn names(users: &[UserRef]) -> String {
-    users.iter().map(|u| u.local()).collect::<Vec<_>>().join(", ")
+    users
+        .iter()
+        .map(|u| u.local())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -521,7 +561,10 @@ mod tests {
             notes: None,
             priority: Priority::Normal,
         };
-        let actor = Actor { user: &alice, roles: &roles(&["developer"]) };
+        let actor = Actor {
+            user: &alice,
+            roles: &roles(&["developer"]),
+        };
         request(ReleaseId::new(1), draft, actor, policy, now).unwrap()
     }
 
@@ -532,8 +575,18 @@ mod tests {
         let mut release = requested(&p, now);
         let alice = user("alice");
         let rm = roles(&["release-manager"]);
-        let refusal = approve(&mut release, Actor { user: &alice, roles: &rm }, None, &p, &directory(&[]), now)
-            .unwrap_err();
+        let refusal = approve(
+            &mut release,
+            Actor {
+                user: &alice,
+                roles: &rm,
+            },
+            None,
+            &p,
+            &directory(&[]),
+            now,
+        )
+        .unwrap_err();
         assert!(refusal.to_string().contains("self-approval is off"));
         assert!(release.approvals.is_empty());
     }
@@ -546,11 +599,21 @@ mod tests {
         let mut release = requested(&p, now);
         let bob = user("bob");
         let rm = roles(&["release-manager"]);
-        let bob_acts = Actor { user: &bob, roles: &rm };
+        let bob_acts = Actor {
+            user: &bob,
+            roles: &rm,
+        };
         approve(&mut release, bob_acts, None, &p, &dir, now).unwrap();
         assert_eq!(release.status, ReleaseStatus::Approved);
-        let dropped = change(&mut release, bob_acts, Some(Version::parse("2.4.1").unwrap()), None, &p, now)
-            .unwrap();
+        let dropped = change(
+            &mut release,
+            bob_acts,
+            Some(Version::parse("2.4.1").unwrap()),
+            None,
+            &p,
+            now,
+        )
+        .unwrap();
         assert_eq!((dropped, release.status), (1, ReleaseStatus::Requested));
     }
 
@@ -562,10 +625,31 @@ mod tests {
         let mut release = requested(&p, now);
         let (bob, dave) = (user("bob"), user("dave"));
         let (rm, dep) = (roles(&["release-manager"]), roles(&["deployer"]));
-        approve(&mut release, Actor { user: &bob, roles: &rm }, None, &p, &dir, now).unwrap();
+        approve(
+            &mut release,
+            Actor {
+                user: &bob,
+                roles: &rm,
+            },
+            None,
+            &p,
+            &dir,
+            now,
+        )
+        .unwrap();
         let later = now + Duration::hours(73);
-        let refusal = start_deploy(&mut release, Actor { user: &dave, roles: &dep }, &p, &dir, None, later)
-            .unwrap_err();
+        let refusal = start_deploy(
+            &mut release,
+            Actor {
+                user: &dave,
+                roles: &dep,
+            },
+            &p,
+            &dir,
+            None,
+            later,
+        )
+        .unwrap_err();
         assert!(refusal.to_string().contains("expired"), "{refusal}");
         assert_eq!(release.status, ReleaseStatus::Approved);
     }
@@ -578,16 +662,65 @@ mod tests {
         let mut release = requested(&p, now);
         let (bob, dave) = (user("bob"), user("dave"));
         let (rm, dep) = (roles(&["release-manager"]), roles(&["deployer"]));
-        approve(&mut release, Actor { user: &bob, roles: &rm }, None, &p, &dir, now).unwrap();
-        let live = LiveVersion { version: Version::parse("2.3.9").unwrap(), release: ReleaseId::new(9) };
-        let deploy = start_deploy(&mut release, Actor { user: &dave, roles: &dep }, &p, &dir, Some(live), now)
-            .unwrap();
+        approve(
+            &mut release,
+            Actor {
+                user: &bob,
+                roles: &rm,
+            },
+            None,
+            &p,
+            &dir,
+            now,
+        )
+        .unwrap();
+        let live = LiveVersion {
+            version: Version::parse("2.3.9").unwrap(),
+            release: ReleaseId::new(9),
+        };
+        let deploy = start_deploy(
+            &mut release,
+            Actor {
+                user: &dave,
+                roles: &dep,
+            },
+            &p,
+            &dir,
+            Some(live),
+            now,
+        )
+        .unwrap();
         assert_eq!(deploy.job, "R-1-deploy-1");
-        assert!(finish_job(&mut release, &deploy.job, JobOutcome::Succeeded, None, None, now).unwrap());
-        assert!(!finish_job(&mut release, &deploy.job, JobOutcome::Failed, None, None, now).unwrap());
+        assert!(finish_job(
+            &mut release,
+            &deploy.job,
+            JobOutcome::Succeeded,
+            None,
+            None,
+            now
+        )
+        .unwrap());
+        assert!(!finish_job(
+            &mut release,
+            &deploy.job,
+            JobOutcome::Failed,
+            None,
+            None,
+            now
+        )
+        .unwrap());
         assert_eq!(release.status, ReleaseStatus::Deployed);
-        let rollback = start_rollback(&mut release, Actor { user: &dave, roles: &dep }, "broken".into(), &p, now)
-            .unwrap();
+        let rollback = start_rollback(
+            &mut release,
+            Actor {
+                user: &dave,
+                roles: &dep,
+            },
+            "broken".into(),
+            &p,
+            now,
+        )
+        .unwrap();
         assert_eq!(rollback.version.as_str(), "2.3.9");
         assert_eq!(release.status, ReleaseStatus::RollingBack);
     }

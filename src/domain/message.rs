@@ -51,7 +51,10 @@ impl Message {
 }
 
 fn field(label: &str, value: String) -> Field {
-    Field { label: label.to_string(), value }
+    Field {
+        label: label.to_string(),
+        value,
+    }
 }
 
 /// Builds the announcement for a release in its current state.
@@ -64,18 +67,36 @@ pub fn announcement(release: &Release, policy: &EnvPolicy, quorum: &QuorumState)
     };
     let status_words = release.status.as_str().replace('_', " ");
     let headline = match who {
-        Some(who) if release.status != ReleaseStatus::Approved && release.status != ReleaseStatus::Scheduled => {
-            format!("{} {} {}: {status_words} by {who}", release.status.emoji(), release.id, release.title())
+        Some(who)
+            if release.status != ReleaseStatus::Approved
+                && release.status != ReleaseStatus::Scheduled =>
+        {
+            format!(
+                "{} {} {}: {status_words} by {who}",
+                release.status.emoji(),
+                release.id,
+                release.title()
+            )
         }
-        _ => format!("{} {} {}: {status_words}", release.status.emoji(), release.id, release.title()),
+        _ => format!(
+            "{} {} {}: {status_words}",
+            release.status.emoji(),
+            release.id,
+            release.title()
+        ),
     };
     let mut fields = vec![field(
         "Window",
         release
             .scheduled_at
-            .map_or("not scheduled".to_string(), |at| format_local(at, policy.timezone)),
+            .map_or("not scheduled".to_string(), |at| {
+                format_local(at, policy.timezone)
+            }),
     )];
-    fields.push(field("Approvals", format!("{}/{}", quorum.counted, quorum.needed)));
+    fields.push(field(
+        "Approvals",
+        format!("{}/{}", quorum.counted, quorum.needed),
+    ));
     if !release.checklist.is_empty() {
         fields.push(field(
             "Checklist",
@@ -102,5 +123,11 @@ pub fn announcement(release: &Release, policy: &EnvPolicy, quorum: &QuorumState)
     } else {
         Vec::new()
     };
-    Message { release: release.id, status: release.status, headline, fields, actions }
+    Message {
+        release: release.id,
+        status: release.status,
+        headline,
+        fields,
+        actions,
+    }
 }

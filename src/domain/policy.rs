@@ -243,9 +243,15 @@ pub(crate) mod tests {
     #[test]
     fn two_distinct_approvers_meet_a_quorum_of_two() {
         let now = Utc::now();
-        let dir = directory(&[("bob", &["release-manager"]), ("carol", &["release-manager"])]);
+        let dir = directory(&[
+            ("bob", &["release-manager"]),
+            ("carol", &["release-manager"]),
+        ]);
         let p = policy(2, &[]);
-        assert_eq!(p.quorum(&[approval("bob", 1, now)], &dir, now).missing, vec!["1 more approval"]);
+        assert_eq!(
+            p.quorum(&[approval("bob", 1, now)], &dir, now).missing,
+            vec!["1 more approval"]
+        );
         let both = [approval("bob", 1, now), approval("carol", 1, now)];
         assert!(p.quorum(&both, &dir, now).met());
     }
@@ -270,7 +276,10 @@ pub(crate) mod tests {
     #[test]
     fn one_person_cannot_fill_two_role_seats() {
         let now = Utc::now();
-        let dir = directory(&[("bob", &["release-manager", "qa"]), ("carol", &["release-manager"])]);
+        let dir = directory(&[
+            ("bob", &["release-manager", "qa"]),
+            ("carol", &["release-manager"]),
+        ]);
         let p = policy(0, &[("release-manager", 1), ("qa", 1)]);
         assert!(!p.quorum(&[approval("bob", 1, now)], &dir, now).met());
         let with_carol = [approval("bob", 1, now), approval("carol", 1, now)];
@@ -281,9 +290,16 @@ pub(crate) mod tests {
     #[test]
     fn per_role_shortfall_names_the_role() {
         let now = Utc::now();
-        let dir = directory(&[("bob", &["release-manager"]), ("carol", &["release-manager"])]);
+        let dir = directory(&[
+            ("bob", &["release-manager"]),
+            ("carol", &["release-manager"]),
+        ]);
         let p = policy(2, &[("release-manager", 1), ("qa", 1)]);
-        let state = p.quorum(&[approval("bob", 1, now), approval("carol", 1, now)], &dir, now);
+        let state = p.quorum(
+            &[approval("bob", 1, now), approval("carol", 1, now)],
+            &dir,
+            now,
+        );
         assert_eq!(state.missing, vec!["1 qa"]);
     }
 }

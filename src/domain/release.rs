@@ -292,7 +292,10 @@ mod tests {
             let json = serde_json::to_string(&status).unwrap();
             assert_eq!(json, format!("\"{}\"", status.as_str()));
         }
-        assert_eq!(ReleaseStatus::parse("rolling-back"), Some(ReleaseStatus::RollingBack));
+        assert_eq!(
+            ReleaseStatus::parse("rolling-back"),
+            Some(ReleaseStatus::RollingBack)
+        );
     }
 
     #[test]

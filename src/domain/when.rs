@@ -25,7 +25,9 @@ impl When {
         match text.to_ascii_lowercase().as_str() {
             "today" => Some(Day::Today),
             "tomorrow" => Some(Day::Tomorrow),
-            _ => NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().map(Day::On),
+            _ => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .map(Day::On),
         }
     }
 
@@ -33,7 +35,10 @@ impl When {
         let (hours, minutes) = text.split_once(':')?;
         let valid = (1..=2).contains(&hours.len())
             && minutes.len() == 2
-            && hours.bytes().chain(minutes.bytes()).all(|b| b.is_ascii_digit());
+            && hours
+                .bytes()
+                .chain(minutes.bytes())
+                .all(|b| b.is_ascii_digit());
         if !valid {
             return None;
         }
@@ -99,8 +104,15 @@ mod tests {
 
     #[test]
     fn past_times_are_refused() {
-        let when = When { day: Day::Today, time: When::parse_time("09:00").unwrap() };
-        assert!(when.resolve(Berlin, now()).unwrap_err().to_string().contains("in the past"));
+        let when = When {
+            day: Day::Today,
+            time: When::parse_time("09:00").unwrap(),
+        };
+        assert!(when
+            .resolve(Berlin, now())
+            .unwrap_err()
+            .to_string()
+            .contains("in the past"));
     }
 
     #[test]
@@ -109,7 +121,11 @@ mod tests {
             day: When::parse_day("2027-03-28").unwrap(),
             time: When::parse_time("02:30").unwrap(),
         };
-        assert!(when.resolve(Berlin, now()).unwrap_err().to_string().contains("skip"));
+        assert!(when
+            .resolve(Berlin, now())
+            .unwrap_err()
+            .to_string()
+            .contains("skip"));
     }
 
     #[test]

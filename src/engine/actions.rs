@@ -35,7 +35,11 @@ impl Engine {
     }
 
     fn service_allowed_in(&self, service: &Name, environment: &Name) -> Result<(), Refusal> {
-        let allowed = self.config.services.get(service).and_then(|s| s.environments.as_ref());
+        let allowed = self
+            .config
+            .services
+            .get(service)
+            .and_then(|s| s.environments.as_ref());
         match allowed {
             Some(list) if !list.contains(environment) => Err(Refusal::new(format!(
                 "{service} is not released to {environment}; its environments: {}.",
@@ -60,7 +64,10 @@ impl Engine {
         self.known_environment(&environment)?;
         self.service_allowed_in(&args.service, &environment)?;
         let policy = self.policy(&environment)?;
-        let scheduled_at = args.at.map(|w| w.resolve(policy.timezone, now)).transpose()?;
+        let scheduled_at = args
+            .at
+            .map(|w| w.resolve(policy.timezone, now))
+            .transpose()?;
         let roles = self.roles_of(user);
         let draft = RequestDraft {
             service: args.service,
@@ -77,14 +84,21 @@ impl Engine {
                 actor: user,
                 action: "request",
                 detail: release.title(),
-                thread_line: format!("{} requested {} by {}", release.id, release.title(), user.local()),
+                thread_line: format!(
+                    "{} requested {} by {}",
+                    release.id,
+                    release.title(),
+                    user.local()
+                ),
             };
             self.record(tx, None, &release, step)?;
             Ok(release)
         })?;
         let window = release
             .scheduled_at
-            .map_or("no deploy time yet".to_string(), |at| format_local(at, policy.timezone));
+            .map_or("no deploy time yet".to_string(), |at| {
+                format_local(at, policy.timezone)
+            });
         let checklist = if release.checklist.is_empty() {
             String::new()
         } else {
@@ -98,15 +112,26 @@ impl Engine {
         )))
     }
 
-    pub(super) fn approve(&self, user: &UserRef, id: ReleaseId, comment: Option<String>) -> EngineResult<Reply> {
+    pub(super) fn approve(
+        &self,
+        user: &UserRef,
+        id: ReleaseId,
+        comment: Option<String>,
+    ) -> EngineResult<Reply> {
         let now = self.clock.now();
         let roles = self.roles_of(user);
         let (release, quorum) = self.commit(|tx| {
             let before = Self::load(tx, id)?;
             let policy = self.policy(&before.environment)?;
             let mut release = before.clone();
-            let quorum =
-                lifecycle::approve(&mut release, actor(user, &roles), comment.clone(), policy, &self.config.directory, now)?;
+            let quorum = lifecycle::approve(
+                &mut release,
+                actor(user, &roles),
+                comment.clone(),
+                policy,
+                &self.config.directory,
+                now,
+            )?;
             let progress = format!("{}/{}", quorum.counted, quorum.needed);
             let step = Step {
                 actor: user,
@@ -131,21 +156,38 @@ impl Engine {
                     release.checklist.len()
                 )
             };
-            format!("You approved {id} ({progress}): it is now {}. {next}", release.status)
+            format!(
+                "You approved {id} ({progress}): it is now {}. {next}",
+                release.status
+            )
         } else {
-            format!("You approved {id} ({progress}); it still needs {}.", quorum.missing.join(" and "))
+            format!(
+                "You approved {id} ({progress}); it still needs {}.",
+                quorum.missing.join(" and ")
+            )
         };
         Ok(Reply::new(text))
     }
 
-    pub(super) fn reject(&self, user: &UserRef, id: ReleaseId, reason: String) -> EngineResult<Reply> {
+    pub(super) fn reject(
+        &self,
+        user: &UserRef,
+        id: ReleaseId,
+        reason: String,
+    ) -> EngineResult<Reply> {
         let now = self.clock.now();
         let roles = self.roles_of(user);
         self.commit(|tx| {
             let before = Self::load(tx, id)?;
             let policy = self.policy(&before.environment)?;
             let mut release = before.clone();
-            lifecycle::reject(&mut release, actor(user, &roles), reason.clone(), policy, now)?;
+            lifecycle::reject(
+                &mut release,
+                actor(user, &roles),
+                reason.clone(),
+                policy,
+                now,
+            )?;
             let step = Step {
                 actor: user,
                 action: "reject",
@@ -154,17 +196,30 @@ impl Engine {
             };
             self.record(tx, Some(&before), &release, step)
         })?;
-        Ok(Reply::new(format!("You rejected {id}: {reason}. Its requester has been told in the thread.")))
+        Ok(Reply::new(format!(
+            "You rejected {id}: {reason}. Its requester has been told in the thread."
+        )))
     }
 
-    pub(super) fn cancel(&self, user: &UserRef, id: ReleaseId, reason: Option<String>) -> EngineResult<Reply> {
+    pub(super) fn cancel(
+        &self,
+        user: &UserRef,
+        id: ReleaseId,
+        reason: Option<String>,
+    ) -> EngineResult<Reply> {
         let now = self.clock.now();
         let roles = self.roles_of(user);
         self.commit(|tx| {
             let before = Self::load(tx, id)?;
             let policy = self.policy(&before.environment)?;
             let mut release = before.clone();
-            lifecycle::cancel(&mut release, actor(user, &roles), reason.clone(), policy, now)?;
+            lifecycle::cancel(
+                &mut release,
+                actor(user, &roles),
+                reason.clone(),
+                policy,
+                now,
+            )?;
             let step = Step {
                 actor: user,
                 action: "cancel",
@@ -179,7 +234,12 @@ impl Engine {
         Ok(Reply::new(format!("{id} is cancelled.")))
     }
 
-    pub(super) fn schedule(&self, user: &UserRef, id: ReleaseId, when: Option<When>) -> EngineResult<Reply> {
+    pub(super) fn schedule(
+        &self,
+        user: &UserRef,
+        id: ReleaseId,
+        when: Option<When>,
+    ) -> EngineResult<Reply> {
         let now = self.clock.now();
         let roles = self.roles_of(user);
         let (release, tz) = self.commit(|tx| {
@@ -189,12 +249,20 @@ impl Engine {
             let mut release = before.clone();
             lifecycle::schedule(&mut release, actor(user, &roles), at, policy, now)?;
             let line = match at {
-                Some(at) => format!("{} scheduled it for {}", user.local(), format_local(at, policy.timezone)),
+                Some(at) => format!(
+                    "{} scheduled it for {}",
+                    user.local(),
+                    format_local(at, policy.timezone)
+                ),
                 None => format!("{} cleared its deploy time", user.local()),
             };
             let step = Step {
                 actor: user,
-                action: if at.is_some() { "schedule" } else { "unschedule" },
+                action: if at.is_some() {
+                    "schedule"
+                } else {
+                    "unschedule"
+                },
                 detail: at.map(|a| a.to_rfc3339()).unwrap_or_default(),
                 thread_line: line,
             };
@@ -202,7 +270,11 @@ impl Engine {
             Ok((release, policy.timezone))
         })?;
         Ok(Reply::new(match release.scheduled_at {
-            Some(at) => format!("{id} is set for {} (status: {}).", format_local(at, tz), release.status),
+            Some(at) => format!(
+                "{id} is set for {} (status: {}).",
+                format_local(at, tz),
+                release.status
+            ),
             None => format!("{id} has no deploy time now (status: {}).", release.status),
         }))
     }
@@ -227,8 +299,14 @@ impl Engine {
             let policy = self.policy(&before.environment)?;
             let target = environment.as_ref().map(|e| self.policy(e)).transpose()?;
             let mut release = before.clone();
-            let dropped =
-                lifecycle::change(&mut release, actor(user, &roles), version.clone(), target, policy, now)?;
+            let dropped = lifecycle::change(
+                &mut release,
+                actor(user, &roles),
+                version.clone(),
+                target,
+                policy,
+                now,
+            )?;
             let step = Step {
                 actor: user,
                 action: "change",
@@ -250,14 +328,21 @@ impl Engine {
         )))
     }
 
-    pub(super) fn set_check(&self, user: &UserRef, id: ReleaseId, item: &str, done: bool) -> EngineResult<Reply> {
+    pub(super) fn set_check(
+        &self,
+        user: &UserRef,
+        id: ReleaseId,
+        item: &str,
+        done: bool,
+    ) -> EngineResult<Reply> {
         let now = self.clock.now();
         let roles = self.roles_of(user);
         let (release, index) = self.commit(|tx| {
             let before = Self::load(tx, id)?;
             let policy = self.policy(&before.environment)?;
             let mut release = before.clone();
-            let index = lifecycle::set_check(&mut release, actor(user, &roles), item, done, policy, now)?;
+            let index =
+                lifecycle::set_check(&mut release, actor(user, &roles), item, done, policy, now)?;
             let name = &release.checklist[index].item;
             let step = Step {
                 actor: user,
@@ -292,14 +377,25 @@ impl Engine {
             self.refuse_if_target_busy(tx, &before)?;
             let mut release = before.clone();
             let live = tx.live(&release.service, &release.environment)?;
-            let deployment =
-                lifecycle::start_deploy(&mut release, actor(user, &roles), policy, &self.config.directory, live, now)?;
+            let deployment = lifecycle::start_deploy(
+                &mut release,
+                actor(user, &roles),
+                policy,
+                &self.config.directory,
+                live,
+                now,
+            )?;
             self.start_job(tx, &release, &deployment)?;
             let step = Step {
                 actor: user,
                 action: "deploy",
                 detail: format!("job {}", deployment.job),
-                thread_line: format!("{} started the deploy of {} (job {})", user.local(), release.version, deployment.job),
+                thread_line: format!(
+                    "{} started the deploy of {} (job {})",
+                    user.local(),
+                    release.version,
+                    deployment.job
+                ),
             };
             self.record(tx, Some(&before), &release, step)?;
             Ok((release, deployment))
@@ -312,7 +408,12 @@ impl Engine {
         )))
     }
 
-    pub(super) fn rollback(&self, user: &UserRef, id: ReleaseId, reason: String) -> EngineResult<Reply> {
+    pub(super) fn rollback(
+        &self,
+        user: &UserRef,
+        id: ReleaseId,
+        reason: String,
+    ) -> EngineResult<Reply> {
         let now = self.clock.now();
         let roles = self.roles_of(user);
         let (release, deployment) = self.commit(|tx| {
@@ -320,12 +421,21 @@ impl Engine {
             let policy = self.policy(&before.environment)?;
             self.refuse_if_target_busy(tx, &before)?;
             let mut release = before.clone();
-            let deployment = lifecycle::start_rollback(&mut release, actor(user, &roles), reason.clone(), policy, now)?;
+            let deployment = lifecycle::start_rollback(
+                &mut release,
+                actor(user, &roles),
+                reason.clone(),
+                policy,
+                now,
+            )?;
             self.start_job(tx, &release, &deployment)?;
             let step = Step {
                 actor: user,
                 action: "rollback",
-                detail: format!("to {} (job {}): {reason}", deployment.version, deployment.job),
+                detail: format!(
+                    "to {} (job {}): {reason}",
+                    deployment.version, deployment.job
+                ),
                 thread_line: format!(
                     "🚨 {} started a rollback to {}: {reason}",
                     user.local(),
@@ -335,7 +445,11 @@ impl Engine {
             self.record(tx, Some(&before), &release, step)?;
             Ok((release, deployment))
         })?;
-        let from = release.previous.as_ref().map(|p| format!(" (as shipped in {})", p.release)).unwrap_or_default();
+        let from = release
+            .previous
+            .as_ref()
+            .map(|p| format!(" (as shipped in {})", p.release))
+            .unwrap_or_default();
         Ok(Reply::new(format!(
             "{id} is rolling back: {} {} → {}{from} in {} via {} (job {}). Reason recorded: {reason}",
             release.service,

@@ -33,7 +33,10 @@ impl Engine {
                     if release.status == ReleaseStatus::Deployed {
                         let live = tx.live(&release.service, &release.environment)?;
                         if live.is_none_or(|l| l.release < release.id) {
-                            let current = LiveVersion { version: release.version.clone(), release: release.id };
+                            let current = LiveVersion {
+                                version: release.version.clone(),
+                                release: release.id,
+                            };
                             tx.set_live(&release.service, &release.environment, &current)?;
                         }
                     }

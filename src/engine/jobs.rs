@@ -33,9 +33,15 @@ impl Engine {
     ) -> EngineResult<()> {
         let now = self.clock.now();
         self.commit(|tx| {
-            let Some(mut job) = tx.job(key)? else { return Ok(()) };
+            let Some(mut job) = tx.job(key)? else {
+                return Ok(());
+            };
             job.attempts += 1;
-            job.state = JobState::Accepted { at: now, run_url: run_url.clone(), simulated };
+            job.state = JobState::Accepted {
+                at: now,
+                run_url: run_url.clone(),
+                simulated,
+            };
             tx.put_job(&job)
         })?;
         Ok(())
@@ -47,7 +53,9 @@ impl Engine {
         let now = self.clock.now();
         let system = ci_actor();
         let finished = self.commit(|tx| {
-            let Some(job) = tx.job(&report.key)? else { return Ok(false) };
+            let Some(job) = tx.job(&report.key)? else {
+                return Ok(false);
+            };
             let before = Self::load(tx, job.release)?;
             let mut release = before.clone();
             let changed = lifecycle::finish_job(
@@ -65,7 +73,10 @@ impl Engine {
             tx.set_in_flight(&release.service, &release.environment, None)?;
             if report.outcome == JobOutcome::Succeeded {
                 let live = match job.action {
-                    DeployAction::Deploy => LiveVersion { version: release.version.clone(), release: release.id },
+                    DeployAction::Deploy => LiveVersion {
+                        version: release.version.clone(),
+                        release: release.id,
+                    },
                     DeployAction::Rollback => LiveVersion {
                         version: job.version.clone(),
                         release: release.previous.as_ref().map_or(release.id, |p| p.release),
@@ -74,12 +85,24 @@ impl Engine {
                 tx.set_live(&release.service, &release.environment, &live)?;
             }
             let verdict = match (job.action, report.outcome) {
-                (DeployAction::Deploy, JobOutcome::Succeeded) => format!("deployed {} ✔", job.version),
-                (DeployAction::Rollback, JobOutcome::Succeeded) => format!("rolled back to {} ✔", job.version),
-                (DeployAction::Deploy, JobOutcome::Failed) => format!("deploy of {} failed ✘", job.version),
-                (DeployAction::Rollback, JobOutcome::Failed) => format!("rollback to {} failed ✘", job.version),
+                (DeployAction::Deploy, JobOutcome::Succeeded) => {
+                    format!("deployed {} ✔", job.version)
+                }
+                (DeployAction::Rollback, JobOutcome::Succeeded) => {
+                    format!("rolled back to {} ✔", job.version)
+                }
+                (DeployAction::Deploy, JobOutcome::Failed) => {
+                    format!("deploy of {} failed ✘", job.version)
+                }
+                (DeployAction::Rollback, JobOutcome::Failed) => {
+                    format!("rollback to {} failed ✘", job.version)
+                }
             };
-            let why = report.message.as_ref().map(|m| format!(": {m}")).unwrap_or_default();
+            let why = report
+                .message
+                .as_ref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default();
             let step = Step {
                 actor: &system,
                 action: match report.outcome {

@@ -106,13 +106,21 @@ struct Step<'a> {
 
 impl Engine {
     pub fn new(store: Store, config: Arc<Config>, clock: Arc<dyn Clock>) -> Self {
-        Engine { store, config, clock, flush_each: true }
+        Engine {
+            store,
+            config,
+            clock,
+            flush_each: true,
+        }
     }
 
     /// An engine whose commands do not fsync one by one: the caller must call
     /// `store().flush()` before it tells anyone a command succeeded.
     pub fn deferring_flush(&self) -> Engine {
-        Engine { flush_each: false, ..self.clone() }
+        Engine {
+            flush_each: false,
+            ..self.clone()
+        }
     }
 
     /// Runs a change as one transaction, durable now or at the caller's flush.
@@ -138,7 +146,12 @@ impl Engine {
         self.handle(actor, command, origin)
     }
 
-    pub fn handle(&self, actor: &UserRef, command: Command, _origin: &Origin) -> EngineResult<Reply> {
+    pub fn handle(
+        &self,
+        actor: &UserRef,
+        command: Command,
+        _origin: &Origin,
+    ) -> EngineResult<Reply> {
         let result = match command {
             Command::Request(args) => self.request(actor, args),
             Command::Approve { id, comment } => self.approve(actor, id, comment),
@@ -146,7 +159,11 @@ impl Engine {
             Command::Cancel { id, reason } => self.cancel(actor, id, reason),
             Command::Schedule { id, at } => self.schedule(actor, id, Some(at)),
             Command::Unschedule { id } => self.schedule(actor, id, None),
-            Command::Change { id, version, environment } => self.change(actor, id, version, environment),
+            Command::Change {
+                id,
+                version,
+                environment,
+            } => self.change(actor, id, version, environment),
             Command::Check { id, item } => self.set_check(actor, id, &item, true),
             Command::Uncheck { id, item } => self.set_check(actor, id, &item, false),
             Command::Deploy { id } => self.deploy(actor, id),
@@ -186,7 +203,13 @@ impl Engine {
 
     /// Persists a step: the release with its indexes, the audit entry and one
     /// announcement per channel, all inside the caller's transaction.
-    fn record(&self, tx: &Tx<'_>, before: Option<&Release>, after: &Release, step: Step<'_>) -> TxResult<()> {
+    fn record(
+        &self,
+        tx: &Tx<'_>,
+        before: Option<&Release>,
+        after: &Release,
+        step: Step<'_>,
+    ) -> TxResult<()> {
         tx.put_release(after, before)?;
         tx.audit(AuditDraft {
             at: after.updated_at,
@@ -216,7 +239,9 @@ fn actor<'a>(user: &'a UserRef, roles: &'a BTreeSet<String>) -> Actor<'a> {
 }
 
 fn no_such_release(id: ReleaseId) -> Refusal {
-    Refusal::new(format!("There is no release {id}. `list all` shows the latest releases."))
+    Refusal::new(format!(
+        "There is no release {id}. `list all` shows the latest releases."
+    ))
 }
 
 #[cfg(test)]

@@ -1,0 +1,459 @@
+//! The engine against a real temporary sled store and a fixed clock.
+
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+
+use super::*;
+use crate::ci::Relay;
+use crate::clock::FixedClock;
+use crate::domain::release::ReleaseStatus;
+
+const CONFIG: &str = r##"
+[bot]
+timezone = "Europe/Berlin"
+
+[roles]
+developer = ["shell:alice"]
+release-manager = ["shell:bob", "shell:carol"]
+deployer = ["shell:dave"]
+qa = ["shell:erin"]
+
+[services.api]
+channels = ["shell:#api"]
+[services.web]
+environments = ["staging"]
+
+[environments.production]
+channels = ["shell:#releases"]
+request = ["developer", "release-manager"]
+approve = ["release-manager", "qa"]
+deploy = ["deployer", "release-manager"]
+rollback = ["deployer", "release-manager"]
+approvals = 2
+approvals_by_role = { release-manager = 1, qa = 1 }
+checklist = ["QA sign-off", "Release notes"]
+ci = { kind = "simulate", delay_secs = 60 }
+
+[environments.staging]
+channels = ["shell:#staging"]
+approve = ["developer", "release-manager"]
+deploy = ["developer", "deployer"]
+rollback = ["developer", "deployer"]
+approvals = 1
+self_approval = true
+"##;
+
+struct Harness {
+    engine: Engine,
+    clock: Arc<FixedClock>,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let config = Arc::new(Config::parse(CONFIG, "test.toml").unwrap());
+        let clock = Arc::new(FixedClock::at(
+            Utc.with_ymd_and_hms(2026, 11, 26, 9, 0, 0).unwrap(),
+        ));
+        let engine = Engine::new(store, config, clock.clone());
+        Harness {
+            engine,
+            clock,
+            _dir: dir,
+        }
+    }
+
+    fn run(&self, user: &str, line: &str) -> EngineResult<Reply> {
+        let user = UserRef::parse(&format!("shell:{user}")).unwrap();
+        let origin = Origin {
+            channel: ChannelRef::parse("shell:#test").unwrap(),
+        };
+        self.engine.handle_line(&user, line, &origin)
+    }
+
+    fn ok(&self, user: &str, line: &str) -> String {
+        match self.run(user, line) {
+            Ok(reply) => reply.text,
+            Err(error) => panic!("`{line}` as {user} failed: {error}"),
+        }
+    }
+
+    /// Runs a command that must fail, and checks that the store did not change.
+    fn refused(&self, user: &str, line: &str) -> String {
+        let before = self.engine.store().fingerprint().unwrap();
+        let error = self.run(user, line).expect_err(line);
+        assert_eq!(
+            self.engine.store().fingerprint().unwrap(),
+            before,
+            "`{line}` changed the store"
+        );
+        error.reply_text()
+    }
+
+    fn status(&self, id: u64) -> ReleaseStatus {
+        self.engine
+            .store()
+            .release(ReleaseId::new(id))
+            .unwrap()
+            .unwrap()
+            .status
+    }
+
+    /// A production release approved by bob (release-manager) and erin (qa), checklist done.
+    fn ready_for_production(&self) {
+        self.ok(
+            "alice",
+            "request api 2.4.0 to production at 2026-12-01 14:00",
+        );
+        self.ok("bob", "approve R-1");
+        self.ok("erin", "approve R-1");
+        self.ok("alice", "check R-1 1");
+        self.ok("alice", "check R-1 release notes");
+    }
+
+    fn relay(&self) -> Relay {
+        Relay::new(
+            self.engine.clone(),
+            self.clock.clone(),
+            Arc::new(tokio::sync::Notify::new()),
+        )
+    }
+}
+
+#[test]
+fn a_request_is_filed_with_its_window_quorum_and_checklist() {
+    let h = Harness::new();
+    let reply = h.ok(
+        "alice",
+        r#"request api 2.4.0 to production at 2026-12-01 14:00 notes "New checkout flow""#,
+    );
+    assert_eq!(
+        reply,
+        "R-1 requested: api 2.4.0 → production, 2026-12-01 14:00 (Europe/Berlin). \
+         Needs 2 approvals: 1 qa + 1 release-manager. Checklist 0/2."
+    );
+    let release = h
+        .engine
+        .store()
+        .release(ReleaseId::new(1))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        release.scheduled_at,
+        Some(Utc.with_ymd_and_hms(2026, 12, 1, 13, 0, 0).unwrap())
+    );
+    assert_eq!(
+        h.engine.store().outbox_depths(),
+        (2, 0),
+        "one announcement each for #releases and #api"
+    );
+}
+
+#[test]
+fn a_per_role_quorum_needs_both_roles_and_then_schedules() {
+    let h = Harness::new();
+    h.ok(
+        "alice",
+        "request api 2.4.0 to production at 2026-12-01 14:00",
+    );
+    assert!(h.ok("bob", "approve R-1").contains("still needs 1 qa"));
+    assert!(h.ok("carol", "approve R-1").contains("still needs 1 qa"));
+    assert!(h
+        .ok("erin", "approve R-1 tested")
+        .contains("it is now scheduled"));
+    assert_eq!(h.status(1), ReleaseStatus::Scheduled);
+}
+
+#[test]
+fn bad_input_gets_a_clear_reply_and_changes_nothing() {
+    let h = Harness::new();
+    h.ok("alice", "request api 2.4.0 to production");
+    let cases: &[(&str, &str, &str)] = &[
+        ("alice", "aprove R-1", "Did you mean `approve`?"),
+        (
+            "alice",
+            "request billing 1.0 to production",
+            "Unknown service `billing`. Known services: api, web.",
+        ),
+        (
+            "alice",
+            "request api 1.0 to prod",
+            "Unknown environment `prod`. Known environments: production, staging.",
+        ),
+        (
+            "alice",
+            "request web 1.0 to production",
+            "web is not released to production",
+        ),
+        (
+            "alice",
+            "request api 2..4 to production",
+            "`2..4` is not a version",
+        ),
+        (
+            "alice",
+            "request api 2.4.1 to production at 2026-11-01 10:00",
+            "is in the past",
+        ),
+        (
+            "alice",
+            "request api 2.4.1 to production at someday 10:00",
+            "is not a date",
+        ),
+        (
+            "alice",
+            "request api 2.4.1 to production at 2026-12-01 25:00",
+            "is not a time",
+        ),
+        ("bob", "approve R-99", "There is no release R-99."),
+        (
+            "alice",
+            "approve R-1",
+            "You can't approve releases to production",
+        ),
+        (
+            "dave",
+            "approve R-1",
+            "You can't approve releases to production",
+        ),
+        ("alice", "deploy R-1", "You can't deploy to production"),
+        (
+            "dave",
+            "deploy R-1",
+            "isn't approved yet: it still needs 1 qa and 1 release-manager",
+        ),
+        (
+            "dave",
+            "rollback R-1 oops",
+            "only a deployed or failed release can be rolled back",
+        ),
+        ("bob", "reject R-1", "Missing the reason for rejecting"),
+        ("alice", "", "the line is empty"),
+        ("alice", "check R-1 9", "has no checklist item `9`"),
+    ];
+    for (user, line, expected) in cases {
+        let reply = h.refused(user, line);
+        assert!(
+            reply.contains(expected),
+            "`{line}` replied {reply:?}, expected {expected:?}"
+        );
+    }
+}
+
+#[test]
+fn approving_twice_is_refused_and_counts_once() {
+    let h = Harness::new();
+    h.ok("alice", "request api 2.4.0 to production");
+    h.ok("bob", "approve R-1");
+    assert!(h
+        .refused("bob", "approve R-1 again")
+        .contains("You already approved R-1"));
+}
+
+#[test]
+fn self_approval_follows_the_environment() {
+    let h = Harness::new();
+    h.ok("bob", "request api 2.4.0 to production");
+    assert!(h
+        .refused("bob", "approve R-1")
+        .contains("self-approval is off"));
+    h.ok("alice", "request api 2.4.0 to staging");
+    assert!(h.ok("alice", "approve R-2").contains("it is now approved"));
+}
+
+#[test]
+fn deploy_waits_for_the_checklist_then_the_relay_reports_success() {
+    let h = Harness::new();
+    h.ok("alice", "request api 2.4.0 to production");
+    h.ok("bob", "approve R-1");
+    h.ok("erin", "approve R-1");
+    assert!(h
+        .refused("dave", "deploy R-1")
+        .contains("checklist is not done (0/2)"));
+    h.ok("alice", "check R-1 1");
+    h.ok("alice", "check R-1 2");
+    assert!(h.ok("dave", "deploy R-1").contains("R-1 is deploying"));
+    assert!(h
+        .refused("dave", "deploy R-1")
+        .contains("already deploying"));
+    let relay = h.relay();
+    let due = relay
+        .run_due(h.clock.now())
+        .expect("the simulated run reports later");
+    assert_eq!(due, h.clock.now() + Duration::seconds(60));
+    assert_eq!(h.status(1), ReleaseStatus::Deploying);
+    h.clock.advance(Duration::seconds(60));
+    relay.run_due(h.clock.now());
+    assert_eq!(h.status(1), ReleaseStatus::Deployed);
+    assert_eq!(
+        h.engine.store().outbox_depths().1,
+        0,
+        "the job left the outbox"
+    );
+}
+
+#[test]
+fn rollback_targets_the_version_live_before() {
+    let h = Harness::new();
+    let relay = h.relay();
+    for version in ["2.3.0", "2.4.0"] {
+        h.ok("alice", &format!("request api {version} to staging"));
+    }
+    for id in [1, 2] {
+        h.ok("alice", &format!("approve R-{id}"));
+        h.ok("alice", &format!("deploy R-{id}"));
+        relay.run_due(h.clock.now());
+        h.clock.advance(Duration::seconds(5));
+        relay.run_due(h.clock.now());
+        assert_eq!(h.status(id), ReleaseStatus::Deployed);
+    }
+    assert!(h
+        .refused("alice", "rollback R-1 whatever")
+        .contains("nothing to roll back to"));
+    let reply = h.ok("alice", "rollback R-2 checkout broken");
+    assert!(
+        reply.contains("api 2.4.0 → 2.3.0 (as shipped in R-1)"),
+        "{reply}"
+    );
+    relay.run_due(h.clock.now());
+    h.clock.advance(Duration::seconds(5));
+    relay.run_due(h.clock.now());
+    assert_eq!(h.status(2), ReleaseStatus::RolledBack);
+    let history = h.ok("alice", "history R-2");
+    assert!(
+        history.contains("rollback R-2 deployed → rolling_back to 2.3.0"),
+        "{history}"
+    );
+}
+
+#[test]
+fn a_deploy_is_refused_while_another_release_of_the_target_is_in_flight() {
+    let h = Harness::new();
+    for _ in 0..2 {
+        h.ok("alice", "request api 2.4.0 to staging");
+    }
+    h.ok("alice", "approve R-1");
+    h.ok("alice", "approve R-2");
+    h.ok("alice", "deploy R-1");
+    assert!(h
+        .refused("alice", "deploy R-2")
+        .contains("R-1 is deploying api to staging right now"));
+}
+
+#[test]
+fn changing_the_version_drops_approvals() {
+    let h = Harness::new();
+    h.ready_for_production();
+    assert_eq!(h.status(1), ReleaseStatus::Scheduled);
+    let reply = h.ok("alice", "change R-1 version 2.4.1");
+    assert!(reply.contains("2 approvals dropped"), "{reply}");
+    assert_eq!(h.status(1), ReleaseStatus::Requested);
+}
+
+#[test]
+fn approvals_expire_after_the_environment_limit() {
+    let h = Harness::new();
+    h.ready_for_production();
+    h.clock.advance(Duration::hours(73));
+    let reply = h.refused("dave", "deploy R-1");
+    assert!(
+        reply.contains("needs fresh approvals") && reply.contains("expired"),
+        "{reply}"
+    );
+}
+
+#[test]
+fn concurrent_requests_never_share_an_id() {
+    let h = Harness::new();
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let engine = h.engine.clone();
+            std::thread::spawn(move || {
+                let alice = UserRef::parse("shell:alice").unwrap();
+                let origin = Origin {
+                    channel: ChannelRef::parse("shell:#t").unwrap(),
+                };
+                (0..25)
+                    .map(|i| {
+                        let reply = engine
+                            .handle_line(
+                                &alice,
+                                &format!("request api 1.{t}.{i} to staging"),
+                                &origin,
+                            )
+                            .unwrap();
+                        reply.text.split(' ').next().unwrap().to_string()
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut ids: Vec<String> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 100);
+    assert_eq!(h.engine.store().release_count().unwrap(), 100);
+}
+
+#[test]
+fn lists_come_from_the_indexes() {
+    let h = Harness::new();
+    h.ok("alice", "request api 1.0.0 to staging");
+    h.ok("alice", "request api 1.0.1 to staging at 2026-12-02 10:00");
+    h.ok("bob", "request web 1.0.0 to staging");
+    h.ok("alice", "approve R-2");
+    let pending = h.ok("bob", "list pending");
+    assert!(pending.starts_with("Pending releases (2):"), "{pending}");
+    assert!(pending.contains("R-1") && pending.contains("R-3") && !pending.contains("R-2 "));
+    assert!(h.ok("bob", "list scheduled").contains("R-2"));
+    let mine = h.ok("bob", "list mine");
+    assert!(mine.contains("R-3") && !mine.contains("R-1 "));
+}
+
+#[test]
+fn help_lists_only_what_the_caller_may_do() {
+    let h = Harness::new();
+    let for_dave = h.ok("dave", "help");
+    assert!(for_dave.contains("deploy <id>") && !for_dave.contains("approve <id>"));
+    let for_bob = h.ok("bob", "help");
+    assert!(for_bob.contains("approve <id>"));
+    assert!(h.ok("bob", "help reject").contains("reject <id> <reason>"));
+}
+
+#[test]
+fn notes_are_markdown_with_approvals_checklist_and_rollback_plan() {
+    let h = Harness::new();
+    h.ready_for_production();
+    let notes = h.ok("bob", "notes R-1");
+    for part in [
+        "# R-1 — api 2.4.0 to production",
+        "## Approvals",
+        "- [x] QA sign-off",
+        "## Rollback plan",
+        "## Deploy instructions",
+    ] {
+        assert!(notes.contains(part), "missing {part:?} in\n{notes}");
+    }
+}
+
+#[test]
+fn every_change_is_audited_in_a_verifiable_chain() {
+    let h = Harness::new();
+    h.ready_for_production();
+    let entries: Vec<_> = h
+        .engine
+        .store()
+        .audit_log()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(entries.len(), 5);
+    assert_eq!(crate::store::audit::verify(&entries), Ok(5));
+    assert_eq!(entries[1].action, "approve");
+    assert_eq!(entries[2].after, Some(ReleaseStatus::Scheduled));
+}

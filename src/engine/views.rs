@@ -19,7 +19,9 @@ impl Engine {
     }
 
     fn local(&self, release: &Release, at: chrono::DateTime<chrono::Utc>) -> String {
-        let tz = self.policy(&release.environment).map_or(self.config.timezone, |p| p.timezone);
+        let tz = self
+            .policy(&release.environment)
+            .map_or(self.config.timezone, |p| p.timezone);
         format_local(at, tz)
     }
 
@@ -42,13 +44,19 @@ impl Engine {
             self.local(&release, release.requested_at),
             release.priority.as_str()
         );
-        let window = release.scheduled_at.map_or("not scheduled".to_string(), |at| self.local(&release, at));
+        let window = release
+            .scheduled_at
+            .map_or("not scheduled".to_string(), |at| self.local(&release, at));
         let _ = writeln!(out, "Window: {window}");
         let approvers: Vec<String> = release
             .approvals
             .iter()
             .map(|a| {
-                let expired = if policy.is_expired(a, now) { " (expired)" } else { "" };
+                let expired = if policy.is_expired(a, now) {
+                    " (expired)"
+                } else {
+                    ""
+                };
                 match &a.comment {
                     Some(c) => format!("{}{expired} “{c}”", a.by.local()),
                     None => format!("{}{expired}", a.by.local()),
@@ -64,7 +72,12 @@ impl Engine {
         }
         out.push('\n');
         if !release.checklist.is_empty() {
-            let _ = writeln!(out, "Checklist {}/{}", release.checklist_done(), release.checklist.len());
+            let _ = writeln!(
+                out,
+                "Checklist {}/{}",
+                release.checklist_done(),
+                release.checklist.len()
+            );
         }
         for deployment in &release.deployments {
             let result = match deployment.outcome {
@@ -72,7 +85,11 @@ impl Engine {
                 Some(JobOutcome::Succeeded) => "succeeded".to_string(),
                 Some(JobOutcome::Failed) => format!(
                     "failed{}",
-                    deployment.message.as_ref().map(|m| format!(": {m}")).unwrap_or_default()
+                    deployment
+                        .message
+                        .as_ref()
+                        .map(|m| format!(": {m}"))
+                        .unwrap_or_default()
                 ),
             };
             let _ = writeln!(
@@ -82,15 +99,26 @@ impl Engine {
                 deployment.version,
                 deployment.by.local(),
                 self.local(&release, deployment.started_at),
-                deployment.reason.as_ref().map(|r| format!(" (reason: {r})")).unwrap_or_default()
+                deployment
+                    .reason
+                    .as_ref()
+                    .map(|r| format!(" (reason: {r})"))
+                    .unwrap_or_default()
             );
         }
-        for closure in [&release.rejected, &release.cancelled].into_iter().flatten() {
+        for closure in [&release.rejected, &release.cancelled]
+            .into_iter()
+            .flatten()
+        {
             let _ = writeln!(
                 out,
                 "Closed by {}{}",
                 closure.by.local(),
-                closure.reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default()
+                closure
+                    .reason
+                    .as_ref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
             );
         }
         if let Some(notes) = &release.notes {
@@ -102,7 +130,10 @@ impl Engine {
     pub(super) fn checklist(&self, id: ReleaseId) -> EngineResult<Reply> {
         let release = self.get(id)?;
         if release.checklist.is_empty() {
-            return Ok(Reply::new(format!("{id} has no checklist ({} needs none).", release.environment)));
+            return Ok(Reply::new(format!(
+                "{id} has no checklist ({} needs none).",
+                release.environment
+            )));
         }
         let mut out = format!(
             "Checklist for {} ({}/{}):",
@@ -111,7 +142,11 @@ impl Engine {
             release.checklist.len()
         );
         for (i, item) in release.checklist.iter().enumerate() {
-            let who = item.by.as_ref().map(|by| format!(" — {}", by.local())).unwrap_or_default();
+            let who = item
+                .by
+                .as_ref()
+                .map(|by| format!(" — {}", by.local()))
+                .unwrap_or_default();
             let mark = if item.done { "x" } else { " " };
             let _ = write!(out, "\n{}. [{mark}] {}{who}", i + 1, item.item);
         }
@@ -122,13 +157,20 @@ impl Engine {
         let (title, releases, total) = match filter {
             ListFilter::Status(status) => {
                 let page = self.store.with_status(status, LIST_LIMIT)?;
-                let name = if status == ReleaseStatus::Requested { "Pending".to_string() } else { capitalize(status.as_str()) };
+                let name = if status == ReleaseStatus::Requested {
+                    "Pending".to_string()
+                } else {
+                    capitalize(status.as_str())
+                };
                 (name, page.releases, page.total)
             }
             ListFilter::Open => {
                 let mut releases = Vec::new();
                 let mut total = 0;
-                for status in ReleaseStatus::ALL.into_iter().filter(|s| s.is_awaiting_deploy() || s.is_in_flight()) {
+                for status in ReleaseStatus::ALL
+                    .into_iter()
+                    .filter(|s| s.is_awaiting_deploy() || s.is_in_flight())
+                {
                     let page = self.store.with_status(status, LIST_LIMIT)?;
                     total += page.total;
                     releases.extend(page.releases);
@@ -142,14 +184,21 @@ impl Engine {
                 let total = releases.len() as u64;
                 ("Your".to_string(), releases, total)
             }
-            ListFilter::All => ("Latest".to_string(), self.store.newest(LIST_LIMIT)?, self.store.release_count()?),
+            ListFilter::All => (
+                "Latest".to_string(),
+                self.store.newest(LIST_LIMIT)?,
+                self.store.release_count()?,
+            ),
         };
         if releases.is_empty() {
             return Ok(Reply::new(format!("{title} releases: none.")));
         }
         let mut out = format!("{title} releases ({total}):");
         for release in &releases {
-            let when = release.scheduled_at.map(|at| self.local(release, at)).unwrap_or_default();
+            let when = release
+                .scheduled_at
+                .map(|at| self.local(release, at))
+                .unwrap_or_default();
             let _ = write!(
                 out,
                 "\n{:<6} {:<12} {:<32} {:<8} {when}",
@@ -180,33 +229,83 @@ impl Engine {
         let release = self.get(id)?;
         let now = self.clock.now();
         let policy = self.policy(&release.environment)?;
-        let mut md = format!("# {} — {} {} to {}\n\n", release.id, release.service, release.version, release.environment);
-        let _ = writeln!(md, "**Status:** {} · **Priority:** {}  ", release.status, release.priority.as_str());
-        let _ = writeln!(md, "**Requested by:** {} on {}  ", release.requester, self.local(&release, release.requested_at));
-        let window = release.scheduled_at.map_or("not scheduled".to_string(), |at| self.local(&release, at));
+        let mut md = format!(
+            "# {} — {} {} to {}\n\n",
+            release.id, release.service, release.version, release.environment
+        );
+        let _ = writeln!(
+            md,
+            "**Status:** {} · **Priority:** {}  ",
+            release.status,
+            release.priority.as_str()
+        );
+        let _ = writeln!(
+            md,
+            "**Requested by:** {} on {}  ",
+            release.requester,
+            self.local(&release, release.requested_at)
+        );
+        let window = release
+            .scheduled_at
+            .map_or("not scheduled".to_string(), |at| self.local(&release, at));
         let _ = writeln!(md, "**Window:** {window}\n");
-        let _ = writeln!(md, "## What and why\n\n{}\n", release.notes.as_deref().unwrap_or("_No notes were given with the request._"));
+        let _ = writeln!(
+            md,
+            "## What and why\n\n{}\n",
+            release
+                .notes
+                .as_deref()
+                .unwrap_or("_No notes were given with the request._")
+        );
         let _ = writeln!(md, "## Approvals ({})\n", policy.describe_quorum());
         if release.approvals.is_empty() {
             let _ = writeln!(md, "_None yet._");
         }
         for a in &release.approvals {
-            let expired = if policy.is_expired(a, now) { " (expired)" } else { "" };
-            let comment = a.comment.as_ref().map(|c| format!(": {c}")).unwrap_or_default();
-            let _ = writeln!(md, "- {} on {}{expired}{comment}", a.by, self.local(&release, a.at));
+            let expired = if policy.is_expired(a, now) {
+                " (expired)"
+            } else {
+                ""
+            };
+            let comment = a
+                .comment
+                .as_ref()
+                .map(|c| format!(": {c}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                md,
+                "- {} on {}{expired}{comment}",
+                a.by,
+                self.local(&release, a.at)
+            );
         }
         let _ = writeln!(md, "\n## Checklist\n");
         if release.checklist.is_empty() {
             let _ = writeln!(md, "_No checklist for {}._", release.environment);
         }
         for item in &release.checklist {
-            let _ = writeln!(md, "- [{}] {}", if item.done { "x" } else { " " }, item.item);
+            let _ = writeln!(
+                md,
+                "- [{}] {}",
+                if item.done { "x" } else { " " },
+                item.item
+            );
         }
-        let ci = self.config.environment(&release.environment).map_or("CI", |e| e.ci.kind());
+        let ci = self
+            .config
+            .environment(&release.environment)
+            .map_or("CI", |e| e.ci.kind());
         let _ = writeln!(md, "\n## Deploy instructions\n");
         let _ = writeln!(md, "1. Confirm approvals and checklist above are complete.");
-        let _ = writeln!(md, "2. `deploy {}` relays {} {} to {} via {ci}.", release.id, release.service, release.version, release.environment);
-        let _ = writeln!(md, "3. Watch the release thread; the bot announces the result.");
+        let _ = writeln!(
+            md,
+            "2. `deploy {}` relays {} {} to {} via {ci}.",
+            release.id, release.service, release.version, release.environment
+        );
+        let _ = writeln!(
+            md,
+            "3. Watch the release thread; the bot announces the result."
+        );
         let _ = writeln!(md, "\n## Rollback plan\n");
         let _ = match &release.previous {
             Some(previous) => writeln!(
@@ -228,8 +327,18 @@ impl Engine {
                     Some(JobOutcome::Succeeded) => "succeeded",
                     Some(JobOutcome::Failed) => "failed",
                 };
-                let verb = if d.action == DeployAction::Rollback { "rollback to" } else { "deploy of" };
-                let _ = writeln!(md, "- {verb} {} by {} on {}: {outcome}", d.version, d.by, self.local(&release, d.started_at));
+                let verb = if d.action == DeployAction::Rollback {
+                    "rollback to"
+                } else {
+                    "deploy of"
+                };
+                let _ = writeln!(
+                    md,
+                    "- {verb} {} by {} on {}: {outcome}",
+                    d.version,
+                    d.by,
+                    self.local(&release, d.started_at)
+                );
             }
         }
         Ok(Reply::new(md.trim_end()))
@@ -243,7 +352,9 @@ impl Engine {
                 let policy = &env.policy;
                 match needs {
                     Needs::Anyone => true,
-                    Needs::Request => policy.request.allows(&roles) || policy.approve.allows(&roles),
+                    Needs::Request => {
+                        policy.request.allows(&roles) || policy.approve.allows(&roles)
+                    }
                     Needs::Approve => policy.approve.allows(&roles),
                     Needs::Deploy => policy.deploy.allows(&roles),
                     Needs::Rollback => policy.rollback.allows(&roles),
@@ -252,10 +363,19 @@ impl Engine {
         };
         if let Some(topic) = topic {
             let spec = spec(topic).ok_or_else(|| {
-                Refusal::new(format!("There is no command `{topic}`. Type `help` for the list."))
+                Refusal::new(format!(
+                    "There is no command `{topic}`. Type `help` for the list."
+                ))
             })?;
-            let note = if allowed(spec.needs) { "" } else { "\n(Your roles don't allow this here.)" };
-            return Ok(Reply::new(format!("{}\n  {}: {}{note}", spec.usage, spec.name, spec.summary)));
+            let note = if allowed(spec.needs) {
+                ""
+            } else {
+                "\n(Your roles don't allow this here.)"
+            };
+            return Ok(Reply::new(format!(
+                "{}\n  {}: {}{note}",
+                spec.usage, spec.name, spec.summary
+            )));
         }
         let role_list = if roles.is_empty() {
             "no roles".to_string()
@@ -274,5 +394,7 @@ impl Engine {
 fn capitalize(word: &str) -> String {
     let spaced = word.replace('_', " ");
     let mut chars = spaced.chars();
-    chars.next().map_or(String::new(), |c| c.to_uppercase().collect::<String>() + chars.as_str())
+    chars.next().map_or(String::new(), |c| {
+        c.to_uppercase().collect::<String>() + chars.as_str()
+    })
 }

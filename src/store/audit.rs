@@ -99,9 +99,8 @@ pub struct BrokenLink {
 /// Walks entries in order and returns the first one that does not hold.
 pub fn verify<'a>(entries: impl IntoIterator<Item = &'a AuditEntry>) -> Result<u64, BrokenLink> {
     let mut prev_hash = GENESIS.to_string();
-    let mut expected_seq = 1;
     let mut count = 0;
-    for entry in entries {
+    for (expected_seq, entry) in (1u64..).zip(entries) {
         if entry.seq != expected_seq {
             return Err(BrokenLink {
                 seq: entry.seq,
@@ -121,7 +120,6 @@ pub fn verify<'a>(entries: impl IntoIterator<Item = &'a AuditEntry>) -> Result<u
             });
         }
         prev_hash = entry.hash.clone();
-        expected_seq += 1;
         count += 1;
     }
     Ok(count)

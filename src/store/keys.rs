@@ -99,6 +99,9 @@ mod tests {
         let before_epoch = Utc.with_ymd_and_hms(1969, 1, 1, 0, 0, 0).unwrap();
         let later = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap();
         assert!(by_time(before_epoch, id) < by_time(later, id));
-        assert_eq!(release_from(&by_time(later, ReleaseId::new(9))), Some(ReleaseId::new(9)));
+        assert_eq!(
+            release_from(&by_time(later, ReleaseId::new(9))),
+            Some(ReleaseId::new(9))
+        );
     }
 }

@@ -119,7 +119,11 @@ impl Store {
             .iter()
             .map(|name| db.open_tree(name))
             .collect::<Result<Vec<_>, _>>()?;
-        let store = Store { db, trees, dir: dir.to_path_buf() };
+        let store = Store {
+            db,
+            trees,
+            dir: dir.to_path_buf(),
+        };
         store.check_schema()?;
         Ok(store)
     }
@@ -130,7 +134,10 @@ impl Store {
             Some(bytes) => {
                 let found = keys::u64_from(&bytes);
                 if found != SCHEMA_VERSION {
-                    return Err(StoreError::Schema { dir: self.dir.display().to_string(), found });
+                    return Err(StoreError::Schema {
+                        dir: self.dir.display().to_string(),
+                        found,
+                    });
                 }
             }
             None => {
@@ -155,7 +162,10 @@ impl Store {
 
     /// Like `transaction`, but leaves the fsync to a later `flush`: for group
     /// commit, where the caller flushes once before answering a whole batch.
-    pub fn transaction_unflushed<T>(&self, change: impl Fn(&Tx<'_>) -> TxResult<T>) -> StoreResult<T> {
+    pub fn transaction_unflushed<T>(
+        &self,
+        change: impl Fn(&Tx<'_>) -> TxResult<T>,
+    ) -> StoreResult<T> {
         let result = self.trees.as_slice().transaction(|trees| {
             change(&Tx { trees }).map_err(|TxError(failure)| match failure {
                 TxFailure::Refused(refusal) => ConflictableTransactionError::Abort(Ok(refusal)),
@@ -281,7 +291,13 @@ impl Store {
     /// second post. Plain writes rather than a transaction: sled seals its log
     /// buffer on every transaction, and this runs once per channel per step.
     /// The caller flushes after a round of deliveries.
-    pub fn delivered(&self, key: u64, id: ReleaseId, channel: &ChannelRef, message: &str) -> StoreResult<()> {
+    pub fn delivered(
+        &self,
+        key: u64,
+        id: ReleaseId,
+        channel: &ChannelRef,
+        message: &str,
+    ) -> StoreResult<()> {
         self.trees[POSTED].insert(keys::posted(id, channel.as_str()), message.as_bytes())?;
         self.trees[OUTBOX_NOTIFY].remove(key.to_be_bytes())?;
         Ok(())

@@ -45,8 +45,7 @@ pub struct Tx<'a> {
 }
 
 fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> TxResult<T> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| TxError(TxFailure::Corrupt(format!("{what}: {e}"))))
+    serde_json::from_slice(bytes).map_err(|e| TxError(TxFailure::Corrupt(format!("{what}: {e}"))))
 }
 
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
@@ -93,7 +92,8 @@ impl Tx<'_> {
         let id = release.id;
         if let Some(old) = before {
             if old.status != release.status {
-                self.tree(BY_STATUS).remove(keys::by_status(old.status, id))?;
+                self.tree(BY_STATUS)
+                    .remove(keys::by_status(old.status, id))?;
                 self.bump_count(old, -1)?;
             }
             if let Some(at) = old.scheduled_at {
@@ -105,19 +105,23 @@ impl Tx<'_> {
             }
         }
         if before.is_none_or(|old| old.status != release.status) {
-            self.tree(BY_STATUS).insert(keys::by_status(release.status, id), &[])?;
+            self.tree(BY_STATUS)
+                .insert(keys::by_status(release.status, id), &[])?;
             self.bump_count(release, 1)?;
         }
         if let Some(at) = release.scheduled_at {
             self.tree(BY_TIME).insert(keys::by_time(at, id), &[])?;
         }
-        self.tree(BY_TARGET)
-            .insert(keys::by_target(&release.service, &release.environment, id), &[])?;
+        self.tree(BY_TARGET).insert(
+            keys::by_target(&release.service, &release.environment, id),
+            &[],
+        )?;
         if before.is_none() {
             self.tree(BY_REQUESTER)
                 .insert(keys::by_requester(&release.requester, id), &[])?;
         }
-        self.tree(RELEASES).insert(&keys::release(id), encode(release))?;
+        self.tree(RELEASES)
+            .insert(&keys::release(id), encode(release))?;
         Ok(())
     }
 
@@ -165,7 +169,8 @@ impl Tx<'_> {
     }
 
     pub fn put_job(&self, job: &CiJob) -> TxResult<()> {
-        self.tree(OUTBOX_CI).insert(job.key.as_bytes(), encode(job))?;
+        self.tree(OUTBOX_CI)
+            .insert(job.key.as_bytes(), encode(job))?;
         Ok(())
     }
 

@@ -1,0 +1,152 @@
+//! The shell as a user drives it: a whole release, bad input, one process per data dir.
+
+use std::io::Write;
+use std::time::Duration;
+
+use crate::helpers::{Bot, READY_R1};
+
+#[test]
+fn a_whole_release_is_acted_out_in_the_shell_and_reaches_deployed() {
+    let bot = Bot::new();
+    let script = format!(
+        "{}approve R-1\n{READY_R1}/as dave\ndeploy R-1\n/wait 20\nstatus R-1\n",
+        "request api 2.4.0 to production at 2026-12-01 14:00 notes \"New checkout flow\"\n"
+            .replace("request api 2.4.0", "request web 1.0.0")
+    );
+    let out = bot.shell(&script);
+    for expected in [
+        "R-1 requested: web 1.0.0 → production, 2026-12-01 14:00 (Europe/Berlin). Needs 2 approvals (release-manager). Checklist 0/4.",
+        "You can't approve releases to production: that takes release-manager.",
+        "[#releases] 🚦 R-2 api 2.4.0 → production: requested by alice",
+        "[#api-stakeholders] 🚦 R-2 api 2.4.0 → production: requested by alice",
+        "You approved R-1 (1/2); it still needs 1 more approval.",
+        "[#releases thread] bob approved (1/2): looks good",
+        "You approved R-1 (2/2): it is now scheduled.",
+        "R-1 is deploying: web 1.0.0 → production via simulate (job R-1-deploy-1).",
+        "[#releases thread] CI deployed 1.0.0 ✔ (job R-1-deploy-1)",
+        "All CI jobs and announcements are done.",
+        "🎉 R-1 web 1.0.0 → production: deployed",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+    assert!(
+        out.contains("[#releases] (edited) 🎉 R-1 web 1.0.0 → production: deployed by dave"),
+        "{out}"
+    );
+    assert!(!out.contains("alice> "), "no prompt on a pipe");
+
+    let releases = bot.export();
+    let r1 = &releases[0];
+    assert_eq!(r1["id"], "R-1");
+    assert_eq!(r1["status"], "deployed");
+    assert_eq!(r1["requester"], "shell:alice");
+    assert_eq!(r1["approvals"][0]["by"], "shell:bob");
+    assert_eq!(r1["approvals"][0]["comment"], "looks good");
+    assert_eq!(r1["deployments"][0]["outcome"], "succeeded");
+    assert_eq!(r1["scheduled_at"], "2026-12-01T13:00:00Z");
+    assert_eq!(releases[1]["status"], "requested");
+}
+
+#[test]
+fn a_rollback_goes_back_to_the_previous_release_and_says_which() {
+    let bot = Bot::new();
+    let deploy = |version: &str, id: u32| {
+        format!("request api {version} to staging\napprove R-{id}\ncheck R-{id} 1\ndeploy R-{id}\n/wait 20\n")
+    };
+    let script = format!(
+        "{}{}rollback R-2 checkout broken\n/wait 20\n",
+        deploy("2.3.0", 1),
+        deploy("2.4.0", 2)
+    );
+    let out = bot.shell(&script);
+    assert!(
+        out.contains(
+            "R-2 is rolling back: api 2.4.0 → 2.3.0 (as shipped in R-1) in staging via simulate"
+        ),
+        "{out}"
+    );
+    let releases = bot.export();
+    assert_eq!(releases[1]["status"], "rolled_back");
+    assert_eq!(releases[1]["deployments"][1]["reason"], "checkout broken");
+}
+
+#[test]
+fn long_lines_invalid_utf8_and_empty_lines_get_replies_and_change_nothing() {
+    let bot = Bot::new();
+    bot.shell(READY_R1);
+    let before = bot.snapshot();
+    let mut input = vec![b'x'; 10 * 1024];
+    input.extend_from_slice(b"\n");
+    input.extend_from_slice(b"approve R-1 \xff\xfe\n");
+    input.extend_from_slice(b"\n");
+    input.extend_from_slice(b"deploy R-1 now please\n");
+    let out = bot.shell_bytes(&input);
+    let replies: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        replies[0],
+        "That line is 10240 bytes long; a command may be at most 2000. Nothing was done."
+    );
+    assert_eq!(
+        replies[1],
+        "That line is not valid UTF-8 text, so I can't read it. Nothing was done."
+    );
+    assert_eq!(
+        replies[2],
+        "Nothing to do: the line is empty. Type `help` to see the commands."
+    );
+    assert!(
+        replies[3].starts_with("Unexpected `now`. Usage: deploy <id>"),
+        "{out}"
+    );
+    assert_eq!(bot.snapshot(), before, "the store changed");
+}
+
+#[test]
+fn parse_errors_point_at_the_offending_word() {
+    let bot = Bot::new();
+    let out = bot.shell("request api 2..4 to production\n");
+    let expected = "`2..4` is not a version: expected numbers separated by dots, like 2.4.0 \
+                    (a leading v and a suffix such as -rc.1 are fine)\n    \
+                    request api 2..4 to production\n                ^^^^\n";
+    assert_eq!(out, expected);
+    assert!(bot.export().is_empty());
+}
+
+#[test]
+fn a_second_process_on_the_same_data_dir_is_refused_by_name() {
+    let bot = Bot::new();
+    let mut first = bot.spawn_shell(&[]);
+    let mut stdin = first.stdin.take().unwrap();
+    stdin.write_all(b"help\n").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let second = bot.run(&["export"]);
+    drop(stdin);
+    first.wait().unwrap();
+    assert_eq!(second.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "the data dir {} is in use by another releasebot process",
+            bot.data().display()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_acting_user_comes_from_as_and_slash_as() {
+    let bot = Bot::new();
+    let mut child = bot.spawn_shell(&["--as", "bob"]);
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"/whoami\n/as dave\n/whoami\n/as\n/frob\n")
+        .unwrap();
+    let out = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "You are shell:bob.");
+    assert_eq!(lines[2], "You are shell:dave.");
+    assert!(lines[3].starts_with("Usage: /as USER"));
+    assert!(lines[4].starts_with("Unknown shell command `/frob`"));
+}
