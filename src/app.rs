@@ -11,12 +11,16 @@ use tokio::task::JoinHandle;
 use crate::ci::Relay;
 use crate::clock::Clock;
 use crate::engine::Engine;
+use crate::http::HttpState;
+use crate::metrics::Metrics;
 use crate::notify::{ChatSink, Notifier};
 
 pub struct App {
     pub engine: Engine,
     pub notifier: Arc<Notifier>,
     pub relay: Arc<Relay>,
+    pub metrics: Arc<Metrics>,
+    clock: Arc<dyn Clock>,
     notifier_wake: Arc<Notify>,
     relay_wake: Arc<Notify>,
     shutdown: watch::Sender<bool>,
@@ -34,7 +38,13 @@ impl App {
         let relay_wake = Arc::new(Notify::new());
         let (shutdown, signal) = watch::channel(false);
         let notifier = Arc::new(Notifier::new(engine.store().clone(), sinks));
-        let relay = Arc::new(Relay::new(engine.clone(), clock, notifier_wake.clone()));
+        let metrics = Arc::new(Metrics::default());
+        let relay = Arc::new(Relay::new(
+            engine.clone(),
+            clock.clone(),
+            metrics.clone(),
+            notifier_wake.clone(),
+        ));
         let tasks = vec![
             tokio::spawn(notifier.clone().run(notifier_wake.clone(), signal.clone())),
             tokio::spawn(relay.clone().run(relay_wake.clone(), signal)),
@@ -43,11 +53,35 @@ impl App {
             engine,
             notifier,
             relay,
+            metrics,
+            clock,
             notifier_wake,
             relay_wake,
             shutdown,
             tasks,
         }
+    }
+
+    /// Binds the HTTP listener (health, metrics, CI callbacks) and serves it
+    /// until the app stops; returns the bound address (useful with port 0).
+    pub async fn serve_http(
+        &mut self,
+        address: std::net::SocketAddr,
+    ) -> std::io::Result<std::net::SocketAddr> {
+        let listener = crate::http::bind(address).await?;
+        let bound = listener.local_addr()?;
+        let state = HttpState {
+            engine: self.engine.clone(),
+            clock: self.clock.clone(),
+            metrics: self.metrics.clone(),
+            notifier_wake: self.notifier_wake.clone(),
+        };
+        self.tasks.push(tokio::spawn(crate::http::serve(
+            listener,
+            state,
+            self.shutdown.subscribe(),
+        )));
+        Ok(bound)
     }
 
     /// A receiver that turns `true` when the app stops.

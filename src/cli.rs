@@ -47,8 +47,12 @@ pub enum Command {
         #[arg(long = "as")]
         user: Option<String>,
     },
-    /// Run the bot: chat adapters, relay and notifier, until SIGINT/SIGTERM.
-    Run,
+    /// Run the bot: chat adapters, relay, notifier and the HTTP listener, until SIGINT/SIGTERM.
+    Run {
+        /// Serve HTTP here (overrides http.listen), e.g. 127.0.0.1:8686; port 0 picks one.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
     /// Check the config file and say what is wrong, with key paths and lines.
     CheckConfig,
     /// Print every release as a JSON array.
@@ -103,7 +107,7 @@ impl Cli {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Shell { user } => shell_command(&cli, user.clone()),
-        Command::Run => run_command(&cli),
+        Command::Run { listen } => run_command(&cli, *listen),
         Command::CheckConfig => check_config(&cli),
         Command::Export => export(&cli),
         Command::Import { file } => import(&cli, file.clone()),
@@ -176,9 +180,14 @@ fn shell_command(cli: &Cli, user: Option<String>) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn run_command(cli: &Cli) -> anyhow::Result<ExitCode> {
+fn run_command(cli: &Cli, listen: Option<std::net::SocketAddr>) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
-        let (config, app) = start_app(cli, shell::stdout_out())?;
+        let (config, mut app) = start_app(cli, shell::stdout_out())?;
+        if let Some(address) = listen.or(config.http_listen) {
+            let bound = app.serve_http(address).await.with_context(|| format!("binding the HTTP listener to {address}"))?;
+            // On stderr as a plain line too, so scripts using port 0 can find it.
+            eprintln!("releasebot: HTTP listening on http://{bound} (/healthz, /metrics, /ci/callback)");
+        }
         tracing::info!(
             environments = %config.environment_names(),
             services = %config.service_names(),

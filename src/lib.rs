@@ -21,5 +21,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod engine;
+pub mod http;
+pub mod metrics;
 pub mod notify;
 pub mod store;

@@ -8,7 +8,7 @@ use tracing_subscriber::EnvFilter;
 fn main() -> ExitCode {
     let cli = releasebot::cli::Cli::parse();
     // Logs go to stderr so that the shell's stdout stays clean for scripts.
-    let default_level = if matches!(cli.command, releasebot::cli::Command::Run) {
+    let default_level = if matches!(cli.command, releasebot::cli::Command::Run { .. }) {
         "info"
     } else {
         "warn"

@@ -68,6 +68,12 @@ impl Notifier {
         }
     }
 
+    /// Keeps the worker from delivering while the guard lives: the shell holds
+    /// it while it answers a batch, so announcements print under their reply.
+    pub async fn hold(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.round.lock().await
+    }
+
     /// Delivers what is waiting, in order. Returns when to try again if a
     /// platform pushed back, `None` when nothing deliverable is left.
     pub async fn deliver_pending(&self) -> Option<Duration> {

@@ -203,6 +203,9 @@ impl<'a> Shell<'a> {
                 }
             }
             let mut quit = false;
+            // `app` outlives `self`'s borrows, so the guard can live across `step`.
+            let app = self.app;
+            let mut hold = Some(app.notifier.hold().await);
             for line in batch {
                 let step = match line {
                     Err(error) => {
@@ -220,8 +223,12 @@ impl<'a> Shell<'a> {
                 match step {
                     Step::Reply(text) => replies.push(text),
                     Step::Wait(limit) => {
-                        self.answer(&mut replies).await;
+                        self.flush_and_print(&mut replies);
+                        drop(hold.take());
+                        self.app.wake_relay();
+                        self.app.notifier.deliver_pending().await;
                         replies.push(self.wait(limit).await);
+                        hold = Some(app.notifier.hold().await);
                     }
                     Step::Quit => {
                         quit = true;
@@ -229,17 +236,19 @@ impl<'a> Shell<'a> {
                     }
                 }
             }
-            self.answer(&mut replies).await;
+            self.flush_and_print(&mut replies);
+            drop(hold);
+            self.app.wake_relay();
+            self.app.notifier.deliver_pending().await;
             if quit {
                 break;
             }
             self.prompt();
         }
-        self.answer(&mut replies).await;
     }
 
-    /// Makes the batch durable, then prints its replies and announcements.
-    async fn answer(&self, replies: &mut Vec<String>) {
+    /// Makes the batch durable, then prints its replies.
+    fn flush_and_print(&self, replies: &mut Vec<String>) {
         if replies.is_empty() {
             return;
         }
@@ -251,8 +260,6 @@ impl<'a> Shell<'a> {
         for reply in replies.drain(..) {
             write_lines(&self.out, &reply);
         }
-        self.app.wake_relay();
-        self.app.notifier.deliver_pending().await;
     }
 
     async fn wait(&self, limit: Duration) -> String {

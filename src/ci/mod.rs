@@ -1,37 +1,79 @@
-//! The relay: delivers the CI job outbox to each environment's CI target and
-//! feeds what CI reports back to the engine.
+//! The relay: delivers the CI job outbox to each target (simulate, GitHub,
+//! GitLab, Jenkins, webhook), retries with backoff, gives up clearly, and
+//! declares runs that never report back stuck.
 
+mod github;
+mod gitlab;
+mod jenkins;
+pub mod payload;
+pub mod response;
+pub mod signature;
 pub mod simulate;
+mod webhook;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use rand::Rng;
 use tokio::sync::{watch, Notify};
 
 use crate::clock::Clock;
-use crate::config::CiTarget;
-use crate::domain::outbox::JobState;
+use crate::config::{CiKind, CiTarget};
+use crate::domain::outbox::{CiJob, JobState};
+use crate::domain::release::JobOutcome;
 use crate::engine::{Engine, JobReport};
+use crate::metrics::Metrics;
+use response::{Accepted, SendError};
+
+/// The first retry waits about this long; each later one doubles it.
+const BACKOFF_BASE: Duration = Duration::from_secs(2);
+const BACKOFF_CAP: Duration = Duration::from_secs(300);
 
 pub struct Relay {
     engine: Engine,
     clock: Arc<dyn Clock>,
-    /// Woken after a job finishes, so its announcement goes out at once.
+    client: reqwest::Client,
+    metrics: Arc<Metrics>,
+    /// Woken after a job changes, so its announcement goes out at once.
     notifier_wake: Arc<Notify>,
 }
 
+/// Exponential backoff with jitter: base·2^(n-1), capped, times 0.5–1.0.
+pub fn backoff(attempt: u32) -> Duration {
+    let exponential = BACKOFF_BASE.saturating_mul(1 << attempt.saturating_sub(1).min(16));
+    exponential
+        .min(BACKOFF_CAP)
+        .mul_f64(rand::thread_rng().gen_range(0.5..=1.0))
+}
+
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(concat!("releasebot/", env!("CARGO_PKG_VERSION")))
+        // CI systems answer a trigger with 201/204; a redirect is not followed blindly.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("the HTTP client builds with static settings")
+}
+
 impl Relay {
-    pub fn new(engine: Engine, clock: Arc<dyn Clock>, notifier_wake: Arc<Notify>) -> Self {
+    pub fn new(
+        engine: Engine,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<Metrics>,
+        notifier_wake: Arc<Notify>,
+    ) -> Self {
         Relay {
             engine,
             clock,
+            client: http_client(),
+            metrics,
             notifier_wake,
         }
     }
 
     /// Moves every due job one step. Returns when the next one falls due.
-    pub fn run_due(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    pub async fn run_due(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let jobs = match self.engine.store().jobs() {
             Ok(jobs) => jobs,
             Err(error) => {
@@ -40,70 +82,204 @@ impl Relay {
             }
         };
         let mut next_due: Option<DateTime<Utc>> = None;
-        let mut remember = |at: DateTime<Utc>| next_due = Some(next_due.map_or(at, |n| n.min(at)));
         for job in jobs {
-            match &job.state {
-                JobState::Pending if job.next_attempt_at <= now => {
-                    let Some(environment) = self.engine.config().environment(&job.environment)
-                    else {
-                        tracing::error!(job = %job.key, env = %job.environment, "no CI target for this environment");
-                        continue;
-                    };
-                    match &environment.ci {
-                        CiTarget::Simulate { delay, outcome } => {
-                            let (url, due, outcome) = simulate::accept(&job, *delay, *outcome, now);
-                            match self.engine.job_accepted(
-                                &job.key,
-                                Some(url),
-                                Some((due, outcome)),
-                            ) {
-                                Ok(()) => remember(due),
-                                Err(error) => {
-                                    tracing::error!(job = %job.key, %error, "recording acceptance failed")
-                                }
-                            }
-                        }
-                    }
-                }
-                JobState::Pending => remember(job.next_attempt_at),
-                JobState::Accepted {
-                    run_url,
-                    simulated: Some((due, outcome)),
-                    ..
-                } => {
-                    if *due <= now {
-                        let report = JobReport {
-                            key: job.key.clone(),
-                            outcome: *outcome,
-                            url: run_url.clone(),
-                            message: None,
-                        };
-                        match self.engine.job_finished(&report) {
-                            Ok(_) => self.notifier_wake.notify_one(),
-                            Err(error) => {
-                                tracing::error!(job = %job.key, %error, "recording the result failed")
-                            }
-                        }
-                    } else {
-                        remember(*due);
-                    }
-                }
-                // Waiting for the CI system to call back.
-                JobState::Accepted {
-                    simulated: None, ..
-                } => {}
-            }
+            let due = self.step(job, now).await;
+            next_due = match (next_due, due) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
         }
         next_due
+    }
+
+    /// One job's next step; returns when it next needs attention.
+    async fn step(&self, job: CiJob, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let Some(target) = self
+            .engine
+            .config()
+            .ci_for(&job.service, &job.environment)
+            .cloned()
+        else {
+            tracing::error!(job = %job.key, env = %job.environment, "no CI target is configured for this job");
+            return None;
+        };
+        match &job.state {
+            JobState::Pending if job.next_attempt_at <= now => self.send(&job, &target, now).await,
+            JobState::Pending => Some(job.next_attempt_at),
+            JobState::Accepted {
+                run_url,
+                simulated: Some((due, outcome)),
+                ..
+            } => {
+                if *due > now {
+                    return Some(*due);
+                }
+                let report = JobReport {
+                    key: job.key.clone(),
+                    outcome: *outcome,
+                    url: run_url.clone(),
+                    message: None,
+                };
+                self.finish(&report);
+                None
+            }
+            JobState::Accepted {
+                at,
+                run_url,
+                simulated: None,
+            } => {
+                let deadline = *at
+                    + chrono::Duration::from_std(target.timeout)
+                        .unwrap_or(chrono::Duration::hours(1));
+                if deadline > now {
+                    return Some(deadline);
+                }
+                let minutes = target.timeout.as_secs() / 60;
+                let link = run_url
+                    .as_ref()
+                    .map(|u| format!("; check the run: {u}"))
+                    .unwrap_or_default();
+                let report = JobReport {
+                    key: job.key.clone(),
+                    outcome: JobOutcome::Failed,
+                    url: run_url.clone(),
+                    message: Some(format!(
+                        "stuck: no report from {} within {minutes} min{link}. Release managers: roll back or redeploy",
+                        target.display_name()
+                    )),
+                };
+                Metrics::count(&self.metrics.jobs_failed);
+                self.finish(&report);
+                None
+            }
+        }
+    }
+
+    fn finish(&self, report: &JobReport) {
+        match self.engine.job_finished(report) {
+            Ok(_) => self.notifier_wake.notify_one(),
+            Err(error) => {
+                tracing::error!(job = %report.key, %error, "recording a job's end failed")
+            }
+        }
+    }
+
+    async fn send(
+        &self,
+        job: &CiJob,
+        target: &CiTarget,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        if let CiKind::Simulate { delay, outcome } = &target.kind {
+            let (url, due, outcome) = simulate::accept(job, *delay, *outcome, now);
+            self.accepted(
+                job,
+                target,
+                Accepted {
+                    run_url: Some(url),
+                    follow: None,
+                },
+                Some((due, outcome)),
+            );
+            return Some(due);
+        }
+        Metrics::count(&self.metrics.jobs_sent);
+        let result = match &target.kind {
+            CiKind::GithubWorkflow { .. } | CiKind::GithubDispatch { .. } => {
+                github::trigger(&self.client, target, job).await
+            }
+            CiKind::Gitlab { .. } => gitlab::trigger(&self.client, target, job).await,
+            CiKind::Jenkins { .. } => jenkins::trigger(&self.client, target, job).await,
+            CiKind::Webhook { .. } => webhook::trigger(&self.client, target, job).await,
+            CiKind::Simulate { .. } => unreachable!("handled above"),
+        };
+        match result {
+            Ok(accepted) => {
+                self.accepted(job, target, accepted, None);
+                None
+            }
+            Err(SendError::Retry { after, why }) if job.attempts + 1 < target.max_attempts => {
+                let wait = after.unwrap_or_else(|| backoff(job.attempts + 1));
+                let next =
+                    now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(1));
+                tracing::warn!(job = %job.key, %why, retry_in = ?wait, "CI request failed; will retry");
+                Metrics::count(&self.metrics.jobs_retried);
+                if let Err(error) = self.engine.job_retry(&job.key, next, &why) {
+                    tracing::error!(job = %job.key, %error, "recording a retry failed");
+                }
+                Some(next)
+            }
+            Err(SendError::Retry { why, .. }) => {
+                Metrics::count(&self.metrics.jobs_failed);
+                let message = format!("gave up after {} attempts: {why}", job.attempts + 1);
+                self.finish(&JobReport {
+                    key: job.key.clone(),
+                    outcome: JobOutcome::Failed,
+                    url: None,
+                    message: Some(message),
+                });
+                None
+            }
+            Err(SendError::Fatal(why)) => {
+                Metrics::count(&self.metrics.jobs_failed);
+                self.finish(&JobReport {
+                    key: job.key.clone(),
+                    outcome: JobOutcome::Failed,
+                    url: None,
+                    message: Some(why),
+                });
+                None
+            }
+        }
+    }
+
+    fn accepted(
+        &self,
+        job: &CiJob,
+        target: &CiTarget,
+        accepted: Accepted,
+        simulated: Option<(DateTime<Utc>, JobOutcome)>,
+    ) {
+        if let Err(error) = self
+            .engine
+            .job_accepted(&job.key, accepted.run_url.clone(), simulated)
+        {
+            tracing::error!(job = %job.key, %error, "recording acceptance failed");
+            return;
+        }
+        self.notifier_wake.notify_one();
+        if let Some(item) = accepted.follow {
+            let (client, target, engine, wake) = (
+                self.client.clone(),
+                target.clone(),
+                self.engine.clone(),
+                self.notifier_wake.clone(),
+            );
+            let (release, key) = (job.release, job.key.clone());
+            tokio::spawn(async move {
+                if let Some(build) = jenkins::follow_queue_item(&client, &target, &item).await {
+                    let started = crate::engine::Callback {
+                        release,
+                        job: key,
+                        outcome: None,
+                        url: Some(build),
+                        message: None,
+                    };
+                    if engine.callback(&started).is_ok() {
+                        wake.notify_one();
+                    }
+                }
+            });
+        }
     }
 
     /// The worker: runs due jobs, sleeping until the next is due or it is woken.
     pub async fn run(self: Arc<Self>, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
         loop {
             let now = self.clock.now();
-            let next = self.run_due(now);
+            let next = self.run_due(now).await;
             let wait = next
-                .map(|at| (at - now).to_std().unwrap_or(Duration::ZERO))
+                .map(|at| (at - self.clock.now()).to_std().unwrap_or(Duration::ZERO))
                 .unwrap_or(Duration::from_secs(3600))
                 .max(Duration::from_millis(5));
             tokio::select! {

@@ -1,19 +1,21 @@
 //! Typed config, read once from one TOML file and checked as a whole:
 //! every problem is reported with its key path and line.
 
+pub mod ci;
 mod raw;
 mod validate;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use chrono_tz::Tz;
 
 use crate::domain::ids::{ChannelRef, Name, UserRef};
 use crate::domain::policy::{Directory, EnvPolicy};
-use crate::domain::release::JobOutcome;
+
+pub use ci::{CiKind, CiTarget, Secret};
 
 /// Where the demo config lives, relative to the working directory.
 pub const DEFAULT_PATH: &str = "config/releasebot.toml";
@@ -25,24 +27,8 @@ pub struct Service {
     /// Environments it may go to; `None` means all.
     pub environments: Option<Vec<Name>>,
     pub channels: Vec<ChannelRef>,
-}
-
-/// Where an environment's deploys and rollbacks are relayed.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CiTarget {
-    /// Built in, for demos and tests: accepts at once, reports after `delay`.
-    Simulate {
-        delay: Duration,
-        outcome: JobOutcome,
-    },
-}
-
-impl CiTarget {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            CiTarget::Simulate { .. } => "simulate",
-        }
-    }
+    /// CI targets by environment that override the environment's own.
+    pub ci: BTreeMap<Name, CiTarget>,
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +41,8 @@ pub struct Environment {
 pub struct Config {
     pub timezone: Tz,
     pub data_dir: Option<PathBuf>,
+    /// Where `run` serves HTTP (health, metrics, CI callbacks); off when `None`.
+    pub http_listen: Option<SocketAddr>,
     pub shell_user: UserRef,
     pub directory: Directory,
     pub services: BTreeMap<Name, Service>,
@@ -126,6 +114,23 @@ impl Config {
 
     pub fn environment(&self, name: &Name) -> Option<&Environment> {
         self.environments.get(name)
+    }
+
+    /// The CI target for a service in an environment: the service's own, else the environment's.
+    pub fn ci_for(&self, service: &Name, environment: &Name) -> Option<&CiTarget> {
+        self.services
+            .get(service)
+            .and_then(|s| s.ci.get(environment))
+            .or_else(|| self.environments.get(environment).map(|e| &e.ci))
+    }
+
+    /// Every CI target with a callback secret, for authenticating callbacks.
+    pub fn callback_targets(&self) -> impl Iterator<Item = &CiTarget> {
+        let env_targets = self.environments.values().map(|e| &e.ci);
+        let service_targets = self.services.values().flat_map(|s| s.ci.values());
+        env_targets
+            .chain(service_targets)
+            .filter(|t| t.callback_secret.is_some())
     }
 
     /// The environment used when a request names none: the only one, or `staging`.

@@ -13,6 +13,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub shell: RawShell,
     #[serde(default)]
+    pub http: RawHttp,
+    #[serde(default)]
     pub roles: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     pub services: BTreeMap<String, RawService>,
@@ -36,6 +38,13 @@ impl Default for RawBot {
             data_dir: None,
         }
     }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    /// `127.0.0.1:8686`; unset means no HTTP listener.
+    pub listen: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -65,6 +74,9 @@ pub struct RawService {
     /// Stakeholder channels that hear about every release of this service.
     #[serde(default)]
     pub channels: Vec<String>,
+    /// CI targets for this service by environment, overriding the environment's.
+    #[serde(default)]
+    pub ci: BTreeMap<String, RawCi>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,27 +108,51 @@ pub struct RawEnvironment {
     pub ci: RawCi,
 }
 
-#[derive(Debug, Deserialize)]
+/// One CI target. Which keys apply depends on `kind`; validation says so.
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawCi {
-    #[serde(default = "simulate")]
-    pub kind: String,
-    /// `simulate`: seconds until the run reports.
-    #[serde(default = "two")]
-    pub delay_secs: f64,
-    /// `simulate`: `succeed` or `fail`.
-    #[serde(default = "succeed")]
-    pub outcome: String,
-}
-
-impl Default for RawCi {
-    fn default() -> Self {
-        RawCi {
-            kind: simulate(),
-            delay_secs: two(),
-            outcome: succeed(),
-        }
-    }
+    /// `simulate`, `github`, `gitlab`, `jenkins` or `webhook`.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// simulate: seconds until the run reports.
+    pub delay_secs: Option<f64>,
+    /// simulate: `succeed` or `fail`.
+    pub outcome: Option<String>,
+    /// github: API base, default https://api.github.com.
+    pub api_url: Option<String>,
+    /// github: `owner/repo`.
+    pub repo: Option<String>,
+    /// github: workflow file or id, for workflow_dispatch.
+    pub workflow: Option<String>,
+    /// github: event type, for repository_dispatch (when no workflow is set).
+    pub event_type: Option<String>,
+    /// github, gitlab: the branch or tag to run on.
+    #[serde(rename = "ref")]
+    pub git_ref: Option<String>,
+    /// gitlab, jenkins, webhook: base URL (webhook: the full URL).
+    pub url: Option<String>,
+    /// gitlab: project id or `group/project`.
+    pub project: Option<String>,
+    /// jenkins: job name (folders as `folder/job/name`).
+    pub job: Option<String>,
+    /// jenkins: the user whose API token `token_env` holds.
+    pub user: Option<String>,
+    /// github, gitlab, jenkins: environment variable holding the token.
+    pub token_env: Option<String>,
+    /// webhook: environment variable holding the signing secret.
+    pub secret_env: Option<String>,
+    /// Environment variable holding the secret that signs callbacks to /ci/callback.
+    pub callback_secret_env: Option<String>,
+    /// Renames the fields sent (`{ release = "RELEASE", approvers = "" }`; empty omits).
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+    /// Minutes to wait for a report before the deploy is declared stuck (default 60).
+    pub timeout_minutes: Option<u64>,
+    /// Sends tried before giving up (default 5).
+    pub max_attempts: Option<u32>,
+    /// Seconds one HTTP request may take (default 10).
+    pub request_timeout_secs: Option<u64>,
 }
 
 fn utc() -> String {
@@ -133,13 +169,4 @@ fn one() -> u32 {
 }
 fn seventy_two() -> u32 {
     72
-}
-fn simulate() -> String {
-    "simulate".to_string()
-}
-fn two() -> f64 {
-    2.0
-}
-fn succeed() -> String {
-    "succeed".to_string()
 }

@@ -77,7 +77,7 @@ fn unknown_roles_and_unreachable_quorums_are_reported_together() {
 #[test]
 fn bad_timezones_users_and_ci_kinds_are_reported() {
     let text = format!(
-        "[bot]\ntimezone = \"Mars/Olympus\"\n{}\n[environments.production.ci]\nkind = \"github\"\n",
+        "[bot]\ntimezone = \"Mars/Olympus\"\n{}\n[environments.production.ci]\nkind = \"circleci\"\n",
         MINIMAL.replace("shell:carol", "carol")
     );
     let rendered: Vec<String> = problems(&text).iter().map(|p| p.to_string()).collect();
@@ -96,7 +96,8 @@ fn bad_timezones_users_and_ci_kinds_are_reported() {
     assert!(
         rendered
             .iter()
-            .any(|p| p.contains("environments.production.ci.kind") && p.contains("`github`")),
+            .any(|p| p.contains("environments.production.ci.kind")
+                && p.contains("`circleci` is not a CI kind")),
         "{rendered:?}"
     );
 }
@@ -120,4 +121,37 @@ fn a_per_role_quorum_beyond_the_role_holders_is_reported() {
 fn a_syntax_error_names_its_line() {
     let found = problems("[roles\n");
     assert_eq!(found[0].line, Some(1));
+}
+
+#[test]
+fn a_github_target_names_its_missing_keys_and_unset_variables() {
+    let text = format!(
+        "{MINIMAL}\n[environments.production.ci]\nkind = \"github\"\nrepo = \"acme/api\"\nworkflow = \"deploy.yml\"\ntoken_env = \"RELEASEBOT_TEST_UNSET_TOKEN\"\ndelay_secs = 3\n"
+    );
+    let rendered: Vec<String> = problems(&text).iter().map(|p| p.to_string()).collect();
+    assert!(
+        rendered
+            .iter()
+            .any(|p| p.contains("ci.token_env")
+                && p.contains("RELEASEBOT_TEST_UNSET_TOKEN is not set")),
+        "{rendered:?}"
+    );
+    assert!(
+        rendered
+            .iter()
+            .any(|p| p.contains("ci.delay_secs") && p.contains("does not apply to kind `github`")),
+        "{rendered:?}"
+    );
+    assert!(
+        rendered
+            .iter()
+            .any(|p| p.contains("ci.callback_secret_env") && p.contains("is required")),
+        "{rendered:?}"
+    );
+}
+
+#[test]
+fn secrets_never_print() {
+    let secret = Secret::new("hunter2");
+    assert_eq!(format!("{secret:?}"), "Secret(***)");
 }

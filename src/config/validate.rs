@@ -2,7 +2,6 @@
 //! path and line instead of stopping at the first.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
 use chrono_tz::Tz;
 
@@ -10,7 +9,7 @@ use super::raw::{RawCi, RawConfig, RawEnvironment};
 use super::{CiTarget, Config, Environment, Problem, Service};
 use crate::domain::ids::{ChannelRef, Name, UserRef};
 use crate::domain::policy::{Directory, EnvPolicy, Permission};
-use crate::domain::release::JobOutcome;
+use std::net::SocketAddr;
 
 /// Finds the line of a key path in the document, for messages.
 struct Locator<'a> {
@@ -188,6 +187,22 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
             &["services", name_text, "channels"],
             problems,
         );
+        let mut ci = BTreeMap::new();
+        for (env_text, raw_ci) in &service.ci {
+            let target = ci_target(raw_ci, &["services", name_text, "ci", env_text], problems);
+            match Name::parse(env_text)
+                .ok()
+                .filter(|n| environments.contains_key(n))
+            {
+                Some(env) => {
+                    ci.insert(env, target);
+                }
+                None => problems.add(
+                    &["services", name_text, "ci", env_text],
+                    format!("unknown environment `{env_text}`"),
+                ),
+            }
+        }
         services.insert(
             name.clone(),
             Service {
@@ -195,13 +210,27 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
                 description: service.description.clone(),
                 environments: service_envs,
                 channels,
+                ci,
             },
         );
     }
 
+    let http_listen = raw.http.listen.as_ref().and_then(|listen| {
+        listen
+            .parse::<SocketAddr>()
+            .map_err(|_| {
+                problems.add(
+                    &["http", "listen"],
+                    format!("`{listen}` is not an address like 127.0.0.1:8686"),
+                )
+            })
+            .ok()
+    });
+
     Config {
         timezone: timezone_default,
         data_dir: raw.bot.data_dir.map(Into::into),
+        http_listen,
         shell_user,
         directory,
         services,
@@ -361,37 +390,14 @@ fn check_quorum_is_reachable(
 }
 
 fn ci_target(ci: &RawCi, path: &[&str], problems: &mut Problems<'_>) -> CiTarget {
-    if ci.kind != "simulate" {
-        let mut kind_path = path.to_vec();
-        kind_path.push("kind");
-        problems.add(
-            &kind_path,
-            format!(
-                "CI kind `{}` is not available in this build; available: simulate",
-                ci.kind
-            ),
-        );
+    let mut found: Vec<(String, String)> = Vec::new();
+    let target = super::ci::build(ci, &mut |key: &str, message: String| {
+        found.push((key.to_string(), message))
+    });
+    for (key, message) in found {
+        let mut key_path = path.to_vec();
+        key_path.push(&key);
+        problems.add(&key_path, message);
     }
-    let outcome = match ci.outcome.as_str() {
-        "succeed" => JobOutcome::Succeeded,
-        "fail" => JobOutcome::Failed,
-        other => {
-            let mut outcome_path = path.to_vec();
-            outcome_path.push("outcome");
-            problems.add(
-                &outcome_path,
-                format!("`{other}` is not an outcome; use succeed or fail"),
-            );
-            JobOutcome::Succeeded
-        }
-    };
-    if !(0.0..=86_400.0).contains(&ci.delay_secs) {
-        let mut delay_path = path.to_vec();
-        delay_path.push("delay_secs");
-        problems.add(&delay_path, "must be between 0 and 86400 seconds");
-    }
-    CiTarget::Simulate {
-        delay: Duration::from_secs_f64(ci.delay_secs.clamp(0.0, 86_400.0)),
-        outcome,
-    }
+    target
 }

@@ -47,11 +47,16 @@ pub struct CiJob {
     pub environment: Name,
     /// The version the job puts live (for a rollback: the one rolled back to).
     pub version: Version,
+    /// The release's own version (for a rollback: the one rolled back from).
+    pub release_version: Version,
     pub requested_by: UserRef,
     pub started_by: UserRef,
     pub approvers: Vec<UserRef>,
     pub created_at: DateTime<Utc>,
     pub attempts: u32,
     pub next_attempt_at: DateTime<Utc>,
+    /// Why the last attempt failed, for status and the final failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
     pub state: JobState,
 }

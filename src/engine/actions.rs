@@ -463,8 +463,8 @@ impl Engine {
 
     fn ci_kind(&self, release: &Release) -> &'static str {
         self.config
-            .environment(&release.environment)
-            .map_or("CI", |e| e.ci.kind())
+            .ci_for(&release.service, &release.environment)
+            .map_or("CI", |t| t.kind_name())
     }
 
     /// One CI job at a time per service+environment.
@@ -488,12 +488,14 @@ impl Engine {
             service: release.service.clone(),
             environment: release.environment.clone(),
             version: deployment.version.clone(),
+            release_version: release.version.clone(),
             requested_by: release.requester.clone(),
             started_by: deployment.by.clone(),
             approvers: release.approvals.iter().map(|a| a.by.clone()).collect(),
             created_at: deployment.started_at,
             attempts: 0,
             next_attempt_at: deployment.started_at,
+            last_error: None,
             state: JobState::Pending,
         })?;
         Ok(())

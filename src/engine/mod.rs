@@ -21,7 +21,7 @@ use crate::domain::release::Release;
 use crate::domain::Refusal;
 use crate::store::{AuditDraft, Store, StoreError, Tx, TxResult};
 
-pub use jobs::JobReport;
+pub use jobs::{Callback, CallbackError, CallbackResult, JobReport};
 
 /// Where a command came from, so replies and threads can find their way back.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -118,6 +118,7 @@ impl Harness {
         Relay::new(
             self.engine.clone(),
             self.clock.clone(),
+            Arc::new(crate::metrics::Metrics::default()),
             Arc::new(tokio::sync::Notify::new()),
         )
     }
@@ -264,8 +265,8 @@ fn self_approval_follows_the_environment() {
     assert!(h.ok("alice", "approve R-2").contains("it is now approved"));
 }
 
-#[test]
-fn deploy_waits_for_the_checklist_then_the_relay_reports_success() {
+#[tokio::test]
+async fn deploy_waits_for_the_checklist_then_the_relay_reports_success() {
     let h = Harness::new();
     h.ok("alice", "request api 2.4.0 to production");
     h.ok("bob", "approve R-1");
@@ -282,11 +283,12 @@ fn deploy_waits_for_the_checklist_then_the_relay_reports_success() {
     let relay = h.relay();
     let due = relay
         .run_due(h.clock.now())
+        .await
         .expect("the simulated run reports later");
     assert_eq!(due, h.clock.now() + Duration::seconds(60));
     assert_eq!(h.status(1), ReleaseStatus::Deploying);
     h.clock.advance(Duration::seconds(60));
-    relay.run_due(h.clock.now());
+    relay.run_due(h.clock.now()).await;
     assert_eq!(h.status(1), ReleaseStatus::Deployed);
     assert_eq!(
         h.engine.store().outbox_depths().1,
@@ -295,8 +297,8 @@ fn deploy_waits_for_the_checklist_then_the_relay_reports_success() {
     );
 }
 
-#[test]
-fn rollback_targets_the_version_live_before() {
+#[tokio::test]
+async fn rollback_targets_the_version_live_before() {
     let h = Harness::new();
     let relay = h.relay();
     for version in ["2.3.0", "2.4.0"] {
@@ -305,9 +307,9 @@ fn rollback_targets_the_version_live_before() {
     for id in [1, 2] {
         h.ok("alice", &format!("approve R-{id}"));
         h.ok("alice", &format!("deploy R-{id}"));
-        relay.run_due(h.clock.now());
+        relay.run_due(h.clock.now()).await;
         h.clock.advance(Duration::seconds(5));
-        relay.run_due(h.clock.now());
+        relay.run_due(h.clock.now()).await;
         assert_eq!(h.status(id), ReleaseStatus::Deployed);
     }
     assert!(h
@@ -318,9 +320,9 @@ fn rollback_targets_the_version_live_before() {
         reply.contains("api 2.4.0 → 2.3.0 (as shipped in R-1)"),
         "{reply}"
     );
-    relay.run_due(h.clock.now());
+    relay.run_due(h.clock.now()).await;
     h.clock.advance(Duration::seconds(5));
-    relay.run_due(h.clock.now());
+    relay.run_due(h.clock.now()).await;
     assert_eq!(h.status(2), ReleaseStatus::RolledBack);
     let history = h.ok("alice", "history R-2");
     assert!(

@@ -293,8 +293,8 @@ impl Engine {
         }
         let ci = self
             .config
-            .environment(&release.environment)
-            .map_or("CI", |e| e.ci.kind());
+            .ci_for(&release.service, &release.environment)
+            .map_or("CI", |t| t.kind_name());
         let _ = writeln!(md, "\n## Deploy instructions\n");
         let _ = writeln!(md, "1. Confirm approvals and checklist above are complete.");
         let _ = writeln!(

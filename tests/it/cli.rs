@@ -65,9 +65,8 @@ fn export_then_import_into_a_fresh_store_round_trips() {
     );
     assert_eq!(other.run(&["export"]).stdout, exported);
     // Ids continue after the imported ones.
-    assert!(other
-        .shell("request api 9.9.9 to staging\n")
-        .starts_with("R-3 requested"));
+    let out = other.shell("request api 9.9.9 to staging\n");
+    assert!(out.starts_with("R-3 requested"), "{out}");
     // Importing the same ids again is refused and changes nothing.
     let before = other.snapshot();
     let again = other.command(&["import"]).arg(&file).output().unwrap();

@@ -1,0 +1,102 @@
+//! Jenkins `buildWithParameters` with basic auth (user + API token).
+//! Docs: POST /job/NAME/buildWithParameters answers 201 with `Location:
+//! …/queue/item/N/`; GET that item's `api/json` shows `executable.url` once
+//! the build has started.
+
+use std::time::Duration;
+
+use super::payload;
+use super::response::{failure, unreachable, Accepted, SendError};
+use crate::config::{CiKind, CiTarget};
+use crate::domain::outbox::CiJob;
+
+const SYSTEM: &str = "Jenkins";
+
+/// `folder/deploy` → `job/folder/job/deploy`
+fn job_path(job: &str) -> String {
+    job.split('/')
+        .map(|part| format!("job/{part}"))
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+pub async fn trigger(
+    client: &reqwest::Client,
+    target: &CiTarget,
+    job: &CiJob,
+) -> Result<Accepted, SendError> {
+    let CiKind::Jenkins {
+        url,
+        job: name,
+        user,
+        token,
+    } = &target.kind
+    else {
+        unreachable!("jenkins::trigger called for another kind")
+    };
+    let response = client
+        .post(format!("{url}/{}/buildWithParameters", job_path(name)))
+        .basic_auth(user, Some(token.expose()))
+        .form(&payload::string_pairs(job, target))
+        .timeout(target.request_timeout)
+        .send()
+        .await
+        .map_err(|e| unreachable(SYSTEM, &e, target.request_timeout))?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap_or_default();
+    // 303: Jenkins merged this with an identical queued request; it is queued all the same.
+    if !(status.is_success() || status == reqwest::StatusCode::SEE_OTHER) {
+        return Err(failure(SYSTEM, status, &headers, &text));
+    }
+    let queue_item = headers
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    Ok(Accepted {
+        run_url: queue_item.clone(),
+        follow: queue_item,
+    })
+}
+
+/// Polls a queue item until Jenkins names the build, for a few tries.
+pub async fn follow_queue_item(
+    client: &reqwest::Client,
+    target: &CiTarget,
+    item: &str,
+) -> Option<String> {
+    let CiKind::Jenkins { user, token, .. } = &target.kind else {
+        return None;
+    };
+    let api = format!("{}/api/json", item.trim_end_matches('/'));
+    for attempt in 0..10u32 {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+        let Ok(response) = client
+            .get(&api)
+            .basic_auth(user, Some(token.expose()))
+            .timeout(target.request_timeout)
+            .send()
+            .await
+        else {
+            continue;
+        };
+        let Ok(value) = response.json::<serde_json::Value>().await else {
+            continue;
+        };
+        if let Some(url) = value.pointer("/executable/url").and_then(|u| u.as_str()) {
+            return Some(url.to_string());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn folders_become_nested_job_paths() {
+        assert_eq!(super::job_path("deploy-api"), "job/deploy-api");
+        assert_eq!(super::job_path("team/deploy"), "job/team/job/deploy");
+    }
+}

@@ -1,0 +1,205 @@
+//! The HTTP listener (axum): `/healthz`, `/metrics` and `POST /ci/callback`,
+//! where pipelines report `{release, job, status, url, message, timestamp}`
+//! signed like GitHub webhooks with their target's callback secret.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::{watch, Notify};
+
+use crate::ci::signature;
+use crate::clock::Clock;
+use crate::domain::ids::ReleaseId;
+use crate::domain::release::JobOutcome;
+use crate::engine::{Callback, CallbackError, CallbackResult, Engine};
+use crate::metrics::Metrics;
+
+/// How old (or how far ahead) a signed callback may be: Slack and GitHub use 5 minutes too.
+const REPLAY_WINDOW_SECS: i64 = 300;
+
+#[derive(Clone)]
+pub struct HttpState {
+    pub engine: Engine,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<Metrics>,
+    pub notifier_wake: Arc<Notify>,
+}
+
+pub fn router(state: HttpState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/ci/callback", post(ci_callback))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` turns true; in-flight requests finish first.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: HttpState,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let stop = async move {
+        while !*shutdown.borrow() {
+            if shutdown.changed().await.is_err() {
+                break;
+            }
+        }
+    };
+    if let Err(error) = axum::serve(listener, router(state))
+        .with_graceful_shutdown(stop)
+        .await
+    {
+        tracing::error!(%error, "the HTTP listener failed");
+    }
+}
+
+pub async fn bind(address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(address).await
+}
+
+async fn healthz(State(state): State<HttpState>) -> Response {
+    match state.engine.store().release_count() {
+        Ok(releases) => Json(json!({ "status": "ok", "releases": releases })).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "health check could not read the store");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "store unavailable" })),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<HttpState>) -> Response {
+    let (notify, ci) = state.engine.store().outbox_depths();
+    (
+        [("content-type", "text/plain; version=0.0.4")],
+        state.metrics.render(notify, ci),
+    )
+        .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct CallbackBody {
+    release: String,
+    job: String,
+    status: String,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+    /// Unix seconds when the pipeline signed it; inside the signed body so it can't be swapped.
+    timestamp: i64,
+}
+
+fn reject(state: &HttpState, status: StatusCode, error: &str) -> Response {
+    Metrics::count(&state.metrics.callbacks_rejected);
+    (status, Json(json!({ "error": error }))).into_response()
+}
+
+async fn ci_callback(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
+    let arrived = Instant::now();
+    // Authenticate before parsing: the body is only read once a secret signed it.
+    let Some(given) = headers.get(signature::HEADER).and_then(|v| v.to_str().ok()) else {
+        return reject(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            "missing X-Hub-Signature-256",
+        );
+    };
+    let config = state.engine.config();
+    let Some(signer) = config.callback_targets().find(|t| {
+        t.callback_secret
+            .as_ref()
+            .is_some_and(|s| signature::verify(s.expose().as_bytes(), &body, given))
+    }) else {
+        return reject(&state, StatusCode::UNAUTHORIZED, "bad signature");
+    };
+    let Ok(report) = serde_json::from_slice::<CallbackBody>(&body) else {
+        return reject(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "expected {release, job, status, url?, message?, timestamp}",
+        );
+    };
+    let age = state.clock.now().timestamp() - report.timestamp;
+    if age.abs() > REPLAY_WINDOW_SECS {
+        return reject(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            "timestamp outside the 5-minute window (stale or replayed)",
+        );
+    }
+    let outcome = match report.status.as_str() {
+        "started" => None,
+        "succeeded" => Some(JobOutcome::Succeeded),
+        "failed" => Some(JobOutcome::Failed),
+        _ => {
+            return reject(
+                &state,
+                StatusCode::BAD_REQUEST,
+                "status must be started, succeeded or failed",
+            )
+        }
+    };
+    let Ok(release_id) = ReleaseId::parse(&report.release) else {
+        return reject(&state, StatusCode::NOT_FOUND, "unknown release");
+    };
+    let release = match state.engine.store().release(release_id) {
+        Ok(Some(release)) => release,
+        Ok(None) => return reject(&state, StatusCode::NOT_FOUND, "unknown release"),
+        Err(error) => {
+            tracing::error!(%error, "reading a release for a callback failed");
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({ "error": "internal error" })),
+            )
+                .into_response();
+        }
+    };
+    // One target's secret may only report on its own releases.
+    let owner = config.ci_for(&release.service, &release.environment);
+    if owner.and_then(|t| t.callback_secret.as_ref()) != signer.callback_secret.as_ref() {
+        return reject(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            "this secret does not sign for that release's CI target",
+        );
+    }
+    let callback = Callback {
+        release: release_id,
+        job: report.job,
+        outcome,
+        url: report.url,
+        message: report.message,
+    };
+    let result = state.engine.callback(&callback);
+    state.metrics.observe_callback(arrived.elapsed());
+    match result {
+        Ok(CallbackResult::Recorded) => {
+            state.notifier_wake.notify_one();
+            Json(json!({ "ok": true, "result": "recorded" })).into_response()
+        }
+        Ok(CallbackResult::Duplicate) => {
+            Json(json!({ "ok": true, "result": "duplicate" })).into_response()
+        }
+        Err(CallbackError::NotFound(why)) => reject(&state, StatusCode::NOT_FOUND, &why),
+        Err(CallbackError::Conflict(why)) => reject(&state, StatusCode::CONFLICT, &why),
+        Err(CallbackError::Internal) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({ "error": "internal error" })),
+        )
+            .into_response(),
+    }
+}

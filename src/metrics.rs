@@ -1,0 +1,116 @@
+//! Counters for `/metrics`, in the Prometheus text format. A handful of
+//! atomics; no registry needed.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Upper bounds of the callback latency histogram, in seconds.
+const BUCKETS: [f64; 8] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 1.0];
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub jobs_sent: AtomicU64,
+    pub jobs_retried: AtomicU64,
+    pub jobs_failed: AtomicU64,
+    pub callbacks_rejected: AtomicU64,
+    callback_buckets: [AtomicU64; BUCKETS.len()],
+    callback_count: AtomicU64,
+    callback_micros: AtomicU64,
+}
+
+impl Metrics {
+    pub fn count(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records how long a CI callback took from arrival to its announcement being queued.
+    pub fn observe_callback(&self, took: Duration) {
+        let seconds = took.as_secs_f64();
+        for (bucket, bound) in self.callback_buckets.iter().zip(BUCKETS) {
+            if seconds <= bound {
+                bucket.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.callback_count.fetch_add(1, Ordering::Relaxed);
+        self.callback_micros
+            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// The text `/metrics` serves; outbox depths are read at scrape time.
+    pub fn render(&self, outbox_notify: usize, outbox_ci: usize) -> String {
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let mut out = String::new();
+        let counters = [
+            (
+                "releasebot_ci_jobs_sent_total",
+                "CI requests sent, retries included.",
+                &self.jobs_sent,
+            ),
+            (
+                "releasebot_ci_jobs_retried_total",
+                "CI requests that will be tried again.",
+                &self.jobs_retried,
+            ),
+            (
+                "releasebot_ci_jobs_failed_total",
+                "CI jobs given up on (4xx, attempts exhausted, timed out).",
+                &self.jobs_failed,
+            ),
+            (
+                "releasebot_ci_callbacks_rejected_total",
+                "CI callbacks refused (signature, age, unknown release).",
+                &self.callbacks_rejected,
+            ),
+        ];
+        for (name, help, counter) in counters {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                load(counter)
+            );
+        }
+        let name = "releasebot_ci_callback_latency_seconds";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Time from a CI callback's arrival to its announcement being queued."
+        );
+        let _ = writeln!(out, "# TYPE {name} histogram");
+        for (bucket, bound) in self.callback_buckets.iter().zip(BUCKETS) {
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {}", load(bucket));
+        }
+        let count = load(&self.callback_count);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            out,
+            "{name}_sum {}",
+            load(&self.callback_micros) as f64 / 1e6
+        );
+        let _ = writeln!(out, "{name}_count {count}");
+        let name = "releasebot_outbox_depth";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Entries waiting in each outbox.\n# TYPE {name} gauge"
+        );
+        let _ = writeln!(out, "{name}{{outbox=\"notify\"}} {outbox_notify}");
+        let _ = writeln!(out, "{name}{{outbox=\"ci\"}} {outbox_ci}");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_histogram_and_gauges() {
+        let metrics = Metrics::default();
+        Metrics::count(&metrics.jobs_sent);
+        metrics.observe_callback(Duration::from_millis(3));
+        let text = metrics.render(2, 1);
+        assert!(text.contains("releasebot_ci_jobs_sent_total 1\n"));
+        assert!(text.contains("releasebot_ci_callback_latency_seconds_bucket{le=\"0.0025\"} 0\n"));
+        assert!(text.contains("releasebot_ci_callback_latency_seconds_bucket{le=\"0.005\"} 1\n"));
+        assert!(text.contains("releasebot_outbox_depth{outbox=\"ci\"} 1\n"));
+    }
+}
