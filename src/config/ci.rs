@@ -128,7 +128,9 @@ impl CiTarget {
     }
 }
 
-/// GitHub inputs are snake_case; GitLab variables and Jenkins parameters UPPER_CASE.
+/// GitHub inputs and webhook keys are snake_case (GitHub's `release_id`, as a
+/// workflow input named `release` reads oddly); GitLab variables and Jenkins
+/// parameters UPPER_CASE.
 fn default_names(kind: &str) -> BTreeMap<&'static str, Option<String>> {
     JOB_FIELDS
         .iter()
@@ -136,7 +138,7 @@ fn default_names(kind: &str) -> BTreeMap<&'static str, Option<String>> {
             let name = match (kind, *field) {
                 ("gitlab" | "jenkins", "release") => "RELEASE_ID".to_string(),
                 ("gitlab" | "jenkins", f) => f.to_ascii_uppercase(),
-                (_, "release") => "release_id".to_string(),
+                ("github", "release") => "release_id".to_string(),
                 (_, f) => f.to_string(),
             };
             (*field, Some(name))

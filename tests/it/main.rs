@@ -1,7 +1,10 @@
 //! One integration-test binary driving the real `releasebot` binary: the
 //! shell through piped stdin, the store checked through `export` and `audit`.
 
+mod ci;
+mod ci_app;
 mod cli;
 mod crash;
+mod fake_ci;
 mod helpers;
 mod shell;
