@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use chrono_tz::Tz;
 
 use crate::domain::ids::{ChannelRef, Name, UserRef};
-use crate::domain::policy::{Directory, EnvPolicy};
+use crate::domain::policy::{Directory, EnvPolicy, Permission};
 
 pub use ci::{CiKind, CiTarget, Secret};
 
@@ -44,7 +44,10 @@ pub struct Config {
     /// Where `run` serves HTTP (health, metrics, CI callbacks); off when `None`.
     pub http_listen: Option<SocketAddr>,
     pub shell_user: UserRef,
+    /// Roles from the config file; chat grants come on top (see `Engine::directory`).
     pub directory: Directory,
+    /// Who may grant and revoke roles in chat.
+    pub admin: Permission,
     pub services: BTreeMap<Name, Service>,
     pub environments: BTreeMap<Name, Environment>,
 }

@@ -29,6 +29,9 @@ pub struct RawBot {
     pub timezone: String,
     #[serde(default)]
     pub data_dir: Option<String>,
+    /// Roles whose holders may grant and revoke roles in chat.
+    #[serde(default = "release_managers")]
+    pub admin_roles: Vec<String>,
 }
 
 impl Default for RawBot {
@@ -36,8 +39,13 @@ impl Default for RawBot {
         RawBot {
             timezone: utc(),
             data_dir: None,
+            admin_roles: release_managers(),
         }
     }
+}
+
+fn release_managers() -> Vec<String> {
+    vec!["release-manager".to_string()]
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -215,6 +215,12 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
         );
     }
 
+    let admin = permission(
+        &raw.bot.admin_roles,
+        &["bot", "admin_roles"],
+        &known_roles,
+        problems,
+    );
     let http_listen = raw.http.listen.as_ref().and_then(|listen| {
         listen
             .parse::<SocketAddr>()
@@ -233,6 +239,7 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
         http_listen,
         shell_user,
         directory,
+        admin,
         services,
         environments,
     }

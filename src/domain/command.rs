@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::ids::{Name, ReleaseId, Version};
+use super::ids::{Name, ReleaseId, UserRef, Version};
 use super::release::{Priority, ReleaseStatus};
 use super::when::When;
 
@@ -85,6 +85,15 @@ pub enum Command {
     Help {
         topic: Option<String>,
     },
+    Grant {
+        user: UserRef,
+        role: String,
+    },
+    Revoke {
+        user: UserRef,
+        role: String,
+    },
+    Roles,
 }
 
 /// What a caller needs before `help` shows them a command.
@@ -95,6 +104,8 @@ pub enum Needs {
     Approve,
     Deploy,
     Rollback,
+    /// May grant and revoke roles.
+    Admin,
 }
 
 /// One command's usage line and summary; the source of `help`.
@@ -123,6 +134,9 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec { name: "list", usage: "list [pending|approved|scheduled|deploying|deployed|failed|mine|all]", summary: "list releases (default: open ones)", needs: Needs::Anyone },
     CommandSpec { name: "history", usage: "history <id>", summary: "the audit trail of a release", needs: Needs::Anyone },
     CommandSpec { name: "notes", usage: "notes <id>", summary: "release notes in Markdown", needs: Needs::Anyone },
+    CommandSpec { name: "roles", usage: "roles", summary: "who holds which role", needs: Needs::Anyone },
+    CommandSpec { name: "grant", usage: "grant <platform:user> <role>", summary: "give someone a role (kept in the store)", needs: Needs::Admin },
+    CommandSpec { name: "revoke", usage: "revoke <platform:user> <role>", summary: "take back a role granted in chat", needs: Needs::Admin },
     CommandSpec { name: "help", usage: "help [command]", summary: "what you can do here", needs: Needs::Anyone },
 ];
 
@@ -435,6 +449,17 @@ pub fn parse(input: &str) -> Result<Command, ParseError> {
         "history" => Command::History { id: p.id()? },
         "notes" => Command::Notes { id: p.id()? },
         "list" => Command::List(parse_list_filter(&mut p)?),
+        "roles" => Command::Roles,
+        "grant" | "revoke" => {
+            let user_token = p.take("the user (platform:id, like shell:erin)")?;
+            let user = UserRef::parse(&user_token.text).map_err(|e| p.error(&user_token, e.0))?;
+            let role = p.take("the role")?.text.to_ascii_lowercase();
+            if spec.name == "grant" {
+                Command::Grant { user, role }
+            } else {
+                Command::Revoke { user, role }
+            }
+        }
         "help" => {
             let topic = p.peek().map(|t| t.text.to_ascii_lowercase());
             p.next = p.tokens.len();

@@ -26,6 +26,30 @@ impl Directory {
     pub fn users(&self) -> impl Iterator<Item = (&UserRef, &BTreeSet<String>)> {
         self.roles_by_user.iter()
     }
+
+    /// This directory plus roles granted at run time (kept in the store).
+    pub fn with_grants(&self, grants: impl IntoIterator<Item = (UserRef, String)>) -> Directory {
+        let mut merged = self.clone();
+        for (user, role) in grants {
+            merged.roles_by_user.entry(user).or_default().insert(role);
+        }
+        merged
+    }
+
+    /// Whether the config itself gives `user` the role (chat cannot revoke those).
+    pub fn holds(&self, user: &UserRef, role: &str) -> bool {
+        self.roles_by_user
+            .get(user)
+            .is_some_and(|roles| roles.contains(role))
+    }
+
+    pub fn role_names(&self) -> BTreeSet<&str> {
+        self.roles_by_user
+            .values()
+            .flatten()
+            .map(String::as_str)
+            .collect()
+    }
 }
 
 /// A set of roles allowed to do something; `*` allows everyone.

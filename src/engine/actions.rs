@@ -69,6 +69,8 @@ impl Engine {
             .map(|w| w.resolve(policy.timezone, now))
             .transpose()?;
         let roles = self.roles_of(user);
+        // Read before the transaction: sled deadlocks on plain reads inside one.
+        let directory = self.directory();
         let draft = RequestDraft {
             service: args.service,
             version: args.version,
@@ -91,7 +93,7 @@ impl Engine {
                     user.local()
                 ),
             };
-            self.record(tx, None, &release, step)?;
+            self.record(tx, &directory, None, &release, step)?;
             Ok(release)
         })?;
         let window = release
@@ -120,6 +122,8 @@ impl Engine {
     ) -> EngineResult<Reply> {
         let now = self.clock.now();
         let roles = self.roles_of(user);
+        // Read before the transaction: sled deadlocks on plain reads inside one.
+        let directory = self.directory();
         let (release, quorum) = self.commit(|tx| {
             let before = Self::load(tx, id)?;
             let policy = self.policy(&before.environment)?;
@@ -129,7 +133,7 @@ impl Engine {
                 actor(user, &roles),
                 comment.clone(),
                 policy,
-                &self.config.directory,
+                &directory,
                 now,
             )?;
             let progress = format!("{}/{}", quorum.counted, quorum.needed);
@@ -142,7 +146,7 @@ impl Engine {
                     None => format!("{} approved ({progress})", user.local()),
                 },
             };
-            self.record(tx, Some(&before), &release, step)?;
+            self.record(tx, &directory, Some(&before), &release, step)?;
             Ok((release, quorum))
         })?;
         let progress = format!("{}/{}", quorum.counted, quorum.needed);
@@ -177,6 +181,8 @@ impl Engine {
     ) -> EngineResult<Reply> {
         let now = self.clock.now();
         let roles = self.roles_of(user);
+        // Read before the transaction: sled deadlocks on plain reads inside one.
+        let directory = self.directory();
         self.commit(|tx| {
             let before = Self::load(tx, id)?;
             let policy = self.policy(&before.environment)?;
@@ -194,7 +200,7 @@ impl Engine {
                 detail: reason.clone(),
                 thread_line: format!("{} rejected it: {reason}", user.local()),
             };
-            self.record(tx, Some(&before), &release, step)
+            self.record(tx, &directory, Some(&before), &release, step)
         })?;
         Ok(Reply::new(format!(
             "You rejected {id}: {reason}. Its requester has been told in the thread."
@@ -209,6 +215,8 @@ impl Engine {
     ) -> EngineResult<Reply> {
         let now = self.clock.now();
         let roles = self.roles_of(user);
+        // Read before the transaction: sled deadlocks on plain reads inside one.
+        let directory = self.directory();
         self.commit(|tx| {
             let before = Self::load(tx, id)?;
             let policy = self.policy(&before.environment)?;
@@ -229,7 +237,7 @@ impl Engine {
                     None => format!("{} cancelled it", user.local()),
                 },
             };
-            self.record(tx, Some(&before), &release, step)
+            self.record(tx, &directory, Some(&before), &release, step)
         })?;
         Ok(Reply::new(format!("{id} is cancelled.")))
     }
@@ -242,6 +250,8 @@ impl Engine {
     ) -> EngineResult<Reply> {
         let now = self.clock.now();
         let roles = self.roles_of(user);
+        // Read before the transaction: sled deadlocks on plain reads inside one.
+        let directory = self.directory();
         let (release, tz) = self.commit(|tx| {
             let before = Self::load(tx, id)?;
             let policy = self.policy(&before.environment)?;
@@ -266,7 +276,7 @@ impl Engine {
                 detail: at.map(|a| a.to_rfc3339()).unwrap_or_default(),
                 thread_line: line,
             };
-            self.record(tx, Some(&before), &release, step)?;
+            self.record(tx, &directory, Some(&before), &release, step)?;
             Ok((release, policy.timezone))
         })?;
         Ok(Reply::new(match release.scheduled_at {
@@ -288,6 +298,8 @@ impl Engine {
     ) -> EngineResult<Reply> {
         let now = self.clock.now();
         let roles = self.roles_of(user);
+        // Read before the transaction: sled deadlocks on plain reads inside one.
+        let directory = self.directory();
         if let Some(env) = &environment {
             self.known_environment(env)?;
         }
@@ -317,7 +329,7 @@ impl Engine {
                     release.title()
                 ),
             };
-            self.record(tx, Some(&before), &release, step)?;
+            self.record(tx, &directory, Some(&before), &release, step)?;
             Ok((release, dropped))
         })?;
         Ok(Reply::new(format!(
@@ -337,6 +349,8 @@ impl Engine {
     ) -> EngineResult<Reply> {
         let now = self.clock.now();
         let roles = self.roles_of(user);
+        // Read before the transaction: sled deadlocks on plain reads inside one.
+        let directory = self.directory();
         let (release, index) = self.commit(|tx| {
             let before = Self::load(tx, id)?;
             let policy = self.policy(&before.environment)?;
@@ -356,7 +370,7 @@ impl Engine {
                     release.checklist.len()
                 ),
             };
-            self.record(tx, Some(&before), &release, step)?;
+            self.record(tx, &directory, Some(&before), &release, step)?;
             Ok((release, index))
         })?;
         Ok(Reply::new(format!(
@@ -371,6 +385,8 @@ impl Engine {
     pub(super) fn deploy(&self, user: &UserRef, id: ReleaseId) -> EngineResult<Reply> {
         let now = self.clock.now();
         let roles = self.roles_of(user);
+        // Read before the transaction: sled deadlocks on plain reads inside one.
+        let directory = self.directory();
         let (release, deployment) = self.commit(|tx| {
             let before = Self::load(tx, id)?;
             let policy = self.policy(&before.environment)?;
@@ -381,7 +397,7 @@ impl Engine {
                 &mut release,
                 actor(user, &roles),
                 policy,
-                &self.config.directory,
+                &directory,
                 live,
                 now,
             )?;
@@ -397,7 +413,7 @@ impl Engine {
                     deployment.job
                 ),
             };
-            self.record(tx, Some(&before), &release, step)?;
+            self.record(tx, &directory, Some(&before), &release, step)?;
             Ok((release, deployment))
         })?;
         let ci = self.ci_kind(&release);
@@ -416,6 +432,8 @@ impl Engine {
     ) -> EngineResult<Reply> {
         let now = self.clock.now();
         let roles = self.roles_of(user);
+        // Read before the transaction: sled deadlocks on plain reads inside one.
+        let directory = self.directory();
         let (release, deployment) = self.commit(|tx| {
             let before = Self::load(tx, id)?;
             let policy = self.policy(&before.environment)?;
@@ -442,7 +460,7 @@ impl Engine {
                     deployment.version
                 ),
             };
-            self.record(tx, Some(&before), &release, step)?;
+            self.record(tx, &directory, Some(&before), &release, step)?;
             Ok((release, deployment))
         })?;
         let from = release

@@ -1,11 +1,13 @@
-//! Operator actions outside the chat language: importing an export.
+//! Administration: roles granted in chat, and importing an export.
+
+use std::fmt::Write;
 
 use crate::domain::ids::UserRef;
 use crate::domain::release::{LiveVersion, Release, ReleaseStatus};
 use crate::domain::Refusal;
 use crate::store::AuditDraft;
 
-use super::{Engine, EngineResult};
+use super::{Engine, EngineResult, Reply};
 
 /// Releases written per transaction while importing.
 const IMPORT_CHUNK: usize = 500;
@@ -56,5 +58,110 @@ impl Engine {
             })
         })?;
         Ok(releases.len())
+    }
+}
+
+impl Engine {
+    fn require_admin(&self, actor: &UserRef, doing: &str) -> Result<(), Refusal> {
+        if self.config.admin.allows(&self.roles_of(actor)) {
+            Ok(())
+        } else {
+            Err(Refusal::new(format!(
+                "You can't {doing} roles: that takes {}.",
+                self.config.admin.describe()
+            )))
+        }
+    }
+
+    fn known_role(&self, role: &str) -> Result<(), Refusal> {
+        let known = self.config.directory.role_names();
+        if known.contains(role) {
+            Ok(())
+        } else {
+            Err(Refusal::new(format!(
+                "There is no role `{role}`. Roles: {}.",
+                known.into_iter().collect::<Vec<_>>().join(", ")
+            )))
+        }
+    }
+
+    fn audit_role(&self, actor: &UserRef, action: &str, user: &UserRef, role: &str) -> AuditDraft {
+        AuditDraft {
+            at: self.clock.now(),
+            actor: actor.clone(),
+            action: action.to_string(),
+            release: None,
+            before: None,
+            after: None,
+            detail: format!("{user} {role}"),
+        }
+    }
+
+    pub(super) fn grant(
+        &self,
+        actor: &UserRef,
+        user: UserRef,
+        role: String,
+    ) -> EngineResult<Reply> {
+        self.require_admin(actor, "grant")?;
+        self.known_role(&role)?;
+        if self.config.directory.holds(&user, &role) {
+            return Err(
+                Refusal::new(format!("{user} already is {role} (in the config file).")).into(),
+            );
+        }
+        self.commit(|tx| {
+            if !tx.grant(&user, &role)? {
+                return Err(Refusal::new(format!("{user} already is {role}.")).into());
+            }
+            tx.audit(self.audit_role(actor, "grant", &user, &role))?;
+            Ok(())
+        })?;
+        Ok(Reply::new(format!("{user} is now {role}.")))
+    }
+
+    pub(super) fn revoke(
+        &self,
+        actor: &UserRef,
+        user: UserRef,
+        role: String,
+    ) -> EngineResult<Reply> {
+        self.require_admin(actor, "revoke")?;
+        self.known_role(&role)?;
+        if self.config.directory.holds(&user, &role) {
+            return Err(Refusal::new(format!(
+                "{user}'s {role} role comes from the config file; change it there."
+            ))
+            .into());
+        }
+        self.commit(|tx| {
+            if !tx.revoke(&user, &role)? {
+                return Err(Refusal::new(format!("{user} was not granted {role}.")).into());
+            }
+            tx.audit(self.audit_role(actor, "revoke", &user, &role))?;
+            Ok(())
+        })?;
+        Ok(Reply::new(format!("{user} is no longer {role}.")))
+    }
+
+    pub(super) fn roles(&self) -> EngineResult<Reply> {
+        let granted = self.store.grants()?;
+        let directory = self.directory();
+        let mut out = String::from("Roles (* granted in chat):");
+        for (user, roles) in directory.users() {
+            let list: Vec<String> = roles
+                .iter()
+                .map(|role| {
+                    let mark = if granted.iter().any(|(u, r)| u == user && r == role) {
+                        "*"
+                    } else {
+                        ""
+                    };
+                    format!("{role}{mark}")
+                })
+                .collect();
+            let _ = write!(out, "\n{user}: {}", list.join(", "));
+        }
+        Ok(Reply::new(out))
     }
 }

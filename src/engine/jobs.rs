@@ -65,6 +65,7 @@ impl Engine {
     ) -> EngineResult<()> {
         let now = self.clock.now();
         let system = ci_actor();
+        let directory = self.directory();
         self.commit(|tx| {
             let Some(mut job) = tx.job(key)? else {
                 return Ok(());
@@ -98,7 +99,7 @@ impl Engine {
                     job.action.as_str()
                 ),
             };
-            self.record(tx, Some(&before), &release, step)
+            self.record(tx, &directory, Some(&before), &release, step)
         })?;
         Ok(())
     }
@@ -137,6 +138,7 @@ impl Engine {
     pub fn job_finished(&self, report: &JobReport) -> EngineResult<bool> {
         let now = self.clock.now();
         let system = ci_actor();
+        let directory = self.directory();
         let finished = self.commit(|tx| {
             let Some(job) = tx.job(&report.key)? else {
                 return Ok(false);
@@ -197,7 +199,7 @@ impl Engine {
                 detail: format!("job {}{why}", report.key),
                 thread_line: format!("CI {verdict} (job {}){why}", report.key),
             };
-            self.record(tx, Some(&before), &release, step)?;
+            self.record(tx, &directory, Some(&before), &release, step)?;
             Ok(true)
         })?;
         Ok(finished)
@@ -272,6 +274,7 @@ impl Engine {
     fn job_started(&self, callback: &Callback) -> EngineResult<()> {
         let now = self.clock.now();
         let system = ci_actor();
+        let directory = self.directory();
         self.commit(|tx| {
             let before = Self::load(tx, callback.release)?;
             let mut release = before.clone();
@@ -289,7 +292,7 @@ impl Engine {
                 detail: format!("job {}: {url}", callback.job),
                 thread_line: format!("CI run started (job {}): {url}", callback.job),
             };
-            self.record(tx, Some(&before), &release, step)
+            self.record(tx, &directory, Some(&before), &release, step)
         })?;
         Ok(())
     }

@@ -16,7 +16,7 @@ use crate::domain::command::{self, Command};
 use crate::domain::ids::{ChannelRef, Name, ReleaseId, UserRef};
 use crate::domain::lifecycle::Actor;
 use crate::domain::outbox::Announcement;
-use crate::domain::policy::EnvPolicy;
+use crate::domain::policy::{Directory, EnvPolicy};
 use crate::domain::release::Release;
 use crate::domain::Refusal;
 use crate::store::{AuditDraft, Store, StoreError, Tx, TxResult};
@@ -174,6 +174,9 @@ impl Engine {
             Command::History { id } => self.history(id),
             Command::Notes { id } => self.notes(id),
             Command::Help { topic } => self.help(actor, topic.as_deref()),
+            Command::Grant { user, role } => self.grant(actor, user, role),
+            Command::Revoke { user, role } => self.revoke(actor, user, role),
+            Command::Roles => self.roles(),
         };
         if let Err(EngineError::Internal(error)) = &result {
             tracing::error!(%actor, %error, "command failed");
@@ -181,8 +184,27 @@ impl Engine {
         result
     }
 
+    /// The user's roles: from the config file, plus any granted in chat.
     fn roles_of(&self, user: &UserRef) -> BTreeSet<String> {
-        self.config.directory.roles_of(user)
+        let mut roles = self.config.directory.roles_of(user);
+        match self.store.granted_roles(user) {
+            Ok(granted) => roles.extend(granted),
+            Err(error) => {
+                tracing::error!(%error, "reading granted roles failed; using the config's")
+            }
+        }
+        roles
+    }
+
+    /// Everyone's roles, config and chat grants together, for quorum checks.
+    fn directory(&self) -> Directory {
+        match self.store.grants() {
+            Ok(grants) => self.config.directory.with_grants(grants),
+            Err(error) => {
+                tracing::error!(%error, "reading granted roles failed; using the config's");
+                self.config.directory.clone()
+            }
+        }
     }
 
     fn policy(&self, environment: &Name) -> Result<&EnvPolicy, Refusal> {
@@ -202,10 +224,13 @@ impl Engine {
     }
 
     /// Persists a step: the release with its indexes, the audit entry and one
-    /// announcement per channel, all inside the caller's transaction.
+    /// announcement per channel, all inside the caller's transaction. Takes
+    /// the directory rather than reading it: a plain sled read inside a
+    /// transaction deadlocks.
     fn record(
         &self,
         tx: &Tx<'_>,
+        directory: &Directory,
         before: Option<&Release>,
         after: &Release,
         step: Step<'_>,
@@ -221,7 +246,7 @@ impl Engine {
             detail: step.detail,
         })?;
         let policy = self.policy(&after.environment)?;
-        let quorum = policy.quorum(&after.approvals, &self.config.directory, after.updated_at);
+        let quorum = policy.quorum(&after.approvals, directory, after.updated_at);
         let message = crate::domain::message::announcement(after, policy, &quorum);
         for channel in self.config.channels_for(&after.service, &after.environment) {
             tx.announce(&Announcement {

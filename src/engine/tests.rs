@@ -459,3 +459,52 @@ fn every_change_is_audited_in_a_verifiable_chain() {
     assert_eq!(entries[1].action, "approve");
     assert_eq!(entries[2].after, Some(ReleaseStatus::Scheduled));
 }
+
+#[test]
+fn roles_granted_in_chat_count_and_are_audited() {
+    let h = Harness::new();
+    h.ok("alice", "request api 2.4.0 to production");
+    h.ok("bob", "approve R-1");
+    assert!(h
+        .refused("alice", "grant shell:frank qa")
+        .contains("You can't grant roles: that takes release-manager."));
+    assert!(h
+        .refused("bob", "grant shell:frank wizard")
+        .contains("There is no role `wizard`."));
+    assert!(h.refused("bob", "grant frank qa").contains("is not a user"));
+    assert!(h
+        .refused("bob", "revoke shell:erin qa")
+        .contains("comes from the config file"));
+    assert_eq!(
+        h.ok("bob", "grant shell:frank qa"),
+        "shell:frank is now qa."
+    );
+    assert!(h
+        .refused("bob", "grant shell:frank qa")
+        .contains("already is qa"));
+    assert!(
+        h.ok("frank", "approve R-1").contains("it is now approved"),
+        "a granted qa fills the qa seat"
+    );
+    assert!(h.ok("bob", "roles").contains("shell:frank: qa*"));
+    assert_eq!(
+        h.ok("carol", "revoke shell:frank qa"),
+        "shell:frank is no longer qa."
+    );
+    assert!(h
+        .refused("frank", "approve R-1")
+        .contains("You can't approve"));
+    let actions: Vec<String> = h
+        .engine
+        .store()
+        .audit_log()
+        .map(|e| e.unwrap().action)
+        .collect();
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| *a == "grant" || *a == "revoke")
+            .count(),
+        2
+    );
+}

@@ -29,7 +29,7 @@ impl Engine {
         let release = self.get(id)?;
         let policy = self.policy(&release.environment)?;
         let now = self.clock.now();
-        let quorum = policy.quorum(&release.approvals, &self.config.directory, now);
+        let quorum = policy.quorum(&release.approvals, &self.directory(), now);
         let mut out = format!(
             "{} {} {}: {}\n",
             release.status.emoji(),
@@ -358,6 +358,7 @@ impl Engine {
                     Needs::Approve => policy.approve.allows(&roles),
                     Needs::Deploy => policy.deploy.allows(&roles),
                     Needs::Rollback => policy.rollback.allows(&roles),
+                    Needs::Admin => self.config.admin.allows(&roles),
                 }
             })
         };

@@ -43,13 +43,21 @@ pub fn target_prefix(service: &Name, environment: &Name) -> Vec<u8> {
 
 /// `user \0 [id]`
 pub fn by_requester(user: &UserRef, id: ReleaseId) -> Vec<u8> {
-    let mut key = requester_prefix(user);
+    let mut key = user_prefix(user);
     key.extend_from_slice(&release(id));
     key
 }
 
-pub fn requester_prefix(user: &UserRef) -> Vec<u8> {
+/// `user \0`: the prefix of a user's requester-index and grant keys.
+pub fn user_prefix(user: &UserRef) -> Vec<u8> {
     format!("{user}\0").into_bytes()
+}
+
+/// `user \0 role`: a role granted in chat.
+pub fn grant(user: &UserRef, role: &str) -> Vec<u8> {
+    let mut key = user_prefix(user);
+    key.extend_from_slice(role.as_bytes());
+    key
 }
 
 /// `[release id][audit seq]`

@@ -41,7 +41,8 @@ mod trees {
     pub const OUTBOX_CI: usize = 8;
     pub const POSTED: usize = 9;
     pub const META: usize = 10;
-    pub const NAMES: [&str; 11] = [
+    pub const ROLES: usize = 11;
+    pub const NAMES: [&str; 12] = [
         "releases",
         "by_status",
         "by_time",
@@ -53,6 +54,7 @@ mod trees {
         "outbox_ci",
         "posted",
         "meta",
+        "roles",
     ];
 }
 use trees::*;
@@ -214,7 +216,7 @@ impl Store {
     /// The newest releases a user requested, newest first.
     pub fn requested_by(&self, user: &UserRef, limit: usize) -> StoreResult<Vec<Release>> {
         let ids = self.trees[BY_REQUESTER]
-            .scan_prefix(keys::requester_prefix(user))
+            .scan_prefix(keys::user_prefix(user))
             .keys()
             .rev()
             .take(limit)
@@ -301,6 +303,38 @@ impl Store {
         self.trees[POSTED].insert(keys::posted(id, channel.as_str()), message.as_bytes())?;
         self.trees[OUTBOX_NOTIFY].remove(key.to_be_bytes())?;
         Ok(())
+    }
+
+    /// Roles granted to `user` in chat (on top of the config's).
+    pub fn granted_roles(&self, user: &UserRef) -> StoreResult<std::collections::BTreeSet<String>> {
+        self.trees[ROLES]
+            .scan_prefix(keys::user_prefix(user))
+            .keys()
+            .map(|key| {
+                let key = key?;
+                let text = String::from_utf8_lossy(&key);
+                Ok(text
+                    .split_once('\0')
+                    .map(|(_, role)| role.to_string())
+                    .unwrap_or_default())
+            })
+            .collect()
+    }
+
+    /// Every role granted in chat, as (user, role).
+    pub fn grants(&self) -> StoreResult<Vec<(UserRef, String)>> {
+        self.trees[ROLES]
+            .iter()
+            .keys()
+            .map(|key| {
+                let key = key?;
+                let text = String::from_utf8_lossy(&key).into_owned();
+                let (user, role) = text.split_once('\0').unwrap_or_default();
+                let user = UserRef::parse(user)
+                    .map_err(|e| StoreError::Corrupt(format!("role grant: {e}")))?;
+                Ok((user, role.to_string()))
+            })
+            .collect()
     }
 
     /// Every CI job in the outbox.

@@ -9,7 +9,7 @@ use sled::transaction::{TransactionalTree, UnabortableTransactionError};
 use super::audit::{AuditDraft, AuditEntry, GENESIS};
 use super::keys;
 use super::trees::*;
-use crate::domain::ids::{Name, ReleaseId};
+use crate::domain::ids::{Name, ReleaseId, UserRef};
 use crate::domain::outbox::{Announcement, CiJob};
 use crate::domain::release::{LiveVersion, Release};
 use crate::domain::Refusal;
@@ -150,6 +150,19 @@ impl Tx<'_> {
         }
         meta.insert(keys::AUDIT_HEAD, encode(&(entry.seq, &entry.hash)))?;
         Ok(entry)
+    }
+
+    /// Grants a role; `false` when the user already had it.
+    pub fn grant(&self, user: &UserRef, role: &str) -> TxResult<bool> {
+        Ok(self
+            .tree(ROLES)
+            .insert(keys::grant(user, role), &[])?
+            .is_none())
+    }
+
+    /// Revokes a granted role; `false` when it was not granted.
+    pub fn revoke(&self, user: &UserRef, role: &str) -> TxResult<bool> {
+        Ok(self.tree(ROLES).remove(keys::grant(user, role))?.is_some())
     }
 
     pub fn announce(&self, announcement: &Announcement) -> TxResult<()> {
