@@ -121,6 +121,7 @@ fn start_and_idle(data: &Path, label: &str) {
         let mut first = String::new();
         stdout.read_line(&mut first).unwrap();
         starts.push(started.elapsed());
+        assert!(first.contains("R-1"), "unexpected first answer: {first:?}");
         std::thread::sleep(Duration::from_millis(500));
         rss = rss_kib(child.id());
         drop(stdin);

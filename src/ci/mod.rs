@@ -33,7 +33,9 @@ const BACKOFF_CAP: Duration = Duration::from_secs(300);
 pub struct Relay {
     engine: Engine,
     clock: Arc<dyn Clock>,
-    client: reqwest::Client,
+    /// Built on first use: the demo's `simulate` target never needs TLS, and
+    /// building the client (root certificates) costs start time and memory.
+    client: std::sync::OnceLock<reqwest::Client>,
     metrics: Arc<Metrics>,
     /// Woken after a job changes, so its announcement goes out at once.
     notifier_wake: Arc<Notify>,
@@ -66,7 +68,7 @@ impl Relay {
         Relay {
             engine,
             clock,
-            client: http_client(),
+            client: std::sync::OnceLock::new(),
             metrics,
             notifier_wake,
         }
@@ -184,13 +186,14 @@ impl Relay {
             return Some(due);
         }
         Metrics::count(&self.metrics.jobs_sent);
+        let client = self.client.get_or_init(http_client);
         let result = match &target.kind {
             CiKind::GithubWorkflow { .. } | CiKind::GithubDispatch { .. } => {
-                github::trigger(&self.client, target, job).await
+                github::trigger(client, target, job).await
             }
-            CiKind::Gitlab { .. } => gitlab::trigger(&self.client, target, job).await,
-            CiKind::Jenkins { .. } => jenkins::trigger(&self.client, target, job).await,
-            CiKind::Webhook { .. } => webhook::trigger(&self.client, target, job).await,
+            CiKind::Gitlab { .. } => gitlab::trigger(client, target, job).await,
+            CiKind::Jenkins { .. } => jenkins::trigger(client, target, job).await,
+            CiKind::Webhook { .. } => webhook::trigger(client, target, job).await,
             CiKind::Simulate { .. } => unreachable!("handled above"),
         };
         match result {
@@ -250,7 +253,7 @@ impl Relay {
         self.notifier_wake.notify_one();
         if let Some(item) = accepted.follow {
             let (client, target, engine, wake) = (
-                self.client.clone(),
+                self.client.get_or_init(http_client).clone(),
                 target.clone(),
                 self.engine.clone(),
                 self.notifier_wake.clone(),
