@@ -8,7 +8,7 @@
 use serde_json::json;
 
 use super::payload;
-use super::response::{failure, unreachable, Accepted, SendError};
+use super::response::{json_field, send, Accepted, SendError};
 use crate::config::{CiKind, CiTarget};
 use crate::domain::outbox::CiJob;
 
@@ -50,32 +50,16 @@ pub async fn trigger(
         ),
         _ => unreachable!("github::trigger called for another kind"),
     };
-    let response = client
+    let request = client
         .post(&url)
         .bearer_auth(token.expose())
         .header("Accept", "application/vnd.github+json")
         .header("X-GitHub-Api-Version", "2022-11-28")
         .header("Idempotency-Key", &job.key)
-        .json(&body)
-        .timeout(target.request_timeout)
-        .send()
-        .await
-        .map_err(|e| unreachable(SYSTEM, &e, target.request_timeout))?;
-    let status = response.status();
-    let headers = response.headers().clone();
-    let text = response.text().await.unwrap_or_default();
-    if !status.is_success() {
-        return Err(failure(SYSTEM, status, &headers, &text));
-    }
-    let run_url = serde_json::from_str::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|v| {
-            v.get("html_url")
-                .and_then(|u| u.as_str())
-                .map(str::to_string)
-        });
+        .json(&body);
+    let (_, answer) = send(SYSTEM, request, target.request_timeout, |_| false).await?;
     Ok(Accepted {
-        run_url,
+        run_url: json_field(&answer, "html_url"),
         follow: None,
     })
 }

@@ -3,7 +3,7 @@
 //! `variables[KEY]=value`; answers 201 with the pipeline (`id`, `web_url`, `status`).
 
 use super::payload;
-use super::response::{failure, unreachable, Accepted, SendError};
+use super::response::{json_field, send, Accepted, SendError};
 use crate::config::{CiKind, CiTarget};
 use crate::domain::outbox::CiJob;
 
@@ -37,32 +37,16 @@ pub async fn trigger(
             .into_iter()
             .map(|(k, v)| (format!("variables[{k}]"), v)),
     );
-    let response = client
+    let request = client
         .post(format!(
             "{url}/api/v4/projects/{}/trigger/pipeline",
             project_segment(project)
         ))
         .header("Idempotency-Key", &job.key)
-        .form(&form)
-        .timeout(target.request_timeout)
-        .send()
-        .await
-        .map_err(|e| unreachable(SYSTEM, &e, target.request_timeout))?;
-    let status = response.status();
-    let headers = response.headers().clone();
-    let text = response.text().await.unwrap_or_default();
-    if !status.is_success() {
-        return Err(failure(SYSTEM, status, &headers, &text));
-    }
-    let run_url = serde_json::from_str::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|v| {
-            v.get("web_url")
-                .and_then(|u| u.as_str())
-                .map(str::to_string)
-        });
+        .form(&form);
+    let (_, answer) = send(SYSTEM, request, target.request_timeout, |_| false).await?;
     Ok(Accepted {
-        run_url,
+        run_url: json_field(&answer, "web_url"),
         follow: None,
     })
 }

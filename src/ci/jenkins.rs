@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::payload;
-use super::response::{failure, unreachable, Accepted, SendError};
+use super::response::{send, Accepted, SendError};
 use crate::config::{CiKind, CiTarget};
 use crate::domain::outbox::CiJob;
 
@@ -34,21 +34,15 @@ pub async fn trigger(
     else {
         unreachable!("jenkins::trigger called for another kind")
     };
-    let response = client
+    let request = client
         .post(format!("{url}/{}/buildWithParameters", job_path(name)))
         .basic_auth(user, Some(token.expose()))
-        .form(&payload::string_pairs(job, target))
-        .timeout(target.request_timeout)
-        .send()
-        .await
-        .map_err(|e| unreachable(SYSTEM, &e, target.request_timeout))?;
-    let status = response.status();
-    let headers = response.headers().clone();
-    let text = response.text().await.unwrap_or_default();
+        .form(&payload::string_pairs(job, target));
     // 303: Jenkins merged this with an identical queued request; it is queued all the same.
-    if !(status.is_success() || status == reqwest::StatusCode::SEE_OTHER) {
-        return Err(failure(SYSTEM, status, &headers, &text));
-    }
+    let (headers, _) = send(SYSTEM, request, target.request_timeout, |s| {
+        s == reqwest::StatusCode::SEE_OTHER
+    })
+    .await?;
     let queue_item = headers
         .get(reqwest::header::LOCATION)
         .and_then(|v| v.to_str().ok())

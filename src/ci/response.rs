@@ -84,6 +84,35 @@ pub fn failure(system: &str, status: StatusCode, headers: &HeaderMap, body: &str
     SendError::Fatal(why)
 }
 
+/// Sends a prepared request and reads the answer: the headers and body of a
+/// success (or of a status `also_ok` accepts), else a classified error.
+pub async fn send(
+    system: &str,
+    request: reqwest::RequestBuilder,
+    timeout: Duration,
+    also_ok: impl Fn(StatusCode) -> bool,
+) -> Result<(HeaderMap, String), SendError> {
+    let response = request
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|e| unreachable(system, &e, timeout))?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.text().await.unwrap_or_default();
+    if status.is_success() || also_ok(status) {
+        Ok((headers, body))
+    } else {
+        Err(failure(system, status, &headers, &body))
+    }
+}
+
+/// A string field of a JSON answer, such as GitHub's `html_url`.
+pub fn json_field(body: &str, key: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(body).ok()?;
+    value.get(key)?.as_str().map(str::to_string)
+}
+
 /// Classifies a request that got no answer.
 pub fn unreachable(system: &str, error: &reqwest::Error, timeout: Duration) -> SendError {
     let why = if error.is_timeout() {

@@ -2,7 +2,7 @@
 //! verify `X-Hub-Signature-256` accept it, with a delivery id header.
 
 use super::payload;
-use super::response::{failure, unreachable, Accepted, SendError};
+use super::response::{json_field, send, Accepted, SendError};
 use super::signature;
 use crate::config::{CiKind, CiTarget};
 use crate::domain::outbox::CiJob;
@@ -19,7 +19,7 @@ pub async fn trigger(
     };
     let body =
         serde_json::to_vec(&payload::json_object(job, target)).expect("a JSON object serializes");
-    let response = client
+    let request = client
         .post(url)
         .header("Content-Type", "application/json")
         .header(
@@ -29,22 +29,10 @@ pub async fn trigger(
         .header("X-Releasebot-Delivery", &job.key)
         .header("X-Releasebot-Event", job.action.as_str())
         .header("Idempotency-Key", &job.key)
-        .body(body)
-        .timeout(target.request_timeout)
-        .send()
-        .await
-        .map_err(|e| unreachable(SYSTEM, &e, target.request_timeout))?;
-    let status = response.status();
-    let headers = response.headers().clone();
-    let text = response.text().await.unwrap_or_default();
-    if !status.is_success() {
-        return Err(failure(SYSTEM, status, &headers, &text));
-    }
-    let run_url = serde_json::from_str::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|v| v.get("url").and_then(|u| u.as_str()).map(str::to_string));
+        .body(body);
+    let (_, answer) = send(SYSTEM, request, target.request_timeout, |_| false).await?;
     Ok(Accepted {
-        run_url,
+        run_url: json_field(&answer, "url"),
         follow: None,
     })
 }

@@ -9,7 +9,7 @@ use crate::domain::when::{format_local, When};
 use crate::domain::Refusal;
 use crate::store::{Tx, TxResult};
 
-use super::{actor, Engine, EngineResult, Reply, Step};
+use super::{actor, Change, Engine, EngineResult, Reply, Step};
 
 impl Engine {
     fn known_service(&self, service: &Name) -> Result<(), Refusal> {
@@ -120,34 +120,25 @@ impl Engine {
         id: ReleaseId,
         comment: Option<String>,
     ) -> EngineResult<Reply> {
-        let now = self.clock.now();
-        let roles = self.roles_of(user);
-        // Read before the transaction: sled deadlocks on plain reads inside one.
-        let directory = self.directory();
-        let (release, quorum) = self.commit(|tx| {
-            let before = Self::load(tx, id)?;
-            let policy = self.policy(&before.environment)?;
-            let mut release = before.clone();
+        let (release, quorum) = self.change_release(user, id, "approve", |release, ctx| {
             let quorum = lifecycle::approve(
-                &mut release,
-                actor(user, &roles),
+                release,
+                ctx.actor,
                 comment.clone(),
-                policy,
-                &directory,
-                now,
+                ctx.policy,
+                ctx.directory,
+                ctx.now,
             )?;
             let progress = format!("{}/{}", quorum.counted, quorum.needed);
-            let step = Step {
-                actor: user,
-                action: "approve",
-                detail: comment.clone().unwrap_or_default(),
-                thread_line: match &comment {
-                    Some(c) => format!("{} approved ({progress}): {c}", user.local()),
-                    None => format!("{} approved ({progress})", user.local()),
-                },
+            let thread_line = match &comment {
+                Some(c) => format!("{} approved ({progress}): {c}", user.local()),
+                None => format!("{} approved ({progress})", user.local()),
             };
-            self.record(tx, &directory, Some(&before), &release, step)?;
-            Ok((release, quorum))
+            Ok(Change {
+                value: quorum,
+                detail: comment.clone().unwrap_or_default(),
+                thread_line,
+            })
         })?;
         let progress = format!("{}/{}", quorum.counted, quorum.needed);
         let text = if quorum.met() {
@@ -179,28 +170,14 @@ impl Engine {
         id: ReleaseId,
         reason: String,
     ) -> EngineResult<Reply> {
-        let now = self.clock.now();
-        let roles = self.roles_of(user);
-        // Read before the transaction: sled deadlocks on plain reads inside one.
-        let directory = self.directory();
-        self.commit(|tx| {
-            let before = Self::load(tx, id)?;
-            let policy = self.policy(&before.environment)?;
-            let mut release = before.clone();
-            lifecycle::reject(
-                &mut release,
-                actor(user, &roles),
-                reason.clone(),
-                policy,
-                now,
-            )?;
-            let step = Step {
-                actor: user,
-                action: "reject",
+        self.change_release(user, id, "reject", |release, ctx| {
+            lifecycle::reject(release, ctx.actor, reason.clone(), ctx.policy, ctx.now)?;
+            let thread_line = format!("{} rejected it: {reason}", user.local());
+            Ok(Change {
+                value: (),
                 detail: reason.clone(),
-                thread_line: format!("{} rejected it: {reason}", user.local()),
-            };
-            self.record(tx, &directory, Some(&before), &release, step)
+                thread_line,
+            })
         })?;
         Ok(Reply::new(format!(
             "You rejected {id}: {reason}. Its requester has been told in the thread."
@@ -213,31 +190,17 @@ impl Engine {
         id: ReleaseId,
         reason: Option<String>,
     ) -> EngineResult<Reply> {
-        let now = self.clock.now();
-        let roles = self.roles_of(user);
-        // Read before the transaction: sled deadlocks on plain reads inside one.
-        let directory = self.directory();
-        self.commit(|tx| {
-            let before = Self::load(tx, id)?;
-            let policy = self.policy(&before.environment)?;
-            let mut release = before.clone();
-            lifecycle::cancel(
-                &mut release,
-                actor(user, &roles),
-                reason.clone(),
-                policy,
-                now,
-            )?;
-            let step = Step {
-                actor: user,
-                action: "cancel",
-                detail: reason.clone().unwrap_or_default(),
-                thread_line: match &reason {
-                    Some(r) => format!("{} cancelled it: {r}", user.local()),
-                    None => format!("{} cancelled it", user.local()),
-                },
+        self.change_release(user, id, "cancel", |release, ctx| {
+            lifecycle::cancel(release, ctx.actor, reason.clone(), ctx.policy, ctx.now)?;
+            let thread_line = match &reason {
+                Some(r) => format!("{} cancelled it: {r}", user.local()),
+                None => format!("{} cancelled it", user.local()),
             };
-            self.record(tx, &directory, Some(&before), &release, step)
+            Ok(Change {
+                value: (),
+                detail: reason.clone().unwrap_or_default(),
+                thread_line,
+            })
         })?;
         Ok(Reply::new(format!("{id} is cancelled.")))
     }
@@ -248,36 +211,24 @@ impl Engine {
         id: ReleaseId,
         when: Option<When>,
     ) -> EngineResult<Reply> {
-        let now = self.clock.now();
-        let roles = self.roles_of(user);
-        // Read before the transaction: sled deadlocks on plain reads inside one.
-        let directory = self.directory();
-        let (release, tz) = self.commit(|tx| {
-            let before = Self::load(tx, id)?;
-            let policy = self.policy(&before.environment)?;
-            let at = when.map(|w| w.resolve(policy.timezone, now)).transpose()?;
-            let mut release = before.clone();
-            lifecycle::schedule(&mut release, actor(user, &roles), at, policy, now)?;
-            let line = match at {
-                Some(at) => format!(
-                    "{} scheduled it for {}",
-                    user.local(),
-                    format_local(at, policy.timezone)
-                ),
+        let action = if when.is_some() {
+            "schedule"
+        } else {
+            "unschedule"
+        };
+        let (release, tz) = self.change_release(user, id, action, |release, ctx| {
+            let tz = ctx.policy.timezone;
+            let at = when.map(|w| w.resolve(tz, ctx.now)).transpose()?;
+            lifecycle::schedule(release, ctx.actor, at, ctx.policy, ctx.now)?;
+            let thread_line = match at {
+                Some(at) => format!("{} scheduled it for {}", user.local(), format_local(at, tz)),
                 None => format!("{} cleared its deploy time", user.local()),
             };
-            let step = Step {
-                actor: user,
-                action: if at.is_some() {
-                    "schedule"
-                } else {
-                    "unschedule"
-                },
+            Ok(Change {
+                value: tz,
                 detail: at.map(|a| a.to_rfc3339()).unwrap_or_default(),
-                thread_line: line,
-            };
-            self.record(tx, &directory, Some(&before), &release, step)?;
-            Ok((release, policy.timezone))
+                thread_line,
+            })
         })?;
         Ok(Reply::new(match release.scheduled_at {
             Some(at) => format!(
@@ -296,41 +247,33 @@ impl Engine {
         version: Option<Version>,
         environment: Option<Name>,
     ) -> EngineResult<Reply> {
-        let now = self.clock.now();
-        let roles = self.roles_of(user);
-        // Read before the transaction: sled deadlocks on plain reads inside one.
-        let directory = self.directory();
         if let Some(env) = &environment {
             self.known_environment(env)?;
         }
-        let (release, dropped) = self.commit(|tx| {
-            let before = Self::load(tx, id)?;
+        let (release, dropped) = self.change_release(user, id, "change", |release, ctx| {
             if let Some(env) = &environment {
-                self.service_allowed_in(&before.service, env)?;
+                self.service_allowed_in(&release.service, env)?;
             }
-            let policy = self.policy(&before.environment)?;
             let target = environment.as_ref().map(|e| self.policy(e)).transpose()?;
-            let mut release = before.clone();
+            let was = release.title();
             let dropped = lifecycle::change(
-                &mut release,
-                actor(user, &roles),
+                release,
+                ctx.actor,
                 version.clone(),
                 target,
-                policy,
-                now,
+                ctx.policy,
+                ctx.now,
             )?;
-            let step = Step {
-                actor: user,
-                action: "change",
-                detail: format!("{} → {}", before.title(), release.title()),
-                thread_line: format!(
-                    "{} changed it to {}; approvals start over",
-                    user.local(),
-                    release.title()
-                ),
-            };
-            self.record(tx, &directory, Some(&before), &release, step)?;
-            Ok((release, dropped))
+            let thread_line = format!(
+                "{} changed it to {}; approvals start over",
+                user.local(),
+                release.title()
+            );
+            Ok(Change {
+                value: dropped,
+                detail: format!("{was} → {}", release.title()),
+                thread_line,
+            })
         })?;
         Ok(Reply::new(format!(
             "{id} is now {}. {dropped} approval{} dropped; it needs {} again.",
@@ -347,31 +290,22 @@ impl Engine {
         item: &str,
         done: bool,
     ) -> EngineResult<Reply> {
-        let now = self.clock.now();
-        let roles = self.roles_of(user);
-        // Read before the transaction: sled deadlocks on plain reads inside one.
-        let directory = self.directory();
-        let (release, index) = self.commit(|tx| {
-            let before = Self::load(tx, id)?;
-            let policy = self.policy(&before.environment)?;
-            let mut release = before.clone();
-            let index =
-                lifecycle::set_check(&mut release, actor(user, &roles), item, done, policy, now)?;
-            let name = &release.checklist[index].item;
-            let step = Step {
-                actor: user,
-                action: if done { "check" } else { "uncheck" },
-                detail: name.clone(),
-                thread_line: format!(
-                    "{} {} `{name}` ({}/{})",
-                    user.local(),
-                    if done { "checked" } else { "unchecked" },
-                    release.checklist_done(),
-                    release.checklist.len()
-                ),
-            };
-            self.record(tx, &directory, Some(&before), &release, step)?;
-            Ok((release, index))
+        let action = if done { "check" } else { "uncheck" };
+        let (release, index) = self.change_release(user, id, action, |release, ctx| {
+            let index = lifecycle::set_check(release, ctx.actor, item, done, ctx.policy, ctx.now)?;
+            let name = release.checklist[index].item.clone();
+            let thread_line = format!(
+                "{} {} `{name}` ({}/{})",
+                user.local(),
+                if done { "checked" } else { "unchecked" },
+                release.checklist_done(),
+                release.checklist.len()
+            );
+            Ok(Change {
+                value: index,
+                detail: name,
+                thread_line,
+            })
         })?;
         Ok(Reply::new(format!(
             "{} `{}` on {id}. Checklist {}/{}.",
@@ -383,43 +317,34 @@ impl Engine {
     }
 
     pub(super) fn deploy(&self, user: &UserRef, id: ReleaseId) -> EngineResult<Reply> {
-        let now = self.clock.now();
-        let roles = self.roles_of(user);
-        // Read before the transaction: sled deadlocks on plain reads inside one.
-        let directory = self.directory();
-        let (release, deployment) = self.commit(|tx| {
-            let before = Self::load(tx, id)?;
-            let policy = self.policy(&before.environment)?;
-            self.refuse_if_target_busy(tx, &before)?;
-            let mut release = before.clone();
-            let live = tx.live(&release.service, &release.environment)?;
+        let (release, deployment) = self.change_release(user, id, "deploy", |release, ctx| {
+            self.refuse_if_target_busy(ctx.tx, release)?;
+            let live = ctx.tx.live(&release.service, &release.environment)?;
             let deployment = lifecycle::start_deploy(
-                &mut release,
-                actor(user, &roles),
-                policy,
-                &directory,
+                release,
+                ctx.actor,
+                ctx.policy,
+                ctx.directory,
                 live,
-                now,
+                ctx.now,
             )?;
-            self.start_job(tx, &release, &deployment)?;
-            let step = Step {
-                actor: user,
-                action: "deploy",
+            self.start_job(ctx.tx, release, &deployment)?;
+            let thread_line = format!(
+                "{} started the deploy of {} (job {})",
+                user.local(),
+                release.version,
+                deployment.job
+            );
+            Ok(Change {
                 detail: format!("job {}", deployment.job),
-                thread_line: format!(
-                    "{} started the deploy of {} (job {})",
-                    user.local(),
-                    release.version,
-                    deployment.job
-                ),
-            };
-            self.record(tx, &directory, Some(&before), &release, step)?;
-            Ok((release, deployment))
+                thread_line,
+                value: deployment,
+            })
         })?;
-        let ci = self.ci_kind(&release);
         Ok(Reply::new(format!(
-            "{id} is deploying: {} via {ci} (job {}). I'll announce the result.",
+            "{id} is deploying: {} via {} (job {}). I'll announce the result.",
             release.title(),
+            self.ci_kind(&release),
             deployment.job
         )))
     }
@@ -430,38 +355,24 @@ impl Engine {
         id: ReleaseId,
         reason: String,
     ) -> EngineResult<Reply> {
-        let now = self.clock.now();
-        let roles = self.roles_of(user);
-        // Read before the transaction: sled deadlocks on plain reads inside one.
-        let directory = self.directory();
-        let (release, deployment) = self.commit(|tx| {
-            let before = Self::load(tx, id)?;
-            let policy = self.policy(&before.environment)?;
-            self.refuse_if_target_busy(tx, &before)?;
-            let mut release = before.clone();
-            let deployment = lifecycle::start_rollback(
-                &mut release,
-                actor(user, &roles),
-                reason.clone(),
-                policy,
-                now,
-            )?;
-            self.start_job(tx, &release, &deployment)?;
-            let step = Step {
-                actor: user,
-                action: "rollback",
+        let (release, deployment) = self.change_release(user, id, "rollback", |release, ctx| {
+            self.refuse_if_target_busy(ctx.tx, release)?;
+            let deployment =
+                lifecycle::start_rollback(release, ctx.actor, reason.clone(), ctx.policy, ctx.now)?;
+            self.start_job(ctx.tx, release, &deployment)?;
+            let thread_line = format!(
+                "🚨 {} started a rollback to {}: {reason}",
+                user.local(),
+                deployment.version
+            );
+            Ok(Change {
                 detail: format!(
                     "to {} (job {}): {reason}",
                     deployment.version, deployment.job
                 ),
-                thread_line: format!(
-                    "🚨 {} started a rollback to {}: {reason}",
-                    user.local(),
-                    deployment.version
-                ),
-            };
-            self.record(tx, &directory, Some(&before), &release, step)?;
-            Ok((release, deployment))
+                thread_line,
+                value: deployment,
+            })
         })?;
         let from = release
             .previous

@@ -96,6 +96,23 @@ pub struct Engine {
     flush_each: bool,
 }
 
+/// What a change to a release did: its result, and the words for the audit
+/// log and the announcement's thread.
+struct Change<T> {
+    value: T,
+    detail: String,
+    thread_line: String,
+}
+
+/// What a release change may use inside its transaction.
+struct ChangeContext<'a, 'tx> {
+    tx: &'a Tx<'tx>,
+    actor: Actor<'a>,
+    policy: &'a EnvPolicy,
+    directory: &'a Directory,
+    now: chrono::DateTime<chrono::Utc>,
+}
+
 /// One line of the step a command took, for the announcement's thread.
 struct Step<'a> {
     actor: &'a UserRef,
@@ -221,6 +238,48 @@ impl Engine {
 
     fn load(tx: &Tx<'_>, id: ReleaseId) -> TxResult<Release> {
         Ok(tx.release(id)?.ok_or_else(|| no_such_release(id))?)
+    }
+
+    /// Runs one change to an existing release as a transaction: loads it,
+    /// applies `change` with the actor's roles and the environment's policy,
+    /// and records the step (release, audit entry, announcements).
+    fn change_release<T>(
+        &self,
+        user: &UserRef,
+        id: ReleaseId,
+        action: &str,
+        change: impl Fn(&mut Release, &ChangeContext<'_, '_>) -> TxResult<Change<T>>,
+    ) -> EngineResult<(Release, T)> {
+        let now = self.clock.now();
+        let roles = self.roles_of(user);
+        // Read before the transaction: sled deadlocks on plain reads inside one.
+        let directory = self.directory();
+        let changed = self.commit(|tx| {
+            let before = Self::load(tx, id)?;
+            let policy = self.policy(&before.environment)?;
+            let mut release = before.clone();
+            let context = ChangeContext {
+                tx,
+                actor: actor(user, &roles),
+                policy,
+                directory: &directory,
+                now,
+            };
+            let Change {
+                value,
+                detail,
+                thread_line,
+            } = change(&mut release, &context)?;
+            let step = Step {
+                actor: user,
+                action,
+                detail,
+                thread_line,
+            };
+            self.record(tx, &directory, Some(&before), &release, step)?;
+            Ok((release, value))
+        })?;
+        Ok(changed)
     }
 
     /// Persists a step: the release with its indexes, the audit entry and one
