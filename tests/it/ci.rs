@@ -73,6 +73,32 @@ async fn github_workflow_dispatch_sends_inputs_links_the_run_and_hears_back() {
     })
     .await;
 
+    // No token or secret reaches the store, the audit log or chat.
+    let export = serde_json::to_string(
+        &app.app
+            .engine
+            .store()
+            .all_releases()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap(),
+    )
+    .unwrap();
+    let audit = serde_json::to_string(
+        &app.app
+            .engine
+            .store()
+            .audit_log()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap(),
+    )
+    .unwrap();
+    let chat = app.chat.0.lock().unwrap().join("\n");
+    for secret in [fake_ci::GITHUB_TOKEN, CALLBACK_SECRET] {
+        for (name, text) in [("export", &export), ("audit", &audit), ("chat", &chat)] {
+            assert!(!text.contains(secret), "{name} holds a secret");
+        }
+    }
+
     // The same report again changes nothing.
     let audit_before = app.app.engine.store().audit_log().count();
     let (status, answer) = app
