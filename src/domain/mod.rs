@@ -1,7 +1,9 @@
 //! The pure core: releases and their lifecycle, policy, the command language
 //! and the platform-neutral message model. No I/O, no async, no platform types.
 
+pub mod calendar;
 pub mod command;
+pub mod cron_spec;
 pub mod ids;
 pub mod lifecycle;
 pub mod message;
