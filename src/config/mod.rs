@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use chrono_tz::Tz;
 
+use crate::domain::cron_spec::CronSpec;
 use crate::domain::ids::{ChannelRef, Name, UserRef};
 use crate::domain::policy::{Directory, EnvPolicy, Permission};
 
@@ -37,6 +38,45 @@ pub struct Environment {
     pub ci: CiTarget,
 }
 
+/// What a scheduled digest reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Digest {
+    /// Approvals waiting, oldest first.
+    Pending,
+    /// Today's calendar.
+    Today,
+    /// This week's calendar.
+    Week,
+    /// Shipped, scheduled, blocked and rolled back.
+    Status,
+}
+
+/// What a cron job does when its slot passed while the bot was down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missed {
+    Skip,
+    /// Run once on start if missed by less than this.
+    RunOnce(chrono::Duration),
+}
+
+/// A digest posted to a channel on a crontab schedule.
+#[derive(Debug, Clone)]
+pub struct ScheduledDigest {
+    pub name: String,
+    pub cron: CronSpec,
+    pub timezone: Tz,
+    pub digest: Digest,
+    pub channel: ChannelRef,
+    pub missed: Missed,
+}
+
+/// Per-release reminders.
+#[derive(Debug, Clone, Default)]
+pub struct Reminders {
+    pub before_window: Option<chrono::Duration>,
+    pub approval_nudge: Option<chrono::Duration>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub timezone: Tz,
@@ -48,6 +88,10 @@ pub struct Config {
     pub directory: Directory,
     /// Who may grant and revoke roles in chat.
     pub admin: Permission,
+    /// The token `/calendar.ics` asks for; no feed without one.
+    pub calendar_token: Option<Secret>,
+    pub schedules: Vec<ScheduledDigest>,
+    pub reminders: Reminders,
     pub services: BTreeMap<Name, Service>,
     pub environments: BTreeMap<Name, Environment>,
 }

@@ -15,6 +15,12 @@ pub struct RawConfig {
     #[serde(default)]
     pub http: RawHttp,
     #[serde(default)]
+    pub calendar: RawCalendar,
+    #[serde(default)]
+    pub schedules: Vec<RawSchedule>,
+    #[serde(default)]
+    pub reminders: RawReminders,
+    #[serde(default)]
     pub roles: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     pub services: BTreeMap<String, RawService>,
@@ -114,6 +120,55 @@ pub struct RawEnvironment {
     pub checklist: Vec<String>,
     #[serde(default)]
     pub ci: RawCi,
+    /// Deploy windows, like `MON-THU 09:00-16:00` (in the environment's timezone).
+    #[serde(default)]
+    pub windows: Vec<String>,
+    /// Weekly freezes, like `{ span = "FRI 15:00-24:00", reason = "weekend" }`.
+    #[serde(default)]
+    pub freezes: Vec<RawRecurringFreeze>,
+    pub max_per_day: Option<u32>,
+    pub service_gap_minutes: Option<u32>,
+    /// `refuse` (default) or `warn` when a schedule breaks a rule.
+    pub conflicts: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRecurringFreeze {
+    pub span: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCalendar {
+    /// Environment variable holding the token `/calendar.ics?token=` needs.
+    pub feed_token_env: Option<String>,
+}
+
+/// A cron job posting a digest to a channel.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSchedule {
+    pub name: String,
+    /// Standard 5-field crontab line or `@daily`-style shortcut.
+    pub cron: String,
+    pub timezone: Option<String>,
+    /// `pending`, `today`, `week` or `status`.
+    pub digest: String,
+    pub channel: String,
+    /// After downtime: `run_once` (default, if missed by under `missed_within_minutes`) or `skip`.
+    pub missed: Option<String>,
+    pub missed_within_minutes: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReminders {
+    /// Remind requester and approvers this long before a window if the release is not ready.
+    pub before_window_minutes: Option<u32>,
+    /// Nudge approvers when a request has waited this long.
+    pub approval_nudge_hours: Option<u32>,
 }
 
 /// One CI target. Which keys apply depends on `kind`; validation says so.

@@ -5,8 +5,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono_tz::Tz;
 
-use super::raw::{RawCi, RawConfig, RawEnvironment};
-use super::{CiTarget, Config, Environment, Problem, Service};
+use super::raw::{RawCi, RawConfig, RawEnvironment, RawSchedule};
+use super::{
+    CiTarget, Config, Digest, Environment, Missed, Problem, Reminders, ScheduledDigest, Service,
+};
+use crate::domain::calendar::{RecurringFreeze, SlotRules, WeeklySpan};
+use crate::domain::cron_spec::CronSpec;
 use crate::domain::ids::{ChannelRef, Name, UserRef};
 use crate::domain::policy::{Directory, EnvPolicy, Permission};
 use std::net::SocketAddr;
@@ -215,6 +219,31 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
         );
     }
 
+    let calendar_token =
+        raw.calendar
+            .feed_token_env
+            .as_ref()
+            .and_then(|var| match std::env::var(var) {
+                Ok(token) if !token.is_empty() => Some(super::Secret::new(token)),
+                _ => {
+                    problems.add(
+                        &["calendar", "feed_token_env"],
+                        format!("environment variable {var} is not set"),
+                    );
+                    None
+                }
+            });
+    let schedules = schedules(&raw.schedules, timezone_default, problems);
+    let reminders = Reminders {
+        before_window: raw
+            .reminders
+            .before_window_minutes
+            .map(|m| chrono::Duration::minutes(i64::from(m))),
+        approval_nudge: raw
+            .reminders
+            .approval_nudge_hours
+            .map(|h| chrono::Duration::hours(i64::from(h))),
+    };
     let admin = permission(
         &raw.bot.admin_roles,
         &["bot", "admin_roles"],
@@ -240,6 +269,9 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
         shell_user,
         directory,
         admin,
+        calendar_token,
+        schedules,
+        reminders,
         services,
         environments,
     }
@@ -318,6 +350,7 @@ fn env_policy(
         self_approval: env.self_approval,
         approval_expiry: chrono::Duration::hours(i64::from(env.approval_expiry_hours)),
         checklist: env.checklist.clone(),
+        slots: slot_rules(env, n, problems),
         name: name.clone(),
     };
     for role in env.approvals_by_role.keys() {
@@ -407,4 +440,121 @@ fn ci_target(ci: &RawCi, path: &[&str], problems: &mut Problems<'_>) -> CiTarget
         problems.add(&key_path, message);
     }
     target
+}
+
+fn slot_rules(env: &RawEnvironment, n: &str, problems: &mut Problems<'_>) -> SlotRules {
+    let windows = env
+        .windows
+        .iter()
+        .filter_map(|w| {
+            WeeklySpan::parse(w)
+                .map_err(|e| problems.add(&["environments", n, "windows"], e))
+                .ok()
+        })
+        .collect();
+    let recurring_freezes = env
+        .freezes
+        .iter()
+        .filter_map(|f| {
+            WeeklySpan::parse(&f.span)
+                .map_err(|e| problems.add(&["environments", n, "freezes"], e))
+                .ok()
+                .map(|span| RecurringFreeze {
+                    span,
+                    reason: f.reason.clone(),
+                })
+        })
+        .collect();
+    let refuse_conflicts = match env.conflicts.as_deref() {
+        None | Some("refuse") => true,
+        Some("warn") => false,
+        Some(other) => {
+            problems.add(
+                &["environments", n, "conflicts"],
+                format!("`{other}` is not a policy; use refuse or warn"),
+            );
+            true
+        }
+    };
+    SlotRules {
+        windows,
+        recurring_freezes,
+        max_per_day: env.max_per_day,
+        service_gap: env
+            .service_gap_minutes
+            .map(|m| chrono::Duration::minutes(i64::from(m))),
+        refuse_conflicts,
+    }
+}
+
+fn schedules(
+    raw: &[RawSchedule],
+    default_tz: Tz,
+    problems: &mut Problems<'_>,
+) -> Vec<ScheduledDigest> {
+    let mut seen = BTreeSet::new();
+    let mut jobs = Vec::new();
+    for (i, job) in raw.iter().enumerate() {
+        let index = i.to_string();
+        let path = |key: &'static str| ["schedules".to_string(), index.clone(), key.to_string()];
+        let mut add = |key: &'static str, message: String| {
+            let p = path(key);
+            let refs: Vec<&str> = p.iter().map(String::as_str).collect();
+            problems.add(&refs, format!("job `{}`: {message}", job.name));
+        };
+        if !seen.insert(job.name.clone()) {
+            add("name", "the name is used twice".into());
+        }
+        let cron = CronSpec::parse(&job.cron)
+            .map_err(|e| add("cron", format!("`{}`: {e}", job.cron)))
+            .ok();
+        let timezone = match &job.timezone {
+            Some(tz) => tz
+                .parse::<Tz>()
+                .map_err(|_| add("timezone", format!("`{tz}` is not a known timezone")))
+                .ok(),
+            None => Some(default_tz),
+        };
+        let digest = match job.digest.as_str() {
+            "pending" => Some(Digest::Pending),
+            "today" => Some(Digest::Today),
+            "week" => Some(Digest::Week),
+            "status" => Some(Digest::Status),
+            other => {
+                add(
+                    "digest",
+                    format!("`{other}` is not a digest; use pending, today, week or status"),
+                );
+                None
+            }
+        };
+        let channel = ChannelRef::parse(&job.channel)
+            .map_err(|e| add("channel", e.0))
+            .ok();
+        let within = chrono::Duration::minutes(i64::from(job.missed_within_minutes.unwrap_or(60)));
+        let missed = match job.missed.as_deref() {
+            None | Some("run_once") => Some(Missed::RunOnce(within)),
+            Some("skip") => Some(Missed::Skip),
+            Some(other) => {
+                add(
+                    "missed",
+                    format!("`{other}` is not a policy; use run_once or skip"),
+                );
+                None
+            }
+        };
+        if let (Some(cron), Some(timezone), Some(digest), Some(channel), Some(missed)) =
+            (cron, timezone, digest, channel, missed)
+        {
+            jobs.push(ScheduledDigest {
+                name: job.name.clone(),
+                cron,
+                timezone,
+                digest,
+                channel,
+                missed,
+            });
+        }
+    }
+    jobs
 }

@@ -24,7 +24,10 @@ pub struct WeeklySpan {
 }
 
 fn day(text: &str) -> Option<u32> {
-    DAY_NAMES.iter().position(|d| d.eq_ignore_ascii_case(text)).map(|i| i as u32)
+    DAY_NAMES
+        .iter()
+        .position(|d| d.eq_ignore_ascii_case(text))
+        .map(|i| i as u32)
 }
 
 fn time(text: &str) -> Option<Option<NaiveTime>> {
@@ -36,7 +39,9 @@ fn time(text: &str) -> Option<Option<NaiveTime>> {
 
 impl WeeklySpan {
     pub fn parse(text: &str) -> Result<WeeklySpan, String> {
-        let problem = || format!("`{text}` is not a weekly span: expected like MON-THU 09:00-16:00 or FRI 15:00-24:00");
+        let problem = || {
+            format!("`{text}` is not a weekly span: expected like MON-THU 09:00-16:00 or FRI 15:00-24:00")
+        };
         let (days_text, hours) = text.trim().split_once(' ').ok_or_else(problem)?;
         let mut days = BTreeSet::new();
         for part in days_text.split(',') {
@@ -63,7 +68,12 @@ impl WeeklySpan {
         if end.is_some_and(|e| e <= start) {
             return Err(format!("`{text}`: the span must end after it starts"));
         }
-        Ok(WeeklySpan { days, start, end, text: text.trim().to_string() })
+        Ok(WeeklySpan {
+            days,
+            start,
+            end,
+            text: text.trim().to_string(),
+        })
     }
 
     /// Whether the instant falls inside the span, read in `tz`.
@@ -80,9 +90,13 @@ impl WeeklySpan {
         let date = local.date_naive();
         let end = match self.end {
             Some(end) => date.and_time(end),
-            None => (date + Duration::days(1)).and_hms_opt(0, 0, 0).expect("midnight exists"),
+            None => (date + Duration::days(1))
+                .and_hms_opt(0, 0, 0)
+                .expect("midnight exists"),
         };
-        tz.from_local_datetime(&end).earliest().map_or(at, |e| e.with_timezone(&Utc))
+        tz.from_local_datetime(&end)
+            .earliest()
+            .map_or(at, |e| e.with_timezone(&Utc))
     }
 }
 
@@ -161,25 +175,50 @@ pub struct SlotRules {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Conflict {
     OutsideWindows(String),
-    Frozen { what: String, reason: String, until: DateTime<Utc> },
-    DayFull { max: u32, releases: Vec<ReleaseId> },
-    TooClose { other: ReleaseId, owner: UserRef, gap_minutes: i64 },
+    Frozen {
+        what: String,
+        reason: String,
+        until: DateTime<Utc>,
+    },
+    DayFull {
+        max: u32,
+        releases: Vec<ReleaseId>,
+    },
+    TooClose {
+        other: ReleaseId,
+        owner: UserRef,
+        gap_minutes: i64,
+    },
 }
 
 impl Conflict {
     pub fn describe(&self, tz: Tz) -> String {
         match self {
-            Conflict::OutsideWindows(windows) => format!("it is outside the deploy windows ({windows}, {tz})"),
-            Conflict::Frozen { what, reason, until } => format!(
+            Conflict::OutsideWindows(windows) => {
+                format!("it is outside the deploy windows ({windows}, {tz})")
+            }
+            Conflict::Frozen {
+                what,
+                reason,
+                until,
+            } => format!(
                 "{what} “{reason}” is on until {}",
                 until.with_timezone(&tz).format("%Y-%m-%d %H:%M")
             ),
             Conflict::DayFull { max, releases } => format!(
                 "that day already has {} release(s) ({}); at most {max} a day",
                 releases.len(),
-                releases.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", ")
+                releases
+                    .iter()
+                    .map(|r| r.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
-            Conflict::TooClose { other, owner, gap_minutes } => format!(
+            Conflict::TooClose {
+                other,
+                owner,
+                gap_minutes,
+            } => format!(
                 "{other} (owner {}) ships the same service within {gap_minutes} min",
                 owner.local()
             ),
@@ -189,15 +228,27 @@ impl Conflict {
 
 impl SlotRules {
     fn windows_text(&self) -> String {
-        self.windows.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(", ")
+        self.windows
+            .iter()
+            .map(|w| w.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Whether nothing but the clock stops a deploy at `at`: windows and freezes.
     pub fn open_at(&self, at: DateTime<Utc>, tz: Tz, freezes: &[Freeze]) -> Result<(), Conflict> {
         if let Some(freeze) = freezes.iter().find(|f| f.covers(at)) {
-            return Err(Conflict::Frozen { what: format!("freeze {}", freeze.label()), reason: freeze.reason.clone(), until: freeze.end });
+            return Err(Conflict::Frozen {
+                what: format!("freeze {}", freeze.label()),
+                reason: freeze.reason.clone(),
+                until: freeze.end,
+            });
         }
-        if let Some(recurring) = self.recurring_freezes.iter().find(|r| r.span.contains(at, tz)) {
+        if let Some(recurring) = self
+            .recurring_freezes
+            .iter()
+            .find(|r| r.span.contains(at, tz))
+        {
             return Err(Conflict::Frozen {
                 what: format!("the weekly freeze {}", recurring.span),
                 reason: recurring.reason.clone(),
@@ -221,16 +272,29 @@ impl SlotRules {
     ) -> Result<(), Conflict> {
         self.open_at(at, tz, freezes)?;
         if let Some(gap) = self.service_gap {
-            if let Some(close) = others.iter().find(|b| &b.service == service && (b.at - at).abs() < gap) {
-                return Err(Conflict::TooClose { other: close.release, owner: close.requester.clone(), gap_minutes: gap.num_minutes() });
+            if let Some(close) = others
+                .iter()
+                .find(|b| &b.service == service && (b.at - at).abs() < gap)
+            {
+                return Err(Conflict::TooClose {
+                    other: close.release,
+                    owner: close.requester.clone(),
+                    gap_minutes: gap.num_minutes(),
+                });
             }
         }
         if let Some(max) = self.max_per_day {
             let day = at.with_timezone(&tz).date_naive();
-            let same_day: Vec<ReleaseId> =
-                others.iter().filter(|b| b.at.with_timezone(&tz).date_naive() == day).map(|b| b.release).collect();
+            let same_day: Vec<ReleaseId> = others
+                .iter()
+                .filter(|b| b.at.with_timezone(&tz).date_naive() == day)
+                .map(|b| b.release)
+                .collect();
             if same_day.len() as u32 >= max {
-                return Err(Conflict::DayFull { max, releases: same_day });
+                return Err(Conflict::DayFull {
+                    max,
+                    releases: same_day,
+                });
             }
         }
         Ok(())
@@ -279,7 +343,10 @@ mod tests {
     }
 
     fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-        berlin().with_ymd_and_hms(y, m, d, h, min, 0).unwrap().with_timezone(&Utc)
+        berlin()
+            .with_ymd_and_hms(y, m, d, h, min, 0)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     fn name(text: &str) -> Name {
@@ -287,7 +354,12 @@ mod tests {
     }
 
     fn booking(id: u64, service: &str, when: DateTime<Utc>) -> Booking {
-        Booking { release: ReleaseId::new(id), service: name(service), requester: UserRef::parse("shell:alice").unwrap(), at: when }
+        Booking {
+            release: ReleaseId::new(id),
+            service: name(service),
+            requester: UserRef::parse("shell:alice").unwrap(),
+            at: when,
+        }
     }
 
     fn rules() -> SlotRules {
@@ -303,8 +375,14 @@ mod tests {
     #[test]
     fn weekly_spans_parse_and_wrap() {
         let span = WeeklySpan::parse("FRI-MON 18:00-24:00").unwrap();
-        assert!(span.contains(at(2026, 11, 29, 20, 0), berlin()), "Sunday evening");
-        assert!(!span.contains(at(2026, 11, 25, 20, 0), berlin()), "Wednesday");
+        assert!(
+            span.contains(at(2026, 11, 29, 20, 0), berlin()),
+            "Sunday evening"
+        );
+        assert!(
+            !span.contains(at(2026, 11, 25, 20, 0), berlin()),
+            "Wednesday"
+        );
         assert!(WeeklySpan::parse("MON 16:00-09:00").is_err());
         assert!(WeeklySpan::parse("FUNDAY 09:00-10:00").is_err());
     }
@@ -314,22 +392,53 @@ mod tests {
         let api = name("api");
         let r = rules();
         // Thursday 2026-12-03
-        assert_eq!(r.check(at(2026, 12, 3, 17, 0), berlin(), &api, &[], &[]), Err(Conflict::OutsideWindows("MON-THU 09:00-16:00".into())));
-        assert!(matches!(r.check(at(2026, 12, 4, 10, 0), berlin(), &api, &[], &[]), Err(Conflict::OutsideWindows(_))), "Friday");
-        let others = [booking(1, "api", at(2026, 12, 3, 10, 0)), booking(2, "web", at(2026, 12, 3, 13, 0))];
-        assert!(matches!(r.check(at(2026, 12, 3, 10, 30), berlin(), &api, &[], &others[..1]), Err(Conflict::TooClose { .. })));
-        assert!(matches!(r.check(at(2026, 12, 3, 15, 0), berlin(), &api, &[], &others), Err(Conflict::DayFull { max: 2, .. })));
-        assert_eq!(r.check(at(2026, 12, 2, 15, 0), berlin(), &api, &[], &others), Ok(()));
+        assert_eq!(
+            r.check(at(2026, 12, 3, 17, 0), berlin(), &api, &[], &[]),
+            Err(Conflict::OutsideWindows("MON-THU 09:00-16:00".into()))
+        );
+        assert!(
+            matches!(
+                r.check(at(2026, 12, 4, 10, 0), berlin(), &api, &[], &[]),
+                Err(Conflict::OutsideWindows(_))
+            ),
+            "Friday"
+        );
+        let others = [
+            booking(1, "api", at(2026, 12, 3, 10, 0)),
+            booking(2, "web", at(2026, 12, 3, 13, 0)),
+        ];
+        assert!(matches!(
+            r.check(at(2026, 12, 3, 10, 30), berlin(), &api, &[], &others[..1]),
+            Err(Conflict::TooClose { .. })
+        ));
+        assert!(matches!(
+            r.check(at(2026, 12, 3, 15, 0), berlin(), &api, &[], &others),
+            Err(Conflict::DayFull { max: 2, .. })
+        ));
+        assert_eq!(
+            r.check(at(2026, 12, 2, 15, 0), berlin(), &api, &[], &others),
+            Ok(())
+        );
     }
 
     #[test]
     fn next_free_slots_skip_full_days_freezes_and_closed_hours() {
         let api = name("api");
         let mut r = rules();
-        r.recurring_freezes.push(RecurringFreeze { span: WeeklySpan::parse("MON 09:00-12:00").unwrap(), reason: "planning".into() });
-        let others = [booking(1, "api", at(2026, 12, 3, 10, 0)), booking(2, "web", at(2026, 12, 3, 13, 0))];
+        r.recurring_freezes.push(RecurringFreeze {
+            span: WeeklySpan::parse("MON 09:00-12:00").unwrap(),
+            reason: "planning".into(),
+        });
+        let others = [
+            booking(1, "api", at(2026, 12, 3, 10, 0)),
+            booking(2, "web", at(2026, 12, 3, 13, 0)),
+        ];
         let slots = r.next_free(at(2026, 12, 3, 10, 0), berlin(), &api, &[], &others, 2);
-        assert_eq!(slots, vec![at(2026, 12, 7, 12, 0), at(2026, 12, 7, 12, 30)], "Thursday full, Friday-Sunday closed, Monday morning frozen");
+        assert_eq!(
+            slots,
+            vec![at(2026, 12, 7, 12, 0), at(2026, 12, 7, 12, 30)],
+            "Thursday full, Friday-Sunday closed, Monday morning frozen"
+        );
     }
 
     #[test]
@@ -343,7 +452,12 @@ mod tests {
             by: UserRef::parse("shell:bob").unwrap(),
             created_at: at(2026, 11, 26, 10, 0),
         };
-        let conflict = rules().open_at(at(2026, 12, 21, 10, 0), berlin(), &[freeze]).unwrap_err();
-        assert_eq!(conflict.describe(berlin()), "freeze F-1 “year-end freeze” is on until 2027-01-04 00:00");
+        let conflict = rules()
+            .open_at(at(2026, 12, 21, 10, 0), berlin(), &[freeze])
+            .unwrap_err();
+        assert_eq!(
+            conflict.describe(berlin()),
+            "freeze F-1 “year-end freeze” is on until 2027-01-04 00:00"
+        );
     }
 }

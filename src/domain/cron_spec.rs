@@ -12,7 +12,9 @@ use chrono_tz::Tz;
 
 const FIELDS: [&str; 5] = ["minute", "hour", "day-of-month", "month", "day-of-week"];
 const RANGES: [(u32, u32); 5] = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)];
-const MONTHS: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
+const MONTHS: [&str; 12] = [
+    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+];
 const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 
 /// What is wrong with a crontab line, naming the field.
@@ -56,7 +58,10 @@ fn shortcut(text: &str) -> Option<&'static str> {
 fn value(field: usize, text: &str) -> Result<u32, String> {
     let upper = text.to_ascii_uppercase();
     let named = match field {
-        3 => MONTHS.iter().position(|m| *m == upper).map(|i| i as u32 + 1),
+        3 => MONTHS
+            .iter()
+            .position(|m| *m == upper)
+            .map(|i| i as u32 + 1),
         4 => DAYS.iter().position(|d| *d == upper).map(|i| i as u32),
         _ => None,
     };
@@ -75,7 +80,11 @@ fn expand(field: usize, text: &str) -> Result<BTreeSet<u32>, String> {
     for part in text.split(',') {
         let (range, step) = match part.split_once('/') {
             Some((range, step)) => {
-                let step: u32 = step.parse().ok().filter(|s| *s > 0).ok_or(format!("`{step}` is not a step"))?;
+                let step: u32 = step
+                    .parse()
+                    .ok()
+                    .filter(|s| *s > 0)
+                    .ok_or(format!("`{step}` is not a step"))?;
                 (range, step)
             }
             None => (part, 1),
@@ -112,13 +121,19 @@ impl CronSpec {
         }
         let mut translated = vec!["0".to_string()];
         for (i, field) in fields.iter().enumerate() {
-            let values = expand(i, field).map_err(|message| CronError { field: FIELDS[i], message })?;
+            let values = expand(i, field).map_err(|message| CronError {
+                field: FIELDS[i],
+                message,
+            })?;
             translated.push(match i {
                 4 if *field == "*" => "*".to_string(),
                 4 => {
                     // 7 is Sunday too; names keep crontab's meaning exact.
                     let days: BTreeSet<u32> = values.iter().map(|d| d % 7).collect();
-                    days.iter().map(|d| DAYS[*d as usize]).collect::<Vec<_>>().join(",")
+                    days.iter()
+                        .map(|d| DAYS[*d as usize])
+                        .collect::<Vec<_>>()
+                        .join(",")
                 }
                 _ => field.to_string(),
             });
@@ -127,7 +142,10 @@ impl CronSpec {
             field: "line",
             message: e.to_string(),
         })?;
-        Ok(CronSpec { text: trimmed.to_string(), schedule })
+        Ok(CronSpec {
+            text: trimmed.to_string(),
+            schedule,
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -138,7 +156,10 @@ impl CronSpec {
     /// A wall-clock time a DST change skips does not fire that day; one it
     /// repeats fires once, at its first occurrence.
     pub fn next_after(&self, after: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
-        self.schedule.after(&after.with_timezone(&tz)).next().map(|t| t.with_timezone(&Utc))
+        self.schedule
+            .after(&after.with_timezone(&tz))
+            .next()
+            .map(|t| t.with_timezone(&Utc))
     }
 }
 
@@ -160,16 +181,36 @@ mod tests {
             at = spec.next_after(at, Tz::UTC).unwrap();
             days.push(at.weekday());
         }
-        assert_eq!(days, [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri]);
-        let sundays = CronSpec::parse("30 8 * * 0").unwrap().next_after(at, Tz::UTC).unwrap();
+        assert_eq!(
+            days,
+            [
+                Weekday::Mon,
+                Weekday::Tue,
+                Weekday::Wed,
+                Weekday::Thu,
+                Weekday::Fri
+            ]
+        );
+        let sundays = CronSpec::parse("30 8 * * 0")
+            .unwrap()
+            .next_after(at, Tz::UTC)
+            .unwrap();
         assert_eq!(sundays.weekday(), Weekday::Sun);
-        assert_eq!(CronSpec::parse("30 8 * * 7").unwrap().next_after(at, Tz::UTC), Some(sundays));
+        assert_eq!(
+            CronSpec::parse("30 8 * * 7")
+                .unwrap()
+                .next_after(at, Tz::UTC),
+            Some(sundays)
+        );
     }
 
     #[test]
     fn shortcuts_and_names_work() {
         let daily = CronSpec::parse("@daily").unwrap();
-        assert_eq!(daily.next_after(utc(2026, 11, 26, 10, 0), Tz::UTC), Some(utc(2026, 11, 27, 0, 0)));
+        assert_eq!(
+            daily.next_after(utc(2026, 11, 26, 10, 0), Tz::UTC),
+            Some(utc(2026, 11, 27, 0, 0))
+        );
         assert!(CronSpec::parse("0 9 * JAN-MAR MON-FRI").is_ok());
     }
 
@@ -177,7 +218,10 @@ mod tests {
     fn a_bad_field_is_named() {
         let error = CronSpec::parse("0 25 * * *").unwrap_err();
         assert_eq!(error.to_string(), "hour field: 25 is out of range 0–23");
-        assert_eq!(CronSpec::parse("0 9 * * FUNDAY").unwrap_err().field, "day-of-week");
+        assert_eq!(
+            CronSpec::parse("0 9 * * FUNDAY").unwrap_err().field,
+            "day-of-week"
+        );
         assert_eq!(CronSpec::parse("0 9 * *").unwrap_err().field, "line");
         assert_eq!(CronSpec::parse("*/0 * * * *").unwrap_err().field, "minute");
     }
@@ -193,7 +237,10 @@ mod tests {
         let spec = CronSpec::parse("30 1 * * *").unwrap();
         let first = spec.next_after(utc(2026, 10, 24, 12, 0), tz).unwrap();
         assert_eq!(first, utc(2026, 10, 24, 23, 30));
-        assert_eq!(spec.next_after(first, tz).unwrap(), utc(2026, 10, 26, 0, 30));
+        assert_eq!(
+            spec.next_after(first, tz).unwrap(),
+            utc(2026, 10, 26, 0, 30)
+        );
     }
 
     #[test]
@@ -201,7 +248,10 @@ mod tests {
         let tz: Tz = "America/New_York".parse().unwrap();
         // 2027-03-14: 02:00 jumps to 03:00.
         let spec = CronSpec::parse("30 2 * * *").unwrap();
-        assert_eq!(spec.next_after(utc(2027, 3, 13, 12, 0), tz).unwrap(), utc(2027, 3, 15, 6, 30));
+        assert_eq!(
+            spec.next_after(utc(2027, 3, 13, 12, 0), tz).unwrap(),
+            utc(2027, 3, 15, 6, 30)
+        );
         // 2026-11-01: 01:00–02:00 repeats; 01:30 fires at its first (EDT) occurrence only.
         let spec = CronSpec::parse("30 1 * * *").unwrap();
         let first = spec.next_after(utc(2026, 10, 31, 12, 0), tz).unwrap();

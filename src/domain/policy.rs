@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
+use super::calendar::SlotRules;
 use super::ids::{ChannelRef, Name, UserRef};
 use super::release::Approval;
 
@@ -96,6 +97,8 @@ pub struct EnvPolicy {
     pub self_approval: bool,
     pub approval_expiry: Duration,
     pub checklist: Vec<String>,
+    /// When releases may be scheduled and deployed.
+    pub slots: SlotRules,
 }
 
 /// How far a release's approvals are from the quorum, at one instant.
@@ -253,6 +256,7 @@ pub(crate) mod tests {
             self_approval: false,
             approval_expiry: Duration::hours(72),
             checklist: vec![],
+            slots: SlotRules::default(),
         }
     }
 

@@ -68,6 +68,10 @@ impl Engine {
             .at
             .map(|w| w.resolve(policy.timezone, now))
             .transpose()?;
+        let warning = match scheduled_at {
+            Some(at) => self.check_slot(policy, &args.service, at, None)?,
+            None => None,
+        };
         let roles = self.roles_of(user);
         // Read before the transaction: sled deadlocks on plain reads inside one.
         let directory = self.directory();
@@ -107,10 +111,11 @@ impl Engine {
             format!(" Checklist 0/{}.", release.checklist.len())
         };
         Ok(Reply::new(format!(
-            "{} requested: {}, {window}. Needs {}.{checklist}",
+            "{} requested: {}, {window}. Needs {}.{checklist}{}",
             release.id,
             release.title(),
-            policy.describe_quorum()
+            policy.describe_quorum(),
+            warning.map(|w| format!("\n{w}")).unwrap_or_default()
         )))
     }
 
@@ -216,9 +221,23 @@ impl Engine {
         } else {
             "unschedule"
         };
+        // Resolve and check the time before the transaction (the checks read the store).
+        let current = self
+            .store
+            .release(id)?
+            .ok_or_else(|| super::no_such_release(id))?;
+        let policy = self.policy(&current.environment)?;
+        let at = when
+            .map(|w| w.resolve(policy.timezone, self.clock.now()))
+            .transpose()?;
+        let warning = match at {
+            Some(at) if current.status.is_awaiting_deploy() => {
+                self.check_slot(policy, &current.service, at, Some(id))?
+            }
+            _ => None,
+        };
         let (release, tz) = self.change_release(user, id, action, |release, ctx| {
             let tz = ctx.policy.timezone;
-            let at = when.map(|w| w.resolve(tz, ctx.now)).transpose()?;
             lifecycle::schedule(release, ctx.actor, at, ctx.policy, ctx.now)?;
             let thread_line = match at {
                 Some(at) => format!("{} scheduled it for {}", user.local(), format_local(at, tz)),
@@ -230,14 +249,16 @@ impl Engine {
                 thread_line,
             })
         })?;
-        Ok(Reply::new(match release.scheduled_at {
-            Some(at) => format!(
-                "{id} is set for {} (status: {}).",
-                format_local(at, tz),
-                release.status
-            ),
-            None => format!("{id} has no deploy time now (status: {}).", release.status),
-        }))
+        Ok(Reply::new(
+            match release.scheduled_at {
+                Some(at) => format!(
+                    "{id} is set for {} (status: {}).",
+                    format_local(at, tz),
+                    release.status
+                ),
+                None => format!("{id} has no deploy time now (status: {}).", release.status),
+            } + &warning.map(|w| format!("\n{w}")).unwrap_or_default(),
+        ))
     }
 
     pub(super) fn change(
@@ -317,6 +338,16 @@ impl Engine {
     }
 
     pub(super) fn deploy(&self, user: &UserRef, id: ReleaseId) -> EngineResult<Reply> {
+        // Windows, freezes and locks matter only to someone who may deploy at all.
+        if let Some(current) = self.store.release(id)? {
+            if self
+                .policy(&current.environment)?
+                .deploy
+                .allows(&self.roles_of(user))
+            {
+                self.check_deploy_now(user, &current)?;
+            }
+        }
         let (release, deployment) = self.change_release(user, id, "deploy", |release, ctx| {
             self.refuse_if_target_busy(ctx.tx, release)?;
             let live = ctx.tx.live(&release.service, &release.environment)?;
@@ -355,19 +386,28 @@ impl Engine {
         id: ReleaseId,
         reason: String,
     ) -> EngineResult<Reply> {
+        // Rollback is break-glass: allowed in a freeze, and recorded as such.
+        let frozen = match self.store.release(id)? {
+            Some(current) => self.break_glass(&current)?,
+            None => None,
+        };
+        let glass = frozen
+            .as_ref()
+            .map(|why| format!(" (🧊 break-glass: {why})"))
+            .unwrap_or_default();
         let (release, deployment) = self.change_release(user, id, "rollback", |release, ctx| {
             self.refuse_if_target_busy(ctx.tx, release)?;
             let deployment =
                 lifecycle::start_rollback(release, ctx.actor, reason.clone(), ctx.policy, ctx.now)?;
             self.start_job(ctx.tx, release, &deployment)?;
             let thread_line = format!(
-                "🚨 {} started a rollback to {}: {reason}",
+                "🚨 {} started a rollback to {}: {reason}{glass}",
                 user.local(),
                 deployment.version
             );
             Ok(Change {
                 detail: format!(
-                    "to {} (job {}): {reason}",
+                    "to {} (job {}): {reason}{glass}",
                     deployment.version, deployment.job
                 ),
                 thread_line,
@@ -380,7 +420,7 @@ impl Engine {
             .map(|p| format!(" (as shipped in {})", p.release))
             .unwrap_or_default();
         Ok(Reply::new(format!(
-            "{id} is rolling back: {} {} → {}{from} in {} via {} (job {}). Reason recorded: {reason}",
+            "{id} is rolling back: {} {} → {}{from} in {} via {} (job {}). Reason recorded: {reason}{glass}",
             release.service,
             release.version,
             deployment.version,

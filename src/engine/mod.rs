@@ -4,7 +4,9 @@
 
 mod actions;
 mod admin;
+mod calendar;
 mod jobs;
+mod stats;
 mod views;
 
 use std::collections::BTreeSet;
@@ -22,6 +24,7 @@ use crate::domain::Refusal;
 use crate::store::{AuditDraft, Store, StoreError, Tx, TxResult};
 
 pub use jobs::{Callback, CallbackError, CallbackResult, JobReport};
+pub use stats::{compute as compute_stats, ServiceStats};
 
 /// Where a command came from, so replies and threads can find their way back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,6 +197,26 @@ impl Engine {
             Command::Grant { user, role } => self.grant(actor, user, role),
             Command::Revoke { user, role } => self.revoke(actor, user, role),
             Command::Roles => self.roles(),
+            Command::Calendar { range } => self.calendar(range),
+            Command::Freeze {
+                environment,
+                from,
+                to,
+                reason,
+            } => self.freeze(actor, environment, from, to, reason),
+            Command::Freezes => self.freezes(),
+            Command::Unfreeze { id } => self.unfreeze(actor, id),
+            Command::Lock {
+                service,
+                environment,
+                reason,
+            } => self.lock(actor, service, environment, reason),
+            Command::Unlock {
+                service,
+                environment,
+            } => self.unlock(actor, service, environment),
+            Command::Bump { id, reason } => self.bump(actor, id, reason),
+            Command::Stats { period } => self.stats(period),
         };
         if let Err(EngineError::Internal(error)) = &result {
             tracing::error!(%actor, %error, "command failed");
@@ -322,11 +345,13 @@ fn actor<'a>(user: &'a UserRef, roles: &'a BTreeSet<String>) -> Actor<'a> {
     Actor { user, roles }
 }
 
-fn no_such_release(id: ReleaseId) -> Refusal {
+pub(super) fn no_such_release(id: ReleaseId) -> Refusal {
     Refusal::new(format!(
         "There is no release {id}. `list all` shows the latest releases."
     ))
 }
 
+#[cfg(test)]
+mod calendar_tests;
 #[cfg(test)]
 mod tests;

@@ -9,7 +9,7 @@ use crate::ci::Relay;
 use crate::clock::FixedClock;
 use crate::domain::release::ReleaseStatus;
 
-const CONFIG: &str = r##"
+pub(super) const CONFIG: &str = r##"
 [bot]
 timezone = "Europe/Berlin"
 
@@ -44,17 +44,21 @@ approvals = 1
 self_approval = true
 "##;
 
-struct Harness {
-    engine: Engine,
-    clock: Arc<FixedClock>,
+pub(super) struct Harness {
+    pub(super) engine: Engine,
+    pub(super) clock: Arc<FixedClock>,
     _dir: tempfile::TempDir,
 }
 
 impl Harness {
     fn new() -> Harness {
+        Harness::with_config(CONFIG)
+    }
+
+    pub(super) fn with_config(text: &str) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let config = Arc::new(Config::parse(CONFIG, "test.toml").unwrap());
+        let config = Arc::new(Config::parse(text, "test.toml").unwrap());
         let clock = Arc::new(FixedClock::at(
             Utc.with_ymd_and_hms(2026, 11, 26, 9, 0, 0).unwrap(),
         ));
@@ -66,7 +70,7 @@ impl Harness {
         }
     }
 
-    fn run(&self, user: &str, line: &str) -> EngineResult<Reply> {
+    pub(super) fn run(&self, user: &str, line: &str) -> EngineResult<Reply> {
         let user = UserRef::parse(&format!("shell:{user}")).unwrap();
         let origin = Origin {
             channel: ChannelRef::parse("shell:#test").unwrap(),
@@ -74,7 +78,7 @@ impl Harness {
         self.engine.handle_line(&user, line, &origin)
     }
 
-    fn ok(&self, user: &str, line: &str) -> String {
+    pub(super) fn ok(&self, user: &str, line: &str) -> String {
         match self.run(user, line) {
             Ok(reply) => reply.text,
             Err(error) => panic!("`{line}` as {user} failed: {error}"),
@@ -82,7 +86,7 @@ impl Harness {
     }
 
     /// Runs a command that must fail, and checks that the store did not change.
-    fn refused(&self, user: &str, line: &str) -> String {
+    pub(super) fn refused(&self, user: &str, line: &str) -> String {
         let before = self.engine.store().fingerprint().unwrap();
         let error = self.run(user, line).expect_err(line);
         assert_eq!(
@@ -93,7 +97,7 @@ impl Harness {
         error.reply_text()
     }
 
-    fn status(&self, id: u64) -> ReleaseStatus {
+    pub(super) fn status(&self, id: u64) -> ReleaseStatus {
         self.engine
             .store()
             .release(ReleaseId::new(id))
@@ -114,7 +118,7 @@ impl Harness {
         self.ok("alice", "check R-1 release notes");
     }
 
-    fn relay(&self) -> Relay {
+    pub(super) fn relay(&self) -> Relay {
         Relay::new(
             self.engine.clone(),
             self.clock.clone(),

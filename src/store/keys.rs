@@ -81,6 +81,7 @@ pub fn count(status: ReleaseStatus) -> Vec<u8> {
 pub const SCHEMA_VERSION: &[u8] = b"schema_version";
 pub const NEXT_RELEASE_ID: &[u8] = b"next_release_id";
 pub const AUDIT_HEAD: &[u8] = b"audit_head";
+pub const NEXT_FREEZE_ID: &[u8] = b"next_freeze_id";
 
 /// The version live in a service+environment.
 pub fn live(service: &Name, environment: &Name) -> Vec<u8> {

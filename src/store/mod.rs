@@ -19,7 +19,10 @@ use sled::Transactional;
 pub use audit::{AuditDraft, AuditEntry};
 pub use tx::{Tx, TxError, TxResult};
 
-use crate::domain::ids::{ChannelRef, ReleaseId, UserRef};
+use chrono::{DateTime, Utc};
+
+use crate::domain::calendar::{Freeze, Lock};
+use crate::domain::ids::{ChannelRef, Name, ReleaseId, UserRef};
 use crate::domain::outbox::{Announcement, CiJob};
 use crate::domain::release::{Release, ReleaseStatus};
 use crate::domain::Refusal;
@@ -42,7 +45,10 @@ mod trees {
     pub const POSTED: usize = 9;
     pub const META: usize = 10;
     pub const ROLES: usize = 11;
-    pub const NAMES: [&str; 12] = [
+    pub const FREEZES: usize = 12;
+    pub const LOCKS: usize = 13;
+    pub const SCHEDULER: usize = 14;
+    pub const NAMES: [&str; 15] = [
         "releases",
         "by_status",
         "by_time",
@@ -55,6 +61,9 @@ mod trees {
         "posted",
         "meta",
         "roles",
+        "freezes",
+        "locks",
+        "scheduler",
     ];
 }
 use trees::*;
@@ -335,6 +344,66 @@ impl Store {
                 Ok((user, role.to_string()))
             })
             .collect()
+    }
+
+    /// Freezes of one environment (all when `None`), in start order.
+    pub fn freezes(&self, environment: Option<&Name>) -> StoreResult<Vec<Freeze>> {
+        let mut freezes: Vec<Freeze> = self.trees[FREEZES]
+            .iter()
+            .values()
+            .map(|bytes| decode("freeze", &bytes?))
+            .collect::<StoreResult<_>>()?;
+        freezes.retain(|f| environment.is_none_or(|e| &f.environment == e));
+        freezes.sort_by_key(|f| f.start);
+        Ok(freezes)
+    }
+
+    pub fn lock(&self, service: &Name, environment: &Name) -> StoreResult<Option<Lock>> {
+        match self.trees[LOCKS].get(keys::target_prefix(service, environment))? {
+            Some(bytes) => Ok(Some(decode("lock", &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn locks(&self) -> StoreResult<Vec<Lock>> {
+        self.trees[LOCKS]
+            .iter()
+            .values()
+            .map(|bytes| decode("lock", &bytes?))
+            .collect()
+    }
+
+    /// Releases with a deploy time in `[from, to)`, in time order, from the time index.
+    pub fn scheduled_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<Release>> {
+        let first = keys::by_time(from, ReleaseId::new(0));
+        let last = keys::by_time(to, ReleaseId::new(0));
+        let ids = self.trees[BY_TIME]
+            .range(first..last)
+            .keys()
+            .collect::<Result<Vec<_>, _>>()?;
+        self.releases_for(ids.iter().filter_map(|k| keys::release_from(k)))
+    }
+
+    /// When a scheduler key (a cron job, a reminder) last fired.
+    pub fn last_fired(&self, key: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        match self.trees[SCHEDULER].get(key.as_bytes())? {
+            Some(bytes) => Ok(Some(decode("scheduler state", &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Records a firing durably, so that a restart never fires the same slot again.
+    pub fn set_last_fired(&self, key: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        self.trees[SCHEDULER].insert(
+            key.as_bytes(),
+            serde_json::to_vec(&at).expect("a time serializes"),
+        )?;
+        self.db.flush()?;
+        Ok(())
     }
 
     /// Every CI job in the outbox.

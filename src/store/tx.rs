@@ -9,6 +9,7 @@ use sled::transaction::{TransactionalTree, UnabortableTransactionError};
 use super::audit::{AuditDraft, AuditEntry, GENESIS};
 use super::keys;
 use super::trees::*;
+use crate::domain::calendar::{Freeze, Lock};
 use crate::domain::ids::{Name, ReleaseId, UserRef};
 use crate::domain::outbox::{Announcement, CiJob};
 use crate::domain::release::{LiveVersion, Release};
@@ -163,6 +164,58 @@ impl Tx<'_> {
     /// Revokes a granted role; `false` when it was not granted.
     pub fn revoke(&self, user: &UserRef, role: &str) -> TxResult<bool> {
         Ok(self.tree(ROLES).remove(keys::grant(user, role))?.is_some())
+    }
+
+    /// Hands out the next freeze number.
+    pub fn allocate_freeze_id(&self) -> TxResult<u64> {
+        let meta = self.tree(META);
+        let next = meta
+            .get(keys::NEXT_FREEZE_ID)?
+            .map_or(1, |b| keys::u64_from(&b));
+        meta.insert(keys::NEXT_FREEZE_ID, &(next + 1).to_be_bytes())?;
+        Ok(next)
+    }
+
+    pub fn put_freeze(&self, freeze: &Freeze) -> TxResult<()> {
+        self.tree(FREEZES)
+            .insert(&freeze.id.to_be_bytes(), encode(freeze))?;
+        Ok(())
+    }
+
+    pub fn freeze(&self, id: u64) -> TxResult<Option<Freeze>> {
+        match self.tree(FREEZES).get(id.to_be_bytes())? {
+            Some(bytes) => Ok(Some(decode("freeze", &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn remove_freeze(&self, id: u64) -> TxResult<()> {
+        self.tree(FREEZES).remove(&id.to_be_bytes())?;
+        Ok(())
+    }
+
+    pub fn lock(&self, service: &Name, environment: &Name) -> TxResult<Option<Lock>> {
+        match self
+            .tree(LOCKS)
+            .get(keys::target_prefix(service, environment))?
+        {
+            Some(bytes) => Ok(Some(decode("lock", &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn set_lock(
+        &self,
+        service: &Name,
+        environment: &Name,
+        lock: Option<&Lock>,
+    ) -> TxResult<()> {
+        let key = keys::target_prefix(service, environment);
+        match lock {
+            Some(lock) => self.tree(LOCKS).insert(key, encode(lock))?,
+            None => self.tree(LOCKS).remove(key)?,
+        };
+        Ok(())
     }
 
     pub fn announce(&self, announcement: &Announcement) -> TxResult<()> {

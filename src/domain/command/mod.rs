@@ -6,7 +6,7 @@ use std::fmt;
 
 use super::ids::{Name, ReleaseId, UserRef, Version};
 use super::release::{Priority, ReleaseStatus};
-use super::when::When;
+use super::when::{Day, When};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestArgs {
@@ -94,6 +94,70 @@ pub enum Command {
         role: String,
     },
     Roles,
+    Calendar {
+        range: CalendarRange,
+    },
+    Freeze {
+        environment: Name,
+        from: FreezeBound,
+        to: FreezeBound,
+        reason: String,
+    },
+    Freezes,
+    Unfreeze {
+        id: u64,
+    },
+    Lock {
+        service: Name,
+        environment: Name,
+        reason: String,
+    },
+    Unlock {
+        service: Name,
+        environment: Name,
+    },
+    Bump {
+        id: ReleaseId,
+        reason: String,
+    },
+    Stats {
+        period: StatsPeriod,
+    },
+}
+
+/// Which days `calendar` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CalendarRange {
+    Today,
+    Week,
+    Month,
+    /// The week containing this day.
+    Around(chrono::NaiveDate),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatsPeriod {
+    Week,
+    Month,
+    Quarter,
+}
+
+impl StatsPeriod {
+    pub fn days(self) -> i64 {
+        match self {
+            StatsPeriod::Week => 7,
+            StatsPeriod::Month => 30,
+            StatsPeriod::Quarter => 91,
+        }
+    }
+}
+
+/// One end of a freeze: a day, and a time or not (a start without a time
+/// begins at midnight; an end without one lasts through that day).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FreezeBound {
+    pub day: Day,
+    pub time: Option<chrono::NaiveTime>,
 }
 
 /// What a caller needs before `help` shows them a command.
@@ -137,6 +201,14 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec { name: "roles", usage: "roles", summary: "who holds which role", needs: Needs::Anyone },
     CommandSpec { name: "grant", usage: "grant <platform:user> <role>", summary: "give someone a role (kept in the store)", needs: Needs::Admin },
     CommandSpec { name: "revoke", usage: "revoke <platform:user> <role>", summary: "take back a role granted in chat", needs: Needs::Admin },
+    CommandSpec { name: "calendar", usage: "calendar [today|week|month|<YYYY-MM-DD>]", summary: "scheduled releases and freezes", needs: Needs::Anyone },
+    CommandSpec { name: "freeze", usage: "freeze <env> <YYYY-MM-DD> [HH:MM] to <YYYY-MM-DD> [HH:MM] <reason>", summary: "stop deploys and schedules for a while", needs: Needs::Admin },
+    CommandSpec { name: "freezes", usage: "freezes", summary: "freezes now and ahead, with weekly ones", needs: Needs::Anyone },
+    CommandSpec { name: "unfreeze", usage: "unfreeze <F-id>", summary: "lift a freeze", needs: Needs::Admin },
+    CommandSpec { name: "lock", usage: "lock <service> <env> <reason>", summary: "hold deploys of a service (e.g. during a migration)", needs: Needs::Deploy },
+    CommandSpec { name: "unlock", usage: "unlock <service> <env>", summary: "release a deploy lock", needs: Needs::Deploy },
+    CommandSpec { name: "bump", usage: "bump <id> <reason>", summary: "take a lower-priority release out of its slot", needs: Needs::Admin },
+    CommandSpec { name: "stats", usage: "stats [week|month|quarter]", summary: "deploy frequency, lead time, failure rate, time to restore", needs: Needs::Anyone },
     CommandSpec { name: "help", usage: "help [command]", summary: "what you can do here", needs: Needs::Anyone },
 ];
 
@@ -450,6 +522,81 @@ pub fn parse(input: &str) -> Result<Command, ParseError> {
         "notes" => Command::Notes { id: p.id()? },
         "list" => Command::List(parse_list_filter(&mut p)?),
         "roles" => Command::Roles,
+        "freezes" => Command::Freezes,
+        "calendar" => Command::Calendar {
+            range: parse_calendar_range(&mut p)?,
+        },
+        "stats" => {
+            let period = match p.peek().map(|t| t.text.to_ascii_lowercase()) {
+                None => StatsPeriod::Week,
+                Some(word) => {
+                    let token = p.take("the period")?;
+                    match word.as_str() {
+                        "week" => StatsPeriod::Week,
+                        "month" => StatsPeriod::Month,
+                        "quarter" => StatsPeriod::Quarter,
+                        _ => {
+                            return Err(p.error(
+                                &token,
+                                format!("`{}` is not a period. Usage: {}", token.text, p.usage),
+                            ))
+                        }
+                    }
+                }
+            };
+            Command::Stats { period }
+        }
+        "freeze" => parse_freeze(&mut p)?,
+        "unfreeze" => {
+            let token = p.take("the freeze id (like F-1)")?;
+            let digits = token
+                .text
+                .trim_start_matches(['F', 'f'])
+                .trim_start_matches('-');
+            let id = digits
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    p.error(
+                        &token,
+                        format!(
+                            "`{}` is not a freeze id; freeze ids look like F-1",
+                            token.text
+                        ),
+                    )
+                })?;
+            Command::Unfreeze { id }
+        }
+        "lock" | "unlock" => {
+            let service_token = p.take("the service")?;
+            let service =
+                Name::parse(&service_token.text).map_err(|e| p.error(&service_token, e.0))?;
+            let env_token = p.take("the environment")?;
+            let environment = Name::parse(&env_token.text).map_err(|e| p.error(&env_token, e.0))?;
+            if spec.name == "lock" {
+                let reason = p
+                    .rest()
+                    .ok_or_else(|| missing(&p, "the reason for the lock"))?;
+                Command::Lock {
+                    service,
+                    environment,
+                    reason,
+                }
+            } else {
+                Command::Unlock {
+                    service,
+                    environment,
+                }
+            }
+        }
+        "bump" => {
+            let id = p.id()?;
+            let reason = p
+                .rest()
+                .ok_or_else(|| missing(&p, "the reason for the bump"))?;
+            Command::Bump { id, reason }
+        }
         "grant" | "revoke" => {
             let user_token = p.take("the user (platform:id, like shell:erin)")?;
             let user = UserRef::parse(&user_token.text).map_err(|e| p.error(&user_token, e.0))?;
@@ -533,6 +680,71 @@ fn parse_request(p: &mut Parser<'_>) -> Result<RequestArgs, ParseError> {
         seen.push(word);
     }
     Ok(args)
+}
+
+fn parse_calendar_range(p: &mut Parser<'_>) -> Result<CalendarRange, ParseError> {
+    let Some(token) = p.peek().cloned() else {
+        return Ok(CalendarRange::Week);
+    };
+    p.next += 1;
+    Ok(match token.text.to_ascii_lowercase().as_str() {
+        "today" => CalendarRange::Today,
+        "week" => CalendarRange::Week,
+        "month" => CalendarRange::Month,
+        _ => match When::parse_day(&token.text) {
+            Some(Day::On(date)) => CalendarRange::Around(date),
+            _ => {
+                return Err(p.error(
+                    &token,
+                    format!(
+                        "`{}` is not today, week, month or a YYYY-MM-DD date.",
+                        token.text
+                    ),
+                ))
+            }
+        },
+    })
+}
+
+fn freeze_bound(p: &mut Parser<'_>, what: &str) -> Result<FreezeBound, ParseError> {
+    let token = p.take(what)?;
+    let day = When::parse_day(&token.text).ok_or_else(|| {
+        p.error(
+            &token,
+            format!(
+                "`{}` is not a date: use YYYY-MM-DD, today or tomorrow.",
+                token.text
+            ),
+        )
+    })?;
+    let time = p.peek().and_then(|t| When::parse_time(&t.text));
+    if time.is_some() {
+        p.next += 1;
+    }
+    Ok(FreezeBound { day, time })
+}
+
+fn parse_freeze(p: &mut Parser<'_>) -> Result<Command, ParseError> {
+    let env_token = p.take("the environment")?;
+    let environment = Name::parse(&env_token.text).map_err(|e| p.error(&env_token, e.0))?;
+    let from = freeze_bound(p, "the first day (YYYY-MM-DD)")?;
+    let to_word = p.take("`to` and the last day")?;
+    if !to_word.text.eq_ignore_ascii_case("to") {
+        return Err(p.error(
+            &to_word,
+            format!("Expected `to` before the last day. Usage: {}", p.usage),
+        ));
+    }
+    let to = freeze_bound(p, "the last day (YYYY-MM-DD)")?;
+    let reason = p
+        .rest()
+        .ok_or_else(|| missing(p, "the reason for the freeze"))?;
+    Ok(Command::Freeze {
+        environment,
+        from,
+        to,
+        reason,
+    })
 }
 
 fn parse_change(p: &mut Parser<'_>) -> Result<Command, ParseError> {

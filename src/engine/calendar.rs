@@ -1,0 +1,567 @@
+//! The release calendar: slot checks for schedules and deploys, freezes,
+//! locks, bumping, and the `calendar` view.
+
+use std::fmt::Write;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use crate::domain::calendar::{week_start, weekday_name, Booking, Freeze, Lock};
+use crate::domain::command::{CalendarRange, FreezeBound};
+use crate::domain::ids::{Name, ReleaseId, UserRef};
+use crate::domain::lifecycle;
+use crate::domain::outbox::Announcement;
+use crate::domain::policy::{Directory, EnvPolicy};
+use crate::domain::release::{Release, ReleaseStatus};
+use crate::domain::when::{format_local, Day};
+use crate::domain::Refusal;
+use crate::store::{AuditDraft, Tx, TxResult};
+
+use super::{Change, Engine, EngineResult, Reply};
+
+fn local_midnight(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
+    let midnight = date.and_hms_opt(0, 0, 0).expect("midnight exists");
+    tz.from_local_datetime(&midnight).earliest().map_or_else(
+        || Utc.from_utc_datetime(&midnight),
+        |t| t.with_timezone(&Utc),
+    )
+}
+
+fn short(at: DateTime<Utc>, tz: Tz) -> String {
+    let local = at.with_timezone(&tz);
+    format!(
+        "{} {}",
+        weekday_name(local.weekday()),
+        local.format("%m-%d %H:%M")
+    )
+}
+
+impl Engine {
+    /// Other open releases in the environment around `at`, as bookings.
+    fn bookings(
+        &self,
+        environment: &Name,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        except: Option<ReleaseId>,
+    ) -> EngineResult<Vec<Booking>> {
+        Ok(self
+            .store
+            .scheduled_between(from, to)?
+            .into_iter()
+            .filter(|r| {
+                &r.environment == environment
+                    && r.status.is_awaiting_deploy()
+                    && Some(r.id) != except
+            })
+            .filter_map(|r| {
+                r.scheduled_at.map(|at| Booking {
+                    release: r.id,
+                    service: r.service,
+                    requester: r.requester,
+                    at,
+                })
+            })
+            .collect())
+    }
+
+    /// Checks a deploy time against windows, freezes and capacity. A broken
+    /// rule is a refusal (with the next free slots) or, where the policy
+    /// says warn, a warning to add to the reply.
+    pub(super) fn check_slot(
+        &self,
+        policy: &EnvPolicy,
+        service: &Name,
+        at: DateTime<Utc>,
+        except: Option<ReleaseId>,
+    ) -> EngineResult<Option<String>> {
+        let freezes = self.store.freezes(Some(&policy.name))?;
+        let others = self.bookings(
+            &policy.name,
+            at - Duration::days(1),
+            at + Duration::days(15),
+            except,
+        )?;
+        let tz = policy.timezone;
+        let Err(conflict) = policy.slots.check(at, tz, service, &freezes, &others) else {
+            return Ok(None);
+        };
+        let slots: Vec<String> = policy
+            .slots
+            .next_free(at, tz, service, &freezes, &others, 3)
+            .into_iter()
+            .map(|slot| short(slot, tz))
+            .collect();
+        let next = if slots.is_empty() {
+            "no free slot in the next two weeks".to_string()
+        } else {
+            format!("next free slots: {}", slots.join(", "))
+        };
+        let text = format!(
+            "{} for {service} in {} does not suit: {}; {next}.",
+            format_local(at, tz),
+            policy.name,
+            conflict.describe(tz)
+        );
+        if policy.slots.refuse_conflicts {
+            Err(Refusal::new(format!("Can't schedule {text}")).into())
+        } else {
+            Ok(Some(format!("⚠️ Heads-up: {text}")))
+        }
+    }
+
+    /// Refuses a deploy now if the environment is closed or someone else holds a lock.
+    pub(super) fn check_deploy_now(&self, user: &UserRef, release: &Release) -> EngineResult<()> {
+        let policy = self.policy(&release.environment)?;
+        let now = self.clock.now();
+        if let Some(lock) = self.store.lock(&release.service, &release.environment)? {
+            if &lock.by != user {
+                return Err(Refusal::new(format!(
+                    "{} is locked in {} by {} for {}: {}. Ask them to `unlock {} {}`.",
+                    lock.service,
+                    lock.environment,
+                    lock.by.local(),
+                    age(now - lock.at),
+                    lock.reason,
+                    lock.service,
+                    lock.environment
+                ))
+                .into());
+            }
+        }
+        let freezes = self.store.freezes(Some(&release.environment))?;
+        if let Err(conflict) = policy.slots.open_at(now, policy.timezone, &freezes) {
+            return Err(Refusal::new(format!(
+                "{} can't deploy to {} now: {}. Rollbacks stay allowed.",
+                release.id,
+                release.environment,
+                conflict.describe(policy.timezone)
+            ))
+            .into());
+        }
+        Ok(())
+    }
+
+    /// The freeze a rollback breaks, if any, for the record.
+    pub(super) fn break_glass(&self, release: &Release) -> EngineResult<Option<String>> {
+        let policy = self.policy(&release.environment)?;
+        let freezes = self.store.freezes(Some(&release.environment))?;
+        Ok(policy
+            .slots
+            .open_at(self.clock.now(), policy.timezone, &freezes)
+            .err()
+            .map(|c| c.describe(policy.timezone)))
+    }
+
+    fn announce_line(
+        &self,
+        tx: &Tx<'_>,
+        directory: &Directory,
+        release: &Release,
+        line: String,
+    ) -> TxResult<()> {
+        let policy = self.policy(&release.environment)?;
+        let quorum = policy.quorum(&release.approvals, directory, release.updated_at);
+        let message = crate::domain::message::announcement(release, policy, &quorum);
+        for channel in self
+            .config
+            .channels_for(&release.service, &release.environment)
+        {
+            tx.announce(&Announcement {
+                channel,
+                message: message.clone(),
+                thread_line: Some(line.clone()),
+            })?;
+        }
+        Ok(())
+    }
+
+    fn audit_plain(&self, actor: &UserRef, action: &str, detail: String) -> AuditDraft {
+        AuditDraft {
+            at: self.clock.now(),
+            actor: actor.clone(),
+            action: action.to_string(),
+            release: None,
+            before: None,
+            after: None,
+            detail,
+        }
+    }
+
+    fn require_release_manager(&self, user: &UserRef, doing: &str) -> Result<(), Refusal> {
+        if self.config.admin.allows(&self.roles_of(user)) {
+            Ok(())
+        } else {
+            Err(Refusal::new(format!(
+                "You can't {doing}: that takes {}.",
+                self.config.admin.describe()
+            )))
+        }
+    }
+
+    pub(super) fn freeze(
+        &self,
+        user: &UserRef,
+        environment: Name,
+        from: FreezeBound,
+        to: FreezeBound,
+        reason: String,
+    ) -> EngineResult<Reply> {
+        self.require_release_manager(user, "freeze environments")?;
+        let policy = self.policy(&environment)?;
+        let (tz, now) = (policy.timezone, self.clock.now());
+        let resolve = |bound: FreezeBound, is_end: bool| {
+            let today = now.with_timezone(&tz).date_naive();
+            let date = match bound.day {
+                Day::On(date) => date,
+                Day::Today => today,
+                Day::Tomorrow => today + Duration::days(1),
+            };
+            match bound.time {
+                Some(time) => tz
+                    .from_local_datetime(&date.and_time(time))
+                    .earliest()
+                    .map(|t| t.with_timezone(&Utc)),
+                None if is_end => Some(local_midnight(tz, date + Duration::days(1))),
+                None => Some(local_midnight(tz, date)),
+            }
+        };
+        let (Some(mut start), Some(end)) = (resolve(from, false), resolve(to, true)) else {
+            return Err(Refusal::new("That time does not exist in the environment's timezone (a clock change); pick another.").into());
+        };
+        if end <= start {
+            return Err(Refusal::new(format!(
+                "The freeze would end ({}) before it starts ({}).",
+                format_local(end, tz),
+                format_local(start, tz)
+            ))
+            .into());
+        }
+        if end <= now || start < now - Duration::days(1) {
+            return Err(Refusal::new(format!(
+                "That freeze lies in the past; it is now {}.",
+                format_local(now, tz)
+            ))
+            .into());
+        }
+        start = start.max(now.min(end));
+        let existing = self.store.freezes(Some(&environment))?;
+        if let Some(clash) = existing.iter().find(|f| f.overlaps(start, end)) {
+            return Err(Refusal::new(format!(
+                "That overlaps {} “{}” ({} to {}); change or `unfreeze {}` first.",
+                clash.label(),
+                clash.reason,
+                format_local(clash.start, tz),
+                format_local(clash.end, tz),
+                clash.label()
+            ))
+            .into());
+        }
+        let affected: Vec<Release> = self
+            .store
+            .scheduled_between(start, end)?
+            .into_iter()
+            .filter(|r| r.environment == environment && r.status.is_awaiting_deploy())
+            .collect();
+        let directory = self.directory();
+        let freeze = self.commit(|tx| {
+            let freeze = Freeze { id: tx.allocate_freeze_id()?, environment: environment.clone(), start, end, reason: reason.clone(), by: user.clone(), created_at: now };
+            tx.put_freeze(&freeze)?;
+            tx.audit(self.audit_plain(user, "freeze", format!("{} {environment} {} to {}: {reason}", freeze.label(), start.to_rfc3339(), end.to_rfc3339())))?;
+            for release in &affected {
+                let line = format!(
+                    "🧊 {} “{reason}” covers this release's deploy time; {} please reschedule (`schedule {} <date time>`)",
+                    freeze.label(),
+                    release.requester.local(),
+                    release.id
+                );
+                self.announce_line(tx, &directory, release, line)?;
+            }
+            Ok(freeze)
+        })?;
+        let told = if affected.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " Scheduled inside it, and told: {}.",
+                affected
+                    .iter()
+                    .map(|r| r.id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        Ok(Reply::new(format!(
+            "{}: {environment} is frozen from {} to {}: {reason}. Deploys and new schedules into it are refused; rollbacks stay allowed.{told}",
+            freeze.label(),
+            format_local(freeze.start, tz),
+            format_local(freeze.end, tz)
+        )))
+    }
+
+    pub(super) fn unfreeze(&self, user: &UserRef, id: u64) -> EngineResult<Reply> {
+        self.require_release_manager(user, "lift freezes")?;
+        let freeze = self.commit(|tx| {
+            let freeze = tx.freeze(id)?.ok_or_else(|| {
+                Refusal::new(format!("There is no freeze F-{id}. `freezes` lists them."))
+            })?;
+            tx.remove_freeze(id)?;
+            tx.audit(self.audit_plain(
+                user,
+                "unfreeze",
+                format!(
+                    "{} {}: {}",
+                    freeze.label(),
+                    freeze.environment,
+                    freeze.reason
+                ),
+            ))?;
+            Ok(freeze)
+        })?;
+        Ok(Reply::new(format!(
+            "{} “{}” on {} is lifted.",
+            freeze.label(),
+            freeze.reason,
+            freeze.environment
+        )))
+    }
+
+    pub(super) fn freezes(&self) -> EngineResult<Reply> {
+        let now = self.clock.now();
+        let mut out = String::from("Freezes:");
+        let mut any = false;
+        for freeze in self
+            .store
+            .freezes(None)?
+            .into_iter()
+            .filter(|f| f.end > now)
+        {
+            let tz = self
+                .policy(&freeze.environment)
+                .map_or(self.config.timezone, |p| p.timezone);
+            let state = if freeze.covers(now) { "now" } else { "ahead" };
+            let _ = write!(
+                out,
+                "\n{} {} {}: {} → {} “{}” (by {})",
+                freeze.label(),
+                freeze.environment,
+                state,
+                short(freeze.start, tz),
+                short(freeze.end, tz),
+                freeze.reason,
+                freeze.by.local()
+            );
+            any = true;
+        }
+        for (name, env) in &self.config.environments {
+            for recurring in &env.policy.slots.recurring_freezes {
+                let _ = write!(
+                    out,
+                    "\nweekly {name}: {} ({}) “{}”",
+                    recurring.span, env.policy.timezone, recurring.reason
+                );
+                any = true;
+            }
+        }
+        if !any {
+            out.push_str(" none.");
+        }
+        Ok(Reply::new(out))
+    }
+
+    pub(super) fn lock(
+        &self,
+        user: &UserRef,
+        service: Name,
+        environment: Name,
+        reason: String,
+    ) -> EngineResult<Reply> {
+        let policy = self.policy(&environment)?;
+        if !policy.deploy.allows(&self.roles_of(user)) {
+            return Err(Refusal::new(format!(
+                "You can't lock {environment}: that takes {}.",
+                policy.deploy.describe()
+            ))
+            .into());
+        }
+        if !self.config.services.contains_key(&service) {
+            return Err(Refusal::new(format!(
+                "Unknown service `{service}`. Known services: {}.",
+                self.config.service_names()
+            ))
+            .into());
+        }
+        let now = self.clock.now();
+        self.commit(|tx| {
+            if let Some(held) = tx.lock(&service, &environment)? {
+                if &held.by != user {
+                    return Err(Refusal::new(format!(
+                        "{service} is already locked in {environment} by {}: {}.",
+                        held.by.local(),
+                        held.reason
+                    ))
+                    .into());
+                }
+            }
+            let lock = Lock {
+                service: service.clone(),
+                environment: environment.clone(),
+                reason: reason.clone(),
+                by: user.clone(),
+                at: now,
+            };
+            tx.set_lock(&service, &environment, Some(&lock))?;
+            tx.audit(self.audit_plain(user, "lock", format!("{service} {environment}: {reason}")))
+        })?;
+        Ok(Reply::new(format!(
+            "{service} is locked in {environment}: {reason}. Others' deploys are refused until `unlock {service} {environment}`."
+        )))
+    }
+
+    pub(super) fn unlock(
+        &self,
+        user: &UserRef,
+        service: Name,
+        environment: Name,
+    ) -> EngineResult<Reply> {
+        let is_admin = self.config.admin.allows(&self.roles_of(user));
+        self.commit(|tx| {
+            let held = tx.lock(&service, &environment)?.ok_or_else(|| {
+                Refusal::new(format!("{service} is not locked in {environment}."))
+            })?;
+            if &held.by != user && !is_admin {
+                return Err(Refusal::new(format!(
+                    "{} holds that lock; only they or {} can lift it.",
+                    held.by.local(),
+                    self.config.admin.describe()
+                ))
+                .into());
+            }
+            tx.set_lock(&service, &environment, None)?;
+            tx.audit(self.audit_plain(user, "unlock", format!("{service} {environment}")))
+        })?;
+        Ok(Reply::new(format!(
+            "{service} is unlocked in {environment}."
+        )))
+    }
+
+    pub(super) fn bump(
+        &self,
+        user: &UserRef,
+        id: ReleaseId,
+        reason: String,
+    ) -> EngineResult<Reply> {
+        self.require_release_manager(user, "bump releases")?;
+        let (release, was) = self.change_release(user, id, "bump", |release, ctx| {
+            let was = release.scheduled_at.ok_or_else(|| Refusal::new(format!("{id} has no deploy time to bump it from.")))?;
+            lifecycle::schedule(release, ctx.actor, None, ctx.policy, ctx.now)?;
+            let thread_line = format!(
+                "⏭️ {} bumped it out of {}: {reason}. {}, please pick a new slot (`schedule {id} <date time>`)",
+                user.local(),
+                format_local(was, ctx.policy.timezone),
+                release.requester.local()
+            );
+            Ok(Change { value: was, detail: reason.clone(), thread_line })
+        })?;
+        let tz = self.policy(&release.environment)?.timezone;
+        Ok(Reply::new(format!(
+            "{id} ({} priority, {}) no longer holds {}; {} was told why in its thread.",
+            release.priority.as_str(),
+            release.requester.local(),
+            format_local(was, tz),
+            release.requester.local()
+        )))
+    }
+
+    pub(super) fn calendar(&self, range: CalendarRange) -> EngineResult<Reply> {
+        let tz = self.config.timezone;
+        let today = self.clock.now().with_timezone(&tz).date_naive();
+        let (first, last, title) = match range {
+            CalendarRange::Today => (today, today + Duration::days(1), format!("today, {today}")),
+            CalendarRange::Week => (
+                week_start(today),
+                week_start(today) + Duration::days(7),
+                format!("week of {}", week_start(today)),
+            ),
+            CalendarRange::Around(day) => (
+                week_start(day),
+                week_start(day) + Duration::days(7),
+                format!("week of {}", week_start(day)),
+            ),
+            CalendarRange::Month => {
+                let first = today.with_day(1).expect("day 1 exists");
+                let next = if first.month() == 12 {
+                    NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
+                } else {
+                    NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
+                }
+                .expect("the first of a month exists");
+                (first, next, first.format("%B %Y").to_string())
+            }
+        };
+        let (from, to) = (local_midnight(tz, first), local_midnight(tz, last));
+        let releases: Vec<Release> = self
+            .store
+            .scheduled_between(from, to)?
+            .into_iter()
+            .filter(|r| !matches!(r.status, ReleaseStatus::Cancelled | ReleaseStatus::Rejected))
+            .collect();
+        let freezes: Vec<Freeze> = self
+            .store
+            .freezes(None)?
+            .into_iter()
+            .filter(|f| f.overlaps(from, to))
+            .collect();
+        let mut out = format!("Calendar, {title} ({tz}):");
+        if releases.is_empty() && freezes.is_empty() {
+            out.push_str(" nothing scheduled.");
+        }
+        for env in self.config.environments.keys() {
+            let env_releases: Vec<&Release> =
+                releases.iter().filter(|r| &r.environment == env).collect();
+            let env_freezes: Vec<&Freeze> =
+                freezes.iter().filter(|f| &f.environment == env).collect();
+            if env_releases.is_empty() && env_freezes.is_empty() {
+                continue;
+            }
+            let _ = write!(out, "\n{env}");
+            for freeze in env_freezes {
+                let _ = write!(
+                    out,
+                    "\n  🧊 {} → {}  {} {}",
+                    short(freeze.start, tz),
+                    short(freeze.end, tz),
+                    freeze.label(),
+                    freeze.reason
+                );
+            }
+            for release in env_releases {
+                let at = release
+                    .scheduled_at
+                    .map(|a| short(a, tz))
+                    .unwrap_or_default();
+                let _ = write!(
+                    out,
+                    "\n  {at}  {:<6} {} {:<10} {:<11} {} ({})",
+                    release.id.to_string(),
+                    release.service,
+                    release.version.as_str(),
+                    release.status.as_str(),
+                    release.requester.local(),
+                    release.priority.as_str()
+                );
+            }
+        }
+        Ok(Reply::new(out))
+    }
+}
+
+/// `2 h 5 min`, `12 min`
+pub fn age(elapsed: Duration) -> String {
+    let minutes = elapsed.num_minutes().max(0);
+    match (minutes / 60, minutes % 60) {
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{h} h"),
+        (h, m) => format!("{h} h {m} min"),
+    }
+}
