@@ -1,4 +1,4 @@
-//! The HTTP listener (axum): `/healthz`, `/metrics` and `POST /ci/callback`,
+//! The HTTP listener (axum): `/healthz`, `/metrics`, `/calendar.ics` and `POST /ci/callback`,
 //! where pipelines report `{release, job, status, url, message, timestamp}`
 //! signed like GitHub webhooks with their target's callback secret.
 
@@ -39,6 +39,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/ci/callback", post(ci_callback))
+        .route("/calendar.ics", get(calendar_feed))
         .with_state(state)
 }
 
@@ -88,6 +89,49 @@ async fn metrics(State(state): State<HttpState>) -> Response {
         state.metrics.render(notify, ci),
     )
         .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct FeedQuery {
+    token: Option<String>,
+    env: Option<String>,
+}
+
+/// `GET /calendar.ics?token=…[&env=production]`: the subscribable calendar.
+async fn calendar_feed(
+    State(state): State<HttpState>,
+    axum::extract::Query(query): axum::extract::Query<FeedQuery>,
+) -> Response {
+    let Some(expected) = state.engine.config().calendar_token.as_ref() else {
+        return (
+            StatusCode::NOT_FOUND,
+            "the calendar feed is off (set calendar.feed_token_env)",
+        )
+            .into_response();
+    };
+    // Compare as HMACs of the two tokens: constant time whatever their lengths.
+    let given = query.token.unwrap_or_default();
+    let matches = signature::verify(
+        b"calendar-feed",
+        given.as_bytes(),
+        &signature::sign(b"calendar-feed", expected.expose().as_bytes()),
+    );
+    if !matches {
+        return (StatusCode::UNAUTHORIZED, "bad or missing token").into_response();
+    }
+    let environment = match query.env.as_deref().map(crate::domain::ids::Name::parse) {
+        None => None,
+        Some(Ok(name)) => Some(name),
+        Some(Err(_)) => return (StatusCode::NOT_FOUND, "unknown environment").into_response(),
+    };
+    match state.engine.calendar_feed(environment.as_ref()) {
+        Ok(body) => ([("content-type", "text/calendar; charset=utf-8")], body).into_response(),
+        Err(crate::engine::EngineError::User(why)) => (StatusCode::NOT_FOUND, why).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "building the calendar feed failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,6 +4,7 @@
 pub mod calendar;
 pub mod command;
 pub mod cron_spec;
+pub mod ics;
 pub mod ids;
 pub mod lifecycle;
 pub mod message;

@@ -556,6 +556,29 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// The iCalendar feed: releases scheduled from 30 days back to a year
+    /// ahead (from the time index) and freezes, for one environment or all.
+    pub fn calendar_feed(&self, environment: Option<&Name>) -> EngineResult<String> {
+        if let Some(env) = environment {
+            self.policy(env)?;
+        }
+        let now = self.clock.now();
+        let releases: Vec<Release> = self
+            .store
+            .scheduled_between(now - Duration::days(30), now + Duration::days(366))?
+            .into_iter()
+            .filter(|r| environment.is_none_or(|e| &r.environment == e))
+            .collect();
+        let freezes = self.store.freezes(environment)?;
+        let name = match environment {
+            Some(env) => format!("Releases ({env})"),
+            None => "Releases".to_string(),
+        };
+        Ok(crate::domain::ics::feed(&name, &releases, &freezes, now))
+    }
+}
+
 /// `2 h 5 min`, `12 min`
 pub fn age(elapsed: Duration) -> String {
     let minutes = elapsed.num_minutes().max(0);

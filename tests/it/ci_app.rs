@@ -26,6 +26,7 @@ use crate::fake_ci;
 
 pub const CALLBACK_SECRET: &str = "callback-secret-production";
 pub const OTHER_CALLBACK_SECRET: &str = "callback-secret-web";
+pub const CALENDAR_TOKEN: &str = "calendar-feed-token";
 
 static SECRETS: Once = Once::new();
 
@@ -39,6 +40,7 @@ fn set_secrets() {
         std::env::set_var("RB_TEST_HOOK_SECRET", fake_ci::HOOK_SECRET);
         std::env::set_var("RB_TEST_CALLBACK_SECRET", CALLBACK_SECRET);
         std::env::set_var("RB_TEST_OTHER_CALLBACK_SECRET", OTHER_CALLBACK_SECRET);
+        std::env::set_var("RB_TEST_CALENDAR_TOKEN", CALENDAR_TOKEN);
     });
 }
 

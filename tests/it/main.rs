@@ -1,6 +1,7 @@
 //! One integration-test binary driving the real `releasebot` binary: the
 //! shell through piped stdin, the store checked through `export` and `audit`.
 
+mod calendar;
 mod ci;
 mod ci_app;
 mod cli;
