@@ -41,6 +41,9 @@ impl ChatSink for Discard {
     async fn reply_in_thread(&self, _: &ChannelRef, _: &str, _: &str) -> Result<(), DeliveryError> {
         Ok(())
     }
+    async fn post_text(&self, _: &ChannelRef, _: &str) -> Result<(), DeliveryError> {
+        Ok(())
+    }
 }
 
 fn binary() -> PathBuf {

@@ -45,9 +45,11 @@ impl App {
             metrics.clone(),
             notifier_wake.clone(),
         ));
+        let scheduler = Arc::new(crate::schedule::Scheduler::new(engine.clone(), clock.now()));
         let tasks = vec![
             tokio::spawn(notifier.clone().run(notifier_wake.clone(), signal.clone())),
-            tokio::spawn(relay.clone().run(relay_wake.clone(), signal)),
+            tokio::spawn(relay.clone().run(relay_wake.clone(), signal.clone())),
+            tokio::spawn(scheduler.run(clock.clone(), notifier_wake.clone(), signal)),
         ];
         App {
             engine,

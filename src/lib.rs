@@ -24,4 +24,5 @@ pub mod engine;
 pub mod http;
 pub mod metrics;
 pub mod notify;
+pub mod schedule;
 pub mod store;

@@ -46,6 +46,8 @@ pub trait ChatSink: Send + Sync {
         posted: &str,
         line: &str,
     ) -> Result<(), DeliveryError>;
+    /// Posts a message that belongs to no release (a scheduled digest).
+    async fn post_text(&self, channel: &ChannelRef, text: &str) -> Result<(), DeliveryError>;
 }
 
 pub struct Notifier {
@@ -78,7 +80,10 @@ impl Notifier {
     /// platform pushed back, `None` when nothing deliverable is left.
     pub async fn deliver_pending(&self) -> Option<Duration> {
         let _round = self.round.lock().await;
-        let retry = self.deliver_round().await;
+        let mut retry = self.deliver_round().await;
+        if retry.is_none() {
+            retry = self.deliver_digests().await;
+        }
         // Deliveries are recorded without an fsync each; one covers the round.
         if let Err(error) = self.store.flush() {
             tracing::error!(%error, "flushing deliveries failed");
@@ -153,6 +158,36 @@ impl Notifier {
                 return None;
             }
         }
+    }
+
+    /// Delivers scheduled digests, in order.
+    async fn deliver_digests(&self) -> Option<Duration> {
+        let pending = match self.store.pending_digests(BATCH) {
+            Ok(pending) => pending,
+            Err(error) => {
+                tracing::error!(%error, "reading the digest outbox failed");
+                return Some(Duration::from_secs(1));
+            }
+        };
+        for (key, digest) in pending {
+            let Some(sink) = self.sinks.get(digest.channel.platform()) else {
+                continue;
+            };
+            match sink.post_text(&digest.channel, &digest.text).await {
+                Ok(()) | Err(DeliveryError::Permanent(_)) => {
+                    if let Err(error) = self.store.digest_delivered(key) {
+                        tracing::error!(%error, "recording a digest delivery failed");
+                        return Some(Duration::from_secs(1));
+                    }
+                }
+                Err(DeliveryError::RetryAfter(wait)) => return Some(wait),
+                Err(DeliveryError::Transient(why)) => {
+                    tracing::warn!(channel = %digest.channel, %why, "digest delivery failed; will retry");
+                    return Some(Duration::from_secs(2));
+                }
+            }
+        }
+        None
     }
 
     /// The worker: delivers whenever woken, and retries after push-back.

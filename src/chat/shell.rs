@@ -75,6 +75,11 @@ impl ChatSink for ShellSink {
         write_lines(&self.out, &format!("[{} thread] {line}", channel.local()));
         Ok(())
     }
+
+    async fn post_text(&self, channel: &ChannelRef, text: &str) -> Result<(), DeliveryError> {
+        write_lines(&self.out, &format!("[{}] {text}", channel.local()));
+        Ok(())
+    }
 }
 
 /// One line read from the terminal or a pipe.

@@ -155,3 +155,55 @@ fn secrets_never_print() {
     let secret = Secret::new("hunter2");
     assert_eq!(format!("{secret:?}"), "Secret(***)");
 }
+
+#[test]
+fn a_bad_crontab_line_names_the_job_and_field() {
+    let text = format!(
+        "{MINIMAL}\n[[schedules]]\nname = \"morning\"\ncron = \"0 9 * * MON-FUN\"\ndigest = \"pending\"\nchannel = \"shell:#releases\"\n\n[[schedules]]\nname = \"late\"\ncron = \"0 9 * * *\"\ntimezone = \"Europe/Atlantis\"\ndigest = \"gossip\"\nchannel = \"shell:#releases\"\n"
+    );
+    let rendered: Vec<String> = problems(&text).iter().map(|p| p.to_string()).collect();
+    assert!(
+        rendered.iter().any(|p| p.starts_with(
+            "schedules.0.cron (line 13): job `morning`: `0 9 * * MON-FUN`: day-of-week field:"
+        )),
+        "{rendered:?}"
+    );
+    assert!(
+        rendered.iter().any(|p| p.contains("schedules.1.timezone")
+            && p.contains("`Europe/Atlantis` is not a known timezone")),
+        "{rendered:?}"
+    );
+    assert!(
+        rendered
+            .iter()
+            .any(|p| p.contains("schedules.1.digest") && p.contains("`gossip` is not a digest")),
+        "{rendered:?}"
+    );
+}
+
+#[test]
+fn windows_and_weekly_freezes_are_checked() {
+    let text = MINIMAL.replace("approvals = 2", "approvals = 2\nwindows = [\"MON-THU 16:00-09:00\"]\nfreezes = [{ span = \"FRI 15:00\", reason = \"weekend\" }]\nconflicts = \"maybe\"");
+    let rendered: Vec<String> = problems(&text).iter().map(|p| p.to_string()).collect();
+    assert!(
+        rendered
+            .iter()
+            .any(|p| p.contains("environments.production.windows")
+                && p.contains("must end after it starts")),
+        "{rendered:?}"
+    );
+    assert!(
+        rendered
+            .iter()
+            .any(|p| p.contains("environments.production.freezes")
+                && p.contains("is not a weekly span")),
+        "{rendered:?}"
+    );
+    assert!(
+        rendered
+            .iter()
+            .any(|p| p.contains("environments.production.conflicts")
+                && p.contains("use refuse or warn")),
+        "{rendered:?}"
+    );
+}

@@ -41,7 +41,11 @@ impl<'a> Locator<'a> {
         let mut item = doc.as_item();
         let mut best = None;
         for segment in path {
-            let Some(next) = item.get(segment) else { break };
+            let next = match segment.parse::<usize>() {
+                Ok(index) => item.get(index),
+                Err(_) => item.get(segment),
+            };
+            let Some(next) = next else { break };
             item = next;
             if let Some(span) = item.span() {
                 best = Some(span.start);

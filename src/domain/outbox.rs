@@ -60,3 +60,45 @@ pub struct CiJob {
     pub last_error: Option<String>,
     pub state: JobState,
 }
+
+/// A message for a channel that belongs to no release: a scheduled digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Digest {
+    pub channel: ChannelRef,
+    pub text: String,
+}
+
+/// What a per-release timer is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TimerKind {
+    /// Before the deploy window, if the release is not ready.
+    WindowReminder,
+    /// A request has waited too long for approval.
+    ApprovalNudge,
+    /// An approval runs out.
+    ApprovalExpiry,
+}
+
+impl TimerKind {
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    pub fn from_code(code: u8) -> Option<TimerKind> {
+        [
+            TimerKind::WindowReminder,
+            TimerKind::ApprovalNudge,
+            TimerKind::ApprovalExpiry,
+        ]
+        .into_iter()
+        .find(|k| k.code() == code)
+    }
+}
+
+/// A per-release timer in the store's timer index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timer {
+    pub due: DateTime<Utc>,
+    pub kind: TimerKind,
+    pub release: ReleaseId,
+}

@@ -153,7 +153,7 @@ impl Engine {
             .map(|c| c.describe(policy.timezone)))
     }
 
-    fn announce_line(
+    pub(super) fn announce_line(
         &self,
         tx: &Tx<'_>,
         directory: &Directory,

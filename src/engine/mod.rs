@@ -6,6 +6,7 @@ mod actions;
 mod admin;
 mod calendar;
 mod jobs;
+mod reminders;
 mod stats;
 mod views;
 
@@ -318,6 +319,7 @@ impl Engine {
         step: Step<'_>,
     ) -> TxResult<()> {
         tx.put_release(after, before)?;
+        self.update_timers(tx, before, after)?;
         tx.audit(AuditDraft {
             at: after.updated_at,
             actor: step.actor.clone(),

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::ids::{Name, ReleaseId, UserRef};
+use crate::domain::outbox::{Timer, TimerKind};
 use crate::domain::release::ReleaseStatus;
 
 pub fn release(id: ReleaseId) -> [u8; 8] {
@@ -91,6 +92,24 @@ pub fn live(service: &Name, environment: &Name) -> Vec<u8> {
 /// The release whose CI job is running in a service+environment.
 pub fn in_flight(service: &Name, environment: &Name) -> Vec<u8> {
     format!("busy\0{service}\0{environment}").into_bytes()
+}
+
+/// `[due, as in by_time][kind][release]`: the timer index.
+pub fn timer(timer: &Timer) -> Vec<u8> {
+    let mut key = by_time(timer.due, timer.release);
+    key.insert(8, timer.kind.code());
+    key
+}
+
+pub fn timer_from(key: &[u8]) -> Option<Timer> {
+    let due_bits = u64::from_be_bytes(key.get(..8)?.try_into().ok()?) ^ (1 << 63);
+    let due = DateTime::from_timestamp(due_bits as i64, 0)?;
+    let kind = TimerKind::from_code(*key.get(8)?)?;
+    Some(Timer {
+        due,
+        kind,
+        release: release_from(key)?,
+    })
 }
 
 pub fn u64_from(bytes: &[u8]) -> u64 {

@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::calendar::{Freeze, Lock};
 use crate::domain::ids::{ChannelRef, Name, ReleaseId, UserRef};
-use crate::domain::outbox::{Announcement, CiJob};
+use crate::domain::outbox::{Announcement, CiJob, Digest, Timer};
 use crate::domain::release::{Release, ReleaseStatus};
 use crate::domain::Refusal;
 use tx::TxFailure;
@@ -48,7 +48,9 @@ mod trees {
     pub const FREEZES: usize = 12;
     pub const LOCKS: usize = 13;
     pub const SCHEDULER: usize = 14;
-    pub const NAMES: [&str; 15] = [
+    pub const TIMERS: usize = 15;
+    pub const OUTBOX_DIGEST: usize = 16;
+    pub const NAMES: [&str; 17] = [
         "releases",
         "by_status",
         "by_time",
@@ -64,6 +66,8 @@ mod trees {
         "freezes",
         "locks",
         "scheduler",
+        "timers",
+        "outbox_digest",
     ];
 }
 use trees::*;
@@ -406,6 +410,49 @@ impl Store {
         Ok(())
     }
 
+    /// Per-release timers due at or before `now`, earliest first, from the timer index.
+    pub fn due_timers(&self, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<Timer>> {
+        let end = keys::by_time(now + chrono::Duration::seconds(1), ReleaseId::new(0));
+        self.trees[TIMERS]
+            .range(..end)
+            .keys()
+            .take(limit)
+            .map(|key| {
+                let key = key?;
+                keys::timer_from(&key).ok_or_else(|| StoreError::Corrupt("timer key".into()))
+            })
+            .collect()
+    }
+
+    /// When the earliest timer falls due.
+    pub fn next_timer(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        Ok(self.trees[TIMERS]
+            .first()?
+            .and_then(|(key, _)| keys::timer_from(&key))
+            .map(|t| t.due))
+    }
+
+    pub fn timer_count(&self) -> usize {
+        self.trees[TIMERS].len()
+    }
+
+    /// Digests waiting for the notifier, oldest first, with their keys.
+    pub fn pending_digests(&self, limit: usize) -> StoreResult<Vec<(u64, Digest)>> {
+        self.trees[OUTBOX_DIGEST]
+            .iter()
+            .take(limit)
+            .map(|item| {
+                let (key, bytes) = item?;
+                Ok((keys::u64_from(&key), decode("digest", &bytes)?))
+            })
+            .collect()
+    }
+
+    pub fn digest_delivered(&self, key: u64) -> StoreResult<()> {
+        self.trees[OUTBOX_DIGEST].remove(key.to_be_bytes())?;
+        Ok(())
+    }
+
     /// Every CI job in the outbox.
     pub fn jobs(&self) -> StoreResult<Vec<CiJob>> {
         self.trees[OUTBOX_CI]
@@ -415,8 +462,12 @@ impl Store {
             .collect()
     }
 
+    /// Announcements (and digests) waiting, and CI jobs waiting.
     pub fn outbox_depths(&self) -> (usize, usize) {
-        (self.trees[OUTBOX_NOTIFY].len(), self.trees[OUTBOX_CI].len())
+        (
+            self.trees[OUTBOX_NOTIFY].len() + self.trees[OUTBOX_DIGEST].len(),
+            self.trees[OUTBOX_CI].len(),
+        )
     }
 
     /// A checksum of every tree, to show that something did not change.

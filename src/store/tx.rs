@@ -11,7 +11,9 @@ use super::keys;
 use super::trees::*;
 use crate::domain::calendar::{Freeze, Lock};
 use crate::domain::ids::{Name, ReleaseId, UserRef};
-use crate::domain::outbox::{Announcement, CiJob};
+use chrono::{DateTime, Utc};
+
+use crate::domain::outbox::{Announcement, CiJob, Digest, Timer};
 use crate::domain::release::{LiveVersion, Release};
 use crate::domain::Refusal;
 
@@ -215,6 +217,39 @@ impl Tx<'_> {
             Some(lock) => self.tree(LOCKS).insert(key, encode(lock))?,
             None => self.tree(LOCKS).remove(key)?,
         };
+        Ok(())
+    }
+
+    /// Replaces a release's timers: removes `old`, adds `new`.
+    pub fn replace_timers(&self, old: &[Timer], new: &[Timer]) -> TxResult<()> {
+        for timer in old.iter().filter(|t| !new.contains(t)) {
+            self.tree(TIMERS).remove(keys::timer(timer))?;
+        }
+        for timer in new {
+            self.tree(TIMERS).insert(keys::timer(timer), &[])?;
+        }
+        Ok(())
+    }
+
+    /// When a scheduler key last fired, inside the transaction.
+    pub fn last_fired(&self, key: &str) -> TxResult<Option<DateTime<Utc>>> {
+        match self.tree(SCHEDULER).get(key.as_bytes())? {
+            Some(bytes) => Ok(Some(decode("scheduler state", &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn set_last_fired(&self, key: &str, at: DateTime<Utc>) -> TxResult<()> {
+        self.tree(SCHEDULER).insert(key.as_bytes(), encode(&at))?;
+        Ok(())
+    }
+
+    pub fn post_digest(&self, digest: &Digest) -> TxResult<()> {
+        let tree = self.tree(OUTBOX_DIGEST);
+        let key = tree
+            .generate_id()
+            .map_err(|e| TxError(TxFailure::Sled(UnabortableTransactionError::Storage(e))))?;
+        tree.insert(&key.to_be_bytes(), encode(digest))?;
         Ok(())
     }
 

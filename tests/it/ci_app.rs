@@ -107,6 +107,13 @@ impl ChatSink for Recorder {
         self.0.lock().unwrap().push(format!("thread: {line}"));
         Ok(())
     }
+    async fn post_text(&self, channel: &ChannelRef, text: &str) -> Result<(), DeliveryError> {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("[{}] {text}", channel.local()));
+        Ok(())
+    }
 }
 
 pub struct CiApp {

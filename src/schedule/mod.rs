@@ -1,0 +1,177 @@
+//! The scheduler: cron digests (standard crontab lines, per-job timezone,
+//! missed-slot policy, never twice for one slot) and per-release timers.
+//! `run_due(now)` is public so that tests drive it with a fixed clock.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{watch, Notify};
+
+use crate::clock::Clock;
+use crate::config::{Missed, ScheduledDigest};
+use crate::engine::Engine;
+
+/// Timers handled per tick at most; the rest wait for the next tick.
+const TIMERS_PER_TICK: usize = 500;
+
+/// What one `run_due` did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Fired {
+    /// (job name, slot) for each digest posted.
+    pub digests: Vec<(String, DateTime<Utc>)>,
+    /// Lines posted by per-release timers.
+    pub reminders: Vec<String>,
+}
+
+/// Jobs by next slot, earliest first: (slot, index into `jobs`).
+type Queue = BinaryHeap<Reverse<(DateTime<Utc>, usize)>>;
+
+pub struct Scheduler {
+    engine: Engine,
+    jobs: Vec<ScheduledDigest>,
+    /// (next slot, job index), earliest first: a tick looks only at what is due.
+    queue: Mutex<Queue>,
+}
+
+/// The latest slot of `job` in `(after, now]`, if any.
+fn latest_slot(
+    job: &ScheduledDigest,
+    after: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let mut latest = None;
+    let mut cursor = after;
+    while let Some(next) = job.cron.next_after(cursor, job.timezone) {
+        if next > now {
+            break;
+        }
+        latest = Some(next);
+        cursor = next;
+    }
+    latest
+}
+
+impl Scheduler {
+    /// Plans every job from what the store says last fired. A slot missed
+    /// while the bot was down runs once now if the job's policy allows
+    /// (by default: missed by under an hour), else it is skipped.
+    pub fn new(engine: Engine, now: DateTime<Utc>) -> Scheduler {
+        let jobs = engine.config().schedules.clone();
+        let mut queue = BinaryHeap::new();
+        for (index, job) in jobs.iter().enumerate() {
+            let last = engine.store().last_fired(&format!("cron:{}", job.name)).unwrap_or_else(|error| {
+                tracing::error!(job = %job.name, %error, "reading when a job last fired failed");
+                None
+            });
+            let missed = last.and_then(|last| latest_slot(job, last, now));
+            let first = match (missed, job.missed) {
+                (Some(slot), Missed::RunOnce(within)) if now - slot <= within => Some(slot),
+                _ => job.cron.next_after(now, job.timezone),
+            };
+            if let Some(first) = first {
+                queue.push(Reverse((first, index)));
+            }
+        }
+        Scheduler {
+            engine,
+            jobs,
+            queue: Mutex::new(queue),
+        }
+    }
+
+    pub fn job_count(&self) -> usize {
+        self.jobs.len()
+    }
+
+    /// Fires what is due at `now`: digests whose slot came, then timers.
+    pub fn run_due(&self, now: DateTime<Utc>) -> Fired {
+        let mut fired = Fired::default();
+        loop {
+            let due = {
+                let mut queue = self.queue.lock().expect("scheduler queue lock");
+                match queue.peek() {
+                    Some(Reverse((at, _))) if *at <= now => queue.pop().map(|Reverse(entry)| entry),
+                    _ => None,
+                }
+            };
+            let Some((slot, index)) = due else { break };
+            let job = &self.jobs[index];
+            match self.engine.fire_digest(job, slot, now) {
+                Ok(true) => fired.digests.push((job.name.clone(), slot)),
+                Ok(false) => {}
+                Err(error) => tracing::error!(job = %job.name, %error, "posting a digest failed"),
+            }
+            // After `now`, not after the slot: a clock jump fires a job once, not per slot.
+            if let Some(next) = job.cron.next_after(now.max(slot), job.timezone) {
+                self.queue
+                    .lock()
+                    .expect("scheduler queue lock")
+                    .push(Reverse((next, index)));
+            }
+        }
+        match self.engine.store().due_timers(now, TIMERS_PER_TICK) {
+            Ok(timers) => {
+                for timer in timers {
+                    match self.engine.fire_timer(timer, now) {
+                        Ok(Some(line)) => fired.reminders.push(line),
+                        Ok(None) => {}
+                        Err(error) => {
+                            tracing::error!(release = %timer.release, %error, "a release timer failed")
+                        }
+                    }
+                }
+            }
+            Err(error) => tracing::error!(%error, "reading due timers failed"),
+        }
+        fired
+    }
+
+    /// When something next falls due (a digest or a timer).
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        let digest = self
+            .queue
+            .lock()
+            .expect("scheduler queue lock")
+            .peek()
+            .map(|Reverse((at, _))| *at);
+        let timer = self.engine.store().next_timer().ok().flatten();
+        match (digest, timer) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The worker: ticks at least once a second, so that a job fires within a second of its time.
+    pub async fn run(
+        self: Arc<Self>,
+        clock: Arc<dyn Clock>,
+        notifier_wake: Arc<Notify>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        loop {
+            let now = clock.now();
+            let fired = self.run_due(now);
+            if !fired.digests.is_empty() || !fired.reminders.is_empty() {
+                notifier_wake.notify_one();
+            }
+            let wait = self
+                .next_due()
+                .map(|at| (at - clock.now()).to_std().unwrap_or(Duration::ZERO))
+                .unwrap_or(Duration::from_secs(1))
+                .clamp(Duration::from_millis(10), Duration::from_secs(1));
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.changed() => break,
+            }
+            if *shutdown.borrow() {
+                break;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
