@@ -19,6 +19,11 @@ fn escape(text: &str) -> String {
 
 /// Folds a content line at 75 octets, never inside a UTF-8 character (§3.1).
 fn fold(line: &str, out: &mut String) {
+    if line.len() <= 75 {
+        out.push_str(line);
+        out.push_str(CRLF);
+        return;
+    }
     let mut width = 0;
     for c in line.chars() {
         let len = c.len_utf8();

@@ -76,16 +76,27 @@ impl Engine {
         except: Option<ReleaseId>,
     ) -> EngineResult<Option<String>> {
         let freezes = self.store.freezes(Some(&policy.name))?;
-        let others = self.bookings(
-            &policy.name,
-            at - Duration::days(1),
-            at + Duration::days(15),
-            except,
-        )?;
+        let rules = &policy.slots;
+        // Other bookings matter only to capacity rules, and only near `at`
+        // until a conflict asks for the next free slots.
+        let uses_bookings = rules.max_per_day.is_some() || rules.service_gap.is_some();
+        let around = |days: i64| -> EngineResult<Vec<Booking>> {
+            if uses_bookings {
+                self.bookings(
+                    &policy.name,
+                    at - Duration::days(1),
+                    at + Duration::days(days),
+                    except,
+                )
+            } else {
+                Ok(Vec::new())
+            }
+        };
         let tz = policy.timezone;
-        let Err(conflict) = policy.slots.check(at, tz, service, &freezes, &others) else {
+        let Err(conflict) = rules.check(at, tz, service, &freezes, &around(1)?) else {
             return Ok(None);
         };
+        let others = around(15)?;
         let slots: Vec<String> = policy
             .slots
             .next_free(at, tz, service, &freezes, &others, 3)
@@ -557,8 +568,10 @@ impl Engine {
 }
 
 impl Engine {
-    /// The iCalendar feed: releases scheduled from 30 days back to a year
+    /// The iCalendar feed: releases scheduled from two weeks back to 90 days
     /// ahead (from the time index) and freezes, for one environment or all.
+    /// Calendar apps re-fetch a subscription every few hours; the horizon
+    /// keeps each fetch small however long the history grows.
     pub fn calendar_feed(&self, environment: Option<&Name>) -> EngineResult<String> {
         if let Some(env) = environment {
             self.policy(env)?;
@@ -566,7 +579,7 @@ impl Engine {
         let now = self.clock.now();
         let releases: Vec<Release> = self
             .store
-            .scheduled_between(now - Duration::days(30), now + Duration::days(366))?
+            .scheduled_between(now - Duration::days(14), now + Duration::days(90))?
             .into_iter()
             .filter(|r| environment.is_none_or(|e| &r.environment == e))
             .collect();

@@ -382,3 +382,18 @@ fn stats_on_a_known_history() {
     );
     assert_eq!(stats["web"].change_failure_rate(), Some(0.0));
 }
+
+#[test]
+fn the_queue_puts_higher_priority_first() {
+    let h = harness();
+    h.ok("alice", "request api 1.0.0 to production priority low");
+    h.ok("alice", "request web 1.0.0 to production");
+    h.ok("alice", "request api 1.0.1 to production priority high");
+    let pending = h.ok("bob", "list pending");
+    let order: Vec<&str> = pending
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(order, vec!["R-3", "R-2", "R-1"]);
+}

@@ -184,8 +184,12 @@ impl Engine {
             DigestKind::Week => Ok(self.calendar(CalendarRange::Week)?.text),
             DigestKind::Pending => {
                 let directory = self.directory();
-                let page = self.store.with_status(ReleaseStatus::Requested, 20)?;
-                let mut out = format!("⏳ Waiting for approval ({}), oldest first:", page.total);
+                let mut page = self.store.with_status(ReleaseStatus::Requested, 20)?;
+                super::views::by_priority(&mut page.releases);
+                let mut out = format!(
+                    "⏳ Waiting for approval ({}), by priority, oldest first:",
+                    page.total
+                );
                 if page.releases.is_empty() {
                     out.push_str(" none.");
                 }

@@ -162,7 +162,9 @@ impl Engine {
                 } else {
                     capitalize(status.as_str())
                 };
-                (name, page.releases, page.total)
+                let mut releases = page.releases;
+                by_priority(&mut releases);
+                (name, releases, page.total)
             }
             ListFilter::Open => {
                 let mut releases = Vec::new();
@@ -175,7 +177,7 @@ impl Engine {
                     total += page.total;
                     releases.extend(page.releases);
                 }
-                releases.sort_by_key(|r| r.id);
+                by_priority(&mut releases);
                 releases.truncate(LIST_LIMIT);
                 ("Open".to_string(), releases, total)
             }
@@ -390,6 +392,11 @@ impl Engine {
         let _ = write!(out, "\nIds look like R-42. `help <command>` explains one.");
         Ok(Reply::new(out))
     }
+}
+
+/// The queue's order: higher priority first, then first come, first served.
+pub(super) fn by_priority(releases: &mut [Release]) {
+    releases.sort_by_key(|r| (std::cmp::Reverse(r.priority), r.id));
 }
 
 fn capitalize(word: &str) -> String {

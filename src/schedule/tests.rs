@@ -123,7 +123,7 @@ fn a_digest_fires_at_its_slot_once_and_not_again_after_a_restart() {
     );
     let digests = setup.digests();
     assert_eq!(digests.len(), 1);
-    assert!(digests[0].starts_with("[#releases] ⏳ Waiting for approval (1), oldest first:\nR-1 api 2.4.0 → production · alice · waiting 1 h"), "{digests:?}");
+    assert!(digests[0].starts_with("[#releases] ⏳ Waiting for approval (1), by priority, oldest first:\nR-1 api 2.4.0 → production · alice · waiting 1 h"), "{digests:?}");
     assert!(
         scheduler.run_due(berlin(26, 9, 0)).digests.is_empty(),
         "never twice for one slot"
