@@ -92,6 +92,8 @@ pub struct Config {
     pub calendar_token: Option<Secret>,
     pub schedules: Vec<ScheduledDigest>,
     pub reminders: Reminders,
+    /// Timezones by user or channel reference; others use `timezone`.
+    pub timezones: BTreeMap<String, Tz>,
     pub services: BTreeMap<Name, Service>,
     pub environments: BTreeMap<Name, Environment>,
 }
@@ -157,6 +159,14 @@ impl Config {
             file: file.to_string(),
             problems,
         })
+    }
+
+    /// The timezone a person or channel reads times in.
+    pub fn timezone_of(&self, reference: &str) -> Tz {
+        self.timezones
+            .get(reference)
+            .copied()
+            .unwrap_or(self.timezone)
     }
 
     pub fn environment(&self, name: &Name) -> Option<&Environment> {

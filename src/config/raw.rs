@@ -18,6 +18,9 @@ pub struct RawConfig {
     pub calendar: RawCalendar,
     #[serde(default)]
     pub schedules: Vec<RawSchedule>,
+    /// Timezones of people and channels (`"shell:bob" = "America/New_York"`).
+    #[serde(default)]
+    pub timezones: BTreeMap<String, String>,
     #[serde(default)]
     pub reminders: RawReminders,
     #[serde(default)]

@@ -248,6 +248,18 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
             .approval_nudge_hours
             .map(|h| chrono::Duration::hours(i64::from(h))),
     };
+    let mut timezones = BTreeMap::new();
+    for (who, tz) in &raw.timezones {
+        let valid_ref = UserRef::parse(who).is_ok();
+        if !valid_ref {
+            problems.add(
+                &["timezones", who],
+                format!("`{who}` is not a user or channel like shell:bob or slack:C0RELEASES"),
+            );
+        }
+        let zone = timezone(tz, &["timezones", who], problems);
+        timezones.insert(who.clone(), zone);
+    }
     let admin = permission(
         &raw.bot.admin_roles,
         &["bot", "admin_roles"],
@@ -276,6 +288,7 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
         calendar_token,
         schedules,
         reminders,
+        timezones,
         services,
         environments,
     }

@@ -484,8 +484,8 @@ impl Engine {
         )))
     }
 
-    pub(super) fn calendar(&self, range: CalendarRange) -> EngineResult<Reply> {
-        let tz = self.config.timezone;
+    /// The calendar in `tz` (the viewer's or the channel's, from config).
+    pub(super) fn calendar(&self, range: CalendarRange, tz: Tz) -> EngineResult<Reply> {
         let today = self.clock.now().with_timezone(&tz).date_naive();
         let (first, last, title) = match range {
             CalendarRange::Today => (today, today + Duration::days(1), format!("today, {today}")),

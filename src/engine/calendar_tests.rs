@@ -14,6 +14,9 @@ const CONFIG: &str = r##"
 [bot]
 timezone = "Europe/Berlin"
 
+[timezones]
+"shell:carol" = "America/New_York"
+
 [roles]
 developer = ["shell:alice"]
 release-manager = ["shell:bob", "shell:carol"]
@@ -300,6 +303,15 @@ fn the_calendar_lists_releases_and_freezes_per_environment() {
     );
     assert!(week.contains("TUE 12-01 14:00  R-1    api 2.4.0"), "{week}");
     assert!(h.ok("bob", "calendar today").contains("nothing scheduled"));
+    let for_carol = h.ok("carol", "calendar 2026-12-02");
+    assert!(
+        for_carol.starts_with("Calendar, week of 2026-11-30 (America/New_York):"),
+        "{for_carol}"
+    );
+    assert!(
+        for_carol.contains("TUE 12-01 08:00  R-1"),
+        "her own timezone: {for_carol}"
+    );
 }
 
 fn deployment(action: DeployAction, outcome: JobOutcome, started: i64, took: i64) -> Deployment {

@@ -198,7 +198,9 @@ impl Engine {
             Command::Grant { user, role } => self.grant(actor, user, role),
             Command::Revoke { user, role } => self.revoke(actor, user, role),
             Command::Roles => self.roles(),
-            Command::Calendar { range } => self.calendar(range),
+            Command::Calendar { range } => {
+                self.calendar(range, self.config.timezone_of(actor.as_str()))
+            }
             Command::Freeze {
                 environment,
                 from,

@@ -161,7 +161,7 @@ impl Engine {
         slot: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> EngineResult<bool> {
-        let text = self.digest_text(job.digest, now)?;
+        let text = self.digest_text(job.digest, job.timezone, now)?;
         let key = format!("cron:{}", job.name);
         let fired = self.commit(|tx| {
             if tx.last_fired(&key)?.is_some_and(|last| last >= slot) {
@@ -178,10 +178,15 @@ impl Engine {
     }
 
     /// The text of a digest as of `now` (the calendars read the engine's clock).
-    pub fn digest_text(&self, kind: DigestKind, now: DateTime<Utc>) -> EngineResult<String> {
+    pub fn digest_text(
+        &self,
+        kind: DigestKind,
+        tz: chrono_tz::Tz,
+        now: DateTime<Utc>,
+    ) -> EngineResult<String> {
         match kind {
-            DigestKind::Today => Ok(self.calendar(CalendarRange::Today)?.text),
-            DigestKind::Week => Ok(self.calendar(CalendarRange::Week)?.text),
+            DigestKind::Today => Ok(self.calendar(CalendarRange::Today, tz)?.text),
+            DigestKind::Week => Ok(self.calendar(CalendarRange::Week, tz)?.text),
             DigestKind::Pending => {
                 let directory = self.directory();
                 let mut page = self.store.with_status(ReleaseStatus::Requested, 20)?;
