@@ -62,12 +62,13 @@ impl Engine {
 }
 
 impl Engine {
-    fn require_admin(&self, actor: &UserRef, doing: &str) -> Result<(), Refusal> {
+    /// Refuses unless the user holds one of `bot.admin_roles`.
+    pub(super) fn require_admin(&self, actor: &UserRef, doing: &str) -> Result<(), Refusal> {
         if self.config.admin.allows(&self.roles_of(actor)) {
             Ok(())
         } else {
             Err(Refusal::new(format!(
-                "You can't {doing} roles: that takes {}.",
+                "You can't {doing}: that takes {}.",
                 self.config.admin.describe()
             )))
         }
@@ -85,25 +86,13 @@ impl Engine {
         }
     }
 
-    fn audit_role(&self, actor: &UserRef, action: &str, user: &UserRef, role: &str) -> AuditDraft {
-        AuditDraft {
-            at: self.clock.now(),
-            actor: actor.clone(),
-            action: action.to_string(),
-            release: None,
-            before: None,
-            after: None,
-            detail: format!("{user} {role}"),
-        }
-    }
-
     pub(super) fn grant(
         &self,
         actor: &UserRef,
         user: UserRef,
         role: String,
     ) -> EngineResult<Reply> {
-        self.require_admin(actor, "grant")?;
+        self.require_admin(actor, "grant roles")?;
         self.known_role(&role)?;
         if self.config.directory.holds(&user, &role) {
             return Err(
@@ -114,7 +103,7 @@ impl Engine {
             if !tx.grant(&user, &role)? {
                 return Err(Refusal::new(format!("{user} already is {role}.")).into());
             }
-            tx.audit(self.audit_role(actor, "grant", &user, &role))?;
+            tx.audit(self.audit_plain(actor, "grant", format!("{user} {role}")))?;
             Ok(())
         })?;
         Ok(Reply::new(format!("{user} is now {role}.")))
@@ -126,7 +115,7 @@ impl Engine {
         user: UserRef,
         role: String,
     ) -> EngineResult<Reply> {
-        self.require_admin(actor, "revoke")?;
+        self.require_admin(actor, "revoke roles")?;
         self.known_role(&role)?;
         if self.config.directory.holds(&user, &role) {
             return Err(Refusal::new(format!(
@@ -138,7 +127,7 @@ impl Engine {
             if !tx.revoke(&user, &role)? {
                 return Err(Refusal::new(format!("{user} was not granted {role}.")).into());
             }
-            tx.audit(self.audit_role(actor, "revoke", &user, &role))?;
+            tx.audit(self.audit_plain(actor, "revoke", format!("{user} {role}")))?;
             Ok(())
         })?;
         Ok(Reply::new(format!("{user} is no longer {role}.")))

@@ -187,7 +187,8 @@ impl Engine {
         Ok(())
     }
 
-    fn audit_plain(&self, actor: &UserRef, action: &str, detail: String) -> AuditDraft {
+    /// An audit entry that belongs to no release (freezes, locks, roles).
+    pub(super) fn audit_plain(&self, actor: &UserRef, action: &str, detail: String) -> AuditDraft {
         AuditDraft {
             at: self.clock.now(),
             actor: actor.clone(),
@@ -199,17 +200,6 @@ impl Engine {
         }
     }
 
-    fn require_release_manager(&self, user: &UserRef, doing: &str) -> Result<(), Refusal> {
-        if self.config.admin.allows(&self.roles_of(user)) {
-            Ok(())
-        } else {
-            Err(Refusal::new(format!(
-                "You can't {doing}: that takes {}.",
-                self.config.admin.describe()
-            )))
-        }
-    }
-
     pub(super) fn freeze(
         &self,
         user: &UserRef,
@@ -218,7 +208,7 @@ impl Engine {
         to: FreezeBound,
         reason: String,
     ) -> EngineResult<Reply> {
-        self.require_release_manager(user, "freeze environments")?;
+        self.require_admin(user, "freeze environments")?;
         let policy = self.policy(&environment)?;
         let (tz, now) = (policy.timezone, self.clock.now());
         let resolve = |bound: FreezeBound, is_end: bool| {
@@ -311,7 +301,7 @@ impl Engine {
     }
 
     pub(super) fn unfreeze(&self, user: &UserRef, id: u64) -> EngineResult<Reply> {
-        self.require_release_manager(user, "lift freezes")?;
+        self.require_admin(user, "lift freezes")?;
         let freeze = self.commit(|tx| {
             let freeze = tx.freeze(id)?.ok_or_else(|| {
                 Refusal::new(format!("There is no freeze F-{id}. `freezes` lists them."))
@@ -462,7 +452,7 @@ impl Engine {
         id: ReleaseId,
         reason: String,
     ) -> EngineResult<Reply> {
-        self.require_release_manager(user, "bump releases")?;
+        self.require_admin(user, "bump releases")?;
         let (release, was) = self.change_release(user, id, "bump", |release, ctx| {
             let was = release.scheduled_at.ok_or_else(|| Refusal::new(format!("{id} has no deploy time to bump it from.")))?;
             lifecycle::schedule(release, ctx.actor, None, ctx.policy, ctx.now)?;
