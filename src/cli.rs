@@ -171,11 +171,15 @@ fn shell_command(cli: &Cli, user: Option<String>) -> anyhow::Result<ExitCode> {
             termination().await;
             let _ = stop_tx.send(true);
         });
-        Shell::new(&app, user, out, interactive)
+        Shell::new(&app, user, out.clone(), interactive)
             .run(input, stop)
             .await;
         signals.abort();
         app.stop().await;
+        // Announcements the workers printed last may still sit in the buffer.
+        if let Ok(mut out) = out.lock() {
+            let _ = out.flush();
+        }
         Ok(ExitCode::SUCCESS)
     })
 }

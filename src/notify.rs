@@ -48,6 +48,10 @@ pub trait ChatSink: Send + Sync {
     ) -> Result<(), DeliveryError>;
     /// Posts a message that belongs to no release (a scheduled digest).
     async fn post_text(&self, channel: &ChannelRef, text: &str) -> Result<(), DeliveryError>;
+    /// Called after each delivery round, for sinks that buffer (the shell
+    /// writes a round to the terminal at once). Sinks that send as they go
+    /// have nothing to do.
+    async fn end_of_round(&self) {}
 }
 
 pub struct Notifier {
@@ -83,6 +87,9 @@ impl Notifier {
         let mut retry = self.deliver_round().await;
         if retry.is_none() {
             retry = self.deliver_digests().await;
+        }
+        for sink in self.sinks.values() {
+            sink.end_of_round().await;
         }
         // Deliveries are recorded without an fsync each; one covers the round.
         if let Err(error) = self.store.flush() {

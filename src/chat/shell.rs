@@ -21,14 +21,25 @@ pub const MAX_LINE_BYTES: usize = 2000;
 /// Where the shell writes; shared by replies and announcements so lines never interleave.
 pub type ShellOut = Arc<Mutex<Box<dyn Write + Send>>>;
 
+/// Stdout behind a buffer: a batch of replies or a round of announcements
+/// leaves in one write, not one per line; `flush_out` ends each.
 pub fn stdout_out() -> ShellOut {
-    Arc::new(Mutex::new(Box::new(io::stdout())))
+    Arc::new(Mutex::new(Box::new(io::BufWriter::with_capacity(
+        64 * 1024,
+        io::stdout(),
+    ))))
 }
 
 fn write_lines(out: &ShellOut, text: &str) {
     let mut out = out.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let _ = writeln!(out, "{text}");
-    let _ = out.flush();
+}
+
+fn flush_out(out: &ShellOut) {
+    let _ = out
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .flush();
 }
 
 /// Shows announcements in the terminal: a post prints the message, an edit
@@ -79,6 +90,10 @@ impl ChatSink for ShellSink {
     async fn post_text(&self, channel: &ChannelRef, text: &str) -> Result<(), DeliveryError> {
         write_lines(&self.out, &format!("[{}] {text}", channel.local()));
         Ok(())
+    }
+
+    async fn end_of_round(&self) {
+        flush_out(&self.out);
     }
 }
 
@@ -190,6 +205,7 @@ impl<'a> Shell<'a> {
         });
         if self.interactive {
             write_lines(&self.out, "releasebot shell. Type `help` for commands, `/as bob` to act as someone else, `/quit` to leave.");
+            flush_out(&self.out);
         }
         self.prompt();
         let mut replies: Vec<String> = Vec::new();
@@ -265,6 +281,7 @@ impl<'a> Shell<'a> {
         for reply in replies.drain(..) {
             write_lines(&self.out, &reply);
         }
+        flush_out(&self.out);
     }
 
     async fn wait(&self, limit: Duration) -> String {
