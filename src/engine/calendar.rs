@@ -238,14 +238,16 @@ impl Engine {
             ))
             .into());
         }
-        if end <= now || start < now - Duration::days(1) {
+        // A freeze may start today (from now on), not on an earlier day.
+        let today_start = local_midnight(tz, now.with_timezone(&tz).date_naive());
+        if end <= now || start < today_start {
             return Err(Refusal::new(format!(
-                "That freeze lies in the past; it is now {}.",
+                "That freeze starts in the past; it is now {}.",
                 format_local(now, tz)
             ))
             .into());
         }
-        start = start.max(now.min(end));
+        start = start.max(now);
         let existing = self.store.freezes(Some(&environment))?;
         if let Some(clash) = existing.iter().find(|f| f.overlaps(start, end)) {
             return Err(Refusal::new(format!(

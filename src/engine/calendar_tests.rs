@@ -157,7 +157,13 @@ fn a_freeze_refuses_schedules_into_it_and_tells_owners_already_inside() {
         .contains("would end"));
     assert!(h
         .refused("bob", r#"freeze staging 2026-10-01 to 2026-10-02 "old""#)
-        .contains("lies in the past"));
+        .contains("starts in the past"));
+    assert!(h
+        .refused(
+            "bob",
+            r#"freeze staging 2026-11-25 to 2026-11-28 "from yesterday""#
+        )
+        .contains("starts in the past"));
     assert!(h.ok("bob", "freezes").contains("F-1 production ahead"));
     assert_eq!(
         h.ok("carol", "unfreeze F-1"),
