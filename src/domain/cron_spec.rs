@@ -28,7 +28,9 @@ pub struct CronError {
 #[derive(Clone)]
 pub struct CronSpec {
     text: String,
-    schedule: cron::Schedule,
+    /// One schedule, or two when both day fields are restricted: crontab
+    /// fires when *either* day field matches, the `cron` crate when both do.
+    schedules: Vec<cron::Schedule>,
 }
 
 impl fmt::Debug for CronSpec {
@@ -138,13 +140,25 @@ impl CronSpec {
                 _ => field.to_string(),
             });
         }
-        let schedule = cron::Schedule::from_str(&translated.join(" ")).map_err(|e| CronError {
-            field: "line",
-            message: e.to_string(),
-        })?;
+        let build = |fields: &[String]| {
+            cron::Schedule::from_str(&fields.join(" ")).map_err(|e| CronError {
+                field: "line",
+                message: e.to_string(),
+            })
+        };
+        // translated: [sec, min, hour, day-of-month, month, day-of-week]
+        let schedules = if fields[2] != "*" && fields[4] != "*" {
+            let mut by_month_day = translated.clone();
+            by_month_day[5] = "*".to_string();
+            let mut by_week_day = translated;
+            by_week_day[3] = "*".to_string();
+            vec![build(&by_month_day)?, build(&by_week_day)?]
+        } else {
+            vec![build(&translated)?]
+        };
         Ok(CronSpec {
             text: trimmed.to_string(),
-            schedule,
+            schedules,
         })
     }
 
@@ -156,10 +170,12 @@ impl CronSpec {
     /// A wall-clock time a DST change skips does not fire that day; one it
     /// repeats fires once, at its first occurrence.
     pub fn next_after(&self, after: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
-        self.schedule
-            .after(&after.with_timezone(&tz))
-            .next()
+        let local = after.with_timezone(&tz);
+        self.schedules
+            .iter()
+            .filter_map(|schedule| schedule.after(&local).next())
             .map(|t| t.with_timezone(&Utc))
+            .min()
     }
 }
 
@@ -201,6 +217,18 @@ mod tests {
                 .unwrap()
                 .next_after(at, Tz::UTC),
             Some(sundays)
+        );
+    }
+
+    #[test]
+    fn restricted_day_of_month_and_week_match_either_like_crontab() {
+        // "the 1st, or any Monday": from Wed 2026-11-25, next is Mon 11-30, then Tue 12-01.
+        let spec = CronSpec::parse("0 9 1 * MON").unwrap();
+        let first = spec.next_after(utc(2026, 11, 25, 12, 0), Tz::UTC).unwrap();
+        assert_eq!(first, utc(2026, 11, 30, 9, 0));
+        assert_eq!(
+            spec.next_after(first, Tz::UTC),
+            Some(utc(2026, 12, 1, 9, 0))
         );
     }
 
