@@ -1,0 +1,200 @@
+//! Tokens with their positions, and a cursor over them that turns a
+//! missing or malformed argument into a positioned `ParseError`.
+
+use super::ParseError;
+use crate::domain::ids::ReleaseId;
+use crate::domain::when::When;
+
+#[derive(Debug, Clone)]
+pub(super) struct Token {
+    pub(super) text: String,
+    pub(super) start: usize,
+    pub(super) end: usize,
+    pub(super) byte_start: usize,
+    pub(super) quoted: bool,
+}
+
+fn is_quote(c: char) -> bool {
+    matches!(c, '"' | '“' | '”')
+}
+
+pub(super) fn tokenize(input: &str) -> Result<Vec<Token>, ParseError> {
+    let mut tokens = Vec::new();
+    let mut chars = input.char_indices().enumerate().peekable();
+    while let Some(&(index, (byte, c))) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+            continue;
+        }
+        let mut text = String::new();
+        if is_quote(c) {
+            chars.next();
+            let mut closed = false;
+            let mut end = index + 1;
+            while let Some((i, (_, c))) = chars.next() {
+                end = i + 1;
+                if is_quote(c) {
+                    closed = true;
+                    break;
+                }
+                if c == '\\' {
+                    if let Some(&(_, (_, escaped))) = chars.peek() {
+                        if is_quote(escaped) || escaped == '\\' {
+                            text.push(escaped);
+                            chars.next();
+                            continue;
+                        }
+                    }
+                }
+                text.push(c);
+            }
+            if !closed {
+                return Err(error_at(
+                    input,
+                    index,
+                    end,
+                    "This quote is never closed; add a closing \".",
+                ));
+            }
+            tokens.push(Token {
+                text,
+                start: index,
+                end,
+                byte_start: byte,
+                quoted: true,
+            });
+        } else {
+            let mut end = index;
+            while let Some(&(i, (_, c))) = chars.peek() {
+                if c.is_whitespace() {
+                    break;
+                }
+                text.push(c);
+                end = i + 1;
+                chars.next();
+            }
+            tokens.push(Token {
+                text,
+                start: index,
+                end,
+                byte_start: byte,
+                quoted: false,
+            });
+        }
+    }
+    Ok(tokens)
+}
+
+pub(super) fn error_at(
+    input: &str,
+    start: usize,
+    end: usize,
+    message: impl Into<String>,
+) -> ParseError {
+    ParseError {
+        message: message.into(),
+        start,
+        end,
+        input: input.to_string(),
+    }
+}
+
+pub(super) struct Parser<'a> {
+    pub(super) input: &'a str,
+    pub(super) tokens: Vec<Token>,
+    pub(super) next: usize,
+    pub(super) usage: &'static str,
+}
+
+impl<'a> Parser<'a> {
+    pub(super) fn end_position(&self) -> usize {
+        self.input.chars().count()
+    }
+
+    pub(super) fn error(&self, token: &Token, message: impl Into<String>) -> ParseError {
+        error_at(self.input, token.start, token.end, message)
+    }
+
+    pub(super) fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.next)
+    }
+
+    pub(super) fn take(&mut self, what: &str) -> Result<Token, ParseError> {
+        match self.tokens.get(self.next) {
+            Some(token) => {
+                self.next += 1;
+                Ok(token.clone())
+            }
+            None => {
+                let end = self.end_position();
+                Err(error_at(
+                    self.input,
+                    end,
+                    end + 1,
+                    format!("Missing {what}. Usage: {}", self.usage),
+                ))
+            }
+        }
+    }
+
+    pub(super) fn id(&mut self) -> Result<ReleaseId, ParseError> {
+        let token = self.take("the release id (like R-42)")?;
+        ReleaseId::parse(&token.text).map_err(|e| self.error(&token, e.0))
+    }
+
+    /// The rest of the line as typed, or `None` when nothing is left.
+    pub(super) fn rest(&mut self) -> Option<String> {
+        let first = self.tokens.get(self.next)?;
+        let text = if self.tokens.len() == self.next + 1 && first.quoted {
+            first.text.clone()
+        } else {
+            self.input[first.byte_start..].trim().to_string()
+        };
+        self.next = self.tokens.len();
+        Some(text).filter(|t| !t.is_empty())
+    }
+
+    pub(super) fn finish(&self) -> Result<(), ParseError> {
+        match self.peek() {
+            None => Ok(()),
+            Some(extra) => Err(self.error(
+                extra,
+                format!("Unexpected `{}`. Usage: {}", extra.text, self.usage),
+            )),
+        }
+    }
+
+    pub(super) fn when(&mut self) -> Result<When, ParseError> {
+        let first = self.take("the date and time (like 2026-12-01 14:00)")?;
+        let (day_text, time_token) = match first.text.split_once(['T', 't']) {
+            Some((day, time)) if When::parse_day(day).is_some() => {
+                (day.to_string(), Some((first.clone(), time.to_string())))
+            }
+            _ => (first.text.clone(), None),
+        };
+        let day = When::parse_day(&day_text).ok_or_else(|| {
+            self.error(
+                &first,
+                format!(
+                    "`{}` is not a date: use YYYY-MM-DD, today or tomorrow, then HH:MM.",
+                    first.text
+                ),
+            )
+        })?;
+        let (time_token, time_text) = match time_token {
+            Some(pair) => pair,
+            None => {
+                let token = self.take("the time of day (HH:MM, 24-hour) after the date")?;
+                let text = token.text.clone();
+                (token, text)
+            }
+        };
+        let time = When::parse_time(&time_text).ok_or_else(|| {
+            self.error(
+                &time_token,
+                format!("`{time_text}` is not a time: use HH:MM on a 24-hour clock, like 14:00."),
+            )
+        })?;
+        Ok(When { day, time })
+    }
+}

@@ -1,0 +1,369 @@
+//! The parser: one line of the command language into a `Command`.
+
+use super::cursor::{error_at, tokenize, Parser};
+use super::*;
+
+/// Parses one line. A leading `/release` is allowed, so pasted slash commands work.
+pub fn parse(input: &str) -> Result<Command, ParseError> {
+    let mut tokens = tokenize(input)?;
+    if tokens
+        .first()
+        .is_some_and(|t| t.text.eq_ignore_ascii_case("/release"))
+    {
+        tokens.remove(0);
+    }
+    let Some(first) = tokens.first().cloned() else {
+        let end = input.chars().count();
+        return Err(error_at(
+            input,
+            0,
+            end,
+            "Nothing to do: the line is empty. Type `help` to see the commands.",
+        ));
+    };
+    let name = first.text.to_ascii_lowercase();
+    let Some(spec) = spec(&name) else {
+        let hint = nearest_command(&name)
+            .map(|n| format!(" Did you mean `{n}`?"))
+            .unwrap_or_default();
+        return Err(error_at(
+            input,
+            first.start,
+            first.end,
+            format!(
+                "Unknown command `{}`.{hint} Type `help` to see the commands.",
+                first.text
+            ),
+        ));
+    };
+    let mut p = Parser {
+        input,
+        tokens,
+        next: 1,
+        usage: spec.usage,
+    };
+    let command = match spec.name {
+        "request" => Command::Request(parse_request(&mut p)?),
+        "approve" => Command::Approve {
+            id: p.id()?,
+            comment: p.rest(),
+        },
+        "reject" => {
+            let id = p.id()?;
+            let reason = p
+                .rest()
+                .ok_or_else(|| missing(&p, "the reason for rejecting"))?;
+            Command::Reject { id, reason }
+        }
+        "cancel" => Command::Cancel {
+            id: p.id()?,
+            reason: p.rest(),
+        },
+        "schedule" => Command::Schedule {
+            id: p.id()?,
+            at: p.when()?,
+        },
+        "unschedule" => Command::Unschedule { id: p.id()? },
+        "change" => parse_change(&mut p)?,
+        "checklist" => Command::Checklist { id: p.id()? },
+        "check" | "uncheck" => {
+            let id = p.id()?;
+            let item = p
+                .rest()
+                .ok_or_else(|| missing(&p, "the checklist item (its number or name)"))?;
+            if spec.name == "check" {
+                Command::Check { id, item }
+            } else {
+                Command::Uncheck { id, item }
+            }
+        }
+        "deploy" => Command::Deploy { id: p.id()? },
+        "rollback" => {
+            let id = p.id()?;
+            let reason = p
+                .rest()
+                .ok_or_else(|| missing(&p, "the reason for the rollback"))?;
+            Command::Rollback { id, reason }
+        }
+        "status" => Command::Status { id: p.id()? },
+        "history" => Command::History { id: p.id()? },
+        "notes" => Command::Notes { id: p.id()? },
+        "list" => Command::List(parse_list_filter(&mut p)?),
+        "roles" => Command::Roles,
+        "freezes" => Command::Freezes,
+        "calendar" => Command::Calendar {
+            range: parse_calendar_range(&mut p)?,
+        },
+        "stats" => {
+            let period = match p.peek().map(|t| t.text.to_ascii_lowercase()) {
+                None => StatsPeriod::Week,
+                Some(word) => {
+                    let token = p.take("the period")?;
+                    match word.as_str() {
+                        "week" => StatsPeriod::Week,
+                        "month" => StatsPeriod::Month,
+                        "quarter" => StatsPeriod::Quarter,
+                        _ => {
+                            return Err(p.error(
+                                &token,
+                                format!("`{}` is not a period. Usage: {}", token.text, p.usage),
+                            ))
+                        }
+                    }
+                }
+            };
+            Command::Stats { period }
+        }
+        "freeze" => parse_freeze(&mut p)?,
+        "unfreeze" => {
+            let token = p.take("the freeze id (like F-1)")?;
+            let digits = token
+                .text
+                .trim_start_matches(['F', 'f'])
+                .trim_start_matches('-');
+            let id = digits
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    p.error(
+                        &token,
+                        format!(
+                            "`{}` is not a freeze id; freeze ids look like F-1",
+                            token.text
+                        ),
+                    )
+                })?;
+            Command::Unfreeze { id }
+        }
+        "lock" | "unlock" => {
+            let service_token = p.take("the service")?;
+            let service =
+                Name::parse(&service_token.text).map_err(|e| p.error(&service_token, e.0))?;
+            let env_token = p.take("the environment")?;
+            let environment = Name::parse(&env_token.text).map_err(|e| p.error(&env_token, e.0))?;
+            if spec.name == "lock" {
+                let reason = p
+                    .rest()
+                    .ok_or_else(|| missing(&p, "the reason for the lock"))?;
+                Command::Lock {
+                    service,
+                    environment,
+                    reason,
+                }
+            } else {
+                Command::Unlock {
+                    service,
+                    environment,
+                }
+            }
+        }
+        "bump" => {
+            let id = p.id()?;
+            let reason = p
+                .rest()
+                .ok_or_else(|| missing(&p, "the reason for the bump"))?;
+            Command::Bump { id, reason }
+        }
+        "grant" | "revoke" => {
+            let user_token = p.take("the user (platform:id, like shell:erin)")?;
+            let user = UserRef::parse(&user_token.text).map_err(|e| p.error(&user_token, e.0))?;
+            let role = p.take("the role")?.text.to_ascii_lowercase();
+            if spec.name == "grant" {
+                Command::Grant { user, role }
+            } else {
+                Command::Revoke { user, role }
+            }
+        }
+        "help" => {
+            let topic = p.peek().map(|t| t.text.to_ascii_lowercase());
+            p.next = p.tokens.len();
+            Command::Help { topic }
+        }
+        other => unreachable!("spec table and parser disagree on `{other}`"),
+    };
+    p.finish()?;
+    Ok(command)
+}
+
+fn missing(p: &Parser<'_>, what: &str) -> ParseError {
+    let end = p.end_position();
+    error_at(
+        p.input,
+        end,
+        end + 1,
+        format!("Missing {what}. Usage: {}", p.usage),
+    )
+}
+
+fn parse_request(p: &mut Parser<'_>) -> Result<RequestArgs, ParseError> {
+    let service_token = p.take("the service name")?;
+    let service = Name::parse(&service_token.text).map_err(|e| p.error(&service_token, e.0))?;
+    let version_token = p.take("the version (like 2.4.0)")?;
+    let version = Version::parse(&version_token.text).map_err(|e| p.error(&version_token, e.0))?;
+    let mut args = RequestArgs {
+        service,
+        version,
+        environment: None,
+        at: None,
+        notes: None,
+        priority: Priority::Normal,
+    };
+    let mut seen: Vec<String> = Vec::new();
+    while let Some(keyword) = p.peek().cloned() {
+        p.next += 1;
+        let word = keyword.text.to_ascii_lowercase();
+        if seen.contains(&word) {
+            return Err(p.error(&keyword, format!("`{word}` is given twice.")));
+        }
+        match word.as_str() {
+            "to" => {
+                let token = p.take("the environment after `to`")?;
+                args.environment = Some(Name::parse(&token.text).map_err(|e| p.error(&token, e.0))?);
+            }
+            "at" => args.at = Some(p.when()?),
+            "notes" => {
+                let token = p.take("the notes after `notes` (in quotes)")?;
+                args.notes = Some(if token.quoted {
+                    token.text
+                } else {
+                    // Unquoted notes run to the end of the line.
+                    p.next -= 1;
+                    p.rest().unwrap_or_default()
+                });
+            }
+            "priority" => {
+                let token = p.take("the priority (low, normal or high)")?;
+                args.priority = Priority::parse(&token.text).ok_or_else(|| {
+                    p.error(&token, format!("`{}` is not a priority: use low, normal or high.", token.text))
+                })?;
+            }
+            _ => {
+                return Err(p.error(
+                    &keyword,
+                    format!("Unexpected `{}`: after the version come `to`, `at`, `notes` or `priority`. Usage: {}", keyword.text, p.usage),
+                ))
+            }
+        }
+        seen.push(word);
+    }
+    Ok(args)
+}
+
+fn parse_calendar_range(p: &mut Parser<'_>) -> Result<CalendarRange, ParseError> {
+    let Some(token) = p.peek().cloned() else {
+        return Ok(CalendarRange::Week);
+    };
+    p.next += 1;
+    Ok(match token.text.to_ascii_lowercase().as_str() {
+        "today" => CalendarRange::Today,
+        "week" => CalendarRange::Week,
+        "month" => CalendarRange::Month,
+        _ => match When::parse_day(&token.text) {
+            Some(Day::On(date)) => CalendarRange::Around(date),
+            _ => {
+                return Err(p.error(
+                    &token,
+                    format!(
+                        "`{}` is not today, week, month or a YYYY-MM-DD date.",
+                        token.text
+                    ),
+                ))
+            }
+        },
+    })
+}
+
+fn freeze_bound(p: &mut Parser<'_>, what: &str) -> Result<FreezeBound, ParseError> {
+    let token = p.take(what)?;
+    let day = When::parse_day(&token.text).ok_or_else(|| {
+        p.error(
+            &token,
+            format!(
+                "`{}` is not a date: use YYYY-MM-DD, today or tomorrow.",
+                token.text
+            ),
+        )
+    })?;
+    let time = p.peek().and_then(|t| When::parse_time(&t.text));
+    if time.is_some() {
+        p.next += 1;
+    }
+    Ok(FreezeBound { day, time })
+}
+
+fn parse_freeze(p: &mut Parser<'_>) -> Result<Command, ParseError> {
+    let env_token = p.take("the environment")?;
+    let environment = Name::parse(&env_token.text).map_err(|e| p.error(&env_token, e.0))?;
+    let from = freeze_bound(p, "the first day (YYYY-MM-DD)")?;
+    let to_word = p.take("`to` and the last day")?;
+    if !to_word.text.eq_ignore_ascii_case("to") {
+        return Err(p.error(
+            &to_word,
+            format!("Expected `to` before the last day. Usage: {}", p.usage),
+        ));
+    }
+    let to = freeze_bound(p, "the last day (YYYY-MM-DD)")?;
+    let reason = p
+        .rest()
+        .ok_or_else(|| missing(p, "the reason for the freeze"))?;
+    Ok(Command::Freeze {
+        environment,
+        from,
+        to,
+        reason,
+    })
+}
+
+fn parse_change(p: &mut Parser<'_>) -> Result<Command, ParseError> {
+    let id = p.id()?;
+    let (mut version, mut environment) = (None, None);
+    while let Some(keyword) = p.peek().cloned() {
+        p.next += 1;
+        match keyword.text.to_ascii_lowercase().as_str() {
+            "version" if version.is_none() => {
+                let token = p.take("the new version")?;
+                version = Some(Version::parse(&token.text).map_err(|e| p.error(&token, e.0))?);
+            }
+            "to" if environment.is_none() => {
+                let token = p.take("the new environment")?;
+                environment = Some(Name::parse(&token.text).map_err(|e| p.error(&token, e.0))?);
+            }
+            _ => {
+                return Err(p.error(
+                    &keyword,
+                    format!("Unexpected `{}`. Usage: {}", keyword.text, p.usage),
+                ))
+            }
+        }
+    }
+    if version.is_none() && environment.is_none() {
+        return Err(missing(p, "what to change (`version <v>` or `to <env>`)"));
+    }
+    Ok(Command::Change {
+        id,
+        version,
+        environment,
+    })
+}
+
+fn parse_list_filter(p: &mut Parser<'_>) -> Result<ListFilter, ParseError> {
+    let Some(token) = p.peek().cloned() else {
+        return Ok(ListFilter::Open);
+    };
+    p.next += 1;
+    let word = token.text.to_ascii_lowercase();
+    let filter = match word.as_str() {
+        "open" => ListFilter::Open,
+        "pending" => ListFilter::Status(ReleaseStatus::Requested),
+        "mine" => ListFilter::Mine,
+        "all" => ListFilter::All,
+        other => ListFilter::Status(ReleaseStatus::parse(other).ok_or_else(|| {
+            p.error(
+                &token,
+                format!("`{}` is not a list filter. Usage: {}", token.text, p.usage),
+            )
+        })?),
+    };
+    Ok(filter)
+}
