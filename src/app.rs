@@ -86,11 +86,6 @@ impl App {
         Ok(bound)
     }
 
-    /// A receiver that turns `true` when the app stops.
-    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
-        self.shutdown.subscribe()
-    }
-
     /// Tells the workers that a command may have queued work for them.
     pub fn wake_workers(&self) {
         self.relay_wake.notify_one();

@@ -163,10 +163,6 @@ impl Store {
         Ok(())
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// Runs `change` as one serializable transaction over every tree, then
     /// fsyncs: when this returns `Ok`, the change survives a crash.
     pub fn transaction<T>(&self, change: impl Fn(&Tx<'_>) -> TxResult<T>) -> StoreResult<T> {
@@ -369,14 +365,6 @@ impl Store {
         }
     }
 
-    pub fn locks(&self) -> StoreResult<Vec<Lock>> {
-        self.trees[LOCKS]
-            .iter()
-            .values()
-            .map(|bytes| decode("lock", &bytes?))
-            .collect()
-    }
-
     /// Releases with a deploy time in `[from, to)`, in time order, from the time index.
     pub fn scheduled_between(
         &self,
@@ -398,16 +386,6 @@ impl Store {
             Some(bytes) => Ok(Some(decode("scheduler state", &bytes)?)),
             None => Ok(None),
         }
-    }
-
-    /// Records a firing durably, so that a restart never fires the same slot again.
-    pub fn set_last_fired(&self, key: &str, at: DateTime<Utc>) -> StoreResult<()> {
-        self.trees[SCHEDULER].insert(
-            key.as_bytes(),
-            serde_json::to_vec(&at).expect("a time serializes"),
-        )?;
-        self.db.flush()?;
-        Ok(())
     }
 
     /// Per-release timers due at or before `now`, earliest first, from the timer index.
