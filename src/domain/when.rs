@@ -13,6 +13,18 @@ pub enum Day {
     Tomorrow,
 }
 
+impl Day {
+    /// The calendar date meant, with `today` read in `tz`.
+    pub fn date_in(self, tz: Tz, now: DateTime<Utc>) -> NaiveDate {
+        let today = now.with_timezone(&tz).date_naive();
+        match self {
+            Day::On(date) => date,
+            Day::Today => today,
+            Day::Tomorrow => today + Duration::days(1),
+        }
+    }
+}
+
 /// A wall-clock time on a day, not yet placed in a timezone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct When {
@@ -48,13 +60,7 @@ impl When {
     /// Places the time in `tz`, refusing times that are gone or that a
     /// clock change skips.
     pub fn resolve(&self, tz: Tz, now: DateTime<Utc>) -> Result<DateTime<Utc>, Refusal> {
-        let today = now.with_timezone(&tz).date_naive();
-        let date = match self.day {
-            Day::On(date) => date,
-            Day::Today => today,
-            Day::Tomorrow => today + Duration::days(1),
-        };
-        let local = date.and_time(self.time);
+        let local = self.day.date_in(tz, now).and_time(self.time);
         let at = match tz.from_local_datetime(&local) {
             LocalResult::Single(at) => at,
             // On a fall-back day the hour happens twice; take the first.

@@ -430,12 +430,6 @@ impl Engine {
         )))
     }
 
-    fn ci_kind(&self, release: &Release) -> &'static str {
-        self.config
-            .ci_for(&release.service, &release.environment)
-            .map_or("CI", |t| t.kind_name())
-    }
-
     /// One CI job at a time per service+environment.
     fn refuse_if_target_busy(&self, tx: &Tx<'_>, release: &Release) -> TxResult<()> {
         match tx.in_flight(&release.service, &release.environment)? {

@@ -10,12 +10,11 @@ use crate::domain::calendar::{week_start, weekday_name, Booking, Freeze, Lock};
 use crate::domain::command::{CalendarRange, FreezeBound};
 use crate::domain::ids::{Name, ReleaseId, UserRef};
 use crate::domain::lifecycle;
-use crate::domain::outbox::Announcement;
-use crate::domain::policy::{Directory, EnvPolicy};
+use crate::domain::policy::EnvPolicy;
 use crate::domain::release::{Release, ReleaseStatus};
-use crate::domain::when::{format_local, Day};
+use crate::domain::when::format_local;
 use crate::domain::Refusal;
-use crate::store::{AuditDraft, Tx, TxResult};
+use crate::store::AuditDraft;
 
 use super::{Change, Engine, EngineResult, Reply};
 
@@ -164,29 +163,6 @@ impl Engine {
             .map(|c| c.describe(policy.timezone)))
     }
 
-    pub(super) fn announce_line(
-        &self,
-        tx: &Tx<'_>,
-        directory: &Directory,
-        release: &Release,
-        line: String,
-    ) -> TxResult<()> {
-        let policy = self.policy(&release.environment)?;
-        let quorum = policy.quorum(&release.approvals, directory, release.updated_at);
-        let message = crate::domain::message::announcement(release, policy, &quorum);
-        for channel in self
-            .config
-            .channels_for(&release.service, &release.environment)
-        {
-            tx.announce(&Announcement {
-                channel,
-                message: message.clone(),
-                thread_line: Some(line.clone()),
-            })?;
-        }
-        Ok(())
-    }
-
     /// An audit entry that belongs to no release (freezes, locks, roles).
     pub(super) fn audit_plain(&self, actor: &UserRef, action: &str, detail: String) -> AuditDraft {
         AuditDraft {
@@ -212,12 +188,7 @@ impl Engine {
         let policy = self.policy(&environment)?;
         let (tz, now) = (policy.timezone, self.clock.now());
         let resolve = |bound: FreezeBound, is_end: bool| {
-            let today = now.with_timezone(&tz).date_naive();
-            let date = match bound.day {
-                Day::On(date) => date,
-                Day::Today => today,
-                Day::Tomorrow => today + Duration::days(1),
-            };
+            let date = bound.day.date_in(tz, now);
             match bound.time {
                 Some(time) => tz
                     .from_local_datetime(&date.and_time(time))

@@ -331,17 +331,39 @@ impl Engine {
             after: Some(after.status),
             detail: step.detail,
         })?;
-        let policy = self.policy(&after.environment)?;
-        let quorum = policy.quorum(&after.approvals, directory, after.updated_at);
-        let message = crate::domain::message::announcement(after, policy, &quorum);
-        for channel in self.config.channels_for(&after.service, &after.environment) {
+        self.announce_line(tx, directory, after, step.thread_line)
+    }
+
+    /// Queues the release's current announcement, with `line` for its
+    /// thread, for every channel that follows it.
+    pub(super) fn announce_line(
+        &self,
+        tx: &Tx<'_>,
+        directory: &Directory,
+        release: &Release,
+        line: String,
+    ) -> TxResult<()> {
+        let policy = self.policy(&release.environment)?;
+        let quorum = policy.quorum(&release.approvals, directory, release.updated_at);
+        let message = crate::domain::message::announcement(release, policy, &quorum);
+        for channel in self
+            .config
+            .channels_for(&release.service, &release.environment)
+        {
             tx.announce(&Announcement {
                 channel,
                 message: message.clone(),
-                thread_line: Some(step.thread_line.clone()),
+                thread_line: Some(line.clone()),
             })?;
         }
         Ok(())
+    }
+
+    /// The CI kind a release's deploys go to (`simulate`, `github`, …).
+    pub(super) fn ci_kind(&self, release: &Release) -> &'static str {
+        self.config
+            .ci_for(&release.service, &release.environment)
+            .map_or("CI", |t| t.kind_name())
     }
 }
 

@@ -293,10 +293,7 @@ impl Engine {
                 item.item
             );
         }
-        let ci = self
-            .config
-            .ci_for(&release.service, &release.environment)
-            .map_or("CI", |t| t.kind_name());
+        let ci = self.ci_kind(&release);
         let _ = writeln!(md, "\n## Deploy instructions\n");
         let _ = writeln!(md, "1. Confirm approvals and checklist above are complete.");
         let _ = writeln!(
