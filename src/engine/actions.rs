@@ -72,9 +72,9 @@ impl Engine {
             Some(at) => self.check_slot(policy, &args.service, at, None)?,
             None => None,
         };
-        let roles = self.roles_of(user);
         // Read before the transaction: sled deadlocks on plain reads inside one.
         let directory = self.directory();
+        let roles = directory.roles_of(user);
         let draft = RequestDraft {
             service: args.service,
             version: args.version,

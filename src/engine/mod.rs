@@ -277,9 +277,9 @@ impl Engine {
         change: impl Fn(&mut Release, &ChangeContext<'_, '_>) -> TxResult<Change<T>>,
     ) -> EngineResult<(Release, T)> {
         let now = self.clock.now();
-        let roles = self.roles_of(user);
         // Read before the transaction: sled deadlocks on plain reads inside one.
         let directory = self.directory();
+        let roles = directory.roles_of(user);
         let changed = self.commit(|tx| {
             let before = Self::load(tx, id)?;
             let policy = self.policy(&before.environment)?;
