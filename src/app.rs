@@ -15,6 +15,22 @@ use crate::http::HttpState;
 use crate::metrics::Metrics;
 use crate::notify::{ChatSink, Notifier};
 
+/// Wakes the notifier and relay after a command from chat; cheap to clone.
+/// Made before the app, so chat adapters (which are also the app's sinks)
+/// can hold one.
+#[derive(Clone, Default)]
+pub struct Waker {
+    notifier: Arc<Notify>,
+    relay: Arc<Notify>,
+}
+
+impl Waker {
+    pub fn wake(&self) {
+        self.relay.notify_one();
+        self.notifier.notify_one();
+    }
+}
+
 pub struct App {
     pub engine: Engine,
     pub notifier: Arc<Notifier>,
@@ -25,6 +41,8 @@ pub struct App {
     relay_wake: Arc<Notify>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// Routes chat adapters add to the HTTP listener (Slack's HTTP mode).
+    routes: axum::Router,
 }
 
 impl App {
@@ -34,8 +52,18 @@ impl App {
         clock: Arc<dyn Clock>,
         sinks: HashMap<String, Arc<dyn ChatSink>>,
     ) -> App {
-        let notifier_wake = Arc::new(Notify::new());
-        let relay_wake = Arc::new(Notify::new());
+        App::start_with(engine, clock, sinks, Waker::default())
+    }
+
+    /// Starts the workers, woken through `waker` (which adapters already hold).
+    pub fn start_with(
+        engine: Engine,
+        clock: Arc<dyn Clock>,
+        sinks: HashMap<String, Arc<dyn ChatSink>>,
+        waker: Waker,
+    ) -> App {
+        let notifier_wake = waker.notifier;
+        let relay_wake = waker.relay;
         let (shutdown, signal) = watch::channel(false);
         let notifier = Arc::new(Notifier::new(engine.store().clone(), sinks));
         let metrics = Arc::new(Metrics::default());
@@ -61,7 +89,13 @@ impl App {
             relay_wake,
             shutdown,
             tasks,
+            routes: axum::Router::new(),
         }
+    }
+
+    /// Adds routes to the HTTP listener; call before `serve_http`.
+    pub fn mount(&mut self, routes: axum::Router) {
+        self.routes = std::mem::take(&mut self.routes).merge(routes);
     }
 
     /// Binds the HTTP listener (health, metrics, CI callbacks) and serves it
@@ -81,9 +115,18 @@ impl App {
         self.tasks.push(tokio::spawn(crate::http::serve(
             listener,
             state,
+            self.routes.clone(),
             self.shutdown.subscribe(),
         )));
         Ok(bound)
+    }
+
+    /// A handle chat adapters use to wake the workers after a command.
+    pub fn waker(&self) -> Waker {
+        Waker {
+            notifier: self.notifier_wake.clone(),
+            relay: self.relay_wake.clone(),
+        }
     }
 
     /// Tells the workers that a command may have queued work for them.

@@ -10,8 +10,9 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
-use crate::app::App;
+use crate::app::{App, Waker};
 use crate::chat::shell::{self, Shell, ShellSink};
+use crate::chat::slack::{SlackBot, SlackRunning};
 use crate::clock::{Clock, OffsetClock, SystemClock};
 use crate::config::{self, Config};
 use crate::domain::ids::{ReleaseId, UserRef};
@@ -186,7 +187,30 @@ fn shell_command(cli: &Cli, user: Option<String>) -> anyhow::Result<ExitCode> {
 
 fn run_command(cli: &Cli, listen: Option<std::net::SocketAddr>) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
-        let (config, mut app) = start_app(cli, shell::stdout_out())?;
+        let (config, store) = cli.open()?;
+        let clock = cli.clock();
+        let engine = Engine::new(store, config.clone(), clock.clone());
+        let waker = Waker::default();
+        let mut sinks: HashMap<String, Arc<dyn ChatSink>> = HashMap::new();
+        sinks.insert("shell".to_string(), Arc::new(ShellSink::new(shell::stdout_out())));
+        let slack_bot = match &config.slack {
+            Some(slack) => {
+                let bot = SlackBot::new(engine.clone(), slack, waker.clone(), clock.clone())
+                    .context("setting up the Slack client")?;
+                sinks.insert("slack".to_string(), bot.clone());
+                Some((bot, slack))
+            }
+            None => None,
+        };
+        let mut app = App::start_with(engine, clock, sinks, waker);
+        let slack = match slack_bot {
+            Some((bot, slack)) => Some(
+                SlackRunning::start(bot, slack, &mut app)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("connecting to Slack: {e}"))?,
+            ),
+            None => None,
+        };
         if let Some(address) = listen.or(config.http_listen) {
             let bound = app.serve_http(address).await.with_context(|| format!("binding the HTTP listener to {address}"))?;
             // On stderr as a plain line too, so scripts using port 0 can find it.
@@ -200,6 +224,9 @@ fn run_command(cli: &Cli, listen: Option<std::net::SocketAddr>) -> anyhow::Resul
         app.wake_workers();
         termination().await;
         tracing::info!("stopping: finishing in-flight work and flushing the store");
+        if let Some(slack) = slack {
+            slack.stop().await;
+        }
         app.stop().await;
         Ok(ExitCode::SUCCESS)
     })

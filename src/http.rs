@@ -47,6 +47,7 @@ pub fn router(state: HttpState) -> Router {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: HttpState,
+    extra: Router,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let stop = async move {
@@ -56,7 +57,7 @@ pub async fn serve(
             }
         }
     };
-    if let Err(error) = axum::serve(listener, router(state))
+    if let Err(error) = axum::serve(listener, router(state).merge(extra))
         .with_graceful_shutdown(stop)
         .await
     {

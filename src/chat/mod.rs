@@ -2,3 +2,5 @@
 //! translate and hold no business rules.
 
 pub mod shell;
+pub mod slack;
+pub mod text;

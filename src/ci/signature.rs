@@ -1,5 +1,6 @@
-//! GitHub-style HMAC signatures: `sha256=` + hex HMAC-SHA256 of the raw body.
-//! Used to sign outgoing webhooks and to check incoming CI callbacks.
+//! HMAC-SHA256 signatures. GitHub style (`sha256=` + hex HMAC of the raw
+//! body) signs outgoing webhooks and checks incoming CI callbacks; the
+//! helpers over several parts also serve Slack's `v0:{timestamp}:{body}`.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -9,9 +10,28 @@ type HmacSha256 = Hmac<Sha256>;
 pub const HEADER: &str = "X-Hub-Signature-256";
 
 pub fn sign(secret: &[u8], body: &[u8]) -> String {
+    format!("sha256={}", hmac_hex(secret, &[body]))
+}
+
+/// Hex HMAC-SHA256 of the parts written one after another.
+pub fn hmac_hex(secret: &[u8], parts: &[&[u8]]) -> String {
+    hex::encode(mac_of(secret, parts).finalize().into_bytes())
+}
+
+/// Checks a hex HMAC-SHA256 of the parts, in constant time.
+pub fn verify_hex(secret: &[u8], parts: &[&[u8]], given_hex: &str) -> bool {
+    let Ok(expected) = hex::decode(given_hex) else {
+        return false;
+    };
+    mac_of(secret, parts).verify_slice(&expected).is_ok()
+}
+
+fn mac_of(secret: &[u8], parts: &[&[u8]]) -> HmacSha256 {
     let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    for part in parts {
+        mac.update(part);
+    }
+    mac
 }
 
 /// Checks a `sha256=<hex>` header value in constant time.
@@ -19,12 +39,7 @@ pub fn verify(secret: &[u8], body: &[u8], header: &str) -> bool {
     let Some(hex_part) = header.trim().strip_prefix("sha256=") else {
         return false;
     };
-    let Ok(expected) = hex::decode(hex_part) else {
-        return false;
-    };
-    let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(body);
-    mac.verify_slice(&expected).is_ok()
+    verify_hex(secret, &[body], hex_part)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Typed config, read once from one TOML file and checked as a whole:
 //! every problem is reported with its key path and line.
 
+pub mod chat;
 pub mod ci;
 mod raw;
 mod validate;
@@ -16,6 +17,7 @@ use crate::domain::cron_spec::CronSpec;
 use crate::domain::ids::{ChannelRef, Name, UserRef};
 use crate::domain::policy::{Directory, EnvPolicy, Permission};
 
+pub use chat::{SlackConfig, SlackMode};
 pub use ci::{CiKind, CiTarget, Secret};
 
 /// Where the demo config lives, relative to the working directory.
@@ -83,6 +85,8 @@ pub struct Config {
     pub data_dir: Option<PathBuf>,
     /// Where `run` serves HTTP (health, metrics, CI callbacks); off when `None`.
     pub http_listen: Option<SocketAddr>,
+    /// Slack, when the file has a `[slack]` section.
+    pub slack: Option<SlackConfig>,
     pub shell_user: UserRef,
     /// Roles from the config file; chat grants come on top (see `Engine::directory`).
     pub directory: Directory,

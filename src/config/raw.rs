@@ -16,6 +16,9 @@ pub struct RawConfig {
     pub http: RawHttp,
     #[serde(default)]
     pub calendar: RawCalendar,
+    /// Connects to Slack when present.
+    #[serde(default)]
+    pub slack: Option<RawSlack>,
     #[serde(default)]
     pub schedules: Vec<RawSchedule>,
     /// Timezones of people and channels (`"shell:bob" = "America/New_York"`).
@@ -55,6 +58,48 @@ impl Default for RawBot {
 
 fn release_managers() -> Vec<String> {
     vec!["release-manager".to_string()]
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlack {
+    /// `socket` (default: no public URL needed) or `http` (Events API and
+    /// interactivity on the bot's HTTP listener).
+    #[serde(default = "socket")]
+    pub mode: String,
+    /// Web API base; GovSlack and local fakes use another.
+    #[serde(default = "slack_api")]
+    pub api_url: String,
+    #[serde(default = "slack_bot_token")]
+    pub bot_token_env: String,
+    /// Socket Mode's app-level token (`xapp-…`).
+    #[serde(default = "slack_app_token")]
+    pub app_token_env: String,
+    /// HTTP mode's signing secret.
+    #[serde(default = "slack_signing_secret")]
+    pub signing_secret_env: String,
+    /// Socket Mode connections kept open (Slack spreads events over them).
+    #[serde(default = "two")]
+    pub connections: u32,
+}
+
+fn socket() -> String {
+    "socket".into()
+}
+fn slack_api() -> String {
+    "https://slack.com/api".into()
+}
+fn slack_bot_token() -> String {
+    "SLACK_BOT_TOKEN".into()
+}
+fn slack_app_token() -> String {
+    "SLACK_APP_TOKEN".into()
+}
+fn slack_signing_secret() -> String {
+    "SLACK_SIGNING_SECRET".into()
+}
+fn two() -> u32 {
+    2
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -278,10 +278,24 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
             .ok()
     });
 
+    let slack = raw.slack.as_ref().map(|slack| {
+        let slack = super::chat::slack(slack, &mut |key, message| {
+            problems.add(&["slack", key], message)
+        });
+        if slack.mode == super::SlackMode::Http && http_listen.is_none() {
+            problems.add(
+                &["slack", "mode"],
+                "\"http\" needs [http] listen, where Slack sends its requests",
+            );
+        }
+        slack
+    });
+
     Config {
         timezone: timezone_default,
         data_dir: raw.bot.data_dir.map(Into::into),
         http_listen,
+        slack,
         shell_user,
         directory,
         admin,

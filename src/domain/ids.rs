@@ -211,6 +211,13 @@ impl UserRef {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A group rather than a person: a Slack user group by handle
+    /// (`slack:@release-team`) or a Discord guild role (`discord:role:123`).
+    pub fn is_group(&self) -> bool {
+        let local = self.local();
+        local.starts_with('@') || local.starts_with("role:")
+    }
 }
 
 impl fmt::Display for UserRef {

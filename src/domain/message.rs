@@ -30,6 +30,17 @@ pub struct Message {
     pub status: ReleaseStatus,
     /// `🚦 R-1 api 2.4.0 → production: requested by alice`
     pub headline: String,
+    /// The release's facts, for platforms that lay them out as fields (Block
+    /// Kit, embeds); the text form has them in the headline already.
+    #[serde(default)]
+    pub service: String,
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub environment: String,
+    /// Who asked, as `platform:user`; each adapter shows the name its platform knows.
+    #[serde(default)]
+    pub requester: String,
     pub fields: Vec<Field>,
     pub actions: Vec<Action>,
 }
@@ -127,6 +138,10 @@ pub fn announcement(release: &Release, policy: &EnvPolicy, quorum: &QuorumState)
         release: release.id,
         status: release.status,
         headline,
+        service: release.service.to_string(),
+        version: release.version.to_string(),
+        environment: release.environment.to_string(),
+        requester: release.requester.to_string(),
         fields,
         actions,
     }

@@ -12,16 +12,40 @@ use super::release::Approval;
 /// Which roles each user holds (from config, and later from admin commands).
 #[derive(Debug, Clone, Default)]
 pub struct Directory {
+    /// Roles by person, or by group (`slack:@release-team`, `discord:role:123`).
     roles_by_user: BTreeMap<UserRef, BTreeSet<String>>,
+    /// The groups each person is in, as the chat platforms last told us.
+    groups_by_user: BTreeMap<UserRef, BTreeSet<UserRef>>,
 }
 
 impl Directory {
     pub fn new(roles_by_user: BTreeMap<UserRef, BTreeSet<String>>) -> Self {
-        Directory { roles_by_user }
+        Directory {
+            roles_by_user,
+            groups_by_user: BTreeMap::new(),
+        }
     }
 
+    /// A person's roles: their own and those of every group they are in.
     pub fn roles_of(&self, user: &UserRef) -> BTreeSet<String> {
-        self.roles_by_user.get(user).cloned().unwrap_or_default()
+        let mut roles = self.roles_by_user.get(user).cloned().unwrap_or_default();
+        for group in self.groups_by_user.get(user).into_iter().flatten() {
+            if let Some(group_roles) = self.roles_by_user.get(group) {
+                roles.extend(group_roles.iter().cloned());
+            }
+        }
+        roles
+    }
+
+    /// This directory with group memberships (person → groups) from chat.
+    pub fn with_groups(mut self, groups_by_user: BTreeMap<UserRef, BTreeSet<UserRef>>) -> Self {
+        self.groups_by_user = groups_by_user;
+        self
+    }
+
+    /// The groups that hold roles here (`UserRef::is_group`), for adapters to resolve.
+    pub fn groups(&self) -> impl Iterator<Item = &UserRef> {
+        self.roles_by_user.keys().filter(|user| user.is_group())
     }
 
     pub fn users(&self) -> impl Iterator<Item = (&UserRef, &BTreeSet<String>)> {

@@ -10,8 +10,8 @@ mod reminders;
 mod stats;
 mod views;
 
-use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, RwLock};
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -98,6 +98,8 @@ pub struct Engine {
     /// False for group commit: the caller flushes the store before it
     /// answers (see `deferring_flush`).
     flush_each: bool,
+    /// Who is in which chat group (person → groups), as adapters learn it.
+    groups: Arc<RwLock<BTreeMap<UserRef, BTreeSet<UserRef>>>>,
 }
 
 /// What a change to a release did: its result, and the words for the audit
@@ -132,7 +134,39 @@ impl Engine {
             config,
             clock,
             flush_each: true,
+            groups: Arc::default(),
         }
+    }
+
+    /// Replaces the members of a chat group (a Slack user group, a Discord
+    /// role) that holds roles in the config.
+    pub fn set_group_members(&self, group: &UserRef, members: impl IntoIterator<Item = UserRef>) {
+        let mut groups = self.groups.write().unwrap_or_else(|e| e.into_inner());
+        for of_user in groups.values_mut() {
+            of_user.remove(group);
+        }
+        for member in members {
+            groups.entry(member).or_default().insert(group.clone());
+        }
+        groups.retain(|_, of_user| !of_user.is_empty());
+    }
+
+    /// Replaces the groups one person is in (Discord sends a member's roles
+    /// with every interaction).
+    pub fn set_groups_of(&self, user: &UserRef, member_of: BTreeSet<UserRef>) {
+        let mut groups = self.groups.write().unwrap_or_else(|e| e.into_inner());
+        if member_of.is_empty() {
+            groups.remove(user);
+        } else {
+            groups.insert(user.clone(), member_of);
+        }
+    }
+
+    fn groups_snapshot(&self) -> BTreeMap<UserRef, BTreeSet<UserRef>> {
+        self.groups
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// An engine whose commands do not fsync one by one: the caller must call
@@ -229,7 +263,14 @@ impl Engine {
 
     /// The user's roles: from the config file, plus any granted in chat.
     fn roles_of(&self, user: &UserRef) -> BTreeSet<String> {
-        let mut roles = self.config.directory.roles_of(user);
+        let mut roles = {
+            let groups = self.groups.read().unwrap_or_else(|e| e.into_inner());
+            let mut roles = self.config.directory.roles_of(user);
+            for group in groups.get(user).into_iter().flatten() {
+                roles.extend(self.config.directory.roles_of(group));
+            }
+            roles
+        };
         match self.store.granted_roles(user) {
             Ok(granted) => roles.extend(granted),
             Err(error) => {
@@ -241,13 +282,14 @@ impl Engine {
 
     /// Everyone's roles, config and chat grants together, for quorum checks.
     fn directory(&self) -> Directory {
-        match self.store.grants() {
+        let directory = match self.store.grants() {
             Ok(grants) => self.config.directory.with_grants(grants),
             Err(error) => {
                 tracing::error!(%error, "reading granted roles failed; using the config's");
                 self.config.directory.clone()
             }
-        }
+        };
+        directory.with_groups(self.groups_snapshot())
     }
 
     fn policy(&self, environment: &Name) -> Result<&EnvPolicy, Refusal> {

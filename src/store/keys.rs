@@ -75,6 +75,14 @@ pub fn posted(id: ReleaseId, channel: &str) -> Vec<u8> {
     key
 }
 
+/// `channel\0message`: the release a chat message announces.
+pub fn thread(channel: &str, message: &str) -> Vec<u8> {
+    let mut key = channel.as_bytes().to_vec();
+    key.push(0);
+    key.extend_from_slice(message.as_bytes());
+    key
+}
+
 pub fn count(status: ReleaseStatus) -> Vec<u8> {
     format!("count:{status}").into_bytes()
 }

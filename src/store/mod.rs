@@ -3,8 +3,11 @@
 //! Trees: `releases` (id → JSON), indexes by status, scheduled time,
 //! service+environment and requester, the hash-chained `audit` log and its
 //! per-release index, the two outboxes (`outbox_notify`, `outbox_ci`),
-//! `posted` (which chat message carries each announcement) and `meta`
-//! (schema version, id counter, audit head, status counts, live versions).
+//! `posted` (which chat message carries each announcement) and its reverse,
+//! `threads` (chat message → release, for replies in a thread), `seen`
+//! (inbound chat deliveries already handled, for platforms that redeliver)
+//! and `meta` (schema version, id counter, audit head, status counts, live
+//! versions).
 
 pub mod audit;
 mod keys;
@@ -50,7 +53,9 @@ mod trees {
     pub const SCHEDULER: usize = 14;
     pub const TIMERS: usize = 15;
     pub const OUTBOX_DIGEST: usize = 16;
-    pub const NAMES: [&str; 17] = [
+    pub const THREADS: usize = 17;
+    pub const SEEN: usize = 18;
+    pub const NAMES: [&str; 19] = [
         "releases",
         "by_status",
         "by_time",
@@ -68,6 +73,8 @@ mod trees {
         "scheduler",
         "timers",
         "outbox_digest",
+        "threads",
+        "seen",
     ];
 }
 use trees::*;
@@ -113,6 +120,12 @@ pub struct Store {
 /// How much memory sled may use for its page cache. Small on purpose: the
 /// working set (open releases, indexes) is tiny, and an idle bot should be too.
 const CACHE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Prunes the `seen` tree on about one delivery in 256, so its upkeep costs
+/// nothing per message yet it never grows past a few hours of traffic.
+fn rand_prune() -> bool {
+    rand::random::<u8>() == 0
+}
 
 fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> StoreResult<T> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
@@ -309,9 +322,57 @@ impl Store {
         channel: &ChannelRef,
         message: &str,
     ) -> StoreResult<()> {
-        self.trees[POSTED].insert(keys::posted(id, channel.as_str()), message.as_bytes())?;
+        let posted = keys::posted(id, channel.as_str());
+        if self.trees[POSTED].get(&posted)?.as_deref() != Some(message.as_bytes()) {
+            self.trees[THREADS]
+                .insert(keys::thread(channel.as_str(), message), &keys::release(id))?;
+            self.trees[POSTED].insert(posted, message.as_bytes())?;
+        }
         self.trees[OUTBOX_NOTIFY].remove(key.to_be_bytes())?;
         Ok(())
+    }
+
+    /// The release whose announcement is the chat message `message` in
+    /// `channel`: replies in that message's thread are about it.
+    pub fn release_for_thread(
+        &self,
+        channel: &ChannelRef,
+        message: &str,
+    ) -> StoreResult<Option<ReleaseId>> {
+        Ok(self.trees[THREADS]
+            .get(keys::thread(channel.as_str(), message))?
+            .and_then(|bytes| <[u8; 8]>::try_from(bytes.as_ref()).ok())
+            .map(|bytes| ReleaseId::new(u64::from_be_bytes(bytes))))
+    }
+
+    /// Records that an inbound chat delivery (`slack:event:Ev…`) is being
+    /// handled; false when it already was, so a redelivery is dropped. The
+    /// mark is written before the work, so a crash in between loses that one
+    /// command rather than running it twice; the person sees no answer and
+    /// can send it again. Marks older than `keep` are pruned as new ones come.
+    pub fn first_delivery(
+        &self,
+        delivery: &str,
+        now: DateTime<Utc>,
+        keep: chrono::Duration,
+    ) -> StoreResult<bool> {
+        let stamp = now.timestamp().to_be_bytes();
+        let fresh = self.trees[SEEN]
+            .compare_and_swap(delivery.as_bytes(), None::<&[u8]>, Some(&stamp[..]))?
+            .is_ok();
+        if fresh && rand_prune() {
+            let cutoff = (now - keep).timestamp();
+            for entry in self.trees[SEEN].iter() {
+                let (key, value) = entry?;
+                let old = <[u8; 8]>::try_from(value.as_ref())
+                    .map(i64::from_be_bytes)
+                    .unwrap_or(i64::MIN);
+                if old < cutoff {
+                    self.trees[SEEN].remove(key)?;
+                }
+            }
+        }
+        Ok(fresh)
     }
 
     /// Roles granted to `user` in chat (on top of the config's).

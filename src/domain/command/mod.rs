@@ -132,6 +132,26 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// Whether it changes anything. Chat adapters answer queries (and
+    /// errors) to the asker alone and show changes to the channel.
+    pub fn changes_state(&self) -> bool {
+        !matches!(
+            self,
+            Command::Checklist { .. }
+                | Command::Status { .. }
+                | Command::List(_)
+                | Command::History { .. }
+                | Command::Notes { .. }
+                | Command::Help { .. }
+                | Command::Roles
+                | Command::Calendar { .. }
+                | Command::Freezes
+                | Command::Stats { .. }
+        )
+    }
+}
+
 /// Which days `calendar` shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CalendarRange {

@@ -1,0 +1,383 @@
+//! Slack events in: every handler returns at once, so Slack gets its ack
+//! within its 3 seconds whatever the store or CI are doing, and the work
+//! runs in a task that answers through `response_url`, `chat.postEphemeral`
+//! or the release's thread. Redeliveries are dropped by their delivery id.
+
+use std::sync::Arc;
+
+use slack_morphism::prelude::*;
+
+use super::{render, SlackBot};
+use crate::chat::text;
+use crate::domain::command;
+use crate::domain::ids::{ChannelRef, ReleaseId, UserRef};
+use crate::engine::Origin;
+
+/// The modal that asks for a rejection's reason.
+const REJECT_VIEW: &str = "release_reject";
+const REASON_BLOCK: &str = "reason";
+const REASON_INPUT: &str = "reason_input";
+
+/// What the engine answered.
+struct Outcome {
+    text: String,
+    ok: bool,
+    /// A change (shown to the channel) rather than a query (shown to the asker).
+    changed: bool,
+}
+
+impl SlackBot {
+    /// `/release …`: acknowledged empty; the answer follows on `response_url`.
+    pub fn on_command(self: &Arc<Self>, event: SlackCommandEvent) {
+        let bot = self.clone();
+        tokio::spawn(async move {
+            if !bot.first_delivery(&format!("slack:command:{}", event.trigger_id)) {
+                return;
+            }
+            let line = text::slash_text(event.text.as_deref());
+            let outcome = bot
+                .run(user(&event.user_id), channel(&event.channel_id), line)
+                .await;
+            let visible = outcome.ok && outcome.changed;
+            bot.respond(event.response_url.value().as_str(), &outcome.text, visible)
+                .await;
+        });
+    }
+
+    /// Buttons and the reject modal.
+    pub fn on_interaction(self: &Arc<Self>, event: SlackInteractionEvent) {
+        let bot = self.clone();
+        tokio::spawn(async move {
+            match event {
+                SlackInteractionEvent::BlockActions(actions) => bot.on_block_actions(actions).await,
+                SlackInteractionEvent::ViewSubmission(submission) => {
+                    bot.on_view_submission(submission).await
+                }
+                _ => {}
+            }
+        });
+    }
+
+    /// `message` events (replies in a release's thread) and `app_mention`s.
+    pub fn on_push(self: &Arc<Self>, event: SlackPushEventCallback) {
+        let bot = self.clone();
+        tokio::spawn(async move {
+            if !bot.first_delivery(&format!("slack:event:{}", event.event_id)) {
+                return;
+            }
+            match event.event {
+                SlackEventCallbackBody::Message(message) => bot.on_message(message).await,
+                SlackEventCallbackBody::AppMention(mention) => bot.on_mention(mention).await,
+                _ => {}
+            }
+        });
+    }
+
+    async fn on_block_actions(&self, event: SlackInteractionBlockActionsEvent) {
+        let Some(who) = event.user.as_ref().map(|u| user(&u.id)) else {
+            return;
+        };
+        let where_ = event.channel.as_ref().map(|c| channel(&c.id));
+        for action in event.actions.iter().flatten() {
+            let delivery = format!("slack:action:{}:{}", event.trigger_id, action.action_id);
+            if !self.first_delivery(&delivery) {
+                continue;
+            }
+            let Some(release) = action
+                .value
+                .as_deref()
+                .and_then(|v| ReleaseId::parse(v).ok())
+            else {
+                continue;
+            };
+            match action.action_id.value().as_str() {
+                render::APPROVE => {
+                    let origin = where_
+                        .clone()
+                        .unwrap_or_else(|| channel_ref("slack:direct"));
+                    let outcome = self
+                        .run(who.clone(), origin, format!("approve {release}"))
+                        .await;
+                    if let Some(url) = &event.response_url {
+                        self.respond(url.value().as_str(), &outcome.text, false)
+                            .await;
+                    }
+                }
+                render::REJECT => {
+                    let channel_id = event.channel.as_ref().map(|c| c.id.to_string());
+                    self.ask_reason(&event.trigger_id, release, channel_id)
+                        .await
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Opens the modal asking why; its submission rejects.
+    async fn ask_reason(
+        &self,
+        trigger: &SlackTriggerId,
+        release: ReleaseId,
+        channel: Option<String>,
+    ) {
+        let input = SlackBlockPlainTextInputElement::new()
+            .with_action_id(REASON_INPUT.into())
+            .with_multiline(true)
+            .with_min_length(3);
+        let blocks = vec![SlackInputBlock::new(
+            pt!("Why is {} rejected?", release),
+            SlackInputBlockElement::PlainTextInput(input),
+        )
+        .with_block_id(REASON_BLOCK.into())
+        .into()];
+        let metadata = format!("{release}|{}", channel.unwrap_or_default());
+        let view = SlackModalView::new(pt!("Reject {}", release), blocks)
+            .with_submit(pt!("Reject"))
+            .with_close(pt!("Cancel"))
+            .with_callback_id(REJECT_VIEW.into())
+            .with_private_metadata(metadata);
+        let request = SlackApiViewsOpenRequest::new(trigger.clone(), SlackView::Modal(view));
+        if let Err(error) = self.session().views_open(&request).await {
+            tracing::warn!(%error, "views.open for a rejection reason failed");
+        }
+    }
+
+    async fn on_view_submission(&self, event: SlackInteractionViewSubmissionEvent) {
+        let SlackView::Modal(modal) = &event.view.view else {
+            return;
+        };
+        if modal.callback_id.as_ref().map(|id| id.value().as_str()) != Some(REJECT_VIEW) {
+            return;
+        }
+        if !self.first_delivery(&format!("slack:view:{}", event.view.state_params.id)) {
+            return;
+        }
+        let metadata = modal.private_metadata.clone().unwrap_or_default();
+        let (release, channel_id) = metadata.split_once('|').unwrap_or((&metadata, ""));
+        let Ok(release) = ReleaseId::parse(release) else {
+            return;
+        };
+        let reason = event
+            .view
+            .state_params
+            .state
+            .as_ref()
+            .and_then(|state| state.values.get(&REASON_BLOCK.into()))
+            .and_then(|block| block.get(&REASON_INPUT.into()))
+            .and_then(|value| value.value.clone())
+            .unwrap_or_default();
+        let who = user(&event.user.id);
+        let origin = if channel_id.is_empty() {
+            channel_ref("slack:direct")
+        } else {
+            channel(&channel_id.into())
+        };
+        let line = format!("reject {release} {}", reason.replace('\n', " "));
+        let outcome = self.run(who, origin, line).await;
+        if !outcome.ok && !channel_id.is_empty() {
+            self.whisper(&channel_id.into(), &event.user.id, None, &outcome.text)
+                .await;
+        }
+    }
+
+    async fn on_message(&self, message: SlackMessageEvent) {
+        // Edits, joins, bot posts (our own included) are not commands.
+        if message.subtype.is_some() || message.sender.bot_id.is_some() {
+            return;
+        }
+        let (Some(author), Some(channel_id)) = (&message.sender.user, &message.origin.channel)
+        else {
+            return;
+        };
+        if Some(author.to_string()).as_ref() == self.bot_user.get() {
+            return;
+        }
+        let Some(thread) = &message.origin.thread_ts else {
+            return;
+        };
+        let body = message
+            .content
+            .as_ref()
+            .and_then(|c| c.text.clone())
+            .unwrap_or_default();
+        // A mention is handled once, as the `app_mention` event.
+        if self
+            .mention()
+            .is_some_and(|m| body.trim_start().starts_with(&m))
+        {
+            return;
+        }
+        let Some(release) = self.thread_release(channel_id, thread) else {
+            return;
+        };
+        let Some(line) = text::thread_command(&body, release) else {
+            return;
+        };
+        self.answer_in_thread(author, channel_id, thread, line)
+            .await;
+    }
+
+    async fn on_mention(&self, mention: SlackAppMentionEvent) {
+        let body = mention.content.text.clone().unwrap_or_default();
+        let line = match self.mention() {
+            Some(tag) => text::after_mention(&body, &tag).map(str::to_string),
+            // Without our own id, take off whatever mention comes first.
+            None => body
+                .trim_start()
+                .strip_prefix("<@")
+                .and_then(|rest| rest.split_once('>'))
+                .map(|(_, rest)| rest.trim().to_string()),
+        };
+        let Some(line) = line else {
+            return;
+        };
+        let line = text::slash_text(Some(&line));
+        let thread = mention
+            .origin
+            .thread_ts
+            .clone()
+            .unwrap_or_else(|| mention.origin.ts.clone());
+        let line = match self.thread_release(&mention.channel, &thread) {
+            Some(release) => text::thread_command(&line, release).unwrap_or(line),
+            None => line,
+        };
+        self.answer_in_thread(&mention.user, &mention.channel, &thread, line)
+            .await;
+    }
+
+    /// Runs a command written in a thread (or a mention) and answers there:
+    /// errors and queries to the writer alone, changes in the thread, unless
+    /// it is the release's own thread, where the notifier adds the step.
+    async fn answer_in_thread(
+        &self,
+        author: &SlackUserId,
+        channel_id: &SlackChannelId,
+        thread: &SlackTs,
+        line: String,
+    ) {
+        let outcome = self.run(user(author), channel(channel_id), line).await;
+        let announced_there = self.thread_release(channel_id, thread).is_some();
+        if !outcome.ok || !outcome.changed {
+            self.whisper(channel_id, author, Some(thread), &outcome.text)
+                .await;
+        } else if !announced_there {
+            let text = self.named(&outcome.text).await;
+            let request = SlackApiChatPostMessageRequest::new(
+                channel_id.clone(),
+                SlackMessageContent::new().with_text(text),
+            )
+            .with_thread_ts(thread.clone());
+            if let Err(error) = self.session().chat_post_message(&request).await {
+                tracing::warn!(%error, "answering in a thread failed");
+            }
+        }
+    }
+
+    fn mention(&self) -> Option<String> {
+        self.bot_user.get().map(|id| format!("<@{id}>"))
+    }
+
+    fn thread_release(&self, channel_id: &SlackChannelId, thread: &SlackTs) -> Option<ReleaseId> {
+        self.engine
+            .store()
+            .release_for_thread(&channel(channel_id), thread.value())
+            .unwrap_or_else(|error| {
+                tracing::error!(%error, "reading the thread index failed");
+                None
+            })
+    }
+
+    /// Runs one command line in the engine, off the async threads.
+    async fn run(&self, actor: UserRef, origin: ChannelRef, line: String) -> Outcome {
+        let engine = self.engine.clone();
+        let ran = tokio::task::spawn_blocking(move || {
+            let parsed = command::parse(&line);
+            let changed = parsed.as_ref().is_ok_and(|c| c.changes_state());
+            let result = parsed
+                .map_err(Into::into)
+                .and_then(|command| engine.handle(&actor, command, &Origin { channel: origin }));
+            match result {
+                Ok(reply) => Outcome {
+                    text: reply.text,
+                    ok: true,
+                    changed,
+                },
+                Err(error) => Outcome {
+                    text: error.reply_text(),
+                    ok: false,
+                    changed,
+                },
+            }
+        })
+        .await;
+        self.waker.wake();
+        ran.unwrap_or_else(|error| {
+            tracing::error!(%error, "a command panicked");
+            Outcome {
+                text: crate::engine::EngineError::Internal(String::new()).reply_text(),
+                ok: false,
+                changed: false,
+            }
+        })
+    }
+
+    /// Answers on a `response_url`: to the channel, or to the asker alone.
+    async fn respond(&self, url: &str, text: &str, visible: bool) {
+        let body = serde_json::json!({
+            "response_type": if visible { "in_channel" } else { "ephemeral" },
+            "replace_original": false,
+            "text": mrkdwn(&self.named(text).await),
+        });
+        let sent = self.http.post(url).json(&body).send().await;
+        match sent {
+            Ok(response) if response.status().is_success() => {}
+            Ok(response) => {
+                tracing::warn!(status = %response.status(), "response_url refused the answer")
+            }
+            Err(error) => tracing::warn!(%error, "response_url could not be reached"),
+        }
+    }
+
+    /// An ephemeral message to one person in a channel (or thread).
+    async fn whisper(
+        &self,
+        channel_id: &SlackChannelId,
+        to: &SlackUserId,
+        thread: Option<&SlackTs>,
+        text: &str,
+    ) {
+        let content = SlackMessageContent::new().with_text(mrkdwn(&self.named(text).await));
+        let mut request =
+            SlackApiChatPostEphemeralRequest::new(channel_id.clone(), to.clone(), content);
+        if let Some(thread) = thread {
+            request = request.with_thread_ts(thread.clone());
+        }
+        if let Err(error) = self.session().chat_post_ephemeral(&request).await {
+            tracing::warn!(%error, "chat.postEphemeral failed");
+        }
+    }
+}
+
+/// Engine text for mrkdwn: markup characters escaped, and a parse error's
+/// caret excerpt kept in a code block so the caret still lines up.
+fn mrkdwn(text: &str) -> String {
+    let escaped = render::escape(text);
+    match escaped.split_once("\n    ") {
+        Some((message, excerpt)) => format!("{message}\n```    {excerpt}```"),
+        None => escaped,
+    }
+}
+
+fn user(id: &SlackUserId) -> UserRef {
+    UserRef::parse(&format!("slack:{id}"))
+        .unwrap_or_else(|_| UserRef::parse("slack:unknown").expect("a valid literal"))
+}
+
+fn channel(id: &SlackChannelId) -> ChannelRef {
+    channel_ref(&format!("slack:{id}"))
+}
+
+fn channel_ref(text: &str) -> ChannelRef {
+    ChannelRef::parse(text)
+        .unwrap_or_else(|_| ChannelRef::parse("slack:unknown").expect("a valid literal"))
+}

@@ -1,0 +1,110 @@
+//! Slack names and user groups: `users.info` answers are cached so a name
+//! is looked up once; user groups that hold roles in the config
+//! (`slack:@release-team`) are read with `usergroups.list`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use slack_morphism::prelude::*;
+
+use crate::domain::ids::UserRef;
+use crate::engine::Engine;
+
+/// The cache can't grow without bound: past this many names it starts over.
+const MAX_NAMES: usize = 50_000;
+
+#[derive(Default)]
+pub struct Names {
+    by_id: Mutex<HashMap<String, String>>,
+}
+
+impl Names {
+    pub fn get(&self, id: &str) -> Option<String> {
+        self.by_id
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    fn put(&self, id: &str, name: String) {
+        let mut by_id = self.by_id.lock().unwrap_or_else(|e| e.into_inner());
+        if by_id.len() >= MAX_NAMES {
+            by_id.clear();
+        }
+        by_id.insert(id.to_string(), name);
+    }
+
+    /// Looks up the ids not cached yet; an id Slack won't resolve stays as is.
+    pub async fn resolve(
+        &self,
+        session: &SlackClientSession<'_, SlackClientHyperHttpsConnector>,
+        ids: Vec<&str>,
+    ) {
+        for id in ids {
+            if self.get(id).is_some() {
+                continue;
+            }
+            let request = SlackApiUsersInfoRequest::new(id.into());
+            match session.users_info(&request).await {
+                Ok(info) => self.put(id, shown_name(&info.user)),
+                Err(error) => tracing::debug!(%error, id, "users.info failed; showing the id"),
+            }
+        }
+    }
+
+    /// Reads the members of every Slack user group that holds a role and
+    /// tells the engine; a failure keeps the memberships known before.
+    pub async fn refresh_groups(
+        &self,
+        session: &SlackClientSession<'_, SlackClientHyperHttpsConnector>,
+        engine: &Engine,
+    ) {
+        let wanted: Vec<UserRef> = engine
+            .config()
+            .directory
+            .groups()
+            .filter(|group| group.platform() == "slack")
+            .cloned()
+            .collect();
+        if wanted.is_empty() {
+            return;
+        }
+        let request = SlackApiUserGroupsListRequest::new().with_include_users(true);
+        let groups = match session.usergroups_list(&request).await {
+            Ok(list) => list.usergroups,
+            Err(error) => {
+                tracing::warn!(%error, "usergroups.list failed; keeping the memberships known before");
+                return;
+            }
+        };
+        for group in wanted {
+            let handle = group.local().trim_start_matches('@');
+            let Some(found) = groups.iter().find(|g| g.handle == handle) else {
+                tracing::warn!(%group, "no Slack user group has this handle");
+                continue;
+            };
+            let members = found
+                .users
+                .iter()
+                .flatten()
+                .filter_map(|user| UserRef::parse(&format!("slack:{user}")).ok());
+            engine.set_group_members(&group, members);
+        }
+    }
+}
+
+/// The name people know: the display name, else the real name, else the handle.
+fn shown_name(user: &SlackUser) -> String {
+    let profile = user.profile.as_ref();
+    [
+        profile.and_then(|p| p.display_name.clone()),
+        profile.and_then(|p| p.real_name.clone()),
+        user.real_name.clone(),
+        user.name.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|name| !name.trim().is_empty())
+    .unwrap_or_else(|| user.id.to_string())
+}

@@ -1,0 +1,89 @@
+//! How the bot reaches the chat platforms; tokens come from environment
+//! variables named in the file, never from the file itself.
+
+use super::raw::RawSlack;
+use super::Secret;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlackMode {
+    /// Socket Mode: the bot dials out to Slack; no public URL needed.
+    Socket,
+    /// Slash commands, interactivity and events arrive on the HTTP listener.
+    Http,
+}
+
+#[derive(Debug, Clone)]
+pub struct SlackConfig {
+    pub mode: SlackMode,
+    /// `https://slack.com/api`, without a trailing slash.
+    pub api_url: String,
+    pub bot_token: Secret,
+    /// Socket Mode only.
+    pub app_token: Option<Secret>,
+    /// HTTP mode only.
+    pub signing_secret: Option<Secret>,
+    pub connections: u32,
+}
+
+/// Reports a problem at a key under `[slack]`.
+pub type Report<'a> = dyn FnMut(&str, String) + 'a;
+
+fn env_secret(key: &str, var: &str, report: &mut Report<'_>) -> Secret {
+    match std::env::var(var) {
+        Ok(value) if !value.trim().is_empty() => Secret::new(value.trim()),
+        _ => {
+            report(key, format!("environment variable {var} is not set"));
+            Secret::new("")
+        }
+    }
+}
+
+pub fn slack(raw: &RawSlack, report: &mut Report<'_>) -> SlackConfig {
+    let mode = match raw.mode.as_str() {
+        "socket" => SlackMode::Socket,
+        "http" => SlackMode::Http,
+        other => {
+            report(
+                "mode",
+                format!("`{other}` is not a mode; use \"socket\" or \"http\""),
+            );
+            SlackMode::Socket
+        }
+    };
+    let api_url = raw.api_url.trim_end_matches('/').to_string();
+    if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
+        report(
+            "api_url",
+            format!("`{api_url}` is not an http(s) URL like https://slack.com/api"),
+        );
+    }
+    if raw.connections == 0 || raw.connections > 10 {
+        report(
+            "connections",
+            "must be 1 to 10 (Slack allows 10 Socket Mode connections per app)".into(),
+        );
+    }
+    let bot_token = env_secret("bot_token_env", &raw.bot_token_env, report);
+    let (app_token, signing_secret) = match mode {
+        SlackMode::Socket => (
+            Some(env_secret("app_token_env", &raw.app_token_env, report)),
+            None,
+        ),
+        SlackMode::Http => (
+            None,
+            Some(env_secret(
+                "signing_secret_env",
+                &raw.signing_secret_env,
+                report,
+            )),
+        ),
+    };
+    SlackConfig {
+        mode,
+        api_url,
+        bot_token,
+        app_token,
+        signing_secret,
+        connections: raw.connections.clamp(1, 10),
+    }
+}
