@@ -31,7 +31,7 @@ pub const CALENDAR_TOKEN: &str = "calendar-feed-token";
 static SECRETS: Once = Once::new();
 
 /// Secrets come from the environment; set them once, before any config loads.
-fn set_secrets() {
+pub fn set_secrets() {
     SECRETS.call_once(|| {
         std::env::set_var("RB_TEST_GITHUB_TOKEN", fake_ci::GITHUB_TOKEN);
         std::env::set_var("RB_TEST_WRONG_TOKEN", "ghp_revoked");
@@ -41,6 +41,12 @@ fn set_secrets() {
         std::env::set_var("RB_TEST_CALLBACK_SECRET", CALLBACK_SECRET);
         std::env::set_var("RB_TEST_OTHER_CALLBACK_SECRET", OTHER_CALLBACK_SECRET);
         std::env::set_var("RB_TEST_CALENDAR_TOKEN", CALENDAR_TOKEN);
+        std::env::set_var("RB_TEST_SLACK_BOT_TOKEN", crate::fake_slack::BOT_TOKEN);
+        std::env::set_var("RB_TEST_SLACK_APP_TOKEN", crate::fake_slack::APP_TOKEN);
+        std::env::set_var(
+            "RB_TEST_SLACK_SIGNING_SECRET",
+            crate::slack_app::SIGNING_SECRET,
+        );
     });
 }
 

@@ -7,5 +7,8 @@ mod ci_app;
 mod cli;
 mod crash;
 mod fake_ci;
+mod fake_slack;
 mod helpers;
 mod shell;
+mod slack;
+mod slack_app;

@@ -1,0 +1,695 @@
+//! Slack end to end: the real slack-morphism client and Socket Mode listener
+//! against the fake Slack, and HTTP mode with signed requests.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::fake_slack::{
+    app_mention, button_payload, event_envelope, eventually, interactive_envelope, slash_envelope,
+    thread_message, Fault, BOT_USER,
+};
+use crate::slack_app::SlackApp;
+
+const RELEASES: &str = "C0RELEASES";
+const STAKEHOLDERS: &str = "C0STAKEHOLD";
+const ALICE: &str = "U0ALICE001";
+const BOB: &str = "U0BOB00001";
+const CAROL: &str = "U0CAROL001";
+const DAVE: &str = "U0DAVE0001";
+
+async fn connected(bot: &SlackApp) {
+    eventually("a Socket Mode connection", || bot.fake.live_sockets() >= 1).await;
+}
+
+/// Sends a slash command envelope and waits for its ack.
+async fn slash(bot: &SlackApp, envelope: &str, user: &str, text: &str) -> Value {
+    let trigger = format!("trigger-{envelope}");
+    bot.fake.send(&slash_envelope(
+        envelope,
+        user,
+        RELEASES,
+        text,
+        &trigger,
+        &bot.fake.base,
+    ));
+    eventually("the slash command's ack", || {
+        bot.fake.ack(envelope).is_some()
+    })
+    .await;
+    bot.fake.ack(envelope).unwrap()
+}
+
+/// The `response_url` answer to a trigger.
+async fn answer(bot: &SlackApp, trigger: &str) -> Value {
+    let find = || {
+        bot.fake
+            .responses()
+            .into_iter()
+            .find(|r| r["response_url_id"] == trigger)
+    };
+    eventually("the answer on response_url", || find().is_some()).await;
+    find().unwrap()
+}
+
+fn field_texts(message: &Value) -> Vec<String> {
+    message["blocks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|b| b["fields"].as_array().cloned().unwrap_or_default())
+        .map(|f| f["text"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn header(message: &Value) -> String {
+    message["blocks"][0]["text"]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_buttons_thread_approval_and_deploy_edit_one_announcement() {
+    let bot = SlackApp::spawn("socket").await;
+    connected(&bot).await;
+
+    // The request: acked at once with an empty payload, answered for all to see.
+    let ack = slash(
+        &bot,
+        "env-1",
+        ALICE,
+        "request api 2.4.0 to production at 2026-12-01 14:00",
+    )
+    .await;
+    assert_eq!(ack["payload"], json!({}), "an empty ack: {ack}");
+    let reply = answer(&bot, "trigger-env-1").await;
+    assert_eq!(reply["response_type"], "in_channel", "{reply}");
+    assert!(reply["text"].as_str().unwrap().contains("R-1"), "{reply}");
+
+    // The announcement: Block Kit with names, facts and buttons, in both channels.
+    eventually("the announcements", || {
+        bot.fake.announcements(RELEASES).len() == 1
+            && bot.fake.announcements(STAKEHOLDERS).len() == 1
+    })
+    .await;
+    let posted = &bot.fake.ok_calls("chat.postMessage")[0];
+    let ts = bot
+        .fake
+        .ok_calls("chat.postMessage")
+        .iter()
+        .position(|b| b["channel"] == RELEASES)
+        .map(|i| format!("1764151200.{:06}", i + 1))
+        .unwrap();
+    let first = bot
+        .fake
+        .message(RELEASES, &ts)
+        .expect("the announcement is stored");
+    assert!(
+        header(&first).contains("R-1 api 2.4.0 → production"),
+        "{first}"
+    );
+    assert!(
+        header(&first).contains("Alice Ng"),
+        "the requester's Slack name: {first}"
+    );
+    let fields = field_texts(&first);
+    for expected in [
+        "*Service*\napi",
+        "*Version*\n2.4.0",
+        "*Environment*\nproduction",
+        "*Requester*\nAlice Ng",
+        "*Approvals*\n0/2",
+    ] {
+        assert!(
+            fields.iter().any(|f| f == expected),
+            "{expected} in {fields:?}"
+        );
+    }
+    assert!(
+        fields
+            .iter()
+            .any(|f| f.starts_with("*Window*\n2026-12-01 14:00")),
+        "{fields:?}"
+    );
+    let buttons = &first["blocks"].as_array().unwrap().last().unwrap()["elements"];
+    assert_eq!(buttons[0]["action_id"], "release_approve");
+    assert_eq!(buttons[1]["action_id"], "release_reject");
+    assert!(posted.get("blocks").is_some());
+    // The store keeps Slack ids, not names.
+    assert_eq!(
+        bot.release(1).unwrap().requester.as_str(),
+        "slack:U0ALICE001"
+    );
+
+    // Bob clicks Approve: the same message is edited and the thread gets a line.
+    bot.fake.send(&interactive_envelope(
+        "env-2",
+        button_payload(
+            BOB,
+            RELEASES,
+            &ts,
+            "release_approve",
+            "R-1",
+            "trigger-env-2",
+            &bot.fake.base,
+        ),
+    ));
+    eventually("the button's ack", || bot.fake.ack("env-2").is_some()).await;
+    eventually("the edit after Bob's approval", || {
+        bot.fake
+            .message(RELEASES, &ts)
+            .is_some_and(|m| field_texts(&m).contains(&"*Approvals*\n1/2".to_string()))
+    })
+    .await;
+    eventually("a thread line", || {
+        !bot.fake.thread(RELEASES, &ts).is_empty()
+    })
+    .await;
+    assert!(
+        bot.fake.thread(RELEASES, &ts)[0].contains("Bob Stone"),
+        "{:?}",
+        bot.fake.thread(RELEASES, &ts)
+    );
+
+    // Chatter and the bot's own words in the thread change nothing.
+    bot.fake.send(&event_envelope(
+        "env-3",
+        "Ev0CHAT",
+        thread_message(
+            ALICE,
+            RELEASES,
+            &ts,
+            "1764151300.000001",
+            "lgtm but wait for QA",
+        ),
+        0,
+    ));
+    let mut own = thread_message(BOT_USER, RELEASES, &ts, "1764151300.000002", "approve");
+    own["bot_id"] = json!("B0BOT00001");
+    bot.fake.send(&event_envelope("env-4", "Ev0OWN", own, 0));
+    eventually("acks for chatter", || {
+        bot.fake.ack("env-3").is_some() && bot.fake.ack("env-4").is_some()
+    })
+    .await;
+
+    // Carol (a release manager through @release-leads) writes lgtm in the thread.
+    let lgtm = thread_message(CAROL, RELEASES, &ts, "1764151300.000003", "lgtm");
+    bot.fake
+        .send(&event_envelope("env-5", "Ev0LGTM", lgtm.clone(), 0));
+    eventually("approved", || {
+        bot.release(1)
+            .is_some_and(|r| r.status.as_str() == "approved" || r.status.as_str() == "scheduled")
+    })
+    .await;
+    // Slack redelivers the same event (a retry): nothing happens twice.
+    bot.fake.send(&event_envelope("env-6", "Ev0LGTM", lgtm, 1));
+    eventually("the redelivery's ack", || bot.fake.ack("env-6").is_some()).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(bot.release(1).unwrap().approvals.len(), 2);
+    assert!(
+        bot.fake.calls("chat.postEphemeral").is_empty(),
+        "the redelivery was dropped, not refused as a second approval"
+    );
+
+    // Dave deploys with a mention in the thread; the simulated CI reports.
+    bot.fake.send(&event_envelope(
+        "env-7",
+        "Ev0DEPLOY",
+        app_mention(
+            DAVE,
+            RELEASES,
+            "1764151300.000004",
+            &format!("<@{BOT_USER}> deploy R-1"),
+        ),
+        0,
+    ));
+    eventually("deployed", || {
+        bot.release(1)
+            .is_some_and(|r| r.status.as_str() == "deployed")
+    })
+    .await;
+    eventually("the deployed edit", || {
+        bot.fake
+            .message(RELEASES, &ts)
+            .is_some_and(|m| header(&m).contains("deployed"))
+    })
+    .await;
+    let last = bot.fake.message(RELEASES, &ts).unwrap();
+    assert!(
+        last["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["type"] != "actions"),
+        "no buttons once deployed: {last}"
+    );
+
+    // One post per channel for the whole life of the release; the rest were edits.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(bot.fake.announcements(RELEASES).len(), 1);
+    assert_eq!(bot.fake.announcements(STAKEHOLDERS).len(), 1);
+    assert!(bot.fake.ok_calls("chat.update").len() >= 3);
+    let thread = bot.fake.thread(RELEASES, &ts);
+    assert_eq!(
+        thread.iter().filter(|l| l.contains("approved")).count(),
+        2,
+        "one line per approval: {thread:?}"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_and_help_are_ephemeral_and_change_nothing() {
+    let bot = SlackApp::spawn("socket").await;
+    connected(&bot).await;
+
+    slash(&bot, "env-1", ALICE, "request api 2.4.0 to moon").await;
+    let reply = answer(&bot, "trigger-env-1").await;
+    assert_eq!(reply["response_type"], "ephemeral");
+    assert!(reply["text"].as_str().unwrap().contains("moon"), "{reply}");
+
+    slash(&bot, "env-2", ALICE, "").await;
+    let help = answer(&bot, "trigger-env-2").await;
+    assert_eq!(help["response_type"], "ephemeral");
+    assert!(help["text"].as_str().unwrap().contains("request"), "{help}");
+
+    // Bob may not request (he is not a developer here).
+    slash(&bot, "env-3", BOB, "request api 2.4.0 to production").await;
+    let refused = answer(&bot, "trigger-env-3").await;
+    assert_eq!(refused["response_type"], "ephemeral");
+
+    // A stranger clicks Approve on a release that does not exist.
+    bot.fake.send(&interactive_envelope(
+        "env-4",
+        button_payload(
+            ALICE,
+            RELEASES,
+            "1.0",
+            "release_approve",
+            "R-9",
+            "trigger-env-4",
+            &bot.fake.base,
+        ),
+    ));
+    let missing = answer(&bot, "trigger-env-4").await;
+    assert_eq!(missing["response_type"], "ephemeral");
+    assert!(
+        missing["text"].as_str().unwrap().contains("R-9"),
+        "{missing}"
+    );
+
+    assert_eq!(bot.release_count(), 0);
+    assert!(bot.fake.ok_calls("chat.postMessage").is_empty());
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_post_waits_and_posts_once() {
+    let bot = SlackApp::spawn("socket").await;
+    connected(&bot).await;
+    bot.fake
+        .fail_next("chat.postMessage", Fault::RateLimited(1));
+    bot.fake.fail_next("chat.postMessage", Fault::ServerError);
+
+    slash(&bot, "env-1", ALICE, "request api 2.4.0 to production").await;
+    eventually("both announcements", || {
+        bot.fake.announcements(RELEASES).len() == 1
+            && bot.fake.announcements(STAKEHOLDERS).len() == 1
+    })
+    .await;
+    let attempts = bot.fake.calls("chat.postMessage");
+    assert_eq!(attempts[0].outcome, "429");
+    assert_eq!(attempts[1].outcome, "500");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        bot.fake.announcements(RELEASES).len(),
+        1,
+        "never posted twice"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_socket_reconnects_and_a_redelivered_envelope_runs_once() {
+    let bot = SlackApp::spawn("socket").await;
+    connected(&bot).await;
+    assert_eq!(bot.fake.connections_opened(), 1);
+
+    slash(&bot, "env-1", ALICE, "request api 2.4.0 to production").await;
+    eventually("R-1", || bot.release_count() == 1).await;
+
+    // The network drops. Slack redelivers, on the new connection, an
+    // envelope it saw no ack for: here one that had already run.
+    bot.fake.drop_sockets();
+    eventually("a reconnect", || {
+        bot.fake.connections_opened() == 2 && bot.fake.live_sockets() == 1
+    })
+    .await;
+    bot.fake.send(&slash_envelope(
+        "env-1-redelivered",
+        ALICE,
+        RELEASES,
+        "request api 2.4.0 to production",
+        "trigger-env-1",
+        &bot.fake.base,
+    ));
+    eventually("the redelivery's ack", || {
+        bot.fake.ack("env-1-redelivered").is_some()
+    })
+    .await;
+    slash(&bot, "env-2", ALICE, "request web 1.0.0 to production").await;
+    eventually("env-2's release", || bot.release_count() == 2).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(bot.release_count(), 2, "the redelivered envelope ran once");
+    assert_eq!(bot.release(2).unwrap().service.as_str(), "web");
+
+    // Slack asks for a refresh: the listener reconnects and carries on.
+    bot.fake.send(&json!({
+        "type": "disconnect", "reason": "refresh_requested",
+        "debug_info": {"host": "applink-fake"}
+    }));
+    eventually("a refresh reconnect", || {
+        bot.fake.connections_opened() == 3 && bot.fake.live_sockets() >= 1
+    })
+    .await;
+    slash(&bot, "env-3", ALICE, "status R-1").await;
+    let status = answer(&bot, "trigger-env-3").await;
+    assert_eq!(status["response_type"], "ephemeral");
+    assert!(status["text"].as_str().unwrap().contains("R-1"));
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reject_asks_for_a_reason_in_a_modal() {
+    let bot = SlackApp::spawn("socket").await;
+    connected(&bot).await;
+    slash(&bot, "env-1", ALICE, "request api 2.4.0 to production").await;
+    eventually("the announcement", || {
+        bot.fake.announcements(RELEASES).len() == 1
+    })
+    .await;
+
+    bot.fake.send(&interactive_envelope(
+        "env-2",
+        button_payload(
+            BOB,
+            RELEASES,
+            "1764151200.000001",
+            "release_reject",
+            "R-1",
+            "trigger-env-2",
+            &bot.fake.base,
+        ),
+    ));
+    eventually("the modal", || !bot.fake.ok_calls("views.open").is_empty()).await;
+    let opened = &bot.fake.ok_calls("views.open")[0];
+    assert_eq!(opened["trigger_id"], "trigger-env-2");
+    let view = &opened["view"];
+    assert_eq!(view["type"], "modal");
+    assert_eq!(view["callback_id"], "release_reject");
+
+    // Bob submits the modal with a reason.
+    let mut submitted = view.clone();
+    submitted["id"] = json!("V0FAKE0001");
+    submitted["team_id"] = json!("T0FAKE0001");
+    submitted["hash"] = json!("1764151200.fake");
+    submitted["state"] = json!({"values": {"reason": {"reason_input": {"type": "plain_text_input", "value": "breaks the login page"}}}});
+    bot.fake.send(&json!({
+        "envelope_id": "env-3",
+        "type": "interactive",
+        "accepts_response_payload": true,
+        "payload": {
+            "type": "view_submission",
+            "team": {"id": "T0FAKE0001", "domain": "fake"},
+            "user": {"id": BOB, "username": "bob", "name": "bob", "team_id": "T0FAKE0001"},
+            "api_app_id": "A0FAKEAPP1",
+            "token": "deprecated-verification-token",
+            "trigger_id": "trigger-env-3",
+            "view": submitted,
+        }
+    }));
+    eventually("rejected", || {
+        bot.release(1)
+            .is_some_and(|r| r.status.as_str() == "rejected")
+    })
+    .await;
+    let release = bot.release(1).unwrap();
+    assert_eq!(
+        release.rejected.unwrap().reason.as_deref(),
+        Some("breaks the login page")
+    );
+    bot.stop().await;
+}
+
+mod http_mode {
+    use std::collections::BTreeMap;
+
+    use releasebot::chat::slack::signing;
+    use releasebot::clock::Clock;
+    use serde_json::json;
+
+    use super::*;
+    use crate::fake_slack::{event_callback, slash_payload};
+    use crate::slack_app::SIGNING_SECRET;
+
+    fn form(payload: &Value) -> String {
+        let fields: BTreeMap<String, String> = payload
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect();
+        serde_urlencoded::to_string(fields).unwrap()
+    }
+
+    /// Posts `body` with Slack's headers; `signature` None leaves them out.
+    async fn post(
+        bot: &SlackApp,
+        path: &str,
+        content_type: &str,
+        body: String,
+        timestamp: i64,
+        secret: Option<&str>,
+    ) -> (u16, String) {
+        let mut request = reqwest::Client::new()
+            .post(format!("{}{path}", bot.http))
+            .header("content-type", content_type);
+        if let Some(secret) = secret {
+            let ts = timestamp.to_string();
+            request = request.header("x-slack-request-timestamp", &ts).header(
+                "x-slack-signature",
+                signing::sign(secret, &ts, body.as_bytes()),
+            );
+        }
+        let response = request.body(body).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
+
+    const FORM: &str = "application/x-www-form-urlencoded";
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn only_signed_fresh_requests_are_taken() {
+        let bot = SlackApp::spawn("http").await;
+        let now = bot.clock.now().timestamp();
+        let command = |trigger: &str| {
+            form(&slash_payload(
+                ALICE,
+                RELEASES,
+                "request api 2.4.0 to production",
+                trigger,
+                &bot.fake.base,
+            ))
+        };
+
+        let (status, body) = post(
+            &bot,
+            "/slack/commands",
+            FORM,
+            command("t-missing"),
+            now,
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status, body.as_str()),
+            (
+                401,
+                "no X-Slack-Signature or X-Slack-Request-Timestamp header"
+            )
+        );
+        let (status, _) = post(
+            &bot,
+            "/slack/commands",
+            FORM,
+            command("t-bad"),
+            now,
+            Some("not the secret"),
+        )
+        .await;
+        assert_eq!(status, 401);
+        let (status, body) = post(
+            &bot,
+            "/slack/commands",
+            FORM,
+            command("t-stale"),
+            now - 301,
+            Some(SIGNING_SECRET),
+        )
+        .await;
+        assert_eq!(
+            (status, body.as_str()),
+            (401, "the timestamp is more than 5 minutes from now")
+        );
+        // A signed body changed on the way is refused too.
+        let ts = now.to_string();
+        let signed = signing::sign(SIGNING_SECRET, &ts, command("t-tampered").as_bytes());
+        let tampered = command("t-tampered").replace("2.4.0", "9.9.9");
+        let response = reqwest::Client::new()
+            .post(format!("{}/slack/commands", bot.http))
+            .header("content-type", FORM)
+            .header("x-slack-request-timestamp", &ts)
+            .header("x-slack-signature", signed)
+            .body(tampered)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 401);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(bot.release_count(), 0, "nothing changed");
+        assert!(bot.fake.responses().is_empty());
+
+        let (status, body) = post(
+            &bot,
+            "/slack/commands",
+            FORM,
+            command("t-good"),
+            now,
+            Some(SIGNING_SECRET),
+        )
+        .await;
+        assert_eq!((status, body.as_str()), (200, ""));
+        let reply = answer(&bot, "t-good").await;
+        assert_eq!(reply["response_type"], "in_channel");
+        assert_eq!(bot.release_count(), 1);
+        bot.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn events_and_interactions_arrive_signed() {
+        let bot = SlackApp::spawn("http").await;
+        let now = bot.clock.now().timestamp();
+
+        let challenge = json!({"token": "x", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "type": "url_verification"});
+        let (status, body) = post(
+            &bot,
+            "/slack/events",
+            "application/json",
+            challenge.to_string(),
+            now,
+            Some(SIGNING_SECRET),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            serde_json::from_str::<Value>(&body).unwrap()["challenge"],
+            challenge["challenge"]
+        );
+
+        let request = form(&slash_payload(
+            ALICE,
+            RELEASES,
+            "request api 2.4.0 to production",
+            "t-1",
+            &bot.fake.base,
+        ));
+        post(
+            &bot,
+            "/slack/commands",
+            FORM,
+            request,
+            now,
+            Some(SIGNING_SECRET),
+        )
+        .await;
+        eventually("the announcement", || {
+            bot.fake.announcements(RELEASES).len() == 1
+        })
+        .await;
+        let ts = "1764151200.000001";
+        assert!(bot.fake.message(RELEASES, ts).is_some());
+
+        let click = button_payload(
+            BOB,
+            RELEASES,
+            ts,
+            "release_approve",
+            "R-1",
+            "t-2",
+            &bot.fake.base,
+        );
+        let body = serde_urlencoded::to_string([("payload", click.to_string())]).unwrap();
+        let (status, _) = post(
+            &bot,
+            "/slack/interactions",
+            FORM,
+            body,
+            now,
+            Some(SIGNING_SECRET),
+        )
+        .await;
+        assert_eq!(status, 200);
+        eventually("Bob's approval", || {
+            bot.release(1).unwrap().approvals.len() == 1
+        })
+        .await;
+
+        let lgtm = event_callback(
+            "Ev0HTTP1",
+            thread_message(CAROL, RELEASES, ts, "1764151300.000001", "+1"),
+        );
+        let (status, _) = post(
+            &bot,
+            "/slack/events",
+            "application/json",
+            lgtm.to_string(),
+            now,
+            Some(SIGNING_SECRET),
+        )
+        .await;
+        assert_eq!(status, 200);
+        // Slack retries a delivery it thinks failed, with the same event_id.
+        let (status, _) = post(
+            &bot,
+            "/slack/events",
+            "application/json",
+            lgtm.to_string(),
+            now,
+            Some(SIGNING_SECRET),
+        )
+        .await;
+        assert_eq!(status, 200);
+        eventually("Carol's approval", || {
+            bot.release(1).unwrap().approvals.len() == 2
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            bot.fake.calls("chat.postEphemeral").is_empty(),
+            "the retry was dropped"
+        );
+
+        let (status, _) = post(
+            &bot,
+            "/slack/events",
+            "application/json",
+            "{not json".into(),
+            now,
+            Some(SIGNING_SECRET),
+        )
+        .await;
+        assert_eq!(status, 400);
+        bot.stop().await;
+    }
+}
