@@ -214,7 +214,11 @@ fn run_command(cli: &Cli, listen: Option<std::net::SocketAddr>) -> anyhow::Resul
         if let Some(address) = listen.or(config.http_listen) {
             let bound = app.serve_http(address).await.with_context(|| format!("binding the HTTP listener to {address}"))?;
             // On stderr as a plain line too, so scripts using port 0 can find it.
-            eprintln!("releasebot: HTTP listening on http://{bound} (/healthz, /metrics, /ci/callback)");
+            let slack_paths = match config.slack.as_ref().map(|s| s.mode) {
+                Some(config::SlackMode::Http) => ", /slack/commands, /slack/interactions, /slack/events",
+                _ => "",
+            };
+            eprintln!("releasebot: HTTP listening on http://{bound} (/healthz, /metrics, /ci/callback, /calendar.ics{slack_paths})");
         }
         tracing::info!(
             environments = %config.environment_names(),

@@ -207,3 +207,55 @@ fn windows_and_weekly_freezes_are_checked() {
         "{rendered:?}"
     );
 }
+
+#[test]
+fn slack_needs_its_tokens_and_a_known_mode() {
+    let text = format!(
+        "{MINIMAL}\n[slack]\nmode = \"carrier-pigeon\"\nbot_token_env = \"RB_UNIT_UNSET_BOT\"\napp_token_env = \"RB_UNIT_UNSET_APP\"\napi_url = \"slack.com/api\"\nconnections = 11\n"
+    );
+    let found: Vec<String> = problems(&text).iter().map(|p| p.to_string()).collect();
+    for expected in [
+        "slack.mode (line 12): `carrier-pigeon` is not a mode; use \"socket\" or \"http\"",
+        "slack.api_url (line 15): `slack.com/api` is not an http(s) URL like https://slack.com/api",
+        "slack.connections (line 16): must be 1 to 10 (Slack allows 10 Socket Mode connections per app)",
+        "slack.bot_token_env (line 13): environment variable RB_UNIT_UNSET_BOT is not set",
+        "slack.app_token_env (line 14): environment variable RB_UNIT_UNSET_APP is not set",
+    ] {
+        assert!(found.iter().any(|p| p == expected), "{expected}\nin {found:#?}");
+    }
+}
+
+#[test]
+fn slack_http_mode_needs_the_http_listener_and_the_signing_secret() {
+    let text = format!(
+        "{MINIMAL}\n[slack]\nmode = \"http\"\nbot_token_env = \"RB_UNIT_UNSET_BOT\"\nsigning_secret_env = \"RB_UNIT_UNSET_SIGNING\"\n"
+    );
+    let found: Vec<String> = problems(&text).iter().map(|p| p.to_string()).collect();
+    assert!(
+        found
+            .iter()
+            .any(|p| p.starts_with("slack.mode (line 12): \"http\" needs [http] listen")),
+        "{found:#?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("RB_UNIT_UNSET_SIGNING is not set")),
+        "{found:#?}"
+    );
+    assert!(
+        !found.iter().any(|p| p.contains("app_token_env")),
+        "HTTP mode needs no app token: {found:#?}"
+    );
+}
+
+#[test]
+fn roles_may_name_slack_user_groups() {
+    let text = MINIMAL.replace(
+        "release-manager = [\"shell:bob\", \"shell:carol\"]",
+        "release-manager = [\"slack:U024BE7LH\", \"slack:@release-leads\"]",
+    );
+    let config = Config::parse(&text, "test.toml").unwrap();
+    let groups: Vec<&str> = config.directory.groups().map(UserRef::as_str).collect();
+    assert_eq!(groups, vec!["slack:@release-leads"]);
+}

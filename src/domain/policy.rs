@@ -293,6 +293,20 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn members_of_a_group_hold_the_groups_roles() {
+        let group = UserRef::parse("slack:@release-leads").unwrap();
+        let carol = UserRef::parse("slack:U0CAROL001").unwrap();
+        let dir = Directory::new([(group.clone(), ["release-manager".to_string()].into())].into());
+        assert!(dir.roles_of(&carol).is_empty());
+        let dir = dir.with_groups([(carol.clone(), [group.clone()].into())].into());
+        assert!(dir.roles_of(&carol).contains("release-manager"));
+        assert!(dir.roles_of(&user("mallory")).is_empty());
+        assert_eq!(dir.groups().collect::<Vec<_>>(), vec![&group]);
+        assert!(UserRef::parse("discord:role:123").unwrap().is_group());
+        assert!(!carol.is_group());
+    }
+
+    #[test]
     fn two_distinct_approvers_meet_a_quorum_of_two() {
         let now = Utc::now();
         let dir = directory(&[

@@ -7,7 +7,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -66,6 +66,9 @@ struct Inner {
     faults: Mutex<HashMap<String, VecDeque<Fault>>>,
     sockets: Mutex<Vec<mpsc::UnboundedSender<Socket>>>,
     acks: Mutex<Vec<Value>>,
+    /// When each envelope went out and when its ack came back.
+    sent_at: Mutex<HashMap<String, Instant>>,
+    acked_at: Mutex<HashMap<String, Instant>>,
     next_ts: AtomicU64,
     opened: AtomicUsize,
     ws_url: Mutex<String>,
@@ -173,6 +176,10 @@ impl FakeSlack {
         let mut sockets = self.inner.sockets.lock().unwrap();
         sockets.retain(|s| !s.is_closed());
         let socket = sockets.last().expect("no live Socket Mode connection");
+        if let Some(envelope) = frame["envelope_id"].as_str() {
+            let mut sent_at = self.inner.sent_at.lock().unwrap();
+            sent_at.insert(envelope.to_string(), Instant::now());
+        }
         socket.send(Socket::Send(frame.to_string())).unwrap();
     }
 
@@ -181,6 +188,16 @@ impl FakeSlack {
         for socket in self.inner.sockets.lock().unwrap().drain(..) {
             let _ = socket.send(Socket::Drop);
         }
+    }
+
+    /// Envelope sent → its ack received, for every acked envelope.
+    pub fn ack_latencies(&self) -> Vec<Duration> {
+        let sent_at = self.inner.sent_at.lock().unwrap();
+        let acked_at = self.inner.acked_at.lock().unwrap();
+        acked_at
+            .iter()
+            .filter_map(|(envelope, acked)| Some(*acked - *sent_at.get(envelope)?))
+            .collect()
     }
 
     pub fn ack(&self, envelope_id: &str) -> Option<Value> {
@@ -234,7 +251,11 @@ async fn accept_sockets(listener: tokio::net::TcpListener, inner: Arc<Inner>) {
                     },
                     frame = read.next() => match frame {
                         Some(Ok(Frame::Text(text))) => {
+                            let now = Instant::now();
                             if let Ok(ack) = serde_json::from_str::<Value>(&text) {
+                                if let Some(envelope) = ack["envelope_id"].as_str() {
+                                    inner.acked_at.lock().unwrap().insert(envelope.to_string(), now);
+                                }
                                 inner.acks.lock().unwrap().push(ack);
                             }
                         }

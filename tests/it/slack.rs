@@ -250,6 +250,11 @@ async fn request_buttons_thread_approval_and_deploy_edit_one_announcement() {
     assert_eq!(bot.fake.announcements(RELEASES).len(), 1);
     assert_eq!(bot.fake.announcements(STAKEHOLDERS).len(), 1);
     assert!(bot.fake.ok_calls("chat.update").len() >= 3);
+    assert_eq!(
+        bot.fake.ack_latencies().len(),
+        7,
+        "every envelope was acked, chatter and redeliveries included"
+    );
     let thread = bot.fake.thread(RELEASES, &ts);
     assert_eq!(
         thread.iter().filter(|l| l.contains("approved")).count(),
@@ -691,5 +696,33 @@ mod http_mode {
         .await;
         assert_eq!(status, 400);
         bot.stop().await;
+    }
+}
+
+/// The manifest asks for what the adapter uses: the command, the events it
+/// handles, the scopes its Web API calls need, and the HTTP mode paths.
+#[test]
+fn the_app_manifest_matches_what_the_bot_uses() {
+    let manifest = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/slack-app-manifest.yml"),
+    )
+    .unwrap();
+    for needed in [
+        "command: /release",
+        "socket_mode_enabled: true",
+        "is_enabled: true",
+        "- app_mention\n",
+        "- message.channels\n",
+        "- commands ",
+        "- chat:write ",
+        "- app_mentions:read ",
+        "- channels:history ",
+        "- users:read ",
+        "- usergroups:read ",
+        "/slack/commands\n",
+        "/slack/interactions\n",
+        "/slack/events\n",
+    ] {
+        assert!(manifest.contains(needed), "the manifest lacks `{needed}`");
     }
 }
