@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
 use crate::app::{App, Waker};
+use crate::chat::discord::{DiscordBot, DiscordRunning};
 use crate::chat::shell::{self, Shell, ShellSink};
 use crate::chat::slack::{SlackBot, SlackRunning};
 use crate::clock::{Clock, OffsetClock, SystemClock};
@@ -56,6 +57,12 @@ pub enum Command {
     },
     /// Check the config file and say what is wrong, with key paths and lines.
     CheckConfig,
+    /// Print the link that adds the bot to a Discord server with the permissions it needs.
+    DiscordInvite {
+        /// The application id (default: `[discord] application_id`).
+        #[arg(long)]
+        application_id: Option<u64>,
+    },
     /// Print every release as a JSON array.
     Export,
     /// Read releases exported by `export` (from FILE or stdin) into an empty-id range.
@@ -110,6 +117,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Shell { user } => shell_command(&cli, user.clone()),
         Command::Run { listen } => run_command(&cli, *listen),
         Command::CheckConfig => check_config(&cli),
+        Command::DiscordInvite { application_id } => discord_invite(&cli, *application_id),
         Command::Export => export(&cli),
         Command::Import { file } => import(&cli, file.clone()),
         Command::Audit {
@@ -202,12 +210,25 @@ fn run_command(cli: &Cli, listen: Option<std::net::SocketAddr>) -> anyhow::Resul
             }
             None => None,
         };
+        let discord_bot = config.discord.as_ref().map(|discord| {
+            let bot = DiscordBot::new(engine.clone(), discord, waker.clone(), clock.clone());
+            sinks.insert("discord".to_string(), bot.clone());
+            bot
+        });
         let mut app = App::start_with(engine, clock, sinks, waker);
         let slack = match slack_bot {
             Some((bot, slack)) => Some(
                 SlackRunning::start(bot, slack, &mut app)
                     .await
                     .map_err(|e| anyhow::anyhow!("connecting to Slack: {e}"))?,
+            ),
+            None => None,
+        };
+        let discord = match discord_bot {
+            Some(bot) => Some(
+                DiscordRunning::start(bot, &mut app)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("connecting to Discord: {e}"))?,
             ),
             None => None,
         };
@@ -218,7 +239,11 @@ fn run_command(cli: &Cli, listen: Option<std::net::SocketAddr>) -> anyhow::Resul
                 Some(config::SlackMode::Http) => ", /slack/commands, /slack/interactions, /slack/events",
                 _ => "",
             };
-            eprintln!("releasebot: HTTP listening on http://{bound} (/healthz, /metrics, /ci/callback, /calendar.ics{slack_paths})");
+            let discord_path = match config.discord.as_ref().and_then(|d| d.public_key.as_ref()) {
+                Some(_) => ", /discord/interactions",
+                None => "",
+            };
+            eprintln!("releasebot: HTTP listening on http://{bound} (/healthz, /metrics, /ci/callback, /calendar.ics{slack_paths}{discord_path})");
         }
         tracing::info!(
             environments = %config.environment_names(),
@@ -231,9 +256,37 @@ fn run_command(cli: &Cli, listen: Option<std::net::SocketAddr>) -> anyhow::Resul
         if let Some(slack) = slack {
             slack.stop().await;
         }
+        if let Some(discord) = discord {
+            discord.stop().await;
+        }
         app.stop().await;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+fn discord_invite(cli: &Cli, application_id: Option<u64>) -> anyhow::Result<ExitCode> {
+    let from_config = || {
+        let text = std::fs::read_to_string(&cli.config).ok()?;
+        let raw: toml::Value = toml::from_str(&text).ok()?;
+        raw.get("discord")?
+            .get("application_id")?
+            .as_str()?
+            .parse::<u64>()
+            .ok()
+    };
+    match application_id.or_else(from_config) {
+        Some(id) => {
+            println!("{}", crate::chat::discord::invite_url(id));
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            eprintln!(
+                "no application id: pass --application-id or set [discord] application_id in {}",
+                cli.config.display()
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 fn check_config(cli: &Cli) -> anyhow::Result<ExitCode> {

@@ -1,7 +1,7 @@
 //! How the bot reaches the chat platforms; tokens come from environment
 //! variables named in the file, never from the file itself.
 
-use super::raw::RawSlack;
+use super::raw::{RawDiscord, RawSlack};
 use super::Secret;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,5 +85,81 @@ pub fn slack(raw: &RawSlack, report: &mut Report<'_>) -> SlackConfig {
         app_token,
         signing_secret,
         connections: raw.connections.clamp(1, 10),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DiscordConfig {
+    pub token: Secret,
+    pub application_id: Option<u64>,
+    pub guilds: Vec<u64>,
+    /// Replaces `https://discord.com` for every REST call when set.
+    pub proxy_url: Option<String>,
+    /// Hex Ed25519 key; enables `POST /discord/interactions`.
+    pub public_key: Option<String>,
+    pub gateway: bool,
+}
+
+fn snowflake(key: &str, text: &str, report: &mut Report<'_>) -> Option<u64> {
+    match text.trim().parse::<u64>() {
+        Ok(id) if id > 0 => Some(id),
+        _ => {
+            report(
+                key,
+                format!("`{text}` is not a Discord id (a number like 80351110224678912)"),
+            );
+            None
+        }
+    }
+}
+
+pub fn discord(raw: &RawDiscord, report: &mut Report<'_>) -> DiscordConfig {
+    let token = env_secret("token_env", &raw.token_env, report);
+    let application_id = raw
+        .application_id
+        .as_deref()
+        .and_then(|id| snowflake("application_id", id, report));
+    let guilds = raw
+        .guilds
+        .iter()
+        .filter_map(|guild| snowflake("guilds", guild, report))
+        .collect::<Vec<_>>();
+    if raw.guilds.is_empty() {
+        report(
+            "guilds",
+            "name at least one guild id where /release is registered".into(),
+        );
+    }
+    let proxy_url = raw.proxy_url.as_ref().map(|url| {
+        let url = url.trim_end_matches('/').to_string();
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            report("proxy_url", format!("`{url}` is not an http(s) URL"));
+        }
+        url
+    });
+    let public_key = raw.public_key_env.as_ref().map(|var| {
+        let key = env_secret("public_key_env", var, report);
+        let valid = hex::decode(key.expose()).is_ok_and(|bytes| bytes.len() == 32);
+        if !key.expose().is_empty() && !valid {
+            report(
+                "public_key_env",
+                format!("{var} does not hold a public key: expected 64 hex characters"),
+            );
+        }
+        key.expose().to_string()
+    });
+    if !raw.gateway && public_key.is_none() {
+        report(
+            "gateway",
+            "with the gateway off, interactions must come over HTTP: set public_key_env".into(),
+        );
+    }
+    DiscordConfig {
+        token,
+        application_id,
+        guilds,
+        proxy_url,
+        public_key,
+        gateway: raw.gateway,
     }
 }

@@ -17,7 +17,7 @@ use crate::domain::cron_spec::CronSpec;
 use crate::domain::ids::{ChannelRef, Name, UserRef};
 use crate::domain::policy::{Directory, EnvPolicy, Permission};
 
-pub use chat::{SlackConfig, SlackMode};
+pub use chat::{DiscordConfig, SlackConfig, SlackMode};
 pub use ci::{CiKind, CiTarget, Secret};
 
 /// Where the demo config lives, relative to the working directory.
@@ -87,6 +87,8 @@ pub struct Config {
     pub http_listen: Option<SocketAddr>,
     /// Slack, when the file has a `[slack]` section.
     pub slack: Option<SlackConfig>,
+    /// Discord, when the file has a `[discord]` section.
+    pub discord: Option<DiscordConfig>,
     pub shell_user: UserRef,
     /// Roles from the config file; chat grants come on top (see `Engine::directory`).
     pub directory: Directory,

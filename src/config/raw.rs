@@ -19,6 +19,9 @@ pub struct RawConfig {
     /// Connects to Slack when present.
     #[serde(default)]
     pub slack: Option<RawSlack>,
+    /// Connects to Discord when present.
+    #[serde(default)]
+    pub discord: Option<RawDiscord>,
     #[serde(default)]
     pub schedules: Vec<RawSchedule>,
     /// Timezones of people and channels (`"shell:bob" = "America/New_York"`).
@@ -81,6 +84,36 @@ pub struct RawSlack {
     /// Socket Mode connections kept open (Slack spreads events over them).
     #[serde(default = "two")]
     pub connections: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDiscord {
+    #[serde(default = "discord_token")]
+    pub token_env: String,
+    /// The application (client) id; read from Discord when absent.
+    #[serde(default)]
+    pub application_id: Option<String>,
+    /// Guilds where `/release` is registered.
+    #[serde(default)]
+    pub guilds: Vec<String>,
+    /// A REST proxy base URL (twilight-http-proxy, a local fake) that
+    /// replaces `https://discord.com`; the proxy then owns rate limiting.
+    #[serde(default)]
+    pub proxy_url: Option<String>,
+    /// The app's public key (hex), for the HTTP interactions endpoint.
+    #[serde(default)]
+    pub public_key_env: Option<String>,
+    /// Connect to the gateway (events, and interactions unless they come over HTTP).
+    #[serde(default = "yes")]
+    pub gateway: bool,
+}
+
+fn discord_token() -> String {
+    "DISCORD_TOKEN".into()
+}
+fn yes() -> bool {
+    true
 }
 
 fn socket() -> String {

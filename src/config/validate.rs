@@ -291,11 +291,25 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
         slack
     });
 
+    let discord = raw.discord.as_ref().map(|discord| {
+        let discord = super::chat::discord(discord, &mut |key, message| {
+            problems.add(&["discord", key], message)
+        });
+        if discord.public_key.is_some() && http_listen.is_none() {
+            problems.add(
+                &["discord", "public_key_env"],
+                "the HTTP interactions endpoint needs [http] listen",
+            );
+        }
+        discord
+    });
+
     Config {
         timezone: timezone_default,
         data_dir: raw.bot.data_dir.map(Into::into),
         http_listen,
         slack,
+        discord,
         shell_user,
         directory,
         admin,

@@ -403,3 +403,42 @@ fn capitalize(word: &str) -> String {
         c.to_uppercase().collect::<String>() + chars.as_str()
     })
 }
+
+/// Statuses whose releases someone may still act on (approve, deploy, roll back).
+const SUGGESTED: [ReleaseStatus; 6] = [
+    ReleaseStatus::Requested,
+    ReleaseStatus::Approved,
+    ReleaseStatus::Scheduled,
+    ReleaseStatus::Deploying,
+    ReleaseStatus::Failed,
+    ReleaseStatus::Deployed,
+];
+
+impl Engine {
+    /// Releases to offer while someone types an id (chat autocomplete):
+    /// `(label, id)` pairs for releases still in play whose label contains
+    /// `typed`, newest first, open ones before deployed ones.
+    pub fn suggest_releases(&self, typed: &str, limit: usize) -> Vec<(String, String)> {
+        let typed = typed.trim().to_lowercase();
+        let mut found = Vec::new();
+        for status in SUGGESTED {
+            let releases = match self.store.newest_with_status(status, 200) {
+                Ok(releases) => releases,
+                Err(error) => {
+                    tracing::error!(%error, "reading releases for suggestions failed");
+                    return found;
+                }
+            };
+            for release in releases {
+                let label = format!("{} {} ({})", release.id, release.title(), release.status);
+                if typed.is_empty() || label.to_lowercase().contains(&typed) {
+                    found.push((label, release.id.to_string()));
+                    if found.len() == limit {
+                        return found;
+                    }
+                }
+            }
+        }
+        found
+    }
+}

@@ -235,6 +235,21 @@ impl Store {
         })
     }
 
+    /// The newest releases with a status, newest first.
+    pub fn newest_with_status(
+        &self,
+        status: ReleaseStatus,
+        limit: usize,
+    ) -> StoreResult<Vec<Release>> {
+        let ids = self.trees[BY_STATUS]
+            .scan_prefix([status.code()])
+            .keys()
+            .rev()
+            .take(limit)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.releases_for(ids.iter().filter_map(|k| keys::release_from(k)))
+    }
+
     /// The newest releases a user requested, newest first.
     pub fn requested_by(&self, user: &UserRef, limit: usize) -> StoreResult<Vec<Release>> {
         let ids = self.trees[BY_REQUESTER]

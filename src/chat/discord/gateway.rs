@@ -1,0 +1,128 @@
+//! The gateway connection (serenity): READY registers `/release`,
+//! INTERACTION_CREATE gets its first response at once and the work after,
+//! MESSAGE_CREATE is read for thread approvals and mentions. serenity
+//! resumes and reconnects; if the client stops altogether it is started
+//! again with growing pauses, so a bad token or an outage never turns into a
+//! tight IDENTIFY loop (Discord resets tokens after 1,000 a day).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serenity::all::{
+    Client, Context, EventHandler, GatewayIntents, Interaction, Message, Ready, ShardManager,
+};
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+
+use super::{rest_client, DiscordBot};
+
+/// Guild structure, guild messages and their content (a privileged intent:
+/// turn on "Message Content Intent" in the developer portal).
+pub fn intents() -> GatewayIntents {
+    GatewayIntents::GUILDS | GatewayIntents::GUILD_MESSAGES | GatewayIntents::MESSAGE_CONTENT
+}
+
+const FIRST_PAUSE: Duration = Duration::from_secs(5);
+const LONGEST_PAUSE: Duration = Duration::from_secs(300);
+
+struct Handler {
+    bot: Arc<DiscordBot>,
+}
+
+#[async_trait]
+impl EventHandler for Handler {
+    async fn ready(&self, _ctx: Context, ready: Ready) {
+        let _ = self.bot.me.set(ready.user.id);
+        if self.bot.http.application_id().is_none() {
+            self.bot.http.set_application_id(ready.application.id);
+        }
+        tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
+        self.bot.register_commands().await;
+    }
+
+    async fn interaction_create(&self, _ctx: Context, interaction: Interaction) {
+        let Some((response, job)) = self.bot.first_response(&interaction) else {
+            return;
+        };
+        let (id, token) = match &interaction {
+            Interaction::Command(i) | Interaction::Autocomplete(i) => (i.id, i.token.as_str()),
+            Interaction::Component(i) => (i.id, i.token.as_str()),
+            Interaction::Modal(i) => (i.id, i.token.as_str()),
+            Interaction::Ping(i) => (i.id, i.token.as_str()),
+            _ => return,
+        };
+        if let Err(error) = self
+            .bot
+            .http
+            .create_interaction_response(id, token, &response, vec![])
+            .await
+        {
+            tracing::warn!(%error, "answering an interaction failed");
+            return;
+        }
+        if let Some(job) = job {
+            let bot = self.bot.clone();
+            tokio::spawn(async move { bot.finish(job).await });
+        }
+    }
+
+    async fn message(&self, _ctx: Context, message: Message) {
+        self.bot.on_message(message).await;
+    }
+}
+
+pub struct Gateway {
+    shards: Arc<Mutex<Option<Arc<ShardManager>>>>,
+    task: JoinHandle<()>,
+}
+
+impl Gateway {
+    pub fn start(bot: Arc<DiscordBot>) -> Gateway {
+        let shards: Arc<Mutex<Option<Arc<ShardManager>>>> = Arc::default();
+        let task = tokio::spawn(supervise(bot, shards.clone()));
+        Gateway { shards, task }
+    }
+
+    pub async fn stop(self) {
+        self.task.abort();
+        if let Some(shards) = self.shards.lock().await.take() {
+            shards.shutdown_all().await;
+        }
+    }
+}
+
+async fn supervise(bot: Arc<DiscordBot>, shards: Arc<Mutex<Option<Arc<ShardManager>>>>) {
+    let mut pause = FIRST_PAUSE;
+    loop {
+        let built = Client::builder(bot.config.token.expose(), intents())
+            .event_handler(Handler { bot: bot.clone() });
+        // The gateway URL is fetched through the same REST client (and proxy).
+        let built = match &bot.config.proxy_url {
+            Some(_) => {
+                serenity::all::ClientBuilder::new_with_http(rest_client(&bot.config), intents())
+                    .event_handler(Handler { bot: bot.clone() })
+            }
+            None => built,
+        };
+        match built.await {
+            Ok(mut client) => {
+                *shards.lock().await = Some(client.shard_manager.clone());
+                let began = tokio::time::Instant::now();
+                if let Err(error) = client.start().await {
+                    tracing::error!(%error, "the Discord gateway client stopped");
+                }
+                if began.elapsed() > LONGEST_PAUSE {
+                    pause = FIRST_PAUSE;
+                }
+            }
+            Err(error) => tracing::error!(%error, "building the Discord client failed"),
+        }
+        tracing::warn!(
+            seconds = pause.as_secs(),
+            "reconnecting to Discord after a pause"
+        );
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(LONGEST_PAUSE);
+    }
+}

@@ -1,0 +1,85 @@
+//! The optional HTTP interactions endpoint, `POST /discord/interactions`:
+//! `X-Signature-Ed25519` (hex) over `X-Signature-Timestamp` + raw body is
+//! checked with the app's public key before the body is read; a bad or
+//! missing signature gets 401 (Discord sends some on purpose to check). The
+//! first response is the HTTP answer; the work follows like on the gateway.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serenity::all::Interaction;
+use serenity::interactions_endpoint::Verifier;
+
+use super::DiscordBot;
+
+#[derive(Clone)]
+struct Endpoint {
+    bot: Arc<DiscordBot>,
+    verifier: Arc<Verifier>,
+}
+
+pub fn routes(bot: Arc<DiscordBot>, public_key: &str) -> Result<Router, String> {
+    let bytes: [u8; 32] = hex::decode(public_key)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or("the Discord public key is not 64 hex characters")?;
+    let verifier = Verifier::try_new(bytes)
+        .map_err(|_| "the Discord public key is not a valid Ed25519 key")?;
+    Ok(Router::new()
+        .route("/discord/interactions", post(interaction))
+        .with_state(Endpoint {
+            bot,
+            verifier: Arc::new(verifier),
+        }))
+}
+
+async fn interaction(
+    State(endpoint): State<Endpoint>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let (Some(signature), Some(timestamp)) = (
+        header("x-signature-ed25519"),
+        header("x-signature-timestamp"),
+    ) else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            "missing X-Signature-Ed25519 / X-Signature-Timestamp",
+        )
+            .into_response();
+    };
+    if endpoint
+        .verifier
+        .verify(signature, timestamp, &body)
+        .is_err()
+    {
+        tracing::warn!("refused a Discord interaction with a bad signature");
+        return (StatusCode::UNAUTHORIZED, "invalid request signature").into_response();
+    }
+    let interaction = match serde_json::from_slice::<Interaction>(&body) {
+        Ok(interaction) => interaction,
+        Err(error) => {
+            tracing::warn!(%error, "a signed Discord interaction could not be read");
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("unreadable interaction: {error}"),
+            )
+                .into_response();
+        }
+    };
+    let Some((response, job)) = endpoint.bot.first_response(&interaction) else {
+        // A redelivery: it was answered the first time.
+        return (StatusCode::CONFLICT, "interaction already answered").into_response();
+    };
+    if let Some(job) = job {
+        let bot = endpoint.bot.clone();
+        tokio::spawn(async move { bot.finish(job).await });
+    }
+    Json(response).into_response()
+}

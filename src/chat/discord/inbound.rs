@@ -1,0 +1,349 @@
+//! Discord events in. Every interaction gets its first response at once
+//! (deferred and ephemeral, a modal, or autocomplete choices) so Discord's
+//! 3 seconds are never at risk; the command then runs and the deferred
+//! answer is edited with the engine's reply. Messages in a release's thread
+//! and `@releasebot` mentions run like the slash command. Redeliveries are
+//! dropped by interaction / message id.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serenity::all::{
+    ActionRowComponent, ChannelId, CommandDataOptionValue, CommandInteraction, CreateActionRow,
+    CreateAutocompleteResponse, CreateInputText, CreateInteractionResponse,
+    CreateInteractionResponseMessage, CreateMessage, CreateModal, EditInteractionResponse,
+    InputTextStyle, Interaction, Member, Message, RoleId, User,
+};
+
+use super::{commands, render, DiscordBot};
+use crate::chat::text;
+use crate::domain::command;
+use crate::domain::ids::{ChannelRef, ReleaseId, UserRef};
+use crate::engine::Origin;
+
+/// The modal asking why a release is rejected: `release:reason:<id>`.
+const REASON_MODAL: &str = "release:reason:";
+const REASON_INPUT: &str = "reason";
+/// Discord shows at most 25 autocomplete choices.
+const SUGGESTIONS: usize = 25;
+
+/// Work that follows the first response: a command line to run as someone.
+pub struct Job {
+    token: String,
+    actor: UserRef,
+    channel: ChannelRef,
+    /// The command line, or why the invocation could not become one.
+    line: Result<String, String>,
+}
+
+impl DiscordBot {
+    /// The first response to an interaction, and the work after it. `None`
+    /// for a redelivery: it was answered the first time.
+    pub fn first_response(
+        &self,
+        interaction: &Interaction,
+    ) -> Option<(CreateInteractionResponse, Option<Job>)> {
+        if let Interaction::Ping(_) = interaction {
+            return Some((CreateInteractionResponse::Pong, None));
+        }
+        if !self.first_delivery(&format!("discord:interaction:{}", interaction.id())) {
+            return None;
+        }
+        let deferred = || {
+            CreateInteractionResponse::Defer(
+                CreateInteractionResponseMessage::new().ephemeral(true),
+            )
+        };
+        Some(match interaction {
+            Interaction::Ping(_) => (CreateInteractionResponse::Pong, None),
+            Interaction::Autocomplete(command) => (self.suggestions(command), None),
+            Interaction::Command(command) => {
+                let (sub, values) = invocation(command);
+                let job = self.job(
+                    &command.token,
+                    &command.user,
+                    command.member.as_deref(),
+                    command.channel_id,
+                    commands::to_line(&sub, &values),
+                );
+                (deferred(), Some(job))
+            }
+            Interaction::Component(click) => {
+                let custom = click.data.custom_id.as_str();
+                let Some((action, release)) = custom
+                    .strip_prefix(render::BUTTON_PREFIX)
+                    .and_then(|rest| rest.split_once(':'))
+                else {
+                    return Some((deferred(), None));
+                };
+                if action == "reject" {
+                    return Some((reason_modal(release), None));
+                }
+                let line = ReleaseId::parse(release)
+                    .map(|id| format!("{action} {id}"))
+                    .map_err(|e| e.0);
+                let job = self.job(
+                    &click.token,
+                    &click.user,
+                    click.member.as_ref(),
+                    click.channel_id,
+                    line,
+                );
+                (deferred(), Some(job))
+            }
+            Interaction::Modal(submit) => {
+                let release = submit
+                    .data
+                    .custom_id
+                    .strip_prefix(REASON_MODAL)
+                    .unwrap_or_default();
+                let reason = submit
+                    .data
+                    .components
+                    .iter()
+                    .flat_map(|row| row.components.iter())
+                    .find_map(|component| match component {
+                        ActionRowComponent::InputText(input) if input.custom_id == REASON_INPUT => {
+                            input.value.clone()
+                        }
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                let line = Ok(format!("reject {release} {}", reason.replace('\n', " ")));
+                let job = self.job(
+                    &submit.token,
+                    &submit.user,
+                    submit.member.as_ref(),
+                    submit.channel_id,
+                    line,
+                );
+                (deferred(), Some(job))
+            }
+            _ => (deferred(), None),
+        })
+    }
+
+    fn job(
+        &self,
+        token: &str,
+        user: &User,
+        member: Option<&Member>,
+        channel: ChannelId,
+        line: Result<String, String>,
+    ) -> Job {
+        let actor = discord_user(user);
+        if let Some(member) = member {
+            self.learn_roles(&actor, &member.roles);
+        }
+        Job {
+            token: token.to_string(),
+            actor,
+            channel: discord_channel(channel),
+            line,
+        }
+    }
+
+    /// Tells the engine which configured Discord roles a member holds.
+    fn learn_roles(&self, actor: &UserRef, roles: &[RoleId]) {
+        let configured: BTreeSet<UserRef> = self
+            .engine
+            .config()
+            .directory
+            .groups()
+            .filter(|g| g.platform() == "discord")
+            .cloned()
+            .collect();
+        if configured.is_empty() {
+            return;
+        }
+        let held = roles
+            .iter()
+            .filter_map(|role| UserRef::parse(&format!("discord:role:{role}")).ok())
+            .filter(|group| configured.contains(group))
+            .collect();
+        self.engine.set_groups_of(actor, held);
+    }
+
+    fn suggestions(&self, command: &CommandInteraction) -> CreateInteractionResponse {
+        let typed = focused_value(command).unwrap_or_default();
+        let mut choices = CreateAutocompleteResponse::new();
+        for (label, id) in self.engine.suggest_releases(&typed, SUGGESTIONS) {
+            choices = choices.add_string_choice(label.chars().take(100).collect::<String>(), id);
+        }
+        CreateInteractionResponse::Autocomplete(choices)
+    }
+
+    /// Runs the job and edits the deferred answer with the reply.
+    pub async fn finish(&self, job: Job) {
+        let text = match job.line {
+            Ok(line) => self.run(job.actor, job.channel, line).await.0,
+            Err(why) => why,
+        };
+        let edit = EditInteractionResponse::new().content(fit(&render::with_mentions(&text)));
+        if let Err(error) = self
+            .http
+            .edit_original_interaction_response(&job.token, &edit, vec![])
+            .await
+        {
+            tracing::warn!(%error, "editing the deferred interaction answer failed");
+        }
+    }
+
+    /// A message: a command in a release's thread, or one after a mention.
+    pub async fn on_message(&self, message: Message) {
+        if message.author.bot || !self.first_delivery(&format!("discord:message:{}", message.id)) {
+            return;
+        }
+        let actor = discord_user(&message.author);
+        if let Some(member) = &message.member {
+            self.learn_roles(&actor, &member.roles);
+        }
+        let mentioned = self.me.get().and_then(|me| {
+            [format!("<@{me}>"), format!("<@!{me}>")]
+                .iter()
+                .find_map(|tag| text::after_mention(&message.content, tag).map(str::to_string))
+        });
+        let release = self.thread_release(message.channel_id);
+        let line = match (mentioned, release) {
+            (Some(line), Some(release)) => {
+                let line = text::slash_text(Some(&line));
+                Some(text::thread_command(&line, release).unwrap_or(line))
+            }
+            (Some(line), None) => Some(text::slash_text(Some(&line))),
+            (None, Some(release)) => text::thread_command(&message.content, release),
+            (None, None) => None,
+        };
+        let Some(line) = line else {
+            return;
+        };
+        let (reply, ok, changed) = self
+            .run(actor, discord_channel(message.channel_id), line)
+            .await;
+        // In the release's own thread a change shows as the notifier's line.
+        if ok && changed && release.is_some() {
+            return;
+        }
+        let answer = CreateMessage::new()
+            .content(fit(&render::with_mentions(&reply)))
+            .reference_message(&message);
+        if let Err(error) = message.channel_id.send_message(&self.http, answer).await {
+            tracing::warn!(%error, "answering a message failed");
+        }
+    }
+
+    /// The release whose thread `channel` is (a thread's id is its message's).
+    fn thread_release(&self, channel: ChannelId) -> Option<ReleaseId> {
+        let message = channel.get().to_string();
+        self.announcement_channels().iter().find_map(|announced| {
+            self.engine
+                .store()
+                .release_for_thread(announced, &message)
+                .unwrap_or_else(|error| {
+                    tracing::error!(%error, "reading the thread index failed");
+                    None
+                })
+        })
+    }
+
+    /// Runs a command line off the async threads: (reply, ok, changed anything).
+    async fn run(&self, actor: UserRef, origin: ChannelRef, line: String) -> (String, bool, bool) {
+        let engine = self.engine.clone();
+        let ran = tokio::task::spawn_blocking(move || {
+            let parsed = command::parse(&line);
+            let changed = parsed.as_ref().is_ok_and(|c| c.changes_state());
+            match parsed
+                .map_err(Into::into)
+                .and_then(|command| engine.handle(&actor, command, &Origin { channel: origin }))
+            {
+                Ok(reply) => (reply.text, true, changed),
+                Err(error) => (error.reply_text(), false, changed),
+            }
+        })
+        .await;
+        self.waker.wake();
+        ran.unwrap_or_else(|error| {
+            tracing::error!(%error, "a command panicked");
+            (
+                crate::engine::EngineError::Internal(String::new()).reply_text(),
+                false,
+                false,
+            )
+        })
+    }
+}
+
+/// The subcommand and its option values as text.
+fn invocation(command: &CommandInteraction) -> (String, BTreeMap<String, String>) {
+    let Some(sub) = command.data.options.first() else {
+        return (String::new(), BTreeMap::new());
+    };
+    let mut values = BTreeMap::new();
+    if let CommandDataOptionValue::SubCommand(options) = &sub.value {
+        for option in options {
+            let value = match &option.value {
+                CommandDataOptionValue::String(text) => text.clone(),
+                CommandDataOptionValue::Autocomplete { value, .. } => value.clone(),
+                CommandDataOptionValue::Integer(n) => n.to_string(),
+                CommandDataOptionValue::Number(n) => n.to_string(),
+                CommandDataOptionValue::Boolean(b) => b.to_string(),
+                _ => continue,
+            };
+            values.insert(option.name.clone(), value);
+        }
+    }
+    (sub.name.clone(), values)
+}
+
+/// What the user has typed so far in the option being autocompleted.
+fn focused_value(command: &CommandInteraction) -> Option<String> {
+    command
+        .data
+        .options
+        .iter()
+        .find_map(|sub| match &sub.value {
+            CommandDataOptionValue::SubCommand(options) => {
+                options.iter().find_map(|o| match &o.value {
+                    CommandDataOptionValue::Autocomplete { value, .. } => Some(value.clone()),
+                    _ => None,
+                })
+            }
+            _ => None,
+        })
+}
+
+fn reason_modal(release: &str) -> CreateInteractionResponse {
+    let input = CreateInputText::new(
+        InputTextStyle::Paragraph,
+        "Why is it rejected?",
+        REASON_INPUT,
+    )
+    .min_length(3)
+    .max_length(1000)
+    .required(true);
+    CreateInteractionResponse::Modal(
+        CreateModal::new(
+            format!("{REASON_MODAL}{release}"),
+            format!("Reject {release}"),
+        )
+        .components(vec![CreateActionRow::InputText(input)]),
+    )
+}
+
+/// Discord's 2,000-character message limit.
+fn fit(text: &str) -> String {
+    if text.chars().count() <= 2000 {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(1999).collect();
+    cut.push('…');
+    cut
+}
+
+fn discord_user(user: &User) -> UserRef {
+    UserRef::parse(&format!("discord:{}", user.id))
+        .unwrap_or_else(|_| UserRef::parse("discord:unknown").expect("a valid literal"))
+}
+
+fn discord_channel(channel: ChannelId) -> ChannelRef {
+    ChannelRef::parse(&format!("discord:{channel}"))
+        .unwrap_or_else(|_| ChannelRef::parse("discord:unknown").expect("a valid literal"))
+}

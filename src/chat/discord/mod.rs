@@ -1,0 +1,226 @@
+//! Discord: `/release` with typed options (registered per guild), Approve /
+//! Reject buttons, a thread per release, approvals written in that thread
+//! and `@releasebot` mentions in; embeds edited in place out. Interactions
+//! come over the gateway (serenity) or, optionally, a signed HTTP endpoint.
+//! Translation only: the engine decides.
+
+mod commands;
+mod gateway;
+pub mod http;
+mod inbound;
+pub mod render;
+mod sink;
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use serenity::all::{ApplicationId, GuildId, Http, HttpBuilder, UserId};
+use serenity::http::HttpError;
+
+use crate::app::Waker;
+use crate::clock::Clock;
+use crate::config::DiscordConfig;
+use crate::domain::ids::ChannelRef;
+use crate::engine::Engine;
+use crate::notify::DeliveryError;
+
+pub use commands::{to_line, SUBCOMMANDS};
+pub use gateway::Gateway;
+
+/// How long an inbound delivery id is remembered for dedupe.
+const SEEN_FOR_HOURS: i64 = 24;
+
+pub struct DiscordBot {
+    engine: Engine,
+    http: Arc<Http>,
+    config: DiscordConfig,
+    waker: Waker,
+    clock: Arc<dyn Clock>,
+    /// The bot's own user id (from READY), to spot mentions.
+    me: OnceLock<UserId>,
+}
+
+/// A REST client for the config: through `proxy_url` when set (serenity
+/// applies a proxy only with its own rate limiter off, so the proxy then
+/// owns rate limiting), else straight to Discord with serenity's limiter.
+pub fn rest_client(config: &DiscordConfig) -> Http {
+    let mut builder = HttpBuilder::new(config.token.expose());
+    if let Some(proxy) = &config.proxy_url {
+        builder = builder.proxy(proxy).ratelimiter_disabled(true);
+    }
+    if let Some(id) = config.application_id {
+        builder = builder.application_id(ApplicationId::new(id));
+    }
+    builder.build()
+}
+
+impl DiscordBot {
+    pub fn new(
+        engine: Engine,
+        config: &DiscordConfig,
+        waker: Waker,
+        clock: Arc<dyn Clock>,
+    ) -> Arc<DiscordBot> {
+        Arc::new(DiscordBot {
+            engine,
+            http: Arc::new(rest_client(config)),
+            config: config.clone(),
+            waker,
+            clock,
+            me: OnceLock::new(),
+        })
+    }
+
+    /// The application id: from the config, READY, or asked of Discord.
+    async fn application_id(&self) -> Option<ApplicationId> {
+        if let Some(id) = self.http.application_id() {
+            return Some(id);
+        }
+        match self.http.get_current_application_info().await {
+            Ok(info) => {
+                self.http.set_application_id(info.id);
+                Some(info.id)
+            }
+            Err(error) => {
+                tracing::error!(%error, "could not learn the Discord application id");
+                None
+            }
+        }
+    }
+
+    /// Registers `/release` in every configured guild, unless the command
+    /// there is already exactly ours: restarts neither duplicate nor churn it.
+    pub async fn register_commands(&self) {
+        if self.application_id().await.is_none() {
+            return;
+        }
+        let wanted = commands::definition(self.engine.config());
+        let wanted_json = serde_json::to_value(vec![&wanted]).unwrap_or_default();
+        for guild in &self.config.guilds {
+            let guild = GuildId::new(*guild);
+            let current = match guild.get_commands(&self.http).await {
+                Ok(current) => serde_json::to_value(current).unwrap_or_default(),
+                Err(error) => {
+                    tracing::warn!(%error, %guild, "reading the guild's commands failed; registering anyway");
+                    serde_json::Value::Null
+                }
+            };
+            if commands::same_commands(&current, &wanted_json) {
+                tracing::debug!(%guild, "/release is registered and current");
+                continue;
+            }
+            match guild.set_commands(&self.http, vec![wanted.clone()]).await {
+                Ok(_) => tracing::info!(%guild, "registered /release"),
+                Err(error) => tracing::error!(%error, %guild, "registering /release failed"),
+            }
+        }
+    }
+
+    fn first_delivery(&self, delivery: &str) -> bool {
+        let keep = chrono::Duration::hours(SEEN_FOR_HOURS);
+        match self
+            .engine
+            .store()
+            .first_delivery(delivery, self.clock.now(), keep)
+        {
+            Ok(fresh) => fresh,
+            Err(error) => {
+                tracing::error!(%error, "recording an inbound delivery failed");
+                true
+            }
+        }
+    }
+
+    /// Discord channels that carry announcements (and so release threads).
+    fn announcement_channels(&self) -> Vec<ChannelRef> {
+        let config = self.engine.config();
+        let env_channels = config
+            .environments
+            .values()
+            .flat_map(|e| e.policy.channels.iter());
+        let service_channels = config.services.values().flat_map(|s| s.channels.iter());
+        let mut channels: Vec<ChannelRef> = env_channels
+            .chain(service_channels)
+            .filter(|c| c.platform() == "discord")
+            .cloned()
+            .collect();
+        channels.sort();
+        channels.dedup();
+        channels
+    }
+}
+
+/// The invite link for the bot with the permissions it uses: view channels,
+/// send messages, embed links, read history, create public threads and send
+/// messages in threads; scopes `bot` and `applications.commands`.
+pub fn invite_url(application_id: u64) -> String {
+    const VIEW_CHANNEL: u64 = 1 << 10;
+    const SEND_MESSAGES: u64 = 1 << 11;
+    const EMBED_LINKS: u64 = 1 << 14;
+    const READ_MESSAGE_HISTORY: u64 = 1 << 16;
+    const CREATE_PUBLIC_THREADS: u64 = 1 << 35;
+    const SEND_MESSAGES_IN_THREADS: u64 = 1 << 38;
+    let permissions = VIEW_CHANNEL
+        | SEND_MESSAGES
+        | EMBED_LINKS
+        | READ_MESSAGE_HISTORY
+        | CREATE_PUBLIC_THREADS
+        | SEND_MESSAGES_IN_THREADS;
+    format!(
+        "https://discord.com/oauth2/authorize?client_id={application_id}&scope=bot%20applications.commands&permissions={permissions}"
+    )
+}
+
+/// What a REST failure means for the outbox. With serenity's rate limiter
+/// on, 429s are waited out inside serenity; through a proxy (limiter off) a
+/// 429 reaches us without its `retry_after`, so we wait a second.
+fn delivery_error(error: serenity::Error) -> DeliveryError {
+    match &error {
+        serenity::Error::Http(HttpError::UnsuccessfulRequest(response)) => {
+            let status = response.status_code.as_u16();
+            match status {
+                429 => DeliveryError::RetryAfter(Duration::from_secs(1)),
+                500..=599 => DeliveryError::Transient(format!("Discord answered HTTP {status}")),
+                _ => DeliveryError::Permanent(format!(
+                    "Discord answered HTTP {status}: {} (code {})",
+                    response.error.message, response.error.code
+                )),
+            }
+        }
+        _ => DeliveryError::Transient(error.to_string()),
+    }
+}
+
+/// Whether a REST failure is Discord's "Unknown Channel" (code 10003).
+fn is_unknown_channel(error: &serenity::Error) -> bool {
+    matches!(error, serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) if r.error.code == 10003)
+}
+
+/// The Discord connection while the bot runs.
+pub struct DiscordRunning {
+    gateway: Option<Gateway>,
+}
+
+impl DiscordRunning {
+    /// Connects to the gateway (when configured) and mounts the HTTP
+    /// interactions endpoint on `app` (when a public key is set).
+    pub async fn start(
+        bot: Arc<DiscordBot>,
+        app: &mut crate::app::App,
+    ) -> Result<DiscordRunning, String> {
+        if let Some(key) = &bot.config.public_key {
+            app.mount(http::routes(bot.clone(), key)?);
+            if !bot.config.gateway {
+                bot.register_commands().await;
+            }
+        }
+        let gateway = bot.config.gateway.then(|| Gateway::start(bot.clone()));
+        Ok(DiscordRunning { gateway })
+    }
+
+    pub async fn stop(self) {
+        if let Some(gateway) = self.gateway {
+            gateway.stop().await;
+        }
+    }
+}

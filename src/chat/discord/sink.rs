@@ -1,0 +1,167 @@
+//! Announcements out: a message with the embed and buttons (its id is the
+//! message ref) and a thread opened on it; edits in place; one message per
+//! step in the thread. Failures go back to the notifier's outbox.
+
+use async_trait::async_trait;
+use serenity::all::{
+    AutoArchiveDuration, ChannelId, CreateMessage, CreateThread, EditMessage, MessageId,
+};
+
+use super::{delivery_error, is_unknown_channel, render, DiscordBot};
+use crate::domain::ids::ChannelRef;
+use crate::domain::message::Message;
+use crate::notify::{ChatSink, DeliveryError};
+
+/// Discord's message length limit.
+const CONTENT_MAX: usize = 2000;
+
+fn channel_id(channel: &ChannelRef) -> Result<ChannelId, DeliveryError> {
+    channel
+        .local()
+        .parse::<u64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .map(ChannelId::new)
+        .ok_or_else(|| DeliveryError::Permanent(format!("{channel} is not a Discord channel id")))
+}
+
+fn message_id(posted: &str) -> Result<MessageId, DeliveryError> {
+    posted
+        .parse::<u64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .map(MessageId::new)
+        .ok_or_else(|| DeliveryError::Permanent(format!("`{posted}` is not a Discord message id")))
+}
+
+/// Splits text into messages Discord accepts, on line breaks where it can.
+fn chunks(text: &str) -> Vec<String> {
+    let mut chunks = vec![String::new()];
+    for line in text.lines() {
+        let current = chunks.last_mut().expect("never empty");
+        if !current.is_empty() && current.chars().count() + line.chars().count() + 1 > CONTENT_MAX {
+            chunks.push(String::new());
+        }
+        let current = chunks.last_mut().expect("never empty");
+        if !current.is_empty() {
+            current.push('\n');
+        }
+        current.extend(line.chars().take(CONTENT_MAX));
+    }
+    chunks
+}
+
+impl DiscordBot {
+    /// Opens the release's thread on its announcement; the thread's id is the message's.
+    async fn open_thread(
+        &self,
+        channel: ChannelId,
+        message: MessageId,
+        name: String,
+    ) -> serenity::Result<()> {
+        let thread = CreateThread::new(name).auto_archive_duration(AutoArchiveDuration::OneWeek);
+        channel
+            .create_thread_from_message(&self.http, message, thread)
+            .await
+            .map(|_| ())
+    }
+}
+
+#[async_trait]
+impl ChatSink for DiscordBot {
+    async fn post(&self, channel: &ChannelRef, message: &Message) -> Result<String, DeliveryError> {
+        let id = channel_id(channel)?;
+        let create = CreateMessage::new()
+            .embed(render::embed(message))
+            .components(render::buttons(message));
+        let posted = id
+            .send_message(&self.http, create)
+            .await
+            .map_err(delivery_error)?;
+        // The post stands even if the thread fails; the first thread line retries it.
+        if let Err(error) = self
+            .open_thread(id, posted.id, render::thread_name(message))
+            .await
+        {
+            tracing::warn!(%error, "opening a release thread failed; will retry with its first line");
+        }
+        Ok(posted.id.to_string())
+    }
+
+    async fn update(
+        &self,
+        channel: &ChannelRef,
+        posted: &str,
+        message: &Message,
+    ) -> Result<(), DeliveryError> {
+        let edit = EditMessage::new()
+            .embed(render::embed(message))
+            .components(render::buttons(message));
+        channel_id(channel)?
+            .edit_message(&self.http, message_id(posted)?, edit)
+            .await
+            .map_err(delivery_error)?;
+        Ok(())
+    }
+
+    async fn reply_in_thread(
+        &self,
+        channel: &ChannelRef,
+        posted: &str,
+        line: &str,
+    ) -> Result<(), DeliveryError> {
+        let message = message_id(posted)?;
+        let thread = ChannelId::new(message.get());
+        let content = CreateMessage::new().content(render::with_mentions(line));
+        match thread.send_message(&self.http, content.clone()).await {
+            Ok(_) => Ok(()),
+            Err(error) if is_unknown_channel(&error) => {
+                let name = self
+                    .engine
+                    .store()
+                    .release_for_thread(channel, posted)
+                    .ok()
+                    .flatten()
+                    .map_or_else(|| "release".to_string(), |id| format!("{id}"));
+                self.open_thread(channel_id(channel)?, message, name)
+                    .await
+                    .map_err(delivery_error)?;
+                thread
+                    .send_message(&self.http, content)
+                    .await
+                    .map(|_| ())
+                    .map_err(delivery_error)
+            }
+            Err(error) => Err(delivery_error(error)),
+        }
+    }
+
+    async fn post_text(&self, channel: &ChannelRef, text: &str) -> Result<(), DeliveryError> {
+        let id = channel_id(channel)?;
+        for chunk in chunks(text) {
+            id.send_message(
+                &self.http,
+                CreateMessage::new().content(render::with_mentions(&chunk)),
+            )
+            .await
+            .map_err(delivery_error)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_digests_are_split_at_line_breaks() {
+        let line = "x".repeat(150);
+        let text = vec![line.as_str(); 30].join("\n");
+        let parts = chunks(&text);
+        assert_eq!(parts.len(), 3);
+        assert!(parts.iter().all(|p| p.chars().count() <= CONTENT_MAX));
+        assert_eq!(parts.join("\n"), text);
+        assert_eq!(chunks("short"), vec!["short".to_string()]);
+    }
+}
