@@ -77,7 +77,17 @@ impl Setup {
 
     fn engine(dir: &tempfile::TempDir, clock: &Arc<FixedClock>) -> Engine {
         let config = Arc::new(Config::parse(CONFIG, "test.toml").unwrap());
-        Engine::new(Store::open(dir.path()).unwrap(), config, clock.clone())
+        // sled's flusher thread may hold the old handle's file lock for a
+        // moment after the drop; a restarted process would not race it.
+        let mut store = Store::open(dir.path());
+        for _ in 0..100 {
+            if store.is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            store = Store::open(dir.path());
+        }
+        Engine::new(store.unwrap(), config, clock.clone())
     }
 
     /// Closes the store and opens it again, as a restart does.

@@ -47,6 +47,11 @@ pub fn set_secrets() {
             "RB_TEST_SLACK_SIGNING_SECRET",
             crate::slack_app::SIGNING_SECRET,
         );
+        std::env::set_var("RB_TEST_DISCORD_TOKEN", crate::fake_discord::TOKEN);
+        std::env::set_var(
+            "RB_TEST_DISCORD_PUBLIC_KEY",
+            crate::discord_app::public_key_hex(),
+        );
     });
 }
 

@@ -73,6 +73,10 @@ async fn interaction(
                 .into_response();
         }
     };
+    if let Interaction::Ping(_) = interaction {
+        // PONG is exactly `{"type": 1}`.
+        return Json(serde_json::json!({ "type": 1 })).into_response();
+    }
     let Some((response, job)) = endpoint.bot.first_response(&interaction) else {
         // A redelivery: it was answered the first time.
         return (StatusCode::CONFLICT, "interaction already answered").into_response();

@@ -1,0 +1,144 @@
+//! The bot connected to the fake Discord through `proxy_url`: the real
+//! engine, notifier and relay on a temporary sled store with a fixed clock,
+//! the real serenity gateway client and REST client, and the HTTP
+//! interactions endpoint.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ed25519_dalek::{Signer, SigningKey};
+use releasebot::app::{App, Waker};
+use releasebot::chat::discord::{DiscordBot, DiscordRunning};
+use releasebot::domain::ids::ReleaseId;
+use releasebot::domain::release::Release;
+use releasebot::notify::ChatSink;
+
+use crate::ci_app::{engine_for, test_clock};
+use crate::fake_discord::{self as fake, FakeDiscord};
+
+/// The app's Ed25519 key pair (Discord holds the private half).
+pub fn signing_key() -> SigningKey {
+    SigningKey::from_bytes(&[7u8; 32])
+}
+
+pub fn public_key_hex() -> String {
+    hex::encode(signing_key().verifying_key().to_bytes())
+}
+
+/// Signs like Discord: Ed25519 over timestamp + body, hex.
+pub fn sign(timestamp: &str, body: &str) -> String {
+    let mut signed = timestamp.as_bytes().to_vec();
+    signed.extend_from_slice(body.as_bytes());
+    hex::encode(signing_key().sign(&signed).to_bytes())
+}
+
+/// Discord ids in roles; Carol is a release manager through a guild role.
+pub fn config(fake: &FakeDiscord) -> String {
+    format!(
+        r##"
+[http]
+listen = "127.0.0.1:0"
+
+[discord]
+token_env = "RB_TEST_DISCORD_TOKEN"
+application_id = "{app}"
+guilds = ["{guild}"]
+proxy_url = "{base}"
+public_key_env = "RB_TEST_DISCORD_PUBLIC_KEY"
+
+[roles]
+developer = ["discord:{alice}"]
+release-manager = ["discord:{bob}", "discord:role:{leads}"]
+deployer = ["discord:{dave}"]
+
+[services.api]
+channels = ["discord:{stakeholders}"]
+
+[services.web]
+
+[environments.production]
+channels = ["discord:{releases}"]
+request = ["developer"]
+approve = ["release-manager"]
+deploy = ["deployer"]
+rollback = ["deployer"]
+approvals = 2
+
+[environments.production.ci]
+kind = "simulate"
+delay_secs = 0
+"##,
+        app = fake::APP,
+        guild = fake::GUILD,
+        base = fake.base,
+        alice = fake::ALICE,
+        bob = fake::BOB,
+        dave = fake::DAVE,
+        leads = fake::LEADS_ROLE,
+        stakeholders = fake::STAKEHOLDERS,
+        releases = fake::RELEASES,
+    )
+}
+
+pub struct DiscordApp {
+    pub app: App,
+    pub discord: Option<DiscordRunning>,
+    pub fake: FakeDiscord,
+    pub http: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl DiscordApp {
+    pub async fn spawn() -> DiscordApp {
+        let fake = FakeDiscord::start().await;
+        DiscordApp::spawn_with(fake, tempfile::tempdir().unwrap()).await
+    }
+
+    pub async fn spawn_with(fake: FakeDiscord, dir: tempfile::TempDir) -> DiscordApp {
+        let clock = test_clock();
+        let engine = engine_for(&config(&fake), &dir.path().join("data"), clock.clone());
+        let discord_config = engine
+            .config()
+            .discord
+            .clone()
+            .expect("[discord] is configured");
+        let waker = Waker::default();
+        let bot = DiscordBot::new(
+            engine.clone(),
+            &discord_config,
+            waker.clone(),
+            clock.clone(),
+        );
+        let sinks: HashMap<String, Arc<dyn ChatSink>> =
+            HashMap::from([("discord".to_string(), bot.clone() as Arc<dyn ChatSink>)]);
+        let mut app = App::start_with(engine, clock.clone(), sinks, waker);
+        let discord = DiscordRunning::start(bot, &mut app).await.unwrap();
+        let bound = app
+            .serve_http("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        DiscordApp {
+            app,
+            discord: Some(discord),
+            fake,
+            http: format!("http://{bound}"),
+            dir,
+        }
+    }
+
+    pub fn release(&self, id: u64) -> Option<Release> {
+        self.app.engine.store().release(ReleaseId::new(id)).unwrap()
+    }
+
+    pub fn release_count(&self) -> u64 {
+        self.app.engine.store().release_count().unwrap()
+    }
+
+    pub async fn stop(mut self) -> (FakeDiscord, tempfile::TempDir) {
+        if let Some(discord) = self.discord.take() {
+            discord.stop().await;
+        }
+        self.app.stop().await;
+        (self.fake, self.dir)
+    }
+}
