@@ -224,6 +224,8 @@ async fn accept_sockets(listener: tokio::net::TcpListener, inner: Arc<Inner>) {
     while let Ok((stream, _)) = listener.accept().await {
         let inner = inner.clone();
         tokio::spawn(async move {
+            // As a real server would: no Nagle delay on small frames.
+            let _ = stream.set_nodelay(true);
             let Ok(socket) = tokio_tungstenite::accept_async(stream).await else {
                 return;
             };
