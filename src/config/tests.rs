@@ -259,3 +259,22 @@ fn roles_may_name_slack_user_groups() {
     let groups: Vec<&str> = config.directory.groups().map(UserRef::as_str).collect();
     assert_eq!(groups, vec!["slack:@release-leads"]);
 }
+
+#[test]
+fn discord_needs_its_token_guilds_and_a_valid_key() {
+    std::env::set_var("RB_UNIT_DISCORD_BAD_KEY", "not-hex");
+    let text = format!(
+        "{MINIMAL}\n[discord]\ntoken_env = \"RB_UNIT_UNSET_DISCORD\"\napplication_id = \"app\"\nproxy_url = \"localhost:8080\"\npublic_key_env = \"RB_UNIT_DISCORD_BAD_KEY\"\n"
+    );
+    let found: Vec<String> = problems(&text).iter().map(|p| p.to_string()).collect();
+    for expected in [
+        "discord.token_env (line 12): environment variable RB_UNIT_UNSET_DISCORD is not set",
+        "discord.application_id (line 13): `app` is not a Discord id (a number like 80351110224678912)",
+        "discord.guilds (line 11): name at least one guild id where /release is registered",
+        "discord.proxy_url (line 14): `localhost:8080` is not an http(s) URL",
+        "discord.public_key_env (line 15): RB_UNIT_DISCORD_BAD_KEY does not hold a public key: expected 64 hex characters",
+        "discord.public_key_env (line 15): the HTTP interactions endpoint needs [http] listen",
+    ] {
+        assert!(found.iter().any(|p| p == expected), "{expected}\nin {found:#?}");
+    }
+}

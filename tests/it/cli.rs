@@ -143,3 +143,17 @@ fn run_finishes_pending_jobs_and_stops_cleanly_on_sigterm() {
     );
     assert_eq!(bot.export()[0]["status"], "deployed");
 }
+
+#[test]
+fn discord_invite_prints_the_link_or_says_what_is_missing() {
+    let bot = Bot::new();
+    let output = bot.run(&["discord-invite", "--application-id", "1100000000000000001"]);
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "https://discord.com/oauth2/authorize?client_id=1100000000000000001&scope=bot%20applications.commands&permissions=309237730304"
+    );
+    let output = bot.run(&["discord-invite"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("pass --application-id"));
+}

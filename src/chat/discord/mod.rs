@@ -224,3 +224,17 @@ impl DiscordRunning {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_invite_asks_for_what_the_bot_uses() {
+        // 1024 + 2048 + 16384 + 65536 + 2^35 + 2^38
+        assert_eq!(
+            invite_url(1100000000000000001),
+            "https://discord.com/oauth2/authorize?client_id=1100000000000000001&scope=bot%20applications.commands&permissions=309237730304"
+        );
+    }
+}
