@@ -31,6 +31,37 @@ impl Waker {
     }
 }
 
+/// How long inbound chat delivery ids are kept for dedupe: Slack retries an
+/// event for about 6 minutes, Discord redelivers after a resume; a day is plenty.
+const DELIVERY_MEMORY: chrono::Duration = chrono::Duration::hours(24);
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
+
+/// Prunes the inbound-delivery marks every few minutes, off the async threads.
+async fn forget_old_deliveries(
+    store: crate::store::Store,
+    clock: Arc<dyn Clock>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(HOUSEKEEPING_EVERY) => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        let store = store.clone();
+        let before = clock.now() - DELIVERY_MEMORY;
+        match tokio::task::spawn_blocking(move || store.forget_deliveries(before)).await {
+            Ok(Ok(forgotten)) if forgotten > 0 => {
+                tracing::debug!(forgotten, "forgot old inbound delivery ids")
+            }
+            Ok(Err(error)) => tracing::error!(%error, "pruning inbound delivery ids failed"),
+            _ => {}
+        }
+    }
+}
+
 pub struct App {
     pub engine: Engine,
     pub notifier: Arc<Notifier>,
@@ -77,7 +108,12 @@ impl App {
         let tasks = vec![
             tokio::spawn(notifier.clone().run(notifier_wake.clone(), signal.clone())),
             tokio::spawn(relay.clone().run(relay_wake.clone(), signal.clone())),
-            tokio::spawn(scheduler.run(clock.clone(), notifier_wake.clone(), signal)),
+            tokio::spawn(scheduler.run(clock.clone(), notifier_wake.clone(), signal.clone())),
+            tokio::spawn(forget_old_deliveries(
+                engine.store().clone(),
+                clock.clone(),
+                signal,
+            )),
         ];
         App {
             engine,

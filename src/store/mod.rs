@@ -121,12 +121,6 @@ pub struct Store {
 /// working set (open releases, indexes) is tiny, and an idle bot should be too.
 const CACHE_BYTES: u64 = 8 * 1024 * 1024;
 
-/// Prunes the `seen` tree on about one delivery in 256, so its upkeep costs
-/// nothing per message yet it never grows past a few hours of traffic.
-fn rand_prune() -> bool {
-    rand::random::<u8>() == 0
-}
-
 fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> StoreResult<T> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
@@ -364,30 +358,30 @@ impl Store {
     /// handled; false when it already was, so a redelivery is dropped. The
     /// mark is written before the work, so a crash in between loses that one
     /// command rather than running it twice; the person sees no answer and
-    /// can send it again. Marks older than `keep` are pruned as new ones come.
-    pub fn first_delivery(
-        &self,
-        delivery: &str,
-        now: DateTime<Utc>,
-        keep: chrono::Duration,
-    ) -> StoreResult<bool> {
+    /// can send it again.
+    pub fn first_delivery(&self, delivery: &str, now: DateTime<Utc>) -> StoreResult<bool> {
         let stamp = now.timestamp().to_be_bytes();
-        let fresh = self.trees[SEEN]
+        Ok(self.trees[SEEN]
             .compare_and_swap(delivery.as_bytes(), None::<&[u8]>, Some(&stamp[..]))?
-            .is_ok();
-        if fresh && rand_prune() {
-            let cutoff = (now - keep).timestamp();
-            for entry in self.trees[SEEN].iter() {
-                let (key, value) = entry?;
-                let old = <[u8; 8]>::try_from(value.as_ref())
-                    .map(i64::from_be_bytes)
-                    .unwrap_or(i64::MIN);
-                if old < cutoff {
-                    self.trees[SEEN].remove(key)?;
-                }
+            .is_ok())
+    }
+
+    /// Forgets deliveries marked before `before` (platforms stop redelivering
+    /// long before); returns how many.
+    pub fn forget_deliveries(&self, before: DateTime<Utc>) -> StoreResult<usize> {
+        let cutoff = before.timestamp();
+        let mut forgotten = 0;
+        for entry in self.trees[SEEN].iter() {
+            let (key, value) = entry?;
+            let marked = <[u8; 8]>::try_from(value.as_ref())
+                .map(i64::from_be_bytes)
+                .unwrap_or(i64::MIN);
+            if marked < cutoff {
+                self.trees[SEEN].remove(key)?;
+                forgotten += 1;
             }
         }
-        Ok(fresh)
+        Ok(forgotten)
     }
 
     /// Roles granted to `user` in chat (on top of the config's).

@@ -106,3 +106,65 @@ fn data_survives_a_reopen() {
     assert_eq!(store.release_count().unwrap(), 1);
     assert!(store.release(ReleaseId::new(1)).unwrap().is_some());
 }
+
+#[test]
+fn a_delivery_is_new_once_and_forgotten_after_a_while() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let noon = Utc::now();
+    assert!(store.first_delivery("slack:event:Ev1", noon).unwrap());
+    assert!(!store.first_delivery("slack:event:Ev1", noon).unwrap());
+    assert!(store
+        .first_delivery("discord:interaction:1", noon + chrono::Duration::hours(2))
+        .unwrap());
+    assert_eq!(
+        store
+            .forget_deliveries(noon + chrono::Duration::hours(1))
+            .unwrap(),
+        1
+    );
+    assert!(
+        store.first_delivery("slack:event:Ev1", noon).unwrap(),
+        "forgotten, so new again"
+    );
+    assert!(
+        !store.first_delivery("discord:interaction:1", noon).unwrap(),
+        "kept"
+    );
+}
+
+#[test]
+fn a_posted_announcement_is_found_from_its_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let channel = ChannelRef::parse("slack:C0RELEASES").unwrap();
+    let other = ChannelRef::parse("slack:C0OTHER").unwrap();
+    store
+        .delivered(1, ReleaseId::new(7), &channel, "1764151200.000001")
+        .unwrap();
+    assert_eq!(
+        store
+            .posted(ReleaseId::new(7), &channel)
+            .unwrap()
+            .as_deref(),
+        Some("1764151200.000001")
+    );
+    assert_eq!(
+        store
+            .release_for_thread(&channel, "1764151200.000001")
+            .unwrap(),
+        Some(ReleaseId::new(7))
+    );
+    assert_eq!(
+        store
+            .release_for_thread(&other, "1764151200.000001")
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .release_for_thread(&channel, "1764151200.000002")
+            .unwrap(),
+        None
+    );
+}

@@ -48,6 +48,7 @@ pub fn set_secrets() {
             crate::slack_app::SIGNING_SECRET,
         );
         std::env::set_var("RB_TEST_DISCORD_TOKEN", crate::fake_discord::TOKEN);
+        std::env::set_var("RB_TEST_DISCORD_WRONG_TOKEN", "revoked.discord.token");
         std::env::set_var(
             "RB_TEST_DISCORD_PUBLIC_KEY",
             crate::discord_app::public_key_hex(),

@@ -459,6 +459,21 @@ async fn a_rate_limited_message_create_is_retried_and_posted_once() {
     bot.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_identify_is_not_retried_in_a_tight_loop() {
+    let fake = crate::fake_discord::FakeDiscord::start().await;
+    let text = crate::discord_app::config(&fake)
+        .replace("RB_TEST_DISCORD_TOKEN", "RB_TEST_DISCORD_WRONG_TOKEN");
+    let bot = DiscordApp::spawn_configured(fake, tempfile::tempdir().unwrap(), &text).await;
+    eventually("a first attempt", || bot.fake.connections() == 1).await;
+    // Discord closes with 4004 (authentication failed); the bot waits
+    // seconds, not milliseconds, before it tries again.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(bot.fake.connections(), 1);
+    assert_eq!(bot.fake.identifies(), 0);
+    bot.stop().await;
+}
+
 mod http_endpoint {
     use super::*;
     use crate::discord_app::sign;

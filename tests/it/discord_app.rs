@@ -95,8 +95,17 @@ impl DiscordApp {
     }
 
     pub async fn spawn_with(fake: FakeDiscord, dir: tempfile::TempDir) -> DiscordApp {
+        let text = config(&fake);
+        DiscordApp::spawn_configured(fake, dir, &text).await
+    }
+
+    pub async fn spawn_configured(
+        fake: FakeDiscord,
+        dir: tempfile::TempDir,
+        config_text: &str,
+    ) -> DiscordApp {
         let clock = test_clock();
-        let engine = engine_for(&config(&fake), &dir.path().join("data"), clock.clone());
+        let engine = engine_for(config_text, &dir.path().join("data"), clock.clone());
         let discord_config = engine
             .config()
             .discord

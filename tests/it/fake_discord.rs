@@ -61,6 +61,7 @@ struct Inner {
     faults: Mutex<HashMap<String, VecDeque<Fault>>>,
     gateways: Mutex<Vec<mpsc::UnboundedSender<String>>>,
     identifies: AtomicUsize,
+    connections: AtomicUsize,
     heartbeats_acked: AtomicUsize,
     sequence: AtomicU64,
     next_id: AtomicU64,
@@ -136,6 +137,11 @@ impl FakeDiscord {
 
     pub fn identifies(&self) -> usize {
         self.inner.identifies.load(Ordering::SeqCst)
+    }
+
+    /// Gateway connections opened so far.
+    pub fn connections(&self) -> usize {
+        self.inner.connections.load(Ordering::SeqCst)
     }
 
     pub fn live_gateways(&self) -> usize {
@@ -229,6 +235,7 @@ pub fn message(id: &str, channel: &str, author: Value, content: &str) -> Value {
 
 async fn accept_gateways(listener: tokio::net::TcpListener, inner: Arc<Inner>) {
     while let Ok((stream, _)) = listener.accept().await {
+        inner.connections.fetch_add(1, Ordering::SeqCst);
         let inner = inner.clone();
         tokio::spawn(async move {
             // As a real server would: no Nagle delay on small frames.

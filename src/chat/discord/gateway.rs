@@ -112,6 +112,8 @@ async fn supervise(bot: Arc<DiscordBot>, shards: Arc<Mutex<Option<Arc<ShardManag
                 if let Err(error) = client.start().await {
                     tracing::error!(%error, "the Discord gateway client stopped");
                 }
+                // Nothing left to shut down until the next client.
+                shards.lock().await.take();
                 if began.elapsed() > LONGEST_PAUSE {
                     pause = FIRST_PAUSE;
                 }

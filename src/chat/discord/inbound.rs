@@ -42,8 +42,11 @@ impl DiscordBot {
         &self,
         interaction: &Interaction,
     ) -> Option<(CreateInteractionResponse, Option<Job>)> {
-        if let Interaction::Ping(_) = interaction {
-            return Some((CreateInteractionResponse::Pong, None));
+        match interaction {
+            Interaction::Ping(_) => return Some((CreateInteractionResponse::Pong, None)),
+            // Suggestions change nothing; answering one twice is harmless.
+            Interaction::Autocomplete(command) => return Some((self.suggestions(command), None)),
+            _ => {}
         }
         if !self.first_delivery(&format!("discord:interaction:{}", interaction.id())) {
             return None;
@@ -54,8 +57,6 @@ impl DiscordBot {
             )
         };
         Some(match interaction {
-            Interaction::Ping(_) => (CreateInteractionResponse::Pong, None),
-            Interaction::Autocomplete(command) => (self.suggestions(command), None),
             Interaction::Command(command) => {
                 let (sub, values) = invocation(command);
                 let job = self.job(
@@ -73,7 +74,7 @@ impl DiscordBot {
                     .strip_prefix(render::BUTTON_PREFIX)
                     .and_then(|rest| rest.split_once(':'))
                 else {
-                    return Some((deferred(), None));
+                    return Some((private("That button is not one of releasebot's."), None));
                 };
                 if action == "reject" {
                     return Some((reason_modal(release), None));
@@ -118,7 +119,10 @@ impl DiscordBot {
                 );
                 (deferred(), Some(job))
             }
-            _ => (deferred(), None),
+            _ => (
+                private("releasebot does not handle this kind of interaction."),
+                None,
+            ),
         })
     }
 
@@ -308,6 +312,15 @@ fn focused_value(command: &CommandInteraction) -> Option<String> {
             }
             _ => None,
         })
+}
+
+/// An immediate answer only the person who acted sees.
+fn private(text: &str) -> CreateInteractionResponse {
+    CreateInteractionResponse::Message(
+        CreateInteractionResponseMessage::new()
+            .content(text)
+            .ephemeral(true),
+    )
 }
 
 fn reason_modal(release: &str) -> CreateInteractionResponse {

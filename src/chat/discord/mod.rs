@@ -27,9 +27,6 @@ use crate::notify::DeliveryError;
 pub use commands::{to_line, SUBCOMMANDS};
 pub use gateway::Gateway;
 
-/// How long an inbound delivery id is remembered for dedupe.
-const SEEN_FOR_HOURS: i64 = 24;
-
 pub struct DiscordBot {
     engine: Engine,
     http: Arc<Http>,
@@ -117,18 +114,7 @@ impl DiscordBot {
     }
 
     fn first_delivery(&self, delivery: &str) -> bool {
-        let keep = chrono::Duration::hours(SEEN_FOR_HOURS);
-        match self
-            .engine
-            .store()
-            .first_delivery(delivery, self.clock.now(), keep)
-        {
-            Ok(fresh) => fresh,
-            Err(error) => {
-                tracing::error!(%error, "recording an inbound delivery failed");
-                true
-            }
-        }
+        crate::chat::first_delivery(self.engine.store(), delivery, self.clock.now())
     }
 
     /// Discord channels that carry announcements (and so release threads).

@@ -39,8 +39,14 @@ impl SlackBot {
                 .run(user(&event.user_id), channel(&event.channel_id), line)
                 .await;
             let visible = outcome.ok && outcome.changed;
-            bot.respond(event.response_url.value().as_str(), &outcome.text, visible)
+            let answered = bot
+                .respond(event.response_url.value().as_str(), &outcome.text, visible)
                 .await;
+            if !answered {
+                // response_url takes 5 answers in 30 minutes; past that, whisper.
+                bot.whisper(&event.channel_id, &event.user_id, None, &outcome.text)
+                    .await;
+            }
         });
     }
 
@@ -322,7 +328,8 @@ impl SlackBot {
     }
 
     /// Answers on a `response_url`: to the channel, or to the asker alone.
-    async fn respond(&self, url: &str, text: &str, visible: bool) {
+    /// False when Slack did not take it.
+    async fn respond(&self, url: &str, text: &str, visible: bool) -> bool {
         let body = serde_json::json!({
             "response_type": if visible { "in_channel" } else { "ephemeral" },
             "replace_original": false,
@@ -330,11 +337,15 @@ impl SlackBot {
         });
         let sent = self.http.post(url).json(&body).send().await;
         match sent {
-            Ok(response) if response.status().is_success() => {}
+            Ok(response) if response.status().is_success() => true,
             Ok(response) => {
-                tracing::warn!(status = %response.status(), "response_url refused the answer")
+                tracing::warn!(status = %response.status(), "response_url refused the answer");
+                false
             }
-            Err(error) => tracing::warn!(%error, "response_url could not be reached"),
+            Err(error) => {
+                tracing::warn!(%error, "response_url could not be reached");
+                false
+            }
         }
     }
 

@@ -27,10 +27,6 @@ pub use names::Names;
 /// The Web API client, whatever base URL it talks to.
 pub type Client = SlackClient<SlackClientHyperHttpsConnector>;
 
-/// How long an inbound delivery id is remembered for dedupe: Slack retries
-/// an event for about 6 minutes; a day is plenty.
-const SEEN_FOR_HOURS: i64 = 24;
-
 /// Everything the Slack adapter needs, shared by both connection modes and
 /// by the outbound sink.
 pub struct SlackBot {
@@ -122,19 +118,7 @@ impl SlackBot {
     }
 
     fn first_delivery(&self, delivery: &str) -> bool {
-        let keep = chrono::Duration::hours(SEEN_FOR_HOURS);
-        match self
-            .engine
-            .store()
-            .first_delivery(delivery, self.clock.now(), keep)
-        {
-            Ok(fresh) => fresh,
-            Err(error) => {
-                // Better to risk a double than to drop a command unseen.
-                tracing::error!(%error, "recording an inbound delivery failed");
-                true
-            }
-        }
+        crate::chat::first_delivery(self.engine.store(), delivery, self.clock.now())
     }
 }
 
