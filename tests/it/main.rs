@@ -1,11 +1,14 @@
-//! One integration-test binary driving the real `releasebot` binary: the
-//! shell through piped stdin, the store checked through `export` and `audit`.
+//! One integration-test binary: the real `releasebot` binary driven through
+//! piped stdin (the store checked through `export` and `audit`), and the real
+//! app (engine, workers, HTTP listener, Slack and Discord adapters) against
+//! fake CI servers, a fake Slack and a fake Discord on 127.0.0.1.
 
 mod calendar;
 mod ci;
 mod ci_app;
 mod cli;
 mod crash;
+mod cross_platform;
 mod discord;
 mod discord_app;
 mod fake_ci;
