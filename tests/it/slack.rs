@@ -561,6 +561,17 @@ mod http_mode {
             .await
             .unwrap();
         assert_eq!(response.status().as_u16(), 401);
+        // Slack's certificate check is signed too, and answered 200.
+        let (status, _) = post(
+            &bot,
+            "/slack/commands",
+            FORM,
+            "ssl_check=1&token=deprecated".into(),
+            now,
+            Some(SIGNING_SECRET),
+        )
+        .await;
+        assert_eq!(status, 200);
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(bot.release_count(), 0, "nothing changed");
         assert!(bot.fake.responses().is_empty());

@@ -76,6 +76,14 @@ async fn command(State(state): State<SlackHttp>, headers: HeaderMap, body: Bytes
     if let Err(refused) = authenticate(&state, &headers, &body) {
         return refused.into_response();
     }
+    // Slack checks the certificate now and then with `ssl_check=1`: answer 200.
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    if form
+        .iter()
+        .any(|(key, value)| key == "ssl_check" && value == "1")
+    {
+        return StatusCode::OK.into_response();
+    }
     match serde_urlencoded::from_bytes::<SlackCommandEvent>(&body) {
         Ok(event) => {
             state.bot.on_command(event);

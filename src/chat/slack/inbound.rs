@@ -187,8 +187,13 @@ impl SlackBot {
     }
 
     async fn on_message(&self, message: SlackMessageEvent) {
-        // Edits, joins, bot posts (our own included) are not commands.
-        if message.subtype.is_some() || message.sender.bot_id.is_some() {
+        // Edits, joins, bot posts (our own included) are not commands; a
+        // thread reply also sent to the channel is.
+        let from_a_person = matches!(
+            message.subtype,
+            None | Some(SlackMessageEventType::ThreadBroadcast)
+        );
+        if !from_a_person || message.sender.bot_id.is_some() {
             return;
         }
         let (Some(author), Some(channel_id)) = (&message.sender.user, &message.origin.channel)
