@@ -146,3 +146,25 @@ pub fn announcement(release: &Release, policy: &EnvPolicy, quorum: &QuorumState)
         actions,
     }
 }
+
+/// A requested release's announcement, for adapter tests: `requester` is a
+/// `platform:user` reference, named in the headline by its local id.
+#[cfg(test)]
+pub(crate) fn example(requester: &str) -> Message {
+    let local = requester.split_once(':').map_or(requester, |(_, id)| id);
+    Message {
+        release: ReleaseId::new(1),
+        status: ReleaseStatus::Requested,
+        headline: format!("🚦 R-1 api 2.4.0 → production: requested by {local}"),
+        service: "api".into(),
+        version: "2.4.0".into(),
+        environment: "production".into(),
+        requester: requester.into(),
+        fields: vec![field("Approvals", "0/2".into())],
+        actions: vec![Action {
+            command: "approve".into(),
+            label: "Approve".into(),
+            release: ReleaseId::new(1),
+        }],
+    }
+}

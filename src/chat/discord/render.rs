@@ -123,28 +123,9 @@ pub fn thread_name(message: &Message) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::ReleaseId;
-    use crate::domain::message::{Action, Field};
 
     fn message() -> Message {
-        Message {
-            release: ReleaseId::new(1),
-            status: ReleaseStatus::Requested,
-            headline: "🚦 R-1 api 2.4.0 → production: requested by 80351110224678912".into(),
-            service: "api".into(),
-            version: "2.4.0".into(),
-            environment: "production".into(),
-            requester: "discord:80351110224678912".into(),
-            fields: vec![Field {
-                label: "Approvals".into(),
-                value: "0/2".into(),
-            }],
-            actions: vec![Action {
-                command: "approve".into(),
-                label: "Approve".into(),
-                release: ReleaseId::new(1),
-            }],
-        }
+        crate::domain::message::example("discord:80351110224678912")
     }
 
     #[test]

@@ -138,33 +138,13 @@ pub fn announcement(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::ReleaseId;
-    use crate::domain::message::{Action, Field};
-    use crate::domain::release::ReleaseStatus;
 
     fn names(id: &str) -> Option<String> {
         (id == "U024BE7LH").then(|| "Alice Ng".to_string())
     }
 
     fn message() -> Message {
-        Message {
-            release: ReleaseId::new(1),
-            status: ReleaseStatus::Requested,
-            headline: "🚦 R-1 api 2.4.0 → production: requested by U024BE7LH".into(),
-            service: "api".into(),
-            version: "2.4.0".into(),
-            environment: "production".into(),
-            requester: "slack:U024BE7LH".into(),
-            fields: vec![Field {
-                label: "Approvals".into(),
-                value: "0/2".into(),
-            }],
-            actions: vec![Action {
-                command: "approve".into(),
-                label: "Approve".into(),
-                release: ReleaseId::new(1),
-            }],
-        }
+        crate::domain::message::example("slack:U024BE7LH")
     }
 
     #[test]
