@@ -46,6 +46,23 @@ pub trait ChatSink: Send + Sync {
         posted: &str,
         line: &str,
     ) -> Result<(), DeliveryError>;
+    /// True when a post can succeed without us hearing so (a network call
+    /// whose answer is lost, a crash before the answer is recorded). The
+    /// notifier then marks each first post durably before it is sent, and
+    /// when a mark is found on a later try asks `find_post` for the message
+    /// the earlier try may have made, so an announcement is never posted twice.
+    fn uncertain_posts(&self) -> bool {
+        false
+    }
+    /// The message an earlier, unanswered `post` of this announcement made,
+    /// if it made one.
+    async fn find_post(
+        &self,
+        _channel: &ChannelRef,
+        _message: &Message,
+    ) -> Result<Option<String>, DeliveryError> {
+        Ok(None)
+    }
     /// Posts a message that belongs to no release (a scheduled digest).
     async fn post_text(&self, channel: &ChannelRef, text: &str) -> Result<(), DeliveryError>;
     /// Called after each delivery round, for sinks that buffer (the shell
@@ -123,7 +140,10 @@ impl Notifier {
                     }
                 };
                 let result = match &posted {
-                    None => sink.post(channel, &announcement.message).await,
+                    None => {
+                        self.first_post(sink.as_ref(), channel, &announcement.message)
+                            .await
+                    }
                     Some(message_ref) => {
                         let edited = sink
                             .update(channel, message_ref, &announcement.message)
@@ -165,6 +185,31 @@ impl Notifier {
                 return None;
             }
         }
+    }
+
+    /// Posts an announcement for the first time, or, when an earlier try's
+    /// outcome is unknown, adopts (and brings up to date) the message it made.
+    async fn first_post(
+        &self,
+        sink: &dyn ChatSink,
+        channel: &ChannelRef,
+        message: &Message,
+    ) -> Result<String, DeliveryError> {
+        if !sink.uncertain_posts() {
+            return sink.post(channel, message).await;
+        }
+        let tried_before = self
+            .store
+            .begin_post(message.release, channel)
+            .map_err(|e| DeliveryError::Transient(format!("marking the post failed: {e}")))?;
+        if tried_before {
+            if let Some(found) = sink.find_post(channel, message).await? {
+                tracing::info!(%channel, release = %message.release, "an earlier try had posted; editing that message");
+                sink.update(channel, &found, message).await?;
+                return Ok(found);
+            }
+        }
+        sink.post(channel, message).await
     }
 
     /// Delivers scheduled digests, in order.

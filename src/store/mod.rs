@@ -4,7 +4,8 @@
 //! service+environment and requester, the hash-chained `audit` log and its
 //! per-release index, the two outboxes (`outbox_notify`, `outbox_ci`),
 //! `posted` (which chat message carries each announcement) and its reverse,
-//! `threads` (chat message → release, for replies in a thread), `seen`
+//! `threads` (chat message → release, for replies in a thread), `posting`
+//! (first posts under way, whose outcome may be unknown after a crash), `seen`
 //! (inbound chat deliveries already handled, for platforms that redeliver)
 //! and `meta` (schema version, id counter, audit head, status counts, live
 //! versions).
@@ -55,7 +56,8 @@ mod trees {
     pub const OUTBOX_DIGEST: usize = 16;
     pub const THREADS: usize = 17;
     pub const SEEN: usize = 18;
-    pub const NAMES: [&str; 19] = [
+    pub const POSTING: usize = 19;
+    pub const NAMES: [&str; 20] = [
         "releases",
         "by_status",
         "by_time",
@@ -75,6 +77,7 @@ mod trees {
         "outbox_digest",
         "threads",
         "seen",
+        "posting",
     ];
 }
 use trees::*;
@@ -333,12 +336,27 @@ impl Store {
     ) -> StoreResult<()> {
         let posted = keys::posted(id, channel.as_str());
         if self.trees[POSTED].get(&posted)?.as_deref() != Some(message.as_bytes()) {
-            self.trees[THREADS]
-                .insert(keys::thread(channel.as_str(), message), &keys::release(id))?;
-            self.trees[POSTED].insert(posted, message.as_bytes())?;
+            if !message.is_empty() {
+                let thread = keys::thread(channel.as_str(), message);
+                self.trees[THREADS].insert(thread, &keys::release(id))?;
+            }
+            self.trees[POSTED].insert(&posted, message.as_bytes())?;
         }
+        self.trees[POSTING].remove(posted)?;
         self.trees[OUTBOX_NOTIFY].remove(key.to_be_bytes())?;
         Ok(())
+    }
+
+    /// Marks that a release's announcement is about to be posted to a
+    /// channel, durably, before the post; true when an earlier try was
+    /// marked and never recorded (its outcome is unknown).
+    pub fn begin_post(&self, id: ReleaseId, channel: &ChannelRef) -> StoreResult<bool> {
+        let key = keys::posted(id, channel.as_str());
+        let earlier = self.trees[POSTING].insert(key, &[1u8][..])?.is_some();
+        if !earlier {
+            self.db.flush()?;
+        }
+        Ok(earlier)
     }
 
     /// The release whose announcement is the chat message `message` in

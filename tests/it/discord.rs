@@ -474,6 +474,76 @@ async fn a_refused_identify_is_not_retried_in_a_tight_loop() {
     bot.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_whose_answer_was_lost_is_found_not_posted_again() {
+    let bot = DiscordApp::spawn().await;
+    ready(&bot).await;
+    let route = format!("POST /channels/{RELEASES}/messages");
+    bot.fake.fail_next(&route, Fault::LostResponse);
+    interact(
+        &bot,
+        slash(
+            "1800000000000000051",
+            ALICE_,
+            "request",
+            &[("service", "api"), ("version", "2.4.0")],
+        ),
+    )
+    .await;
+    eventually("the adopted announcement is brought up to date", || {
+        bot.fake
+            .ok_calls(&format!("PATCH /channels/{RELEASES}/messages/"))
+            .len()
+            == 1
+    })
+    .await;
+    let stored = bot.fake.stored_in(RELEASES);
+    assert_eq!(stored.len(), 1, "posted once: {stored:#?}");
+    let attempts = bot
+        .fake
+        .calls(&route)
+        .into_iter()
+        .filter(|c| c.path == format!("/channels/{RELEASES}/messages"))
+        .count();
+    assert_eq!(attempts, 1, "found by the lookup, not created again");
+    let first = &bot.fake.calls(&route)[0].body;
+    assert_eq!(first["enforce_nonce"], true, "{first}");
+    assert!(first["nonce"].as_str().unwrap().starts_with("rb1-"));
+    assert!(first["nonce"].as_str().unwrap().len() <= 25);
+    assert_eq!(
+        bot.fake
+            .ok_calls(&format!("GET /channels/{RELEASES}/messages"))
+            .len(),
+        1
+    );
+
+    // The lost try never opened the thread: the first step's line opens it.
+    let announcement = stored[0].clone();
+    let id = announcement["id"].as_str().unwrap().to_string();
+    interact(
+        &bot,
+        click(
+            "1800000000000000052",
+            BOB_,
+            "release:approve:R-1",
+            announcement,
+        ),
+    )
+    .await;
+    let thread_line = format!("POST /channels/{id}/messages");
+    eventually("the line in a thread opened late", || {
+        !bot.fake.ok_calls(&thread_line).is_empty()
+    })
+    .await;
+    assert_eq!(
+        bot.fake
+            .ok_calls(&format!("POST /channels/{RELEASES}/messages/{id}/threads"))
+            .len(),
+        1
+    );
+    bot.stop().await;
+}
+
 mod http_endpoint {
     use super::*;
     use crate::discord_app::sign;

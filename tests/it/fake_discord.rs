@@ -39,6 +39,8 @@ pub enum Fault {
     /// HTTP 429 with `retry_after` in the body (seconds).
     RateLimited(f64),
     ServerError,
+    /// The call takes effect, but the answer is lost (a 500 comes back).
+    LostResponse,
 }
 
 #[derive(Debug, Clone)]
@@ -58,6 +60,8 @@ struct Inner {
     /// Channel ids that exist (the text channels and opened threads).
     threads: Mutex<Vec<String>>,
     commands: Mutex<Option<Value>>,
+    /// Enforced nonces seen, by channel and nonce: the message they made.
+    nonces: Mutex<HashMap<(String, String), String>>,
     faults: Mutex<HashMap<String, VecDeque<Fault>>>,
     gateways: Mutex<Vec<mpsc::UnboundedSender<String>>>,
     identifies: AtomicUsize,
@@ -119,6 +123,17 @@ impl FakeDiscord {
         self.calls(prefix)
             .into_iter()
             .filter(|c| c.status < 300)
+            .collect()
+    }
+
+    /// Messages in `channel` as Discord holds them, however the bot's calls
+    /// were answered.
+    pub fn stored_in(&self, channel: &str) -> Vec<Value> {
+        let messages = self.inner.messages.lock().unwrap();
+        messages
+            .values()
+            .filter(|m| m["channel_id"] == channel)
+            .cloned()
             .collect()
     }
 
@@ -357,6 +372,13 @@ fn handle(
                 StatusCode::INTERNAL_SERVER_ERROR.into_response(),
             );
         }
+        Some(Fault::LostResponse) => {
+            let _ = handle(inner, "", path, method, headers, body);
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+            );
+        }
         None => {}
     }
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
@@ -466,7 +488,21 @@ fn handle(
                     discord_error(StatusCode::BAD_REQUEST, 50035, "Invalid Form Body"),
                 );
             }
+            let nonce = body["nonce"]
+                .as_str()
+                .filter(|_| body["enforce_nonce"] == true);
+            if let Some(nonce) = nonce {
+                let key = (channel.to_string(), nonce.to_string());
+                if let Some(earlier) = inner.nonces.lock().unwrap().get(&key) {
+                    let messages = inner.messages.lock().unwrap();
+                    return ok(messages[earlier].clone());
+                }
+            }
             let id = new_id();
+            if let Some(nonce) = nonce {
+                let key = (channel.to_string(), nonce.to_string());
+                inner.nonces.lock().unwrap().insert(key, id.clone());
+            }
             let mut posted = message(
                 &id,
                 channel,
@@ -477,6 +513,17 @@ fn handle(
             posted["components"] = body.get("components").cloned().unwrap_or(json!([]));
             inner.messages.lock().unwrap().insert(id, posted.clone());
             ok(posted)
+        }
+        ("GET", ["channels", channel, "messages"]) => {
+            let messages = inner.messages.lock().unwrap();
+            let mut found: Vec<Value> = messages
+                .values()
+                .filter(|m| m["channel_id"] == *channel)
+                .cloned()
+                .collect();
+            found.sort_by(|a, b| b["id"].as_str().cmp(&a["id"].as_str()));
+            found.truncate(50);
+            ok(json!(found))
         }
         ("PATCH", ["channels", channel, "messages", id]) => {
             if check_message(body).is_err() {

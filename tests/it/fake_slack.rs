@@ -41,6 +41,9 @@ pub enum Fault {
     RateLimited(u64),
     /// HTTP 500.
     ServerError,
+    /// The call takes effect, but the answer is lost (a 500 comes back):
+    /// what a timeout or a crash before the answer is recorded looks like.
+    LostResponse,
 }
 
 #[derive(Debug, Clone)]
@@ -149,6 +152,17 @@ impl FakeSlack {
         self.ok_calls("chat.postMessage")
             .into_iter()
             .filter(|b| b["channel"] == channel && b.get("thread_ts").is_none())
+            .collect()
+    }
+
+    /// Top-level messages in `channel` as Slack holds them, however the
+    /// bot's calls were answered.
+    pub fn stored_in(&self, channel: &str) -> Vec<Value> {
+        let messages = self.inner.messages.lock().unwrap();
+        messages
+            .iter()
+            .filter(|((c, _), m)| c == channel && m.get("thread_ts").is_none())
+            .map(|(_, m)| m.clone())
             .collect()
     }
 
@@ -347,6 +361,11 @@ async fn web_api(
             record("500");
             return (StatusCode::INTERNAL_SERVER_ERROR, "upstream trouble").into_response();
         }
+        Some(Fault::LostResponse) => {
+            let taken = answer(&inner, &method, &params).is_ok();
+            record(if taken { "ok, answer lost" } else { "500" });
+            return (StatusCode::INTERNAL_SERVER_ERROR, "upstream trouble").into_response();
+        }
         None => {}
     }
     let wanted = if method == "apps.connections.open" {
@@ -459,6 +478,9 @@ fn answer(inner: &Inner, method: &str, params: &Value) -> Result<Value, String> 
                 "type": "message", "user": BOT_USER, "bot_id": "B0BOT00001", "ts": ts,
                 "text": params["text"], "blocks": params["blocks"]
             });
+            if !params["metadata"].is_null() {
+                message["metadata"] = params["metadata"].clone();
+            }
             if let Some(thread) = params.get("thread_ts") {
                 message["thread_ts"] = thread.clone();
             }
@@ -468,6 +490,33 @@ fn answer(inner: &Inner, method: &str, params: &Value) -> Result<Value, String> 
                 .unwrap()
                 .insert((channel.clone(), ts.clone()), message.clone());
             Ok(json!({ "channel": channel, "ts": ts, "message": message }))
+        }
+        "conversations.history" => {
+            let channel = text_of(params, "channel").ok_or("channel_not_found")?;
+            if !CHANNELS.contains(&channel.as_str()) {
+                return Err("channel_not_found".into());
+            }
+            let limit = params["limit"]
+                .as_u64()
+                .or_else(|| params["limit"].as_str().and_then(|l| l.parse().ok()))
+                .unwrap_or(100) as usize;
+            let with_metadata =
+                params["include_all_metadata"] == true || params["include_all_metadata"] == "true";
+            let messages = inner.messages.lock().unwrap();
+            let mut found: Vec<Value> = messages
+                .iter()
+                .filter(|((c, ts), m)| *c == channel && m.get("thread_ts").is_none_or(|t| t == ts))
+                .map(|(_, m)| {
+                    let mut m = m.clone();
+                    if !with_metadata {
+                        m.as_object_mut().unwrap().remove("metadata");
+                    }
+                    m
+                })
+                .collect();
+            found.sort_by(|a, b| b["ts"].as_str().cmp(&a["ts"].as_str()));
+            found.truncate(limit);
+            Ok(json!({ "messages": found, "has_more": false }))
         }
         "chat.update" => {
             let channel = text_of(params, "channel").ok_or("channel_not_found")?;

@@ -336,6 +336,53 @@ async fn a_rate_limited_post_waits_and_posts_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_whose_answer_was_lost_is_found_not_posted_again() {
+    let bot = SlackApp::spawn("socket").await;
+    connected(&bot).await;
+    // Slack posts the announcement, but the bot never hears so.
+    bot.fake.fail_next("chat.postMessage", Fault::LostResponse);
+    slash(&bot, "env-1", ALICE, "request api 2.4.0 to production").await;
+    eventually("the retry finds the first post", || {
+        !bot.fake.ok_calls("conversations.history").is_empty()
+            && !bot.fake.ok_calls("chat.update").is_empty()
+    })
+    .await;
+    eventually("the stakeholders' post", || {
+        bot.fake.stored_in(STAKEHOLDERS).len() == 1
+    })
+    .await;
+    let stored = bot.fake.stored_in(RELEASES);
+    assert_eq!(stored.len(), 1, "posted once: {stored:#?}");
+    assert_eq!(
+        stored[0]["metadata"]["event_type"],
+        "releasebot_announcement"
+    );
+    assert_eq!(stored[0]["metadata"]["event_payload"]["release"], "R-1");
+    let ts = stored[0]["ts"].as_str().unwrap().to_string();
+    assert_eq!(bot.fake.ok_calls("chat.update")[0]["ts"], ts);
+
+    // Later steps edit that message and reply in its thread.
+    bot.fake.send(&interactive_envelope(
+        "env-2",
+        button_payload(
+            BOB,
+            RELEASES,
+            &ts,
+            "release_approve",
+            "R-1",
+            "trigger-env-2",
+            &bot.fake.base,
+        ),
+    ));
+    eventually("the approval line in the adopted message's thread", || {
+        !bot.fake.thread(RELEASES, &ts).is_empty()
+    })
+    .await;
+    assert_eq!(bot.fake.stored_in(RELEASES).len(), 1);
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_socket_reconnects_and_a_redelivered_envelope_runs_once() {
     let bot = SlackApp::spawn("socket").await;
     connected(&bot).await;

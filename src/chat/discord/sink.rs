@@ -4,13 +4,30 @@
 
 use async_trait::async_trait;
 use serenity::all::{
-    AutoArchiveDuration, ChannelId, CreateMessage, CreateThread, EditMessage, MessageId,
+    AutoArchiveDuration, ChannelId, CreateMessage, CreateThread, EditMessage, GetMessages,
+    MessageId, Nonce,
 };
 
 use super::{delivery_error, is_unknown_channel, render, DiscordBot};
 use crate::domain::ids::ChannelRef;
 use crate::domain::message::Message;
 use crate::notify::{ChatSink, DeliveryError};
+
+/// How many of a channel's latest messages a retry looks through.
+const HISTORY_LOOKBACK: u8 = 50;
+
+/// A nonce for a release's announcement in a channel, the same on every try
+/// and across restarts (Discord allows 25 characters).
+fn nonce(message: &Message, channel: &ChannelRef) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(channel.as_str().as_bytes());
+    let nonce = format!(
+        "rb{}-{}",
+        message.release.number(),
+        hex::encode(&digest[..2])
+    );
+    nonce.chars().take(25).collect()
+}
 
 /// Discord's message length limit.
 const CONTENT_MAX: usize = 2000;
@@ -71,9 +88,13 @@ impl DiscordBot {
 impl ChatSink for DiscordBot {
     async fn post(&self, channel: &ChannelRef, message: &Message) -> Result<String, DeliveryError> {
         let id = channel_id(channel)?;
+        // Discord drops a second create with the same enforced nonce made
+        // within minutes; `find_post` covers longer gaps.
         let create = CreateMessage::new()
             .embed(render::embed(message))
-            .components(render::buttons(message));
+            .components(render::buttons(message))
+            .nonce(Nonce::String(nonce(message, channel)))
+            .enforce_nonce(true);
         let posted = id
             .send_message(&self.http, create)
             .await
@@ -86,6 +107,40 @@ impl ChatSink for DiscordBot {
             tracing::warn!(%error, "opening a release thread failed; will retry with its first line");
         }
         Ok(posted.id.to_string())
+    }
+
+    fn uncertain_posts(&self) -> bool {
+        true
+    }
+
+    /// The bot's announcement of this release among the channel's latest
+    /// messages: its embed's title names the release.
+    async fn find_post(
+        &self,
+        channel: &ChannelRef,
+        message: &Message,
+    ) -> Result<Option<String>, DeliveryError> {
+        let recent = channel_id(channel)?
+            .messages(&self.http, GetMessages::new().limit(HISTORY_LOOKBACK))
+            .await
+            .map_err(delivery_error)?;
+        let release = message.release.to_string();
+        let ours = |author: &serenity::all::User| match self.me.get() {
+            Some(me) => author.id == *me,
+            None => author.bot,
+        };
+        Ok(recent
+            .into_iter()
+            .find(|m| {
+                ours(&m.author)
+                    && m.embeds
+                        .first()
+                        .and_then(|e| e.title.as_deref())
+                        .is_some_and(|title| {
+                            title.split_whitespace().nth(1) == Some(release.as_str())
+                        })
+            })
+            .map(|m| m.id.to_string()))
     }
 
     async fn update(

@@ -22,6 +22,11 @@ impl SlackBot {
     }
 }
 
+/// The metadata event type that marks an announcement.
+const ANNOUNCEMENT_EVENT: &str = "releasebot_announcement";
+/// How many of a channel's latest messages a retry looks through.
+const HISTORY_LOOKBACK: u16 = 100;
+
 fn channel_id(channel: &ChannelRef) -> SlackChannelId {
     channel.local().into()
 }
@@ -29,14 +34,55 @@ fn channel_id(channel: &ChannelRef) -> SlackChannelId {
 #[async_trait]
 impl ChatSink for SlackBot {
     async fn post(&self, channel: &ChannelRef, message: &Message) -> Result<String, DeliveryError> {
-        let request =
-            SlackApiChatPostMessageRequest::new(channel_id(channel), self.content(message).await);
+        // Metadata marks the message as this release's announcement, so a
+        // retry whose first try went unanswered can find it (`find_post`).
+        let metadata = SlackMessageMetadata::new(ANNOUNCEMENT_EVENT.into())
+            .with_event_payload([("release".to_string(), message.release.to_string())].into());
+        let content = self.content(message).await.with_metadata(metadata);
+        let request = SlackApiChatPostMessageRequest::new(channel_id(channel), content);
         let posted = self
             .session()
             .chat_post_message(&request)
             .await
             .map_err(delivery_error)?;
         Ok(posted.ts.to_string())
+    }
+
+    fn uncertain_posts(&self) -> bool {
+        true
+    }
+
+    /// The bot's announcement of this release among the channel's latest
+    /// messages, by its metadata.
+    async fn find_post(
+        &self,
+        channel: &ChannelRef,
+        message: &Message,
+    ) -> Result<Option<String>, DeliveryError> {
+        let request = SlackApiConversationsHistoryRequest::new()
+            .with_channel(channel_id(channel))
+            .with_limit(HISTORY_LOOKBACK)
+            .with_include_all_metadata(true);
+        let history = self
+            .session()
+            .conversations_history(&request)
+            .await
+            .map_err(delivery_error)?;
+        let release = message.release.to_string();
+        Ok(history
+            .messages
+            .into_iter()
+            .find(|m| {
+                m.content.metadata.as_ref().is_some_and(|meta| {
+                    meta.event_type == ANNOUNCEMENT_EVENT
+                        && meta
+                            .event_payload
+                            .as_ref()
+                            .and_then(|payload| payload.get("release"))
+                            == Some(&release)
+                })
+            })
+            .map(|m| m.origin.ts.to_string()))
     }
 
     async fn update(
