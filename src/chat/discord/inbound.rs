@@ -15,10 +15,8 @@ use serenity::all::{
 };
 
 use super::{commands, render, DiscordBot};
-use crate::chat::text;
-use crate::domain::command;
+use crate::chat::{text, Outcome};
 use crate::domain::ids::{ChannelRef, ReleaseId, UserRef};
-use crate::engine::Origin;
 
 /// The modal asking why a release is rejected: `release:reason:<id>`.
 const REASON_MODAL: &str = "release:reason:";
@@ -179,7 +177,7 @@ impl DiscordBot {
     /// Runs the job and edits the deferred answer with the reply.
     pub async fn finish(&self, job: Job) {
         let text = match job.line {
-            Ok(line) => self.run(job.actor, job.channel, line).await.0,
+            Ok(line) => self.run(job.actor, job.channel, line).await.text,
             Err(why) => why,
         };
         let edit = EditInteractionResponse::new().content(fit(&render::with_mentions(&text)));
@@ -194,7 +192,7 @@ impl DiscordBot {
 
     /// A message: a command in a release's thread, or one after a mention.
     pub async fn on_message(&self, message: Message) {
-        if message.author.bot || !self.first_delivery(&format!("discord:message:{}", message.id)) {
+        if message.author.bot {
             return;
         }
         let actor = discord_user(&message.author);
@@ -216,18 +214,22 @@ impl DiscordBot {
             (None, Some(release)) => text::thread_command(&message.content, release),
             (None, None) => None,
         };
+        // Only commands are remembered for dedupe; chatter costs no write.
         let Some(line) = line else {
             return;
         };
-        let (reply, ok, changed) = self
+        if !self.first_delivery(&format!("discord:message:{}", message.id)) {
+            return;
+        }
+        let outcome = self
             .run(actor, discord_channel(message.channel_id), line)
             .await;
         // In the release's own thread a change shows as the notifier's line.
-        if ok && changed && release.is_some() {
+        if outcome.ok && outcome.changed && release.is_some() {
             return;
         }
         let answer = CreateMessage::new()
-            .content(fit(&render::with_mentions(&reply)))
+            .content(fit(&render::with_mentions(&outcome.text)))
             .reference_message(&message);
         if let Err(error) = message.channel_id.send_message(&self.http, answer).await {
             tracing::warn!(%error, "answering a message failed");
@@ -248,30 +250,8 @@ impl DiscordBot {
         })
     }
 
-    /// Runs a command line off the async threads: (reply, ok, changed anything).
-    async fn run(&self, actor: UserRef, origin: ChannelRef, line: String) -> (String, bool, bool) {
-        let engine = self.engine.clone();
-        let ran = tokio::task::spawn_blocking(move || {
-            let parsed = command::parse(&line);
-            let changed = parsed.as_ref().is_ok_and(|c| c.changes_state());
-            match parsed
-                .map_err(Into::into)
-                .and_then(|command| engine.handle(&actor, command, &Origin { channel: origin }))
-            {
-                Ok(reply) => (reply.text, true, changed),
-                Err(error) => (error.reply_text(), false, changed),
-            }
-        })
-        .await;
-        self.waker.wake();
-        ran.unwrap_or_else(|error| {
-            tracing::error!(%error, "a command panicked");
-            (
-                crate::engine::EngineError::Internal(String::new()).reply_text(),
-                false,
-                false,
-            )
-        })
+    async fn run(&self, actor: UserRef, origin: ChannelRef, line: String) -> Outcome {
+        crate::chat::run(&self.engine, &self.waker, actor, origin, line).await
     }
 }
 

@@ -8,23 +8,13 @@ use std::sync::Arc;
 use slack_morphism::prelude::*;
 
 use super::{render, SlackBot};
-use crate::chat::text;
-use crate::domain::command;
+use crate::chat::{text, Outcome};
 use crate::domain::ids::{ChannelRef, ReleaseId, UserRef};
-use crate::engine::Origin;
 
 /// The modal that asks for a rejection's reason.
 const REJECT_VIEW: &str = "release_reject";
 const REASON_BLOCK: &str = "reason";
 const REASON_INPUT: &str = "reason_input";
-
-/// What the engine answered.
-struct Outcome {
-    text: String,
-    ok: bool,
-    /// A change (shown to the channel) rather than a query (shown to the asker).
-    changed: bool,
-}
 
 impl SlackBot {
     /// `/release …`: acknowledged empty; the answer follows on `response_url`.
@@ -68,12 +58,14 @@ impl SlackBot {
     pub fn on_push(self: &Arc<Self>, event: SlackPushEventCallback) {
         let bot = self.clone();
         tokio::spawn(async move {
-            if !bot.first_delivery(&format!("slack:event:{}", event.event_id)) {
-                return;
-            }
+            let delivery = format!("slack:event:{}", event.event_id);
             match event.event {
-                SlackEventCallbackBody::Message(message) => bot.on_message(message).await,
-                SlackEventCallbackBody::AppMention(mention) => bot.on_mention(mention).await,
+                SlackEventCallbackBody::Message(message) => {
+                    bot.on_message(message, &delivery).await
+                }
+                SlackEventCallbackBody::AppMention(mention) => {
+                    bot.on_mention(mention, &delivery).await
+                }
                 _ => {}
             }
         });
@@ -186,7 +178,8 @@ impl SlackBot {
         }
     }
 
-    async fn on_message(&self, message: SlackMessageEvent) {
+    /// Only commands are remembered for dedupe (`delivery`); chatter costs no write.
+    async fn on_message(&self, message: SlackMessageEvent, delivery: &str) {
         // Edits, joins, bot posts (our own included) are not commands; a
         // thread reply also sent to the channel is.
         let from_a_person = matches!(
@@ -224,11 +217,14 @@ impl SlackBot {
         let Some(line) = text::thread_command(&body, release) else {
             return;
         };
+        if !self.first_delivery(delivery) {
+            return;
+        }
         self.answer_in_thread(author, channel_id, thread, line)
             .await;
     }
 
-    async fn on_mention(&self, mention: SlackAppMentionEvent) {
+    async fn on_mention(&self, mention: SlackAppMentionEvent, delivery: &str) {
         let body = mention.content.text.clone().unwrap_or_default();
         let line = match self.mention() {
             Some(tag) => text::after_mention(&body, &tag).map(str::to_string),
@@ -242,6 +238,9 @@ impl SlackBot {
         let Some(line) = line else {
             return;
         };
+        if !self.first_delivery(delivery) {
+            return;
+        }
         let line = text::slash_text(Some(&line));
         let thread = mention
             .origin
@@ -298,38 +297,8 @@ impl SlackBot {
             })
     }
 
-    /// Runs one command line in the engine, off the async threads.
     async fn run(&self, actor: UserRef, origin: ChannelRef, line: String) -> Outcome {
-        let engine = self.engine.clone();
-        let ran = tokio::task::spawn_blocking(move || {
-            let parsed = command::parse(&line);
-            let changed = parsed.as_ref().is_ok_and(|c| c.changes_state());
-            let result = parsed
-                .map_err(Into::into)
-                .and_then(|command| engine.handle(&actor, command, &Origin { channel: origin }));
-            match result {
-                Ok(reply) => Outcome {
-                    text: reply.text,
-                    ok: true,
-                    changed,
-                },
-                Err(error) => Outcome {
-                    text: error.reply_text(),
-                    ok: false,
-                    changed,
-                },
-            }
-        })
-        .await;
-        self.waker.wake();
-        ran.unwrap_or_else(|error| {
-            tracing::error!(%error, "a command panicked");
-            Outcome {
-                text: crate::engine::EngineError::Internal(String::new()).reply_text(),
-                ok: false,
-                changed: false,
-            }
-        })
+        crate::chat::run(&self.engine, &self.waker, actor, origin, line).await
     }
 
     /// Answers on a `response_url`: to the channel, or to the asker alone.
