@@ -108,9 +108,13 @@ impl Notifier {
         for sink in self.sinks.values() {
             sink.end_of_round().await;
         }
-        // Deliveries are recorded without an fsync each; one covers the round.
-        if let Err(error) = self.store.flush() {
-            tracing::error!(%error, "flushing deliveries failed");
+        // Deliveries are recorded without an fsync each; one covers the
+        // round, off the async threads.
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || store.flush()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(%error, "flushing deliveries failed"),
+            Err(error) => tracing::error!(%error, "flushing deliveries failed"),
         }
         retry
     }
@@ -198,10 +202,14 @@ impl Notifier {
         if !sink.uncertain_posts() {
             return sink.post(channel, message).await;
         }
-        let tried_before = self
-            .store
-            .begin_post(message.release, channel)
-            .map_err(|e| DeliveryError::Transient(format!("marking the post failed: {e}")))?;
+        // The mark is fsynced: off the async threads, which answer chat.
+        let store = self.store.clone();
+        let (release, marked_channel) = (message.release, channel.clone());
+        let tried_before =
+            tokio::task::spawn_blocking(move || store.begin_post(release, &marked_channel))
+                .await
+                .map_err(|e| DeliveryError::Transient(format!("marking the post failed: {e}")))?
+                .map_err(|e| DeliveryError::Transient(format!("marking the post failed: {e}")))?;
         if tried_before {
             if let Some(found) = sink.find_post(channel, message).await? {
                 tracing::info!(%channel, release = %message.release, "an earlier try had posted; editing that message");

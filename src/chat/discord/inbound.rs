@@ -74,11 +74,13 @@ impl DiscordBot {
                 else {
                     return Some((private("That button is not one of releasebot's."), None));
                 };
-                if action == "reject" {
-                    return Some((reason_modal(release), None));
+                match action {
+                    "reject" => return Some((reason_modal(release), None)),
+                    "approve" => {}
+                    _ => return Some((private("That button is not one of releasebot's."), None)),
                 }
                 let line = ReleaseId::parse(release)
-                    .map(|id| format!("{action} {id}"))
+                    .map(|id| format!("approve {id}"))
                     .map_err(|e| e.0);
                 let job = self.job(
                     &click.token,
