@@ -512,3 +512,40 @@ fn roles_granted_in_chat_count_and_are_audited() {
         2
     );
 }
+
+#[test]
+fn chat_group_members_hold_the_groups_roles_until_they_leave() {
+    let config = CONFIG.replace(
+        "release-manager = [\"shell:bob\", \"shell:carol\"]",
+        "release-manager = [\"shell:bob\", \"slack:@release-leads\", \"discord:role:42\"]",
+    );
+    let h = Harness::with_config(&config);
+    h.ok("alice", "request api 2.4.0 to production");
+    let carol = UserRef::parse("shell:carol").unwrap();
+    let origin = Origin {
+        channel: ChannelRef::parse("shell:#test").unwrap(),
+    };
+    let refused = h.engine.handle_line(&carol, "approve R-1", &origin);
+    assert!(refused.is_err(), "not yet in the group");
+
+    let group = UserRef::parse("slack:@release-leads").unwrap();
+    h.engine.set_group_members(&group, [carol.clone()]);
+    h.engine
+        .handle_line(&carol, "approve R-1", &origin)
+        .unwrap();
+
+    // A new member list replaces the old one.
+    h.engine.set_group_members(&group, []);
+    h.ok("alice", "request api 2.5.0 to production");
+    assert!(h
+        .engine
+        .handle_line(&carol, "approve R-2", &origin)
+        .is_err());
+
+    // Discord tells a member's roles with each event.
+    let role = UserRef::parse("discord:role:42").unwrap();
+    h.engine.set_groups_of(&carol, [role].into());
+    h.engine
+        .handle_line(&carol, "approve R-2", &origin)
+        .unwrap();
+}

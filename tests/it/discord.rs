@@ -544,6 +544,24 @@ async fn a_post_whose_answer_was_lost_is_found_not_posted_again() {
     bot.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_gateway_commands_are_still_registered() {
+    let fake = crate::fake_discord::FakeDiscord::start().await;
+    let text = crate::discord_app::config(&fake).replace(
+        "public_key_env = \"RB_TEST_DISCORD_PUBLIC_KEY\"",
+        "public_key_env = \"RB_TEST_DISCORD_PUBLIC_KEY\"\ngateway = false",
+    );
+    assert!(text.contains("gateway = false"));
+    let bot = DiscordApp::spawn_configured(fake, tempfile::tempdir().unwrap(), &text).await;
+    eventually("/release registered over REST", || {
+        bot.fake.ok_calls("PUT /applications/").len() == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(bot.fake.connections(), 0, "no gateway connection");
+    bot.stop().await;
+}
+
 mod http_endpoint {
     use super::*;
     use crate::discord_app::sign;
