@@ -6,11 +6,12 @@ mod actions;
 mod admin;
 mod calendar;
 mod jobs;
+mod people;
 mod reminders;
 mod stats;
 mod views;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 
 use crate::clock::Clock;
@@ -100,6 +101,8 @@ pub struct Engine {
     flush_each: bool,
     /// Who is in which chat group (person → groups), as adapters learn it.
     groups: Arc<RwLock<BTreeMap<UserRef, BTreeSet<UserRef>>>>,
+    /// People's names as their platforms show them, as adapters learn them.
+    names: Arc<RwLock<HashMap<UserRef, String>>>,
 }
 
 /// What a change to a release did: its result, and the words for the audit
@@ -135,38 +138,8 @@ impl Engine {
             clock,
             flush_each: true,
             groups: Arc::default(),
+            names: Arc::default(),
         }
-    }
-
-    /// Replaces the members of a chat group (a Slack user group, a Discord
-    /// role) that holds roles in the config.
-    pub fn set_group_members(&self, group: &UserRef, members: impl IntoIterator<Item = UserRef>) {
-        let mut groups = self.groups.write().unwrap_or_else(|e| e.into_inner());
-        for of_user in groups.values_mut() {
-            of_user.remove(group);
-        }
-        for member in members {
-            groups.entry(member).or_default().insert(group.clone());
-        }
-        groups.retain(|_, of_user| !of_user.is_empty());
-    }
-
-    /// Replaces the groups one person is in (Discord sends a member's roles
-    /// with every interaction).
-    pub fn set_groups_of(&self, user: &UserRef, member_of: BTreeSet<UserRef>) {
-        let mut groups = self.groups.write().unwrap_or_else(|e| e.into_inner());
-        if member_of.is_empty() {
-            groups.remove(user);
-        } else {
-            groups.insert(user.clone(), member_of);
-        }
-    }
-
-    fn groups_snapshot(&self) -> BTreeMap<UserRef, BTreeSet<UserRef>> {
-        self.groups
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
     }
 
     /// An engine whose commands do not fsync one by one: the caller must call

@@ -94,10 +94,19 @@ approvals = 2
     })
     .await;
     let on_discord = &discord_fake.posted_in(fake_discord::STAKEHOLDERS)[0];
-    assert!(on_discord["embeds"][0]["title"]
-        .as_str()
+    let title = on_discord["embeds"][0]["title"].as_str().unwrap();
+    assert_eq!(
+        title,
+        "🚦 R-1 api 2.4.0 → production: requested by Alice Ng"
+    );
+    let requester = on_discord["embeds"][0]["fields"]
+        .as_array()
         .unwrap()
-        .contains("R-1 api 2.4.0 → production"));
+        .iter()
+        .find(|f| f["name"] == "Requester")
+        .unwrap()["value"]
+        .clone();
+    assert_eq!(requester, "Alice Ng", "a Slack person by their Slack name");
 
     // Bob approves in Slack; the Discord message is edited and its thread told.
     slack_fake.send(&interactive_envelope(
@@ -138,6 +147,14 @@ approvals = 2
     })
     .await;
     assert_eq!(discord_fake.posted_in(fake_discord::STAKEHOLDERS).len(), 1);
+    let line = &discord_fake.ok_calls(&format!("POST /channels/{discord_id}/messages"))[0].body;
+    assert!(
+        line["content"]
+            .as_str()
+            .unwrap()
+            .contains("Bob Stone approved"),
+        "{line}"
+    );
 
     slack_running.stop().await;
     discord_running.stop().await;

@@ -135,6 +135,10 @@ impl DiscordBot {
         line: Result<String, String>,
     ) -> Job {
         let actor = discord_user(user);
+        self.engine.learn_name(
+            &actor,
+            &shown_name(user, member.and_then(|m| m.nick.as_deref())),
+        );
         if let Some(member) = member {
             self.learn_roles(&actor, &member.roles);
         }
@@ -182,7 +186,7 @@ impl DiscordBot {
             Ok(line) => self.run(job.actor, job.channel, line).await.text,
             Err(why) => why,
         };
-        let edit = EditInteractionResponse::new().content(fit(&render::with_mentions(&text)));
+        let edit = EditInteractionResponse::new().content(fit(&self.shown(&text)));
         if let Err(error) = self
             .http
             .edit_original_interaction_response(&job.token, &edit, vec![])
@@ -198,6 +202,9 @@ impl DiscordBot {
             return;
         }
         let actor = discord_user(&message.author);
+        let nick = message.member.as_ref().and_then(|m| m.nick.as_deref());
+        self.engine
+            .learn_name(&actor, &shown_name(&message.author, nick));
         if let Some(member) = &message.member {
             self.learn_roles(&actor, &member.roles);
         }
@@ -231,7 +238,7 @@ impl DiscordBot {
             return;
         }
         let answer = CreateMessage::new()
-            .content(fit(&render::with_mentions(&outcome.text)))
+            .content(fit(&self.shown(&outcome.text)))
             .reference_message(&message);
         if let Err(error) = message.channel_id.send_message(&self.http, answer).await {
             tracing::warn!(%error, "answering a message failed");
@@ -331,6 +338,14 @@ fn fit(text: &str) -> String {
     let mut cut: String = text.chars().take(1999).collect();
     cut.push('…');
     cut
+}
+
+/// The name a guild shows: the member's nickname, else the display name,
+/// else the username.
+fn shown_name(user: &User, nick: Option<&str>) -> String {
+    nick.or(user.global_name.as_deref())
+        .unwrap_or(&user.name)
+        .to_string()
 }
 
 fn discord_user(user: &User) -> UserRef {

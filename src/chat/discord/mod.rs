@@ -117,6 +117,18 @@ impl DiscordBot {
         crate::chat::first_delivery(self.engine.store(), delivery, self.clock.now())
     }
 
+    /// The name to show for someone of another platform (`slack:U…`).
+    fn display(&self, user: &str) -> Option<String> {
+        self.engine
+            .name_of(&crate::domain::ids::UserRef::parse(user).ok()?)
+    }
+
+    /// Engine text as Discord shows it: mentions for Discord people, names
+    /// for others.
+    fn shown(&self, text: &str) -> String {
+        render::with_mentions(text, &|user| self.display(user))
+    }
+
     /// Discord channels that carry announcements (and so release threads).
     fn announcement_channels(&self) -> Vec<ChannelRef> {
         let config = self.engine.config();

@@ -4,6 +4,7 @@
 
 use serenity::all::{ButtonStyle, CreateActionRow, CreateButton, CreateEmbed};
 
+use crate::chat::text;
 use crate::domain::message::Message;
 use crate::domain::release::ReleaseStatus;
 
@@ -35,54 +36,54 @@ fn cut(text: &str, max: usize) -> String {
     cut
 }
 
-/// `discord:80351110224678912` as a mention; other platforms' people by id.
-pub fn person(user: &str) -> String {
+/// How a person shows: Discord people as mentions (Discord shows their
+/// names without pinging anyone), others by the name `name` knows for
+/// their `platform:id`, else by their id.
+pub fn person(user: &str, name: &dyn Fn(&str) -> Option<String>) -> String {
     match user.split_once(':') {
-        Some(("discord", id)) if id.bytes().all(|b| b.is_ascii_digit()) => format!("<@{id}>"),
-        Some((_, local)) => local.to_string(),
+        Some(("discord", id)) if text::is_snowflake(id) => format!("<@{id}>"),
+        Some((_, local)) => name(user).unwrap_or_else(|| local.to_string()),
         None => user.to_string(),
     }
 }
 
-/// A line of text with `platform:user`-less Discord ids shown as mentions:
-/// the engine writes people by their local id (`requested by 8035…`).
-pub fn with_mentions(text: &str) -> String {
-    text.split(' ')
-        .map(|word| {
-            let digits = word.trim_end_matches([',', '.', ')', ':']);
-            if digits.len() >= 17
-                && digits.len() <= 20
-                && digits.bytes().all(|b| b.is_ascii_digit())
-            {
-                word.replacen(digits, &format!("<@{digits}>"), 1)
-            } else {
-                word.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+/// Engine text (which names people by id) with Discord ids as mentions and
+/// other platforms' ids as the names `name` knows.
+pub fn with_mentions(text: &str, name: &dyn Fn(&str) -> Option<String>) -> String {
+    text::replace_words(text, &|word| match text::user_in_text(word) {
+        Some(user) if user.starts_with("discord:") => Some(format!("<@{word}>")),
+        Some(user) => name(&user),
+        None => None,
+    })
 }
 
-pub fn embed(message: &Message) -> CreateEmbed {
+pub fn embed(message: &Message, name: &dyn Fn(&str) -> Option<String>) -> CreateEmbed {
     // Titles do not render mentions, so the requester goes in a field.
     let mut embed = CreateEmbed::new()
-        .title(cut(&message.headline, TITLE_MAX))
+        .title(cut(&without_ids(&message.headline, name), TITLE_MAX))
         .colour(colour(message.status));
     if !message.service.is_empty() {
         embed = embed
             .field("Service", cut(&message.service, VALUE_MAX), true)
             .field("Version", cut(&message.version, VALUE_MAX), true)
             .field("Environment", cut(&message.environment, VALUE_MAX), true)
-            .field("Requester", person(&message.requester), true);
+            .field("Requester", person(&message.requester, name), true);
     }
     for field in &message.fields {
         embed = embed.field(
             &field.label,
-            cut(&with_mentions(&field.value), VALUE_MAX),
+            cut(&with_mentions(&field.value, name), VALUE_MAX),
             true,
         );
     }
     embed
+}
+
+/// A title (where mentions do not render) with people's ids as names.
+fn without_ids(text: &str, name: &dyn Fn(&str) -> Option<String>) -> String {
+    text::replace_words(text, &|word| {
+        text::user_in_text(word).and_then(|user| name(&user))
+    })
 }
 
 /// The buttons, or none once approvals are over (an edit then removes them).
@@ -130,7 +131,7 @@ mod tests {
 
     #[test]
     fn the_embed_has_the_facts_and_a_status_colour() {
-        let json = serde_json::to_value(embed(&message())).unwrap();
+        let json = serde_json::to_value(embed(&message(), &names)).unwrap();
         assert_eq!(json["color"], 0xF1C40F);
         assert_eq!(json["fields"][3]["name"], "Requester");
         assert_eq!(json["fields"][3]["value"], "<@80351110224678912>");
@@ -140,13 +141,27 @@ mod tests {
         assert_eq!(rows[0]["components"][0]["style"], 3);
     }
 
+    fn names(user: &str) -> Option<String> {
+        match user {
+            "slack:U024BE7LH" => Some("Alice Ng".to_string()),
+            "discord:80351110224678912" => Some("dave".to_string()),
+            _ => None,
+        }
+    }
+
     #[test]
-    fn ids_in_text_become_mentions() {
+    fn discord_ids_become_mentions_and_other_platforms_ids_names() {
         assert_eq!(
-            with_mentions("approved by 80351110224678912 (1/2)"),
-            "approved by <@80351110224678912> (1/2)"
+            with_mentions("approved by 80351110224678912 and U024BE7LH (1/2)", &names),
+            "approved by <@80351110224678912> and Alice Ng (1/2)"
         );
-        assert_eq!(with_mentions("api 2.4.0 at 14:00"), "api 2.4.0 at 14:00");
-        assert_eq!(person("shell:alice"), "alice");
+        assert_eq!(
+            with_mentions("api 2.4.0 at 14:00", &names),
+            "api 2.4.0 at 14:00"
+        );
+        assert_eq!(person("shell:alice", &names), "alice");
+        assert_eq!(person("slack:U024BE7LH", &names), "Alice Ng");
+        let title = serde_json::to_value(embed(&message(), &names)).unwrap()["title"].clone();
+        assert_eq!(title, "🚦 R-1 api 2.4.0 → production: requested by dave");
     }
 }

@@ -91,7 +91,7 @@ impl ChatSink for DiscordBot {
         // Discord drops a second create with the same enforced nonce made
         // within minutes; `find_post` covers longer gaps.
         let create = CreateMessage::new()
-            .embed(render::embed(message))
+            .embed(render::embed(message, &|user| self.display(user)))
             .components(render::buttons(message))
             .nonce(Nonce::String(nonce(message, channel)))
             .enforce_nonce(true);
@@ -150,7 +150,7 @@ impl ChatSink for DiscordBot {
         message: &Message,
     ) -> Result<(), DeliveryError> {
         let edit = EditMessage::new()
-            .embed(render::embed(message))
+            .embed(render::embed(message, &|user| self.display(user)))
             .components(render::buttons(message));
         channel_id(channel)?
             .edit_message(&self.http, message_id(posted)?, edit)
@@ -167,7 +167,7 @@ impl ChatSink for DiscordBot {
     ) -> Result<(), DeliveryError> {
         let message = message_id(posted)?;
         let thread = ChannelId::new(message.get());
-        let content = CreateMessage::new().content(render::with_mentions(line));
+        let content = CreateMessage::new().content(self.shown(line));
         match thread.send_message(&self.http, content.clone()).await {
             Ok(_) => Ok(()),
             Err(error) if is_unknown_channel(&error) => {
@@ -194,12 +194,9 @@ impl ChatSink for DiscordBot {
     async fn post_text(&self, channel: &ChannelRef, text: &str) -> Result<(), DeliveryError> {
         let id = channel_id(channel)?;
         for chunk in chunks(text) {
-            id.send_message(
-                &self.http,
-                CreateMessage::new().content(render::with_mentions(&chunk)),
-            )
-            .await
-            .map_err(delivery_error)?;
+            id.send_message(&self.http, CreateMessage::new().content(self.shown(&chunk)))
+                .await
+                .map_err(delivery_error)?;
         }
         Ok(())
     }

@@ -297,7 +297,12 @@ impl SlackBot {
             })
     }
 
+    /// Runs a command as a Slack user, whose name is learned first (once)
+    /// so that other platforms can show it in what the command announces.
     async fn run(&self, actor: UserRef, origin: ChannelRef, line: String) -> Outcome {
+        self.names
+            .resolve(&self.session(), vec![actor.local()], &self.engine)
+            .await;
         crate::chat::run(&self.engine, &self.waker, actor, origin, line).await
     }
 

@@ -112,9 +112,20 @@ impl SlackBot {
     /// `text` with Slack user ids shown as names (looked up once, then cached).
     async fn named(&self, text: &str) -> String {
         self.names
-            .resolve(&self.session(), render::user_ids(text))
+            .resolve(&self.session(), render::user_ids(text), &self.engine)
             .await;
-        render::with_names(text, &|id| self.names.get(id))
+        render::with_names(text, &|user| self.display(user))
+    }
+
+    /// The name to show for `platform:id`: Slack's own for Slack people,
+    /// what the engine learned from their platform for others.
+    fn display(&self, user: &str) -> Option<String> {
+        match user.strip_prefix("slack:") {
+            Some(id) => self.names.get(id),
+            None => self
+                .engine
+                .name_of(&crate::domain::ids::UserRef::parse(user).ok()?),
+        }
     }
 
     fn first_delivery(&self, delivery: &str) -> bool {

@@ -35,11 +35,13 @@ impl Names {
         by_id.insert(id.to_string(), name);
     }
 
-    /// Looks up the ids not cached yet; an id Slack won't resolve stays as is.
+    /// Looks up the ids not cached yet; an id Slack won't resolve stays as
+    /// is. Names found are also told to the engine, for other platforms.
     pub async fn resolve(
         &self,
         session: &SlackClientSession<'_, SlackClientHyperHttpsConnector>,
         ids: Vec<&str>,
+        engine: &Engine,
     ) {
         for id in ids {
             if self.get(id).is_some() {
@@ -47,7 +49,13 @@ impl Names {
             }
             let request = SlackApiUsersInfoRequest::new(id.into());
             match session.users_info(&request).await {
-                Ok(info) => self.put(id, shown_name(&info.user)),
+                Ok(info) => {
+                    let name = shown_name(&info.user);
+                    if let Ok(user) = UserRef::parse(&format!("slack:{id}")) {
+                        engine.learn_name(&user, &name);
+                    }
+                    self.put(id, name);
+                }
                 Err(error) => tracing::debug!(%error, id, "users.info failed; showing the id"),
             }
         }

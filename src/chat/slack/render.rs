@@ -4,6 +4,7 @@
 
 use slack_morphism::prelude::*;
 
+use crate::chat::text;
 use crate::domain::message::Message;
 
 /// `action_id`s of the announcement's buttons; the value is the release id.
@@ -16,40 +17,16 @@ const HEADER_MAX: usize = 150;
 /// The Slack user ids (`U024BE7LH`, `W…`) in `text`, in order.
 pub fn user_ids(text: &str) -> Vec<&str> {
     text.split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|word| is_user_id(word))
+        .filter(|word| text::is_slack_user(word))
         .collect()
 }
 
-fn is_user_id(word: &str) -> bool {
-    (word.starts_with('U') || word.starts_with('W'))
-        && (9..=12).contains(&word.len())
-        && word
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-        && word.bytes().any(|b| b.is_ascii_digit())
-}
-
-/// `text` with every Slack user id that `name` knows replaced by the name.
+/// `text` with every user id (Slack's, or another platform's) that `name`
+/// knows, given as `platform:id`, replaced by the name.
 pub fn with_names(text: &str, name: &dyn Fn(&str) -> Option<String>) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut word_start = None;
-    for (i, c) in text.char_indices().chain([(text.len(), ' ')]) {
-        if c.is_ascii_alphanumeric() && i < text.len() {
-            word_start.get_or_insert(i);
-            continue;
-        }
-        if let Some(start) = word_start.take() {
-            let word = &text[start..i];
-            match name(word).filter(|_| is_user_id(word)) {
-                Some(shown) => out.push_str(&shown),
-                None => out.push_str(word),
-            }
-        }
-        if i < text.len() {
-            out.push(c);
-        }
-    }
-    out
+    text::replace_words(text, &|word| {
+        text::user_in_text(word).and_then(|user| name(&user))
+    })
 }
 
 fn truncate(text: &str, max: usize) -> String {
@@ -74,10 +51,7 @@ pub fn announcement(
     message: &Message,
     name: &dyn Fn(&str) -> Option<String>,
 ) -> SlackMessageContent {
-    let requester = message
-        .requester
-        .strip_prefix("slack:")
-        .and_then(name)
+    let requester = name(&message.requester)
         .or_else(|| {
             message
                 .requester
@@ -139,8 +113,12 @@ pub fn announcement(
 mod tests {
     use super::*;
 
-    fn names(id: &str) -> Option<String> {
-        (id == "U024BE7LH").then(|| "Alice Ng".to_string())
+    fn names(user: &str) -> Option<String> {
+        match user {
+            "slack:U024BE7LH" => Some("Alice Ng".to_string()),
+            "discord:80351110224678912" => Some("dave".to_string()),
+            _ => None,
+        }
     }
 
     fn message() -> Message {
@@ -150,8 +128,11 @@ mod tests {
     #[test]
     fn user_ids_become_names_and_other_words_stay() {
         assert_eq!(
-            with_names("requested by U024BE7LH (UNKNOWN1X, US)", &names),
-            "requested by Alice Ng (UNKNOWN1X, US)"
+            with_names(
+                "requested by U024BE7LH (UNKNOWN1X, US), 80351110224678912",
+                &names
+            ),
+            "requested by Alice Ng (UNKNOWN1X, US), dave"
         );
         assert_eq!(
             user_ids("by U024BE7LH and W0123ABCD"),

@@ -17,8 +17,8 @@ impl SlackBot {
         if let Some(requester) = message.requester.strip_prefix("slack:") {
             ids.push(requester);
         }
-        self.names.resolve(&self.session(), ids).await;
-        render::announcement(message, &|id| self.names.get(id))
+        self.names.resolve(&self.session(), ids, &self.engine).await;
+        render::announcement(message, &|user| self.display(user))
     }
 }
 
