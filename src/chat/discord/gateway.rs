@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serenity::all::{
-    Client, Context, EventHandler, GatewayIntents, Interaction, Message, Ready, ShardManager,
+    ClientBuilder, Context, EventHandler, GatewayIntents, Interaction, Message, Ready, ShardManager,
 };
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
@@ -95,16 +95,10 @@ impl Gateway {
 async fn supervise(bot: Arc<DiscordBot>, shards: Arc<Mutex<Option<Arc<ShardManager>>>>) {
     let mut pause = FIRST_PAUSE;
     loop {
-        let built = Client::builder(bot.config.token.expose(), intents())
+        // Built on the same kind of REST client as ours, so the gateway URL
+        // is fetched through the proxy when one is set.
+        let built = ClientBuilder::new_with_http(rest_client(&bot.config), intents())
             .event_handler(Handler { bot: bot.clone() });
-        // The gateway URL is fetched through the same REST client (and proxy).
-        let built = match &bot.config.proxy_url {
-            Some(_) => {
-                serenity::all::ClientBuilder::new_with_http(rest_client(&bot.config), intents())
-                    .event_handler(Handler { bot: bot.clone() })
-            }
-            None => built,
-        };
         match built.await {
             Ok(mut client) => {
                 *shards.lock().await = Some(client.shard_manager.clone());
