@@ -20,6 +20,11 @@ const DAVE: &str = "U0DAVE0001";
 
 async fn connected(bot: &SlackApp) {
     eventually("a Socket Mode connection", || bot.fake.live_sockets() >= 1).await;
+    // The bot learns its own id and the user groups in the background.
+    eventually("the user groups read", || {
+        !bot.fake.ok_calls("usergroups.list").is_empty()
+    })
+    .await;
 }
 
 /// Sends a slash command envelope and waits for its ack.

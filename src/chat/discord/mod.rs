@@ -209,7 +209,9 @@ impl DiscordRunning {
         if let Some(key) = &bot.config.public_key {
             app.mount(http::routes(bot.clone(), key)?);
             if !bot.config.gateway {
-                bot.register_commands().await;
+                // Without READY to wait for, register now, in the background.
+                let registering = bot.clone();
+                tokio::spawn(async move { registering.register_commands().await });
             }
         }
         let gateway = bot.config.gateway.then(|| Gateway::start(bot.clone()));
