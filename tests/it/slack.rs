@@ -647,6 +647,10 @@ mod http_mode {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn events_and_interactions_arrive_signed() {
         let bot = SlackApp::spawn("http").await;
+        eventually("the user groups read", || {
+            !bot.fake.ok_calls("usergroups.list").is_empty()
+        })
+        .await;
         let now = bot.clock.now().timestamp();
 
         let challenge = json!({"token": "x", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "type": "url_verification"});
