@@ -280,6 +280,15 @@ async fn request_buttons_thread_approval_and_deploy_edit_one_announcement() {
         2,
         "one callback per interaction, none for the redelivery"
     );
+    eventually("heartbeats, each acknowledged", || {
+        bot.fake.heartbeats_acked() >= 2
+    })
+    .await;
+    assert_eq!(
+        bot.fake.identifies(),
+        1,
+        "one session throughout: no re-identify"
+    );
     let mention_answer = &bot.fake.posted_in(RELEASES)[1];
     assert_eq!(
         mention_answer["message_reference"]["message_id"], "1900000000000000004",

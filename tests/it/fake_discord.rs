@@ -31,6 +31,8 @@ pub const ALICE: &str = "1400000000000000001";
 pub const BOB: &str = "1400000000000000002";
 pub const CAROL: &str = "1400000000000000003";
 pub const DAVE: &str = "1400000000000000004";
+/// Discord says 41,250 ms; the fake asks for beats often enough to see some in a test.
+pub const HEARTBEAT_MS: u64 = 500;
 /// The guild role that makes a member a release manager.
 pub const LEADS_ROLE: &str = "1500000000000000001";
 
@@ -154,6 +156,11 @@ impl FakeDiscord {
         self.inner.identifies.load(Ordering::SeqCst)
     }
 
+    /// Heartbeats (op 1) answered with an ACK (op 11).
+    pub fn heartbeats_acked(&self) -> usize {
+        self.inner.heartbeats_acked.load(Ordering::SeqCst)
+    }
+
     /// Gateway connections opened so far.
     pub fn connections(&self) -> usize {
         self.inner.connections.load(Ordering::SeqCst)
@@ -259,7 +266,8 @@ async fn accept_gateways(listener: tokio::net::TcpListener, inner: Arc<Inner>) {
                 return;
             };
             let (mut write, mut read) = socket.split();
-            let hello = json!({"op": 10, "d": {"heartbeat_interval": 41250}, "s": null, "t": null});
+            let hello =
+                json!({"op": 10, "d": {"heartbeat_interval": HEARTBEAT_MS}, "s": null, "t": null});
             if write.send(Frame::text(hello.to_string())).await.is_err() {
                 return;
             }
