@@ -157,14 +157,6 @@ impl App {
         Ok(bound)
     }
 
-    /// A handle chat adapters use to wake the workers after a command.
-    pub fn waker(&self) -> Waker {
-        Waker {
-            notifier: self.notifier_wake.clone(),
-            relay: self.relay_wake.clone(),
-        }
-    }
-
     /// Tells the workers that a command may have queued work for them.
     pub fn wake_workers(&self) {
         self.relay_wake.notify_one();

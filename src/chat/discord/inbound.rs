@@ -21,6 +21,12 @@ use crate::domain::ids::{ChannelRef, ReleaseId, UserRef};
 /// The modal asking why a release is rejected: `release:reason:<id>`.
 const REASON_MODAL: &str = "release:reason:";
 const REASON_INPUT: &str = "reason";
+/// Pauses between tries at editing a deferred answer (its token lasts 15 minutes).
+const EDIT_RETRIES: [std::time::Duration; 3] = [
+    std::time::Duration::from_millis(250),
+    std::time::Duration::from_secs(1),
+    std::time::Duration::from_secs(3),
+];
 /// Discord shows at most 25 autocomplete choices.
 const SUGGESTIONS: usize = 25;
 
@@ -187,13 +193,22 @@ impl DiscordBot {
             Err(why) => why,
         };
         let edit = EditInteractionResponse::new().content(fit(&self.shown(&text)));
-        if let Err(error) = self
-            .http
-            .edit_original_interaction_response(&job.token, &edit, vec![])
-            .await
-        {
-            tracing::warn!(%error, "editing the deferred interaction answer failed");
+        // Over HTTP, the deferral is our response body and may reach Discord
+        // after a quick command is done: try the edit again a few times.
+        for pause in EDIT_RETRIES {
+            match self
+                .http
+                .edit_original_interaction_response(&job.token, &edit, vec![])
+                .await
+            {
+                Ok(_) => return,
+                Err(error) => {
+                    tracing::debug!(%error, "editing the deferred answer failed; trying again");
+                    tokio::time::sleep(pause).await;
+                }
+            }
         }
+        tracing::warn!("the deferred interaction answer could not be edited; the command did run");
     }
 
     /// A message: a command in a release's thread, or one after a mention.
