@@ -20,12 +20,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use releasebot::app::{App, Waker};
-use releasebot::chat::discord::{DiscordBot, DiscordRunning};
+use releasebot::chat::adapters::Adapters;
 use releasebot::clock::{Clock, SystemClock};
 use releasebot::config::Config;
 use releasebot::engine::Engine;
-use releasebot::notify::ChatSink;
 use releasebot::store::Store;
 
 use fake_discord::{slash, FakeDiscord};
@@ -77,13 +75,9 @@ fn main() {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let config = Arc::new(Config::parse(&config(&fake), "bench.toml").expect("bench config"));
         let engine = Engine::new(Store::open(&dir.path().join("data")).unwrap(), config.clone(), clock.clone());
-        let discord_config = config.discord.clone().unwrap();
-        let waker = Waker::default();
-        let bot = DiscordBot::new(engine.clone(), &discord_config, waker.clone(), clock.clone());
-        let sinks: HashMap<String, Arc<dyn ChatSink>> =
-            HashMap::from([("discord".to_string(), bot.clone() as Arc<dyn ChatSink>)]);
-        let mut app = App::start_with(engine, clock, sinks, waker);
-        let discord = DiscordRunning::start(bot, &mut app).await.unwrap();
+        let (app, discord) = Adapters::start(engine, clock, HashMap::new())
+            .await
+            .unwrap();
         while fake.live_gateways() == 0 {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }

@@ -23,12 +23,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use releasebot::app::{App, Waker};
-use releasebot::chat::slack::{signing, SlackBot, SlackRunning};
+use releasebot::app::App;
+use releasebot::chat::adapters::Adapters;
+use releasebot::chat::slack::signing;
 use releasebot::clock::{Clock, SystemClock};
 use releasebot::config::Config;
 use releasebot::engine::Engine;
-use releasebot::notify::ChatSink;
 use releasebot::store::Store;
 
 use fake_slack::{slash_envelope, slash_payload, FakeSlack};
@@ -70,7 +70,7 @@ max_per_day = 100000
 
 struct Bot {
     app: App,
-    slack: SlackRunning,
+    slack: Adapters,
     http: String,
     _dir: tempfile::TempDir,
 }
@@ -84,13 +84,7 @@ async fn start(fake: &FakeSlack, mode: &str) -> Bot {
         config.clone(),
         clock.clone(),
     );
-    let slack_config = config.slack.clone().unwrap();
-    let waker = Waker::default();
-    let bot = SlackBot::new(engine.clone(), &slack_config, waker.clone(), clock.clone()).unwrap();
-    let sinks: HashMap<String, Arc<dyn ChatSink>> =
-        HashMap::from([("slack".to_string(), bot.clone() as Arc<dyn ChatSink>)]);
-    let mut app = App::start_with(engine, clock, sinks, waker);
-    let slack = SlackRunning::start(bot, &slack_config, &mut app)
+    let (mut app, slack) = Adapters::start(engine, clock, HashMap::new())
         .await
         .unwrap();
     let bound = app

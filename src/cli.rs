@@ -10,10 +10,9 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
-use crate::app::{App, Waker};
-use crate::chat::discord::{DiscordBot, DiscordRunning};
+use crate::app::App;
+use crate::chat::adapters::Adapters;
 use crate::chat::shell::{self, Shell, ShellSink};
-use crate::chat::slack::{SlackBot, SlackRunning};
 use crate::clock::{Clock, OffsetClock, SystemClock};
 use crate::config::{self, Config};
 use crate::domain::ids::{ReleaseId, UserRef};
@@ -198,40 +197,11 @@ fn run_command(cli: &Cli, listen: Option<std::net::SocketAddr>) -> anyhow::Resul
         let (config, store) = cli.open()?;
         let clock = cli.clock();
         let engine = Engine::new(store, config.clone(), clock.clone());
-        let waker = Waker::default();
         let mut sinks: HashMap<String, Arc<dyn ChatSink>> = HashMap::new();
         sinks.insert("shell".to_string(), Arc::new(ShellSink::new(shell::stdout_out())));
-        let slack_bot = match &config.slack {
-            Some(slack) => {
-                let bot = SlackBot::new(engine.clone(), slack, waker.clone(), clock.clone())
-                    .context("setting up the Slack client")?;
-                sinks.insert("slack".to_string(), bot.clone());
-                Some((bot, slack))
-            }
-            None => None,
-        };
-        let discord_bot = config.discord.as_ref().map(|discord| {
-            let bot = DiscordBot::new(engine.clone(), discord, waker.clone(), clock.clone());
-            sinks.insert("discord".to_string(), bot.clone());
-            bot
-        });
-        let mut app = App::start_with(engine, clock, sinks, waker);
-        let slack = match slack_bot {
-            Some((bot, slack)) => Some(
-                SlackRunning::start(bot, slack, &mut app)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("connecting to Slack: {e}"))?,
-            ),
-            None => None,
-        };
-        let discord = match discord_bot {
-            Some(bot) => Some(
-                DiscordRunning::start(bot, &mut app)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("connecting to Discord: {e}"))?,
-            ),
-            None => None,
-        };
+        let (mut app, adapters) = Adapters::start(engine, clock, sinks)
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
         if let Some(address) = listen.or(config.http_listen) {
             let bound = app.serve_http(address).await.with_context(|| format!("binding the HTTP listener to {address}"))?;
             // On stderr as a plain line too, so scripts using port 0 can find it.
@@ -253,12 +223,7 @@ fn run_command(cli: &Cli, listen: Option<std::net::SocketAddr>) -> anyhow::Resul
         app.wake_workers();
         termination().await;
         tracing::info!("stopping: finishing in-flight work and flushing the store");
-        if let Some(slack) = slack {
-            slack.stop().await;
-        }
-        if let Some(discord) = discord {
-            discord.stop().await;
-        }
+        adapters.stop().await;
         app.stop().await;
         Ok(ExitCode::SUCCESS)
     })

@@ -1,6 +1,7 @@
 //! Chat adapters: platform events in, platform-neutral messages out. They
 //! translate and hold no business rules.
 
+pub mod adapters;
 pub mod discord;
 pub mod shell;
 pub mod slack;

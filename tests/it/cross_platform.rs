@@ -3,12 +3,8 @@
 //! command came from.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use releasebot::app::{App, Waker};
-use releasebot::chat::discord::{DiscordBot, DiscordRunning};
-use releasebot::chat::slack::{SlackBot, SlackRunning};
-use releasebot::notify::ChatSink;
+use releasebot::chat::adapters::Adapters;
 
 use crate::ci_app::{engine_for, test_clock};
 use crate::fake_discord::{self, FakeDiscord};
@@ -56,25 +52,9 @@ approvals = 2
     let dir = tempfile::tempdir().unwrap();
     let clock = test_clock();
     let engine = engine_for(&config, &dir.path().join("data"), clock.clone());
-    let waker = Waker::default();
-    let slack_config = engine.config().slack.clone().unwrap();
-    let discord_config = engine.config().discord.clone().unwrap();
-    let slack = SlackBot::new(engine.clone(), &slack_config, waker.clone(), clock.clone()).unwrap();
-    let discord = DiscordBot::new(
-        engine.clone(),
-        &discord_config,
-        waker.clone(),
-        clock.clone(),
-    );
-    let sinks: HashMap<String, Arc<dyn ChatSink>> = HashMap::from([
-        ("slack".to_string(), slack.clone() as Arc<dyn ChatSink>),
-        ("discord".to_string(), discord.clone() as Arc<dyn ChatSink>),
-    ]);
-    let mut app = App::start_with(engine, clock, sinks, waker);
-    let slack_running = SlackRunning::start(slack, &slack_config, &mut app)
+    let (app, adapters) = Adapters::start(engine, clock, HashMap::new())
         .await
         .unwrap();
-    let discord_running = DiscordRunning::start(discord, &mut app).await.unwrap();
     eventually("both connections", || {
         slack_fake.live_sockets() == 1 && discord_fake.live_gateways() == 1
     })
@@ -156,7 +136,6 @@ approvals = 2
         "{line}"
     );
 
-    slack_running.stop().await;
-    discord_running.stop().await;
+    adapters.stop().await;
     app.stop().await;
 }

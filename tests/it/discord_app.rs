@@ -4,14 +4,12 @@
 //! interactions endpoint.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use ed25519_dalek::{Signer, SigningKey};
-use releasebot::app::{App, Waker};
-use releasebot::chat::discord::{DiscordBot, DiscordRunning};
+use releasebot::app::App;
+use releasebot::chat::adapters::Adapters;
 use releasebot::domain::ids::ReleaseId;
 use releasebot::domain::release::Release;
-use releasebot::notify::ChatSink;
 
 use crate::ci_app::{engine_for, test_clock};
 use crate::fake_discord::{self as fake, FakeDiscord};
@@ -82,7 +80,7 @@ delay_secs = 0
 
 pub struct DiscordApp {
     pub app: App,
-    pub discord: Option<DiscordRunning>,
+    pub adapters: Option<Adapters>,
     pub fake: FakeDiscord,
     pub http: String,
     pub dir: tempfile::TempDir,
@@ -106,29 +104,16 @@ impl DiscordApp {
     ) -> DiscordApp {
         let clock = test_clock();
         let engine = engine_for(config_text, &dir.path().join("data"), clock.clone());
-        let discord_config = engine
-            .config()
-            .discord
-            .clone()
-            .expect("[discord] is configured");
-        let waker = Waker::default();
-        let bot = DiscordBot::new(
-            engine.clone(),
-            &discord_config,
-            waker.clone(),
-            clock.clone(),
-        );
-        let sinks: HashMap<String, Arc<dyn ChatSink>> =
-            HashMap::from([("discord".to_string(), bot.clone() as Arc<dyn ChatSink>)]);
-        let mut app = App::start_with(engine, clock.clone(), sinks, waker);
-        let discord = DiscordRunning::start(bot, &mut app).await.unwrap();
+        let (mut app, adapters) = Adapters::start(engine, clock, HashMap::new())
+            .await
+            .unwrap();
         let bound = app
             .serve_http("127.0.0.1:0".parse().unwrap())
             .await
             .unwrap();
         DiscordApp {
             app,
-            discord: Some(discord),
+            adapters: Some(adapters),
             fake,
             http: format!("http://{bound}"),
             dir,
@@ -144,8 +129,8 @@ impl DiscordApp {
     }
 
     pub async fn stop(mut self) -> (FakeDiscord, tempfile::TempDir) {
-        if let Some(discord) = self.discord.take() {
-            discord.stop().await;
+        if let Some(adapters) = self.adapters.take() {
+            adapters.stop().await;
         }
         self.app.stop().await;
         (self.fake, self.dir)

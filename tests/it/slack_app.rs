@@ -5,12 +5,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use releasebot::app::{App, Waker};
-use releasebot::chat::slack::{SlackBot, SlackRunning};
+use releasebot::app::App;
+use releasebot::chat::adapters::Adapters;
 use releasebot::clock::FixedClock;
 use releasebot::domain::ids::ReleaseId;
 use releasebot::domain::release::Release;
-use releasebot::notify::ChatSink;
 
 use crate::ci_app::{engine_for, test_clock};
 use crate::fake_slack::FakeSlack;
@@ -60,7 +59,7 @@ delay_secs = 0
 
 pub struct SlackApp {
     pub app: App,
-    pub slack: Option<SlackRunning>,
+    pub adapters: Option<Adapters>,
     pub fake: FakeSlack,
     pub clock: Arc<FixedClock>,
     /// The HTTP listener (HTTP mode's endpoints).
@@ -81,18 +80,7 @@ impl SlackApp {
             &dir.path().join("data"),
             clock.clone(),
         );
-        let slack_config = engine
-            .config()
-            .slack
-            .clone()
-            .expect("[slack] is configured");
-        let waker = Waker::default();
-        let bot =
-            SlackBot::new(engine.clone(), &slack_config, waker.clone(), clock.clone()).unwrap();
-        let sinks: HashMap<String, Arc<dyn ChatSink>> =
-            HashMap::from([("slack".to_string(), bot.clone() as Arc<dyn ChatSink>)]);
-        let mut app = App::start_with(engine, clock.clone(), sinks, waker);
-        let slack = SlackRunning::start(bot, &slack_config, &mut app)
+        let (mut app, adapters) = Adapters::start(engine, clock.clone(), HashMap::new())
             .await
             .unwrap();
         let bound = app
@@ -101,7 +89,7 @@ impl SlackApp {
             .unwrap();
         SlackApp {
             app,
-            slack: Some(slack),
+            adapters: Some(adapters),
             fake,
             clock,
             http: format!("http://{bound}"),
@@ -118,8 +106,8 @@ impl SlackApp {
     }
 
     pub async fn stop(mut self) -> (FakeSlack, tempfile::TempDir) {
-        if let Some(slack) = self.slack.take() {
-            slack.stop().await;
+        if let Some(adapters) = self.adapters.take() {
+            adapters.stop().await;
         }
         self.app.stop().await;
         (self.fake, self.dir)
