@@ -80,6 +80,17 @@ pub fn after_mention<'a>(text: &'a str, mention: &str) -> Option<&'a str> {
     text.trim_start().strip_prefix(mention).map(str::trim)
 }
 
+/// `text` cut to at most `max` characters, ending in `…` when cut: for the
+/// platforms' length limits (headers, titles, field values, messages).
+pub fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
 /// `text` with each word (a run of ASCII letters and digits) for which
 /// `replace` gives something replaced by it.
 pub fn replace_words(text: &str, replace: &dyn Fn(&str) -> Option<String>) -> String {
@@ -205,6 +216,13 @@ mod tests {
         );
         assert!(!is_slack_user("UPPERCASE"));
         assert!(!is_snowflake("1764151200"));
+    }
+
+    #[test]
+    fn long_text_is_shortened_with_an_ellipsis() {
+        assert_eq!(shorten("release", 7), "release");
+        assert_eq!(shorten("releases", 7), "releas…");
+        assert_eq!(shorten("ééééé", 3).chars().count(), 3);
     }
 
     #[test]

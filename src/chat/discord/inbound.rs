@@ -347,12 +347,7 @@ fn reason_modal(release: &str) -> CreateInteractionResponse {
 
 /// Discord's 2,000-character message limit.
 fn fit(text: &str) -> String {
-    if text.chars().count() <= 2000 {
-        return text.to_string();
-    }
-    let mut cut: String = text.chars().take(1999).collect();
-    cut.push('…');
-    cut
+    text::shorten(text, 2000)
 }
 
 /// The name a guild shows: the member's nickname, else the display name,

@@ -27,15 +27,6 @@ pub fn colour(status: ReleaseStatus) -> u32 {
     }
 }
 
-fn cut(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut cut: String = text.chars().take(max - 1).collect();
-    cut.push('…');
-    cut
-}
-
 /// How a person shows: Discord people as mentions (Discord shows their
 /// names without pinging anyone), others by the name `name` knows for
 /// their `platform:id`, else by their id.
@@ -60,19 +51,26 @@ pub fn with_mentions(text: &str, name: &dyn Fn(&str) -> Option<String>) -> Strin
 pub fn embed(message: &Message, name: &dyn Fn(&str) -> Option<String>) -> CreateEmbed {
     // Titles do not render mentions, so the requester goes in a field.
     let mut embed = CreateEmbed::new()
-        .title(cut(&without_ids(&message.headline, name), TITLE_MAX))
+        .title(text::shorten(
+            &without_ids(&message.headline, name),
+            TITLE_MAX,
+        ))
         .colour(colour(message.status));
     if !message.service.is_empty() {
         embed = embed
-            .field("Service", cut(&message.service, VALUE_MAX), true)
-            .field("Version", cut(&message.version, VALUE_MAX), true)
-            .field("Environment", cut(&message.environment, VALUE_MAX), true)
+            .field("Service", text::shorten(&message.service, VALUE_MAX), true)
+            .field("Version", text::shorten(&message.version, VALUE_MAX), true)
+            .field(
+                "Environment",
+                text::shorten(&message.environment, VALUE_MAX),
+                true,
+            )
             .field("Requester", person(&message.requester, name), true);
     }
     for field in &message.fields {
         embed = embed.field(
             &field.label,
-            cut(&with_mentions(&field.value, name), VALUE_MAX),
+            text::shorten(&with_mentions(&field.value, name), VALUE_MAX),
             true,
         );
     }
@@ -112,7 +110,7 @@ pub fn buttons(message: &Message) -> Vec<CreateActionRow> {
 
 /// The thread opened on an announcement: at most 100 characters.
 pub fn thread_name(message: &Message) -> String {
-    cut(
+    text::shorten(
         &format!(
             "{} {} {} → {}",
             message.release, message.service, message.version, message.environment

@@ -29,15 +29,6 @@ pub fn with_names(text: &str, name: &dyn Fn(&str) -> Option<String>) -> String {
     })
 }
 
-fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut cut: String = text.chars().take(max - 1).collect();
-    cut.push('…');
-    cut
-}
-
 /// Escapes what Slack's mrkdwn treats as markup (`&`, `<`, `>`).
 pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
@@ -73,7 +64,7 @@ pub fn announcement(
         .iter()
         .map(|(label, value)| md!("*{}*\n{}", escape(label), escape(&with_names(value, name))))
         .collect();
-    let mut blocks: Vec<SlackBlock> = vec![SlackHeaderBlock::new(pt!(truncate(
+    let mut blocks: Vec<SlackBlock> = vec![SlackHeaderBlock::new(pt!(text::shorten(
         &with_names(&message.headline, name),
         HEADER_MAX
     )))
