@@ -2,11 +2,7 @@
 //! Discord. Announcements are routed by channel reference, not by where the
 //! command came from.
 
-use std::collections::HashMap;
-
-use releasebot::chat::adapters::Adapters;
-
-use crate::ci_app::{engine_for, test_clock};
+use crate::chat_app::ChatApp;
 use crate::fake_discord::{self, FakeDiscord};
 use crate::fake_slack::{
     button_payload, eventually, interactive_envelope, slash_envelope, FakeSlack,
@@ -49,12 +45,8 @@ approvals = 2
         discord_base = discord_fake.base,
         stakeholders = fake_discord::STAKEHOLDERS,
     );
-    let dir = tempfile::tempdir().unwrap();
-    let clock = test_clock();
-    let engine = engine_for(&config, &dir.path().join("data"), clock.clone());
-    let (app, adapters) = Adapters::start(engine, clock, HashMap::new())
-        .await
-        .unwrap();
+    let fakes = (slack_fake.clone(), discord_fake.clone());
+    let bot = ChatApp::start(fakes, tempfile::tempdir().unwrap(), &config).await;
     eventually("both connections", || {
         slack_fake.live_sockets() == 1 && discord_fake.live_gateways() == 1
     })
@@ -136,6 +128,5 @@ approvals = 2
         "{line}"
     );
 
-    adapters.stop().await;
-    app.stop().await;
+    bot.stop().await;
 }

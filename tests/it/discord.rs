@@ -473,7 +473,7 @@ async fn a_refused_identify_is_not_retried_in_a_tight_loop() {
     let fake = crate::fake_discord::FakeDiscord::start().await;
     let text = crate::discord_app::config(&fake)
         .replace("RB_TEST_DISCORD_TOKEN", "RB_TEST_DISCORD_WRONG_TOKEN");
-    let bot = DiscordApp::spawn_configured(fake, tempfile::tempdir().unwrap(), &text).await;
+    let bot = DiscordApp::start(fake, tempfile::tempdir().unwrap(), &text).await;
     eventually("a first attempt", || bot.fake.connections() == 1).await;
     // Discord closes with 4004 (authentication failed); the bot waits
     // seconds, not milliseconds, before it tries again.
@@ -561,7 +561,7 @@ async fn without_the_gateway_commands_are_still_registered() {
         "public_key_env = \"RB_TEST_DISCORD_PUBLIC_KEY\"\ngateway = false",
     );
     assert!(text.contains("gateway = false"));
-    let bot = DiscordApp::spawn_configured(fake, tempfile::tempdir().unwrap(), &text).await;
+    let bot = DiscordApp::start(fake, tempfile::tempdir().unwrap(), &text).await;
     eventually("/release registered over REST", || {
         bot.fake.ok_calls("PUT /applications/").len() == 1
     })

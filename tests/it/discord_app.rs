@@ -1,17 +1,9 @@
-//! The bot connected to the fake Discord through `proxy_url`: the real
-//! engine, notifier and relay on a temporary sled store with a fixed clock,
-//! the real serenity gateway client and REST client, and the HTTP
-//! interactions endpoint.
-
-use std::collections::HashMap;
+//! The bot connected to the fake Discord through `proxy_url`, with the real
+//! serenity gateway and REST clients and the HTTP interactions endpoint.
 
 use ed25519_dalek::{Signer, SigningKey};
-use releasebot::app::App;
-use releasebot::chat::adapters::Adapters;
-use releasebot::domain::ids::ReleaseId;
-use releasebot::domain::release::Release;
 
-use crate::ci_app::{engine_for, test_clock};
+use crate::chat_app::ChatApp;
 use crate::fake_discord::{self as fake, FakeDiscord};
 
 /// The app's Ed25519 key pair (Discord holds the private half).
@@ -78,13 +70,7 @@ delay_secs = 0
     )
 }
 
-pub struct DiscordApp {
-    pub app: App,
-    pub adapters: Option<Adapters>,
-    pub fake: FakeDiscord,
-    pub http: String,
-    pub dir: tempfile::TempDir,
-}
+pub type DiscordApp = ChatApp<FakeDiscord>;
 
 impl DiscordApp {
     pub async fn spawn() -> DiscordApp {
@@ -94,45 +80,6 @@ impl DiscordApp {
 
     pub async fn spawn_with(fake: FakeDiscord, dir: tempfile::TempDir) -> DiscordApp {
         let text = config(&fake);
-        DiscordApp::spawn_configured(fake, dir, &text).await
-    }
-
-    pub async fn spawn_configured(
-        fake: FakeDiscord,
-        dir: tempfile::TempDir,
-        config_text: &str,
-    ) -> DiscordApp {
-        let clock = test_clock();
-        let engine = engine_for(config_text, &dir.path().join("data"), clock.clone());
-        let (mut app, adapters) = Adapters::start(engine, clock, HashMap::new())
-            .await
-            .unwrap();
-        let bound = app
-            .serve_http("127.0.0.1:0".parse().unwrap())
-            .await
-            .unwrap();
-        DiscordApp {
-            app,
-            adapters: Some(adapters),
-            fake,
-            http: format!("http://{bound}"),
-            dir,
-        }
-    }
-
-    pub fn release(&self, id: u64) -> Option<Release> {
-        self.app.engine.store().release(ReleaseId::new(id)).unwrap()
-    }
-
-    pub fn release_count(&self) -> u64 {
-        self.app.engine.store().release_count().unwrap()
-    }
-
-    pub async fn stop(mut self) -> (FakeDiscord, tempfile::TempDir) {
-        if let Some(adapters) = self.adapters.take() {
-            adapters.stop().await;
-        }
-        self.app.stop().await;
-        (self.fake, self.dir)
+        ChatApp::start(fake, dir, &text).await
     }
 }
