@@ -45,6 +45,22 @@ async fn slash(bot: &SlackApp, envelope: &str, user: &str, text: &str) -> Value 
     bot.fake.ack(envelope).unwrap()
 }
 
+/// Sends a click on an announcement's button (`ts` is the message's) and
+/// returns at once; its trigger is named after the envelope, like `slash`.
+fn click(bot: &SlackApp, envelope: &str, user: &str, ts: &str, action: &str, release: &str) {
+    let trigger = format!("trigger-{envelope}");
+    let payload = button_payload(
+        user,
+        RELEASES,
+        ts,
+        action,
+        release,
+        &trigger,
+        &bot.fake.base,
+    );
+    bot.fake.send(&interactive_envelope(envelope, payload));
+}
+
 /// The `response_url` answer to a trigger.
 async fn answer(bot: &SlackApp, trigger: &str) -> Value {
     let find = || {
@@ -148,18 +164,7 @@ async fn request_buttons_thread_approval_and_deploy_edit_one_announcement() {
     );
 
     // Bob clicks Approve: the same message is edited and the thread gets a line.
-    bot.fake.send(&interactive_envelope(
-        "env-2",
-        button_payload(
-            BOB,
-            RELEASES,
-            &ts,
-            "release_approve",
-            "R-1",
-            "trigger-env-2",
-            &bot.fake.base,
-        ),
-    ));
+    click(&bot, "env-2", BOB, &ts, "release_approve", "R-1");
     eventually("the button's ack", || bot.fake.ack("env-2").is_some()).await;
     eventually("the edit after Bob's approval", || {
         bot.fake
@@ -290,18 +295,7 @@ async fn errors_and_help_are_ephemeral_and_change_nothing() {
     assert_eq!(refused["response_type"], "ephemeral");
 
     // A stranger clicks Approve on a release that does not exist.
-    bot.fake.send(&interactive_envelope(
-        "env-4",
-        button_payload(
-            ALICE,
-            RELEASES,
-            "1.0",
-            "release_approve",
-            "R-9",
-            "trigger-env-4",
-            &bot.fake.base,
-        ),
-    ));
+    click(&bot, "env-4", ALICE, "1.0", "release_approve", "R-9");
     let missing = answer(&bot, "trigger-env-4").await;
     assert_eq!(missing["response_type"], "ephemeral");
     assert!(
@@ -367,18 +361,7 @@ async fn a_post_whose_answer_was_lost_is_found_not_posted_again() {
     assert_eq!(bot.fake.ok_calls("chat.update")[0]["ts"], ts);
 
     // Later steps edit that message and reply in its thread.
-    bot.fake.send(&interactive_envelope(
-        "env-2",
-        button_payload(
-            BOB,
-            RELEASES,
-            &ts,
-            "release_approve",
-            "R-1",
-            "trigger-env-2",
-            &bot.fake.base,
-        ),
-    ));
+    click(&bot, "env-2", BOB, &ts, "release_approve", "R-1");
     eventually("the approval line in the adopted message's thread", || {
         !bot.fake.thread(RELEASES, &ts).is_empty()
     })
@@ -447,18 +430,14 @@ async fn reject_asks_for_a_reason_in_a_modal() {
     })
     .await;
 
-    bot.fake.send(&interactive_envelope(
+    click(
+        &bot,
         "env-2",
-        button_payload(
-            BOB,
-            RELEASES,
-            "1764151200.000001",
-            "release_reject",
-            "R-1",
-            "trigger-env-2",
-            &bot.fake.base,
-        ),
-    ));
+        BOB,
+        "1764151200.000001",
+        "release_reject",
+        "R-1",
+    );
     eventually("the modal", || !bot.fake.ok_calls("views.open").is_empty()).await;
     let opened = &bot.fake.ok_calls("views.open")[0];
     assert_eq!(opened["trigger_id"], "trigger-env-2");
