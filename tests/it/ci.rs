@@ -209,11 +209,7 @@ async fn a_500_then_success_is_retried_with_the_same_idempotency_key() {
     app.deploy("api", 1);
     app.until("the first attempt", |_| fake.triggers().len() == 1)
         .await;
-    app.until("the retry to be planned", |a| {
-        a.app.engine.store().jobs().unwrap()[0].attempts == 1
-    })
-    .await;
-    let job = app.app.engine.store().jobs().unwrap().remove(0);
+    let job = app.first_retry().await;
     assert_eq!(
         job.last_error.as_deref(),
         Some("500 from GitHub: Internal Server Error")
@@ -239,11 +235,7 @@ async fn a_429_waits_for_retry_after() {
     fake.fail_next(Fault::RetryAfter(30));
     let app = CiApp::spawn(&config(&github(&fake), &fake.url)).await;
     app.deploy("api", 1);
-    app.until("the retry to be planned", |a| {
-        a.app.engine.store().jobs().unwrap()[0].attempts == 1
-    })
-    .await;
-    let job = app.app.engine.store().jobs().unwrap().remove(0);
+    let job = app.first_retry().await;
     assert_eq!((job.next_attempt_at - app.clock.now()).num_seconds(), 30);
     app.advance(29);
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -258,11 +250,7 @@ async fn a_hang_past_the_request_timeout_is_retried() {
     fake.fail_next(Fault::Hang(std::time::Duration::from_secs(3)));
     let app = CiApp::spawn(&config(&github(&fake), &fake.url)).await;
     app.deploy("api", 1);
-    app.until("the retry to be planned", |a| {
-        a.app.engine.store().jobs().unwrap()[0].attempts == 1
-    })
-    .await;
-    let job = app.app.engine.store().jobs().unwrap().remove(0);
+    let job = app.first_retry().await;
     assert_eq!(
         job.last_error.as_deref(),
         Some("no answer from GitHub within 1 s")

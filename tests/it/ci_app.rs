@@ -15,6 +15,7 @@ use releasebot::clock::{Clock, FixedClock};
 use releasebot::config::Config;
 use releasebot::domain::ids::{ChannelRef, ReleaseId, UserRef};
 use releasebot::domain::message::Message;
+use releasebot::domain::outbox::CiJob;
 use releasebot::domain::release::Release;
 use releasebot::engine::{Engine, Origin};
 use releasebot::notify::{ChatSink, DeliveryError};
@@ -205,6 +206,16 @@ impl CiApp {
     }
 
     /// Waits (at most 10 s of real time) for `done`, nudging the workers.
+    /// Waits until the only job's first attempt failed and its retry is
+    /// planned; returns the job as stored.
+    pub async fn first_retry(&self) -> CiJob {
+        self.until("the retry to be planned", |a| {
+            a.app.engine.store().jobs().unwrap()[0].attempts == 1
+        })
+        .await;
+        self.app.engine.store().jobs().unwrap().remove(0)
+    }
+
     pub async fn until(&self, what: &str, done: impl Fn(&CiApp) -> bool) {
         for _ in 0..500 {
             if done(self) {
