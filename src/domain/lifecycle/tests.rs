@@ -25,6 +25,19 @@ fn requested(policy: &EnvPolicy, now: DateTime<Utc>) -> Release {
     request(ReleaseId::new(1), draft, actor, policy, now).unwrap()
 }
 
+/// A release Bob approved (quorum 1), and the directory where Dave deploys.
+fn approved_by_bob(policy: &EnvPolicy, now: DateTime<Utc>) -> (Directory, Release) {
+    let dir = directory(&[("bob", &["release-manager"]), ("dave", &["deployer"])]);
+    let mut release = requested(policy, now);
+    let bob = user("bob");
+    let actor = Actor {
+        user: &bob,
+        roles: &roles(&["release-manager"]),
+    };
+    approve(&mut release, actor, None, policy, &dir, now).unwrap();
+    (dir, release)
+}
+
 #[test]
 fn the_requester_cannot_approve_when_self_approval_is_off() {
     let now = Utc::now();
@@ -78,22 +91,8 @@ fn reaching_quorum_approves_and_changing_the_version_drops_approvals() {
 fn deploy_is_refused_once_approvals_expire() {
     let now = Utc::now();
     let p = policy(1, &[]);
-    let dir = directory(&[("bob", &["release-manager"]), ("dave", &["deployer"])]);
-    let mut release = requested(&p, now);
-    let (bob, dave) = (user("bob"), user("dave"));
-    let (rm, dep) = (roles(&["release-manager"]), roles(&["deployer"]));
-    approve(
-        &mut release,
-        Actor {
-            user: &bob,
-            roles: &rm,
-        },
-        None,
-        &p,
-        &dir,
-        now,
-    )
-    .unwrap();
+    let (dir, mut release) = approved_by_bob(&p, now);
+    let (dave, dep) = (user("dave"), roles(&["deployer"]));
     let later = now + Duration::hours(73);
     let refusal = start_deploy(
         &mut release,
@@ -115,22 +114,8 @@ fn deploy_is_refused_once_approvals_expire() {
 fn a_deploy_then_rollback_targets_the_previous_live_version() {
     let now = Utc::now();
     let p = policy(1, &[]);
-    let dir = directory(&[("bob", &["release-manager"]), ("dave", &["deployer"])]);
-    let mut release = requested(&p, now);
-    let (bob, dave) = (user("bob"), user("dave"));
-    let (rm, dep) = (roles(&["release-manager"]), roles(&["deployer"]));
-    approve(
-        &mut release,
-        Actor {
-            user: &bob,
-            roles: &rm,
-        },
-        None,
-        &p,
-        &dir,
-        now,
-    )
-    .unwrap();
+    let (dir, mut release) = approved_by_bob(&p, now);
+    let (dave, dep) = (user("dave"), roles(&["deployer"]));
     let live = LiveVersion {
         version: Version::parse("2.3.9").unwrap(),
         release: ReleaseId::new(9),
