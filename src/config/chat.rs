@@ -1,6 +1,7 @@
 //! How the bot reaches the chat platforms; tokens come from environment
 //! variables named in the file, never from the file itself.
 
+use super::ci::Report;
 use super::raw::{RawDiscord, RawSlack};
 use super::Secret;
 
@@ -24,9 +25,6 @@ pub struct SlackConfig {
     pub signing_secret: Option<Secret>,
     pub connections: u32,
 }
-
-/// Reports a problem at a key under `[slack]`.
-pub type Report<'a> = dyn FnMut(&str, String) + 'a;
 
 fn env_secret(key: &str, var: &str, report: &mut Report<'_>) -> Secret {
     match std::env::var(var) {

@@ -146,7 +146,7 @@ fn default_names(kind: &str) -> BTreeMap<&'static str, Option<String>> {
         .collect()
 }
 
-/// Reports a problem at a key under the target's path.
+/// Reports a problem at a key under a section's path (a CI target, `[slack]`, `[discord]`).
 pub type Report<'a> = dyn FnMut(&str, String) + 'a;
 
 /// Reads the environment variable a `*_env` key names.
