@@ -28,8 +28,18 @@ impl Directory {
 
     /// A person's roles: their own and those of every group they are in.
     pub fn roles_of(&self, user: &UserRef) -> BTreeSet<String> {
+        self.roles_in_groups(user, self.groups_by_user.get(user).into_iter().flatten())
+    }
+
+    /// A person's own roles and those of `groups` (groups this directory
+    /// holds no memberships for, such as the ones the engine learns).
+    pub fn roles_in_groups<'a>(
+        &self,
+        user: &UserRef,
+        groups: impl IntoIterator<Item = &'a UserRef>,
+    ) -> BTreeSet<String> {
         let mut roles = self.roles_by_user.get(user).cloned().unwrap_or_default();
-        for group in self.groups_by_user.get(user).into_iter().flatten() {
+        for group in groups {
             if let Some(group_roles) = self.roles_by_user.get(group) {
                 roles.extend(group_roles.iter().cloned());
             }

@@ -238,11 +238,9 @@ impl Engine {
     fn roles_of(&self, user: &UserRef) -> BTreeSet<String> {
         let mut roles = {
             let groups = self.groups.read().unwrap_or_else(|e| e.into_inner());
-            let mut roles = self.config.directory.roles_of(user);
-            for group in groups.get(user).into_iter().flatten() {
-                roles.extend(self.config.directory.roles_of(group));
-            }
-            roles
+            self.config
+                .directory
+                .roles_in_groups(user, groups.get(user).into_iter().flatten())
         };
         match self.store.granted_roles(user) {
             Ok(granted) => roles.extend(granted),
