@@ -220,6 +220,19 @@ impl Config {
         channels
     }
 
+    /// Every channel any release is announced in, each once.
+    pub fn announcement_channels(&self) -> Vec<ChannelRef> {
+        let env_channels = self
+            .environments
+            .values()
+            .flat_map(|e| e.policy.channels.iter());
+        let service_channels = self.services.values().flat_map(|s| s.channels.iter());
+        let mut channels: Vec<ChannelRef> = env_channels.chain(service_channels).cloned().collect();
+        channels.sort();
+        channels.dedup();
+        channels
+    }
+
     pub fn service_names(&self) -> String {
         names(self.services.keys())
     }

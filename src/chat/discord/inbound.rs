@@ -5,7 +5,7 @@
 //! and `@releasebot` mentions run like the slash command. Redeliveries are
 //! dropped by interaction / message id.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serenity::all::{
     ActionRowComponent, ChannelId, CommandDataOptionValue, CommandInteraction, CreateActionRow,
@@ -158,21 +158,13 @@ impl DiscordBot {
 
     /// Tells the engine which configured Discord roles a member holds.
     fn learn_roles(&self, actor: &UserRef, roles: &[RoleId]) {
-        let configured: BTreeSet<UserRef> = self
-            .engine
-            .config()
-            .directory
-            .groups()
-            .filter(|g| g.platform() == "discord")
-            .cloned()
-            .collect();
-        if configured.is_empty() {
+        if self.role_groups.is_empty() {
             return;
         }
         let held = roles
             .iter()
             .filter_map(|role| UserRef::parse(&format!("discord:role:{role}")).ok())
-            .filter(|group| configured.contains(group))
+            .filter(|group| self.role_groups.contains(group))
             .collect();
         self.engine.set_groups_of(actor, held);
     }
@@ -263,7 +255,7 @@ impl DiscordBot {
     /// The release whose thread `channel` is (a thread's id is its message's).
     fn thread_release(&self, channel: ChannelId) -> Option<ReleaseId> {
         let message = channel.get().to_string();
-        self.announcement_channels().iter().find_map(|announced| {
+        self.announcement_channels.iter().find_map(|announced| {
             self.engine
                 .store()
                 .release_for_thread(announced, &message)

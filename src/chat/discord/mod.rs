@@ -11,6 +11,7 @@ mod inbound;
 pub mod render;
 mod sink;
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -20,7 +21,7 @@ use serenity::http::HttpError;
 use crate::app::Waker;
 use crate::clock::Clock;
 use crate::config::DiscordConfig;
-use crate::domain::ids::ChannelRef;
+use crate::domain::ids::{ChannelRef, UserRef};
 use crate::engine::Engine;
 use crate::notify::DeliveryError;
 
@@ -35,6 +36,11 @@ pub struct DiscordBot {
     clock: Arc<dyn Clock>,
     /// The bot's own user id (from READY), to spot mentions.
     me: OnceLock<UserId>,
+    /// Discord channels that carry announcements (and so release threads),
+    /// from the config, which does not change while the bot runs.
+    announcement_channels: Vec<ChannelRef>,
+    /// The Discord roles that hold bot roles in the config.
+    role_groups: BTreeSet<UserRef>,
 }
 
 /// A REST client for the config: through `proxy_url` when set (serenity
@@ -58,6 +64,18 @@ impl DiscordBot {
         waker: Waker,
         clock: Arc<dyn Clock>,
     ) -> Arc<DiscordBot> {
+        let bot_config = engine.config();
+        let announcement_channels = bot_config
+            .announcement_channels()
+            .into_iter()
+            .filter(|c| c.platform() == "discord")
+            .collect();
+        let role_groups = bot_config
+            .directory
+            .groups()
+            .filter(|g| g.platform() == "discord")
+            .cloned()
+            .collect();
         Arc::new(DiscordBot {
             engine,
             http: Arc::new(rest_client(config)),
@@ -65,6 +83,8 @@ impl DiscordBot {
             waker,
             clock,
             me: OnceLock::new(),
+            announcement_channels,
+            role_groups,
         })
     }
 
@@ -127,24 +147,6 @@ impl DiscordBot {
     /// for others.
     fn shown(&self, text: &str) -> String {
         render::with_mentions(text, &|user| self.display(user))
-    }
-
-    /// Discord channels that carry announcements (and so release threads).
-    fn announcement_channels(&self) -> Vec<ChannelRef> {
-        let config = self.engine.config();
-        let env_channels = config
-            .environments
-            .values()
-            .flat_map(|e| e.policy.channels.iter());
-        let service_channels = config.services.values().flat_map(|s| s.channels.iter());
-        let mut channels: Vec<ChannelRef> = env_channels
-            .chain(service_channels)
-            .filter(|c| c.platform() == "discord")
-            .cloned()
-            .collect();
-        channels.sort();
-        channels.dedup();
-        channels
     }
 }
 
