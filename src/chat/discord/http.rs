@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use serenity::all::Interaction;
+use serenity::all::{CreateInteractionResponse, Interaction};
 use serenity::interactions_endpoint::Verifier;
 
 use super::DiscordBot;
@@ -73,10 +73,6 @@ async fn interaction(
                 .into_response();
         }
     };
-    if let Interaction::Ping(_) = interaction {
-        // PONG is exactly `{"type": 1}`.
-        return Json(serde_json::json!({ "type": 1 })).into_response();
-    }
     let Some((response, job)) = endpoint.bot.first_response(&interaction) else {
         // A redelivery: it was answered the first time.
         return (StatusCode::CONFLICT, "interaction already answered").into_response();
@@ -84,6 +80,10 @@ async fn interaction(
     if let Some(job) = job {
         let bot = endpoint.bot.clone();
         tokio::spawn(async move { bot.finish(job).await });
+    }
+    if let CreateInteractionResponse::Pong = response {
+        // PONG is exactly `{"type": 1}`; serenity would add `"data": null`.
+        return Json(serde_json::json!({ "type": 1 })).into_response();
     }
     Json(response).into_response()
 }
