@@ -220,7 +220,7 @@ impl SlackBot {
         if !self.first_delivery(delivery) {
             return;
         }
-        self.answer_in_thread(author, channel_id, thread, line)
+        self.answer_in_thread(author, channel_id, thread, true, line)
             .await;
     }
 
@@ -247,26 +247,35 @@ impl SlackBot {
             .thread_ts
             .clone()
             .unwrap_or_else(|| mention.origin.ts.clone());
-        let line = match self.thread_release(&mention.channel, &thread) {
+        let release = self.thread_release(&mention.channel, &thread);
+        let line = match release {
             Some(release) => text::thread_command(&line, release).unwrap_or(line),
             None => line,
         };
-        self.answer_in_thread(&mention.user, &mention.channel, &thread, line)
-            .await;
+        let announced_there = release.is_some();
+        self.answer_in_thread(
+            &mention.user,
+            &mention.channel,
+            &thread,
+            announced_there,
+            line,
+        )
+        .await;
     }
 
     /// Runs a command written in a thread (or a mention) and answers there:
     /// errors and queries to the writer alone, changes in the thread, unless
-    /// it is the release's own thread, where the notifier adds the step.
+    /// it is the release's own thread (`announced_there`), where the
+    /// notifier adds the step.
     async fn answer_in_thread(
         &self,
         author: &SlackUserId,
         channel_id: &SlackChannelId,
         thread: &SlackTs,
+        announced_there: bool,
         line: String,
     ) {
         let outcome = self.run(user(author), channel(channel_id), line).await;
-        let announced_there = self.thread_release(channel_id, thread).is_some();
         if !outcome.ok || !outcome.changed {
             self.whisper(channel_id, author, Some(thread), &outcome.text)
                 .await;
