@@ -68,8 +68,7 @@ pub struct App {
     pub relay: Arc<Relay>,
     pub metrics: Arc<Metrics>,
     clock: Arc<dyn Clock>,
-    notifier_wake: Arc<Notify>,
-    relay_wake: Arc<Notify>,
+    waker: Waker,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     /// Routes chat adapters add to the HTTP listener (Slack's HTTP mode).
@@ -93,8 +92,6 @@ impl App {
         sinks: HashMap<String, Arc<dyn ChatSink>>,
         waker: Waker,
     ) -> App {
-        let notifier_wake = waker.notifier;
-        let relay_wake = waker.relay;
         let (shutdown, signal) = watch::channel(false);
         let notifier = Arc::new(Notifier::new(engine.store().clone(), sinks));
         let metrics = Arc::new(Metrics::default());
@@ -102,13 +99,13 @@ impl App {
             engine.clone(),
             clock.clone(),
             metrics.clone(),
-            notifier_wake.clone(),
+            waker.notifier.clone(),
         ));
         let scheduler = Arc::new(crate::schedule::Scheduler::new(engine.clone(), clock.now()));
         let tasks = vec![
-            tokio::spawn(notifier.clone().run(notifier_wake.clone(), signal.clone())),
-            tokio::spawn(relay.clone().run(relay_wake.clone(), signal.clone())),
-            tokio::spawn(scheduler.run(clock.clone(), notifier_wake.clone(), signal.clone())),
+            tokio::spawn(notifier.clone().run(waker.notifier.clone(), signal.clone())),
+            tokio::spawn(relay.clone().run(waker.relay.clone(), signal.clone())),
+            tokio::spawn(scheduler.run(clock.clone(), waker.notifier.clone(), signal.clone())),
             tokio::spawn(forget_old_deliveries(
                 engine.store().clone(),
                 clock.clone(),
@@ -121,8 +118,7 @@ impl App {
             relay,
             metrics,
             clock,
-            notifier_wake,
-            relay_wake,
+            waker,
             shutdown,
             tasks,
             routes: axum::Router::new(),
@@ -146,7 +142,7 @@ impl App {
             engine: self.engine.clone(),
             clock: self.clock.clone(),
             metrics: self.metrics.clone(),
-            notifier_wake: self.notifier_wake.clone(),
+            notifier_wake: self.waker.notifier.clone(),
         };
         self.tasks.push(tokio::spawn(crate::http::serve(
             listener,
@@ -159,14 +155,13 @@ impl App {
 
     /// Tells the workers that a command may have queued work for them.
     pub fn wake_workers(&self) {
-        self.relay_wake.notify_one();
-        self.notifier_wake.notify_one();
+        self.waker.wake();
     }
 
     /// Tells only the relay; for callers that deliver announcements themselves
     /// (the shell prints them right under its reply).
     pub fn wake_relay(&self) {
-        self.relay_wake.notify_one();
+        self.waker.relay.notify_one();
     }
 
     /// True when no CI job and no announcement is waiting.
