@@ -305,12 +305,22 @@ impl Store {
 
     /// Announcements waiting for the notifier, oldest first, with their keys.
     pub fn pending_announcements(&self, limit: usize) -> StoreResult<Vec<(u64, Announcement)>> {
-        self.trees[OUTBOX_NOTIFY]
+        self.outbox(OUTBOX_NOTIFY, "announcement", limit)
+    }
+
+    /// The first `limit` entries of an outbox tree keyed by sequence number.
+    fn outbox<T: DeserializeOwned>(
+        &self,
+        tree: usize,
+        what: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<(u64, T)>> {
+        self.trees[tree]
             .iter()
             .take(limit)
             .map(|item| {
                 let (key, bytes) = item?;
-                Ok((keys::u64_from(&key), decode("announcement", &bytes)?))
+                Ok((keys::u64_from(&key), decode(what, &bytes)?))
             })
             .collect()
     }
@@ -504,14 +514,7 @@ impl Store {
 
     /// Digests waiting for the notifier, oldest first, with their keys.
     pub fn pending_digests(&self, limit: usize) -> StoreResult<Vec<(u64, Digest)>> {
-        self.trees[OUTBOX_DIGEST]
-            .iter()
-            .take(limit)
-            .map(|item| {
-                let (key, bytes) = item?;
-                Ok((keys::u64_from(&key), decode("digest", &bytes)?))
-            })
-            .collect()
+        self.outbox(OUTBOX_DIGEST, "digest", limit)
     }
 
     pub fn digest_delivered(&self, key: u64) -> StoreResult<()> {
