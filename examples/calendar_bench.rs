@@ -91,6 +91,7 @@ fn main() {
                 previous: None,
                 rejected: None,
                 cancelled: None,
+                revision: 0,
             }
         })
         .collect();

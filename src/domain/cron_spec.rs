@@ -2,12 +2,16 @@
 //! field by field and translated for the `cron` crate, which wants a seconds
 //! field and numbers weekdays 1–7 from Sunday (crontab: 0–6, 0 and 7 =
 //! Sunday). Weekdays are handed over as names, so no number is ever shifted.
+//!
+//! The `cron` crate decides which wall-clock times match; this module maps
+//! them onto real instants across clock changes the way Vixie cron and cronie
+//! do (see `next_after`).
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 
 const FIELDS: [&str; 5] = ["minute", "hour", "day-of-month", "month", "day-of-week"];
@@ -31,6 +35,27 @@ pub struct CronSpec {
     /// One schedule, or two when both day fields are restricted: crontab
     /// fires when *either* day field matches, the `cron` crate when both do.
     schedules: Vec<cron::Schedule>,
+    /// True when the minute or hour field has a wildcard or a step
+    /// (`*/30 * * * *`, `0 * * * *`): such a job runs by real elapsed time
+    /// through clock changes. Otherwise it is a fixed-time job.
+    elapsed: bool,
+}
+
+/// How far before the asked instant's wall time the search starts: the
+/// second pass of a repeated hour has wall times earlier than the first
+/// pass's, and no zone repeats more than a few hours.
+const FOLD_LOOKBACK: chrono::Duration = chrono::Duration::hours(3);
+/// Matching wall times looked at per schedule before giving up; far more
+/// than a dense line needs to get past a fold.
+const SEARCH_LIMIT: usize = 10_000;
+
+/// A real instant a matching wall time stands for.
+enum Candidate {
+    /// No later wall time can map to an earlier instant.
+    Monotone(DateTime<Utc>),
+    /// The second pass of a repeated wall time: later wall times' first
+    /// passes can be earlier.
+    SecondPass(DateTime<Utc>),
 }
 
 impl fmt::Debug for CronSpec {
@@ -147,6 +172,9 @@ impl CronSpec {
             })
         };
         // translated: [sec, min, hour, day-of-month, month, day-of-week]
+        let elapsed = fields[..2]
+            .iter()
+            .any(|f| f.contains('*') || f.contains('/'));
         let schedules = if fields[2] != "*" && fields[4] != "*" {
             let mut by_month_day = translated.clone();
             by_month_day[5] = "*".to_string();
@@ -159,6 +187,7 @@ impl CronSpec {
         Ok(CronSpec {
             text: trimmed.to_string(),
             schedules,
+            elapsed,
         })
     }
 
@@ -166,17 +195,88 @@ impl CronSpec {
         &self.text
     }
 
-    /// The first time strictly after `after`, reading the line in `tz`.
-    /// A wall-clock time a DST change skips does not fire that day; one it
-    /// repeats fires once, at its first occurrence.
+    /// The first instant strictly after `after` at which the line fires,
+    /// reading it in `tz`. Clock changes follow Vixie cron and cronie:
+    /// - a fixed-time job whose time a spring-forward skips runs once, right
+    ///   after the jump (02:30 runs at 03:00 the new time);
+    /// - a fixed-time job whose time a fall-back repeats runs once, at the
+    ///   first pass;
+    /// - a job with a wildcard or step in its minute or hour field runs by
+    ///   real elapsed time: at every real minute whose wall time matches, so
+    ///   both passes of a repeated hour, and no gap after a skipped one.
     pub fn next_after(&self, after: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
-        let local = after.with_timezone(&tz);
+        let offset = tz.offset_from_utc_datetime(&after.naive_utc()).fix();
+        let wall = after.naive_utc().checked_add_offset(offset)?;
+        let from = wall.checked_sub_signed(FOLD_LOOKBACK)?;
         self.schedules
             .iter()
-            .filter_map(|schedule| schedule.after(&local).next())
-            .map(|t| t.with_timezone(&Utc))
+            .filter_map(|schedule| self.first_in(schedule, from, after, tz))
             .min()
     }
+
+    /// The earliest instant after `after` of one schedule, searching wall
+    /// times from `from` on.
+    fn first_in(
+        &self,
+        schedule: &cron::Schedule,
+        from: NaiveDateTime,
+        after: DateTime<Utc>,
+        tz: Tz,
+    ) -> Option<DateTime<Utc>> {
+        let mut best: Option<DateTime<Utc>> = None;
+        // The `cron` crate walks wall times on a clock without changes (UTC).
+        for wall in schedule
+            .after(&Utc.from_utc_datetime(&from))
+            .take(SEARCH_LIMIT)
+        {
+            for candidate in self.instants(wall.naive_utc(), tz) {
+                let (instant, monotone) = match candidate {
+                    Candidate::Monotone(at) => (at, true),
+                    Candidate::SecondPass(at) => (at, false),
+                };
+                if instant <= after {
+                    continue;
+                }
+                best = Some(best.map_or(instant, |b| b.min(instant)));
+                if monotone {
+                    return best;
+                }
+            }
+        }
+        best
+    }
+
+    /// The instants a matching wall time stands for in `tz`.
+    fn instants(&self, wall: NaiveDateTime, tz: Tz) -> Vec<Candidate> {
+        match tz.from_local_datetime(&wall) {
+            LocalResult::Single(at) => vec![Candidate::Monotone(at.with_timezone(&Utc))],
+            LocalResult::Ambiguous(first, second) if self.elapsed => vec![
+                Candidate::Monotone(first.with_timezone(&Utc)),
+                Candidate::SecondPass(second.with_timezone(&Utc)),
+            ],
+            LocalResult::Ambiguous(first, _) => {
+                vec![Candidate::Monotone(first.with_timezone(&Utc))]
+            }
+            LocalResult::None if self.elapsed => Vec::new(),
+            LocalResult::None => gap_end(wall, tz)
+                .map(Candidate::Monotone)
+                .into_iter()
+                .collect(),
+        }
+    }
+}
+
+/// The instant a spring-forward gap containing `wall` ends: the first wall
+/// minute after it that exists. Gaps last an hour, rarely two, once a day.
+fn gap_end(wall: NaiveDateTime, tz: Tz) -> Option<DateTime<Utc>> {
+    let mut probe = wall;
+    for _ in 0..=(26 * 60) {
+        probe = probe.checked_add_signed(chrono::Duration::minutes(1))?;
+        if let Some(at) = tz.from_local_datetime(&probe).earliest() {
+            return Some(at.with_timezone(&Utc));
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -257,9 +357,11 @@ mod tests {
     #[test]
     fn spring_forward_skips_and_fall_back_fires_once_in_berlin() {
         let tz: Tz = "Europe/Berlin".parse().unwrap();
-        // 2027-03-28: 02:00 jumps to 03:00, so 02:30 does not exist that day.
+        // 2027-03-28: 02:00 jumps to 03:00, so 02:30 runs right after the jump.
         let spec = CronSpec::parse("30 2 * * *").unwrap();
         let next = spec.next_after(utc(2027, 3, 27, 12, 0), tz).unwrap();
+        assert_eq!(next, utc(2027, 3, 28, 1, 0), "03:00 CEST on the 28th");
+        let next = spec.next_after(next, tz).unwrap();
         assert_eq!(next, utc(2027, 3, 29, 0, 30), "02:30 CEST on the 29th");
         // 2026-10-25: 02:00–03:00 repeats; 01:30 happens once.
         let spec = CronSpec::parse("30 1 * * *").unwrap();
@@ -274,16 +376,63 @@ mod tests {
     #[test]
     fn spring_forward_and_fall_back_in_new_york() {
         let tz: Tz = "America/New_York".parse().unwrap();
-        // 2027-03-14: 02:00 jumps to 03:00.
+        // 2027-03-14: 02:00 jumps to 03:00; 02:30 runs at 03:00 EDT.
         let spec = CronSpec::parse("30 2 * * *").unwrap();
         assert_eq!(
             spec.next_after(utc(2027, 3, 13, 12, 0), tz).unwrap(),
-            utc(2027, 3, 15, 6, 30)
+            utc(2027, 3, 14, 7, 0)
         );
         // 2026-11-01: 01:00–02:00 repeats; 01:30 fires at its first (EDT) occurrence only.
         let spec = CronSpec::parse("30 1 * * *").unwrap();
         let first = spec.next_after(utc(2026, 10, 31, 12, 0), tz).unwrap();
         assert_eq!(first, utc(2026, 11, 1, 5, 30));
         assert_eq!(spec.next_after(first, tz).unwrap(), utc(2026, 11, 2, 6, 30));
+    }
+
+    #[test]
+    fn a_fixed_job_asked_during_the_second_pass_is_not_given_the_first_pass() {
+        let tz: Tz = "Europe/Berlin".parse().unwrap();
+        // 02:30 CET on 2027-10-31, the second pass; 02:45 CEST already ran.
+        let spec = CronSpec::parse("45 2 * * *").unwrap();
+        let next = spec.next_after(utc(2027, 10, 31, 1, 30), tz).unwrap();
+        assert_eq!(next, utc(2027, 11, 1, 1, 45));
+    }
+
+    #[test]
+    fn a_next_time_is_always_after_the_instant_asked_about() {
+        let specs = [
+            "*/7 * * * *",
+            "0 * * * *",
+            "30 2 * * *",
+            "45 1 * * *",
+            "0 9 1 * MON",
+        ];
+        for zone in [
+            "Europe/Berlin",
+            "America/New_York",
+            "Australia/Lord_Howe",
+            "UTC",
+        ] {
+            let tz: Tz = zone.parse().unwrap();
+            for spec in specs.map(|s| CronSpec::parse(s).unwrap()) {
+                // Every 7 minutes through both of 2027's clock changes.
+                for start in [utc(2027, 3, 26, 0, 0), utc(2027, 10, 29, 0, 0)] {
+                    let mut at = start;
+                    while at < start + chrono::Duration::days(12) {
+                        let next = spec.next_after(at, tz).unwrap();
+                        assert!(next > at, "{spec:?} in {zone} after {at} gave {next}");
+                        at += chrono::Duration::minutes(7);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn extreme_instants_give_an_answer_or_none_without_panicking() {
+        let spec = CronSpec::parse("* * * * *").unwrap();
+        let _ = spec.next_after(DateTime::<Utc>::MAX_UTC, Tz::UTC);
+        let _ = spec.next_after(DateTime::<Utc>::MIN_UTC, Tz::UTC);
+        let _ = spec.next_after(DateTime::<Utc>::MAX_UTC, "Europe/Berlin".parse().unwrap());
     }
 }

@@ -61,10 +61,9 @@ pub fn feed(name: &str, releases: &[Release], freezes: &[Freeze], now: DateTime<
             ReleaseStatus::Requested => "TENTATIVE",
             _ => "CONFIRMED",
         };
-        // Seconds since the request: rises with every update, needs no counter.
-        let sequence = (release.updated_at - release.requested_at)
-            .num_seconds()
-            .max(0);
+        // The store raises the revision with every change, so two changes in
+        // one second, or a clock stepped back, still raise the SEQUENCE.
+        let sequence = release.revision;
         line("BEGIN:VEVENT".into());
         line(format!("UID:{}@releasebot", release.id));
         line(format!("DTSTAMP:{}", stamp(now)));

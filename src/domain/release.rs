@@ -233,6 +233,11 @@ pub struct Release {
     pub rejected: Option<Closure>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancelled: Option<Closure>,
+    /// How many times the release has been changed since it was requested;
+    /// the store raises it on every write, so the calendar feed's SEQUENCE
+    /// rises with every change, whatever the clock says.
+    #[serde(default)]
+    pub revision: u64,
 }
 
 impl Release {

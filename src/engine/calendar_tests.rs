@@ -356,6 +356,7 @@ fn release(id: u64, service: &str, requested: i64, deployments: Vec<Deployment>)
         previous: None,
         rejected: None,
         cancelled: None,
+        revision: 0,
     }
 }
 

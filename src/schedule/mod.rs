@@ -174,4 +174,6 @@ impl Scheduler {
 }
 
 #[cfg(test)]
+mod dst_tests;
+#[cfg(test)]
 mod tests;

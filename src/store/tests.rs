@@ -26,6 +26,7 @@ fn release(id: ReleaseId, status: ReleaseStatus) -> Release {
         previous: None,
         rejected: None,
         cancelled: None,
+        revision: 0,
     }
 }
 
@@ -58,13 +59,13 @@ fn status_changes_move_index_entries_and_counts() {
         .transaction(|tx| tx.put_release(&approved, Some(&first)))
         .unwrap();
     assert_eq!(store.count(ReleaseStatus::Requested).unwrap(), 0);
-    assert_eq!(
-        store
-            .with_status(ReleaseStatus::Approved, 10)
-            .unwrap()
-            .releases,
-        vec![approved]
-    );
+    let stored = store
+        .with_status(ReleaseStatus::Approved, 10)
+        .unwrap()
+        .releases;
+    assert_eq!(stored[0].revision, 1, "each change raises the revision");
+    approved.revision = 1;
+    assert_eq!(stored, vec![approved]);
     assert!(store
         .with_status(ReleaseStatus::Requested, 10)
         .unwrap()

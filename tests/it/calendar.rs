@@ -117,3 +117,37 @@ async fn the_feed_parses_as_icalendar_with_stable_uids_sequences_and_cancellatio
         404
     );
 }
+
+/// R-1's SEQUENCE in the production feed.
+async fn sequence_of_r1(app: &CiApp) -> u64 {
+    let (_, body) = feed(app, &format!("?token={CALENDAR_TOKEN}&env=production")).await;
+    events(&body)
+        .into_iter()
+        .find(|e| e["UID"] == "R-1@releasebot")
+        .expect("R-1 in the feed")["SEQUENCE"]
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sequence_rises_with_two_changes_in_one_second_and_with_a_clock_stepped_back() {
+    let app = CiApp::spawn(CONFIG).await;
+    app.run(
+        "alice",
+        "request api 2.4.0 to production at 2026-12-01 14:00",
+    )
+    .unwrap();
+    let requested = sequence_of_r1(&app).await;
+    // Two changes within the same second.
+    app.run("alice", "schedule R-1 2026-12-01 15:00").unwrap();
+    let rescheduled = sequence_of_r1(&app).await;
+    assert!(rescheduled > requested, "{rescheduled} after {requested}");
+    app.run("bob", "approve R-1").unwrap();
+    let approved = sequence_of_r1(&app).await;
+    assert!(approved > rescheduled, "{approved} after {rescheduled}");
+    // The clock stepped back an hour (an NTP correction, a VM restored).
+    app.advance(-3600);
+    app.run("alice", "schedule R-1 2026-12-01 14:30").unwrap();
+    let stepped_back = sequence_of_r1(&app).await;
+    assert!(stepped_back > approved, "{stepped_back} after {approved}");
+}

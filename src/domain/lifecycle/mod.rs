@@ -63,6 +63,7 @@ pub fn request(
         previous: None,
         rejected: None,
         cancelled: None,
+        revision: 0,
     })
 }
 
