@@ -11,7 +11,7 @@
 //! - [`chat`]: adapters that translate platform events (the shell for now).
 //! - [`app`]: wires engine and workers together with one shutdown signal.
 //! - [`config`], [`clock`], [`cli`]: typed config, time as a parameter, the
-//!   command line.
+//!   command line; [`failpoint`]: named crash points for tests.
 
 pub mod app;
 pub mod chat;
@@ -21,6 +21,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod engine;
+pub mod failpoint;
 pub mod http;
 pub mod metrics;
 pub mod notify;

@@ -39,7 +39,7 @@ impl Adapters {
             None => None,
         };
         let discord = config.discord.as_ref().map(|discord| {
-            let bot = DiscordBot::new(engine.clone(), discord, waker.clone(), clock.clone());
+            let bot = DiscordBot::new(engine.clone(), discord, waker.clone());
             sinks.insert("discord".to_string(), bot.clone());
             bot
         });

@@ -7,13 +7,10 @@ pub mod shell;
 pub mod slack;
 pub mod text;
 
-use chrono::{DateTime, Utc};
-
 use crate::app::Waker;
 use crate::domain::command;
 use crate::domain::ids::{ChannelRef, UserRef};
 use crate::engine::{Engine, EngineError, Origin};
-use crate::store::Store;
 
 /// What the engine answered a command from chat.
 pub(crate) struct Outcome {
@@ -21,34 +18,48 @@ pub(crate) struct Outcome {
     pub ok: bool,
     /// A change (shown to the channel) rather than a query (shown to the asker).
     pub changed: bool,
+    /// A redelivery of something already handled: answer nobody.
+    pub duplicate: bool,
 }
 
 /// Runs one command line from chat in the engine, off the async threads
-/// (sled and fsync block), then wakes the notifier and relay.
+/// (sled and fsync block), then wakes the notifier and relay. `delivery` is
+/// the platform's id of the event it came in: it is marked handled in the
+/// command's own transaction, so a crash anywhere loses nothing and a
+/// redelivery takes effect once (`Outcome::duplicate`).
 pub(crate) async fn run(
     engine: &Engine,
     waker: &Waker,
     actor: UserRef,
     origin: ChannelRef,
     line: String,
+    delivery: Option<&str>,
 ) -> Outcome {
-    let engine = engine.clone();
+    let engine = match delivery {
+        Some(delivery) => engine.for_delivery(delivery),
+        None => engine.clone(),
+    };
+    let subject = delivery.unwrap_or_default().to_string();
     let ran = tokio::task::spawn_blocking(move || {
+        crate::failpoint::hit("chat.before_command", &subject);
         let parsed = command::parse(&line);
         let changed = parsed.as_ref().is_ok_and(|c| c.changes_state());
         let result = parsed
             .map_err(Into::into)
             .and_then(|command| engine.handle(&actor, command, &Origin { channel: origin }));
+        crate::failpoint::hit("chat.after_command", &subject);
         match result {
             Ok(reply) => Outcome {
                 text: reply.text,
                 ok: true,
                 changed,
+                duplicate: false,
             },
             Err(error) => Outcome {
                 text: error.reply_text(),
                 ok: false,
                 changed,
+                duplicate: matches!(error, EngineError::Duplicate),
             },
         }
     })
@@ -60,16 +71,7 @@ pub(crate) async fn run(
             text: EngineError::Internal(String::new()).reply_text(),
             ok: false,
             changed: false,
+            duplicate: false,
         }
-    })
-}
-
-/// Whether an inbound delivery (an event, interaction or message id) is new;
-/// a redelivery is dropped. If the store cannot say, the delivery is taken:
-/// better a rare double than a command silently lost.
-pub(crate) fn first_delivery(store: &Store, delivery: &str, now: DateTime<Utc>) -> bool {
-    store.first_delivery(delivery, now).unwrap_or_else(|error| {
-        tracing::error!(%error, "recording an inbound delivery failed");
-        true
     })
 }

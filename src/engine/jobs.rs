@@ -267,6 +267,8 @@ impl Engine {
                 tracing::error!(error = %text, "recording a callback failed");
                 CallbackError::Internal
             }
+            // Callbacks carry no chat delivery; this cannot happen.
+            EngineError::Duplicate => CallbackError::Internal,
         })
     }
 

@@ -54,6 +54,10 @@ pub enum EngineError {
     User(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// The inbound delivery was handled already (a redelivery); nothing ran
+    /// and nobody is answered.
+    #[error("a redelivery, dropped")]
+    Duplicate,
 }
 
 impl EngineError {
@@ -61,6 +65,7 @@ impl EngineError {
     pub fn reply_text(&self) -> String {
         match self {
             EngineError::User(text) => text.clone(),
+            EngineError::Duplicate => String::new(),
             EngineError::Internal(_) => {
                 "Something went wrong on my side and nothing was changed; the details are in the bot's log.".to_string()
             }
@@ -72,6 +77,7 @@ impl From<StoreError> for EngineError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Refused(refusal) => EngineError::User(refusal.0),
+            StoreError::Duplicate => EngineError::Duplicate,
             other => EngineError::Internal(other.to_string()),
         }
     }
@@ -103,6 +109,9 @@ pub struct Engine {
     groups: Arc<RwLock<BTreeMap<UserRef, BTreeSet<UserRef>>>>,
     /// People's names as their platforms show them, as adapters learn them.
     names: Arc<RwLock<HashMap<UserRef, String>>>,
+    /// The inbound chat delivery this command came in, marked handled in the
+    /// same transaction as the command's effect (see `for_delivery`).
+    delivery: Option<Arc<str>>,
 }
 
 /// What a change to a release did: its result, and the words for the audit
@@ -139,7 +148,41 @@ impl Engine {
             flush_each: true,
             groups: Arc::default(),
             names: Arc::default(),
+            delivery: None,
         }
+    }
+
+    /// An engine for one inbound chat delivery (`slack:event:Ev…`): the
+    /// command's transaction also marks the delivery handled, so a crash
+    /// before the commit leaves neither (a redelivery runs the command) and
+    /// a redelivery after it is refused as `EngineError::Duplicate`.
+    pub fn for_delivery(&self, delivery: &str) -> Engine {
+        Engine {
+            delivery: Some(delivery.into()),
+            ..self.clone()
+        }
+    }
+
+    /// Whether an inbound delivery was handled already. If the store cannot
+    /// say, it is taken as new: the command's transaction still refuses a
+    /// true duplicate.
+    pub fn delivery_seen(&self, delivery: &str) -> bool {
+        self.store.delivery_seen(delivery).unwrap_or_else(|error| {
+            tracing::error!(%error, "reading inbound delivery marks failed");
+            false
+        })
+    }
+
+    /// Marks a delivery handled outside a command (it changed nothing, or it
+    /// opened a modal); false when it already was.
+    pub fn first_delivery(&self, delivery: &str) -> bool {
+        let now = self.clock.now();
+        self.store
+            .first_delivery(delivery, now)
+            .unwrap_or_else(|error| {
+                tracing::error!(%error, "recording an inbound delivery failed");
+                true
+            })
     }
 
     /// An engine whose commands do not fsync one by one: the caller must call
@@ -153,6 +196,13 @@ impl Engine {
 
     /// Runs a change as one transaction, durable now or at the caller's flush.
     fn commit<T>(&self, change: impl Fn(&Tx<'_>) -> TxResult<T>) -> Result<T, StoreError> {
+        let now = self.clock.now();
+        let change = |tx: &Tx<'_>| {
+            if let Some(delivery) = &self.delivery {
+                tx.mark_delivery(delivery, now)?;
+            }
+            change(tx)
+        };
         if self.flush_each {
             self.store.transaction(change)
         } else {
@@ -230,6 +280,13 @@ impl Engine {
         };
         if let Err(EngineError::Internal(error)) = &result {
             tracing::error!(%actor, %error, "command failed");
+        }
+        // A query or a refusal committed nothing: remember the delivery now.
+        if let (Some(delivery), false) = (
+            &self.delivery,
+            matches!(result, Err(EngineError::Duplicate)),
+        ) {
+            self.first_delivery(delivery);
         }
         result
     }

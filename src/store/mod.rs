@@ -95,6 +95,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("storage failed: {0}")]
     Storage(String),
+    /// An inbound delivery was handled already; the redelivery is dropped.
+    #[error("this delivery was handled already")]
+    Duplicate,
 }
 
 impl From<sled::Error> for StoreError {
@@ -189,14 +192,18 @@ impl Store {
     ) -> StoreResult<T> {
         let result = self.trees.as_slice().transaction(|trees| {
             change(&Tx { trees }).map_err(|TxError(failure)| match failure {
-                TxFailure::Refused(refusal) => ConflictableTransactionError::Abort(Ok(refusal)),
-                TxFailure::Corrupt(why) => ConflictableTransactionError::Abort(Err(why)),
+                TxFailure::Refused(refusal) => {
+                    ConflictableTransactionError::Abort(StoreError::Refused(refusal))
+                }
+                TxFailure::Duplicate => ConflictableTransactionError::Abort(StoreError::Duplicate),
+                TxFailure::Corrupt(why) => {
+                    ConflictableTransactionError::Abort(StoreError::Corrupt(why))
+                }
                 TxFailure::Sled(error) => error.into(),
             })
         });
         let value = result.map_err(|e| match e {
-            TransactionError::Abort(Ok(refusal)) => StoreError::Refused(refusal),
-            TransactionError::Abort(Err(why)) => StoreError::Corrupt(why),
+            TransactionError::Abort(aborted) => aborted,
             TransactionError::Storage(error) => StoreError::from(error),
         })?;
         Ok(value)
@@ -382,11 +389,15 @@ impl Store {
             .map(|bytes| ReleaseId::new(u64::from_be_bytes(bytes))))
     }
 
-    /// Records that an inbound chat delivery (`slack:event:Ev…`) is being
-    /// handled; false when it already was, so a redelivery is dropped. The
-    /// mark is written before the work, so a crash in between loses that one
-    /// command rather than running it twice; the person sees no answer and
-    /// can send it again.
+    /// Whether an inbound chat delivery was handled already (a read: the
+    /// mark itself is written with the command's effect, `Tx::mark_delivery`).
+    pub fn delivery_seen(&self, delivery: &str) -> StoreResult<bool> {
+        Ok(self.trees[SEEN].contains_key(delivery.as_bytes())?)
+    }
+
+    /// Records that an inbound chat delivery was handled, outside any
+    /// command's transaction: for deliveries that change nothing (a query,
+    /// a refusal, opening a modal). False when it already was.
     pub fn first_delivery(&self, delivery: &str, now: DateTime<Utc>) -> StoreResult<bool> {
         let stamp = now.timestamp().to_be_bytes();
         Ok(self.trees[SEEN]

@@ -27,6 +27,8 @@ pub(super) enum TxFailure {
     Refused(Refusal),
     Sled(UnabortableTransactionError),
     Corrupt(String),
+    /// The inbound delivery this transaction would mark was handled already.
+    Duplicate,
 }
 
 impl From<Refusal> for TxError {
@@ -58,6 +60,19 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 impl Tx<'_> {
     fn tree(&self, index: usize) -> &TransactionalTree {
         &self.trees[index]
+    }
+
+    /// Marks an inbound chat delivery (`slack:event:Ev…`) handled, in the
+    /// same transaction as the command's effect: the effect and the mark
+    /// commit together or not at all. Fails the transaction when the
+    /// delivery was marked before (a redelivery racing the first).
+    pub fn mark_delivery(&self, delivery: &str, now: DateTime<Utc>) -> TxResult<()> {
+        let seen = self.tree(SEEN);
+        if seen.get(delivery.as_bytes())?.is_some() {
+            return Err(TxError(TxFailure::Duplicate));
+        }
+        seen.insert(delivery.as_bytes(), &now.timestamp().to_be_bytes())?;
+        Ok(())
     }
 
     pub fn release(&self, id: ReleaseId) -> TxResult<Option<Release>> {

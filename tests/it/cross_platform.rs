@@ -93,6 +93,17 @@ approvals = 2
             &slack_fake.base,
         ),
     ));
+    // The thread is opened right after the post: wait for it, not just the post.
+    let thread_path = || {
+        discord_fake
+            .ok_calls(&format!(
+                "POST /channels/{}/messages/",
+                fake_discord::STAKEHOLDERS
+            ))
+            .iter()
+            .any(|c| c.path.ends_with("/threads"))
+    };
+    eventually("the thread on the Discord announcement", thread_path).await;
     let discord_id = discord_fake
         .ok_calls(&format!(
             "POST /channels/{}/messages/",

@@ -772,3 +772,79 @@ fn the_app_manifest_matches_what_the_bot_uses() {
         assert!(manifest.contains(needed), "the manifest lacks `{needed}`");
     }
 }
+
+/// Sends the slash command envelope `envelope` again with the same trigger
+/// (a redelivery) and waits for its ack.
+async fn redeliver(bot: &SlackApp, envelope: &str, trigger: &str, text: &str) {
+    bot.fake.send(&slash_envelope(
+        envelope,
+        ALICE,
+        RELEASES,
+        text,
+        trigger,
+        &bot.fake.base,
+    ));
+    eventually("the redelivery's ack", || bot.fake.ack(envelope).is_some()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_before_the_command_ran_loses_nothing_the_redelivery_runs_it_once() {
+    let bot = SlackApp::spawn("socket").await;
+    connected(&bot).await;
+    // The bot dies after taking the envelope, before the command's transaction.
+    releasebot::failpoint::arm("chat.before_command", "slack:command:trigger-crash-1");
+    slash(&bot, "crash-1", ALICE, "request api 2.4.0 to production").await;
+    answer(&bot, "trigger-crash-1").await;
+    assert_eq!(bot.release_count(), 0, "nothing ran");
+
+    // Slack redelivers it: it runs, once, and is answered.
+    redeliver(
+        &bot,
+        "crash-1-again",
+        "trigger-crash-1",
+        "request api 2.4.0 to production",
+    )
+    .await;
+    eventually("R-1 from the redelivery", || bot.release_count() == 1).await;
+    redeliver(
+        &bot,
+        "crash-1-third",
+        "trigger-crash-1",
+        "request api 2.4.0 to production",
+    )
+    .await;
+    slash(&bot, "after", ALICE, "status R-1").await;
+    answer(&bot, "trigger-after").await;
+    assert_eq!(
+        bot.release_count(),
+        1,
+        "a redelivery after success is dropped"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_the_command_committed_leaves_it_applied_once() {
+    let bot = SlackApp::spawn("socket").await;
+    connected(&bot).await;
+    // The bot dies after the command's transaction, before it answers.
+    releasebot::failpoint::arm("chat.after_command", "slack:command:trigger-crash-2");
+    slash(&bot, "crash-2", ALICE, "request api 2.4.0 to production").await;
+    eventually("R-1", || bot.release_count() == 1).await;
+
+    redeliver(
+        &bot,
+        "crash-2-again",
+        "trigger-crash-2",
+        "request api 2.4.0 to production",
+    )
+    .await;
+    slash(&bot, "after", ALICE, "request web 1.0.0 to production").await;
+    eventually("R-2 from the next command", || bot.release_count() == 2).await;
+    assert_eq!(
+        bot.release(2).unwrap().service.as_str(),
+        "web",
+        "the redelivery did not run the request again"
+    );
+    bot.stop().await;
+}

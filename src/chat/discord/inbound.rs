@@ -37,6 +37,8 @@ pub struct Job {
     channel: ChannelRef,
     /// The command line, or why the invocation could not become one.
     line: Result<String, String>,
+    /// The interaction's delivery id, marked with the command's effect.
+    delivery: String,
 }
 
 impl DiscordBot {
@@ -52,7 +54,8 @@ impl DiscordBot {
             Interaction::Autocomplete(command) => return Some((self.suggestions(command), None)),
             _ => {}
         }
-        if !self.first_delivery(&format!("discord:interaction:{}", interaction.id())) {
+        let delivery = format!("discord:interaction:{}", interaction.id());
+        if self.seen(&delivery) {
             return None;
         }
         let deferred = || {
@@ -69,6 +72,7 @@ impl DiscordBot {
                     command.member.as_deref(),
                     command.channel_id,
                     commands::to_line(&sub, &values),
+                    &delivery,
                 );
                 (deferred(), Some(job))
             }
@@ -81,7 +85,10 @@ impl DiscordBot {
                     return Some((private("That button is not one of releasebot's."), None));
                 };
                 match action {
-                    "reject" => return Some((reason_modal(release), None)),
+                    "reject" if self.first_delivery(&delivery) => {
+                        return Some((reason_modal(release), None))
+                    }
+                    "reject" => return None,
                     "approve" => {}
                     _ => return Some((private("That button is not one of releasebot's."), None)),
                 }
@@ -94,6 +101,7 @@ impl DiscordBot {
                     click.member.as_ref(),
                     click.channel_id,
                     line,
+                    &delivery,
                 );
                 (deferred(), Some(job))
             }
@@ -122,6 +130,7 @@ impl DiscordBot {
                     submit.member.as_ref(),
                     submit.channel_id,
                     line,
+                    &delivery,
                 );
                 (deferred(), Some(job))
             }
@@ -139,6 +148,7 @@ impl DiscordBot {
         member: Option<&Member>,
         channel: ChannelId,
         line: Result<String, String>,
+        delivery: &str,
     ) -> Job {
         let actor = discord_user(user);
         self.engine.learn_name(
@@ -153,6 +163,7 @@ impl DiscordBot {
             actor,
             channel: discord_channel(channel),
             line,
+            delivery: delivery.to_string(),
         }
     }
 
@@ -181,8 +192,17 @@ impl DiscordBot {
     /// Runs the job and edits the deferred answer with the reply.
     pub async fn finish(&self, job: Job) {
         let text = match job.line {
-            Ok(line) => self.run(job.actor, job.channel, line).await.text,
-            Err(why) => why,
+            Ok(line) => {
+                let outcome = self.run(job.actor, job.channel, line, &job.delivery).await;
+                if outcome.duplicate {
+                    return;
+                }
+                outcome.text
+            }
+            Err(why) => {
+                self.first_delivery(&job.delivery);
+                why
+            }
         };
         let edit = EditInteractionResponse::new().content(fit(&self.shown(&text)));
         // Over HTTP, the deferral is our response body and may reach Discord
@@ -234,12 +254,16 @@ impl DiscordBot {
         let Some(line) = line else {
             return;
         };
-        if !self.first_delivery(&format!("discord:message:{}", message.id)) {
+        let delivery = format!("discord:message:{}", message.id);
+        if self.seen(&delivery) {
             return;
         }
         let outcome = self
-            .run(actor, discord_channel(message.channel_id), line)
+            .run(actor, discord_channel(message.channel_id), line, &delivery)
             .await;
+        if outcome.duplicate {
+            return;
+        }
         // In the release's own thread a change shows as the notifier's line.
         if outcome.ok && outcome.changed && release.is_some() {
             return;
@@ -266,8 +290,23 @@ impl DiscordBot {
         })
     }
 
-    async fn run(&self, actor: UserRef, origin: ChannelRef, line: String) -> Outcome {
-        crate::chat::run(&self.engine, &self.waker, actor, origin, line).await
+    /// Runs a command from the Discord delivery `delivery`.
+    async fn run(
+        &self,
+        actor: UserRef,
+        origin: ChannelRef,
+        line: String,
+        delivery: &str,
+    ) -> Outcome {
+        crate::chat::run(
+            &self.engine,
+            &self.waker,
+            actor,
+            origin,
+            line,
+            Some(delivery),
+        )
+        .await
     }
 }
 

@@ -19,7 +19,6 @@ use serenity::all::{ApplicationId, GuildId, Http, HttpBuilder, UserId};
 use serenity::http::HttpError;
 
 use crate::app::Waker;
-use crate::clock::Clock;
 use crate::config::DiscordConfig;
 use crate::domain::ids::{ChannelRef, UserRef};
 use crate::engine::Engine;
@@ -33,7 +32,6 @@ pub struct DiscordBot {
     http: Arc<Http>,
     config: DiscordConfig,
     waker: Waker,
-    clock: Arc<dyn Clock>,
     /// The bot's own user id (from READY), to spot mentions.
     me: OnceLock<UserId>,
     /// Discord channels that carry announcements (and so release threads),
@@ -58,12 +56,7 @@ pub fn rest_client(config: &DiscordConfig) -> Http {
 }
 
 impl DiscordBot {
-    pub fn new(
-        engine: Engine,
-        config: &DiscordConfig,
-        waker: Waker,
-        clock: Arc<dyn Clock>,
-    ) -> Arc<DiscordBot> {
+    pub fn new(engine: Engine, config: &DiscordConfig, waker: Waker) -> Arc<DiscordBot> {
         let bot_config = engine.config();
         let announcement_channels = bot_config
             .announcement_channels()
@@ -81,7 +74,6 @@ impl DiscordBot {
             http: Arc::new(rest_client(config)),
             config: config.clone(),
             waker,
-            clock,
             me: OnceLock::new(),
             announcement_channels,
             role_groups,
@@ -133,8 +125,16 @@ impl DiscordBot {
         }
     }
 
+    /// Marks a delivery that runs no command (a button opening a modal)
+    /// handled; false for a redelivery.
     fn first_delivery(&self, delivery: &str) -> bool {
-        crate::chat::first_delivery(self.engine.store(), delivery, self.clock.now())
+        self.engine.first_delivery(delivery)
+    }
+
+    /// Whether a delivery was handled already; a command's own transaction
+    /// marks it (see `chat::run`).
+    fn seen(&self, delivery: &str) -> bool {
+        self.engine.delivery_seen(delivery)
     }
 
     /// The name to show for someone of another platform (`slack:U…`).

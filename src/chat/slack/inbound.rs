@@ -21,13 +21,22 @@ impl SlackBot {
     pub fn on_command(self: &Arc<Self>, event: SlackCommandEvent) {
         let bot = self.clone();
         tokio::spawn(async move {
-            if !bot.first_delivery(&format!("slack:command:{}", event.trigger_id)) {
+            let delivery = format!("slack:command:{}", event.trigger_id);
+            if bot.seen(&delivery) {
                 return;
             }
             let line = text::slash_text(event.text.as_deref());
             let outcome = bot
-                .run(user(&event.user_id), channel(&event.channel_id), line)
+                .run(
+                    user(&event.user_id),
+                    channel(&event.channel_id),
+                    line,
+                    &delivery,
+                )
                 .await;
+            if outcome.duplicate {
+                return;
+            }
             let visible = outcome.ok && outcome.changed;
             let answered = bot
                 .respond(event.response_url.value().as_str(), &outcome.text, visible)
@@ -78,7 +87,7 @@ impl SlackBot {
         let where_ = event.channel.as_ref().map(|c| channel(&c.id));
         for action in event.actions.iter().flatten() {
             let delivery = format!("slack:action:{}:{}", event.trigger_id, action.action_id);
-            if !self.first_delivery(&delivery) {
+            if self.seen(&delivery) {
                 continue;
             }
             let Some(release) = action
@@ -94,14 +103,17 @@ impl SlackBot {
                         .clone()
                         .unwrap_or_else(|| channel_ref("slack:direct"));
                     let outcome = self
-                        .run(who.clone(), origin, format!("approve {release}"))
+                        .run(who.clone(), origin, format!("approve {release}"), &delivery)
                         .await;
+                    if outcome.duplicate {
+                        continue;
+                    }
                     if let Some(url) = &event.response_url {
                         self.respond(url.value().as_str(), &outcome.text, false)
                             .await;
                     }
                 }
-                render::REJECT => {
+                render::REJECT if self.first_delivery(&delivery) => {
                     let channel_id = event.channel.as_ref().map(|c| c.id.to_string());
                     self.ask_reason(&event.trigger_id, release, channel_id)
                         .await
@@ -147,7 +159,8 @@ impl SlackBot {
         if modal.callback_id.as_ref().map(|id| id.value().as_str()) != Some(REJECT_VIEW) {
             return;
         }
-        if !self.first_delivery(&format!("slack:view:{}", event.view.state_params.id)) {
+        let delivery = format!("slack:view:{}", event.view.state_params.id);
+        if self.seen(&delivery) {
             return;
         }
         let metadata = modal.private_metadata.clone().unwrap_or_default();
@@ -171,8 +184,8 @@ impl SlackBot {
             channel(&channel_id.into())
         };
         let line = format!("reject {release} {}", reason.replace('\n', " "));
-        let outcome = self.run(who, origin, line).await;
-        if !outcome.ok && !channel_id.is_empty() {
+        let outcome = self.run(who, origin, line, &delivery).await;
+        if !outcome.ok && !outcome.duplicate && !channel_id.is_empty() {
             self.whisper(&channel_id.into(), &event.user.id, None, &outcome.text)
                 .await;
         }
@@ -217,10 +230,10 @@ impl SlackBot {
         let Some(line) = text::thread_command(&body, release) else {
             return;
         };
-        if !self.first_delivery(delivery) {
+        if self.seen(delivery) {
             return;
         }
-        self.answer_in_thread(author, channel_id, thread, true, line)
+        self.answer_in_thread(author, channel_id, thread, true, line, delivery)
             .await;
     }
 
@@ -238,7 +251,7 @@ impl SlackBot {
         let Some(line) = line else {
             return;
         };
-        if !self.first_delivery(delivery) {
+        if self.seen(delivery) {
             return;
         }
         let line = text::slash_text(Some(&line));
@@ -259,6 +272,7 @@ impl SlackBot {
             &thread,
             announced_there,
             line,
+            delivery,
         )
         .await;
     }
@@ -274,8 +288,14 @@ impl SlackBot {
         thread: &SlackTs,
         announced_there: bool,
         line: String,
+        delivery: &str,
     ) {
-        let outcome = self.run(user(author), channel(channel_id), line).await;
+        let outcome = self
+            .run(user(author), channel(channel_id), line, delivery)
+            .await;
+        if outcome.duplicate {
+            return;
+        }
         if !outcome.ok || !outcome.changed {
             self.whisper(channel_id, author, Some(thread), &outcome.text)
                 .await;
@@ -306,13 +326,28 @@ impl SlackBot {
             })
     }
 
-    /// Runs a command as a Slack user, whose name is learned first (once)
-    /// so that other platforms can show it in what the command announces.
-    async fn run(&self, actor: UserRef, origin: ChannelRef, line: String) -> Outcome {
+    /// Runs a command from the Slack delivery `delivery` as a Slack user,
+    /// whose name is learned first (once) so that other platforms can show
+    /// it in what the command announces.
+    async fn run(
+        &self,
+        actor: UserRef,
+        origin: ChannelRef,
+        line: String,
+        delivery: &str,
+    ) -> Outcome {
         self.names
             .resolve(&self.session(), vec![actor.local()], &self.engine)
             .await;
-        crate::chat::run(&self.engine, &self.waker, actor, origin, line).await
+        crate::chat::run(
+            &self.engine,
+            &self.waker,
+            actor,
+            origin,
+            line,
+            Some(delivery),
+        )
+        .await
     }
 
     /// Answers on a `response_url`: to the channel, or to the asker alone.

@@ -128,8 +128,16 @@ impl SlackBot {
         }
     }
 
+    /// Marks a delivery that runs no command (a button opening a modal)
+    /// handled; false for a redelivery.
     fn first_delivery(&self, delivery: &str) -> bool {
-        crate::chat::first_delivery(self.engine.store(), delivery, self.clock.now())
+        self.engine.first_delivery(delivery)
+    }
+
+    /// Whether a delivery was handled already; a command's own transaction
+    /// marks it (see `chat::run`).
+    fn seen(&self, delivery: &str) -> bool {
+        self.engine.delivery_seen(delivery)
     }
 }
 
