@@ -72,6 +72,25 @@ pub struct ScheduledDigest {
     pub missed: Missed,
 }
 
+/// How outbound calls are made: how long each may take, how many at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    /// Any one outbound call (Slack Web API, Discord REST, CI) gives up after this.
+    pub timeout: std::time::Duration,
+    /// Announcement and CI deliveries under way at once; one slow channel or
+    /// CI target holds up only its own.
+    pub in_flight: usize,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Delivery {
+            timeout: std::time::Duration::from_secs(10),
+            in_flight: 8,
+        }
+    }
+}
+
 /// Per-release reminders.
 #[derive(Debug, Clone, Default)]
 pub struct Reminders {
@@ -98,6 +117,7 @@ pub struct Config {
     pub calendar_token: Option<Secret>,
     pub schedules: Vec<ScheduledDigest>,
     pub reminders: Reminders,
+    pub delivery: Delivery,
     /// Timezones by user or channel reference; others use `timezone`.
     pub timezones: BTreeMap<String, Tz>,
     pub services: BTreeMap<Name, Service>,

@@ -30,6 +30,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub reminders: RawReminders,
     #[serde(default)]
+    pub delivery: RawDelivery,
+    #[serde(default)]
     pub roles: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     pub services: BTreeMap<String, RawService>,
@@ -241,6 +243,15 @@ pub struct RawSchedule {
     /// After downtime: `run_once` (default, if missed by under `missed_within_minutes`) or `skip`.
     pub missed: Option<String>,
     pub missed_within_minutes: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDelivery {
+    /// Seconds any outbound call (Slack Web API, Discord REST, CI) may take.
+    pub timeout_secs: Option<u64>,
+    /// Deliveries under way at once, across channels and CI targets.
+    pub in_flight: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -278,3 +278,22 @@ fn discord_needs_its_token_guilds_and_a_valid_key() {
         assert!(found.iter().any(|p| p == expected), "{expected}\nin {found:#?}");
     }
 }
+
+#[test]
+fn delivery_timeouts_and_concurrency_default_and_are_range_checked_with_their_key() {
+    let config = Config::parse(MINIMAL, "test.toml").unwrap();
+    assert_eq!(config.delivery.timeout, std::time::Duration::from_secs(10));
+    assert_eq!(config.delivery.in_flight, 8);
+
+    let set = format!("{MINIMAL}\n[delivery]\ntimeout_secs = 3\nin_flight = 2\n");
+    let config = Config::parse(&set, "test.toml").unwrap();
+    assert_eq!(config.delivery.timeout, std::time::Duration::from_secs(3));
+    assert_eq!(config.delivery.in_flight, 2);
+
+    let bad = format!("{MINIMAL}\n[delivery]\ntimeout_secs = 0\nin_flight = 1000\n");
+    let found = problems(&bad);
+    let keys: Vec<&str> = found.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(keys, ["delivery.timeout_secs", "delivery.in_flight"]);
+    assert!(found[0].message.contains("1 to 300 seconds"), "{found:?}");
+    assert_eq!(found[0].line, Some(12));
+}

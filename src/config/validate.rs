@@ -248,6 +248,7 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
             .approval_nudge_hours
             .map(|h| chrono::Duration::hours(i64::from(h))),
     };
+    let delivery = delivery(&raw.delivery, problems);
     let mut timezones = BTreeMap::new();
     for (who, tz) in &raw.timezones {
         let valid_ref = UserRef::parse(who).is_ok();
@@ -316,10 +317,33 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
         calendar_token,
         schedules,
         reminders,
+        delivery,
         timezones,
         services,
         environments,
     }
+}
+
+/// `[delivery]`: each number within a range where the bot still works.
+fn delivery(raw: &super::raw::RawDelivery, problems: &mut Problems<'_>) -> super::Delivery {
+    let mut delivery = super::Delivery::default();
+    match raw.timeout_secs {
+        Some(secs @ 1..=300) => delivery.timeout = std::time::Duration::from_secs(secs),
+        Some(secs) => problems.add(
+            &["delivery", "timeout_secs"],
+            format!("{secs} is out of range; give 1 to 300 seconds (default 10)"),
+        ),
+        None => {}
+    }
+    match raw.in_flight {
+        Some(count @ 1..=64) => delivery.in_flight = count as usize,
+        Some(count) => problems.add(
+            &["delivery", "in_flight"],
+            format!("{count} is out of range; give 1 to 64 deliveries at once (default 8)"),
+        ),
+        None => {}
+    }
+    delivery
 }
 
 fn name_or_problem(text: &str, path: &[&str], problems: &mut Problems<'_>) -> Option<Name> {
