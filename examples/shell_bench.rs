@@ -188,7 +188,12 @@ fn fill(data: &Path, count: usize) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    runtime.block_on(Notifier::new(engine.store().clone(), sinks).deliver_pending());
+    let notifier = std::sync::Arc::new(Notifier::new(
+        engine.store().clone(),
+        sinks,
+        engine.config().delivery,
+    ));
+    runtime.block_on(notifier.deliver_pending());
     assert_eq!(engine.store().outbox_depths(), (0, 0));
     println!(
         "filled {count} releases in {:.1} s ({:.0}/s, group-committed)",

@@ -93,7 +93,11 @@ impl App {
         waker: Waker,
     ) -> App {
         let (shutdown, signal) = watch::channel(false);
-        let notifier = Arc::new(Notifier::new(engine.store().clone(), sinks));
+        let notifier = Arc::new(Notifier::new(
+            engine.store().clone(),
+            sinks,
+            engine.config().delivery,
+        ));
         let metrics = Arc::new(Metrics::default());
         let relay = Arc::new(Relay::new(
             engine.clone(),

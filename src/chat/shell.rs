@@ -95,6 +95,11 @@ impl ChatSink for ShellSink {
     async fn end_of_round(&self) {
         flush_out(&self.out);
     }
+
+    /// One lane, in outbox order: announcements print under their reply.
+    fn concurrent(&self) -> bool {
+        false
+    }
 }
 
 /// One line read from the terminal or a pipe.

@@ -141,7 +141,17 @@ pub fn engine_for(config_text: &str, data: &Path, clock: Arc<FixedClock>) -> Eng
     set_secrets();
     let config =
         Arc::new(Config::parse(config_text, "ci-test.toml").expect("test config is valid"));
-    Engine::new(Store::open(data).expect("open store"), config, clock)
+    // A stopped app's last blocking flush may hold sled's file lock for a
+    // moment after it returns; a restarted process would not race it.
+    let mut store = Store::open(data);
+    for _ in 0..100 {
+        if store.is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        store = Store::open(data);
+    }
+    Engine::new(store.expect("open store"), config, clock)
 }
 
 pub fn test_clock() -> Arc<FixedClock> {

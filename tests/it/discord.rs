@@ -139,6 +139,14 @@ async fn request_buttons_thread_approval_and_deploy_edit_one_announcement() {
         bot.fake.posted_in(RELEASES).len() == 1 && bot.fake.posted_in(STAKEHOLDERS).len() == 1
     })
     .await;
+    // The thread is opened right after the post: wait for it too.
+    eventually("the thread on the announcement", || {
+        bot.fake
+            .ok_calls(&format!("POST /channels/{RELEASES}/messages/"))
+            .iter()
+            .any(|c| c.path.ends_with("/threads"))
+    })
+    .await;
     let posted = bot
         .fake
         .ok_calls(&format!("POST /channels/{RELEASES}/messages"));

@@ -1,0 +1,328 @@
+//! The notifier: delivers the announcement and digest outboxes to chat,
+//! posting a release's message once per channel and editing it in place
+//! afterwards. Deliveries run in lanes: one per release and channel (and one
+//! per digest channel), in order within a lane, several lanes at once, so a
+//! channel whose posts hang holds up nobody else's.
+
+mod lane;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::{watch, Notify, RwLock, Semaphore};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::config::Delivery;
+use crate::domain::ids::ChannelRef;
+use crate::domain::message::Message;
+use crate::store::Store;
+use lane::Item;
+
+/// Why a delivery did not happen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    /// The platform asked us to slow down (HTTP 429 `Retry-After`).
+    #[error("rate limited; retry after {0:?}")]
+    RetryAfter(Duration),
+    /// Worth another try later: a 5xx, a dropped connection.
+    #[error("temporary failure: {0}")]
+    Transient(String),
+    /// Retrying will not help (unknown channel, no permission).
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+}
+
+/// A chat platform's way of showing announcements. Adapters implement it;
+/// the notifier decides when to post, edit or add to the thread.
+#[async_trait]
+pub trait ChatSink: Send + Sync {
+    /// Posts a new announcement; returns the platform's id of the message.
+    async fn post(&self, channel: &ChannelRef, message: &Message) -> Result<String, DeliveryError>;
+    /// Edits an earlier announcement in place.
+    async fn update(
+        &self,
+        channel: &ChannelRef,
+        posted: &str,
+        message: &Message,
+    ) -> Result<(), DeliveryError>;
+    /// Adds a line to the announcement's thread.
+    async fn reply_in_thread(
+        &self,
+        channel: &ChannelRef,
+        posted: &str,
+        line: &str,
+    ) -> Result<(), DeliveryError>;
+    /// True when a post can succeed without us hearing so (a network call
+    /// whose answer is lost, a crash before the answer is recorded). The
+    /// notifier then marks each first post durably before it is sent, and
+    /// when a mark is found on a later try asks `find_post` for the message
+    /// the earlier try may have made, so an announcement is never posted twice.
+    fn uncertain_posts(&self) -> bool {
+        false
+    }
+    /// The message an earlier, unanswered `post` of this announcement made,
+    /// if it made one.
+    async fn find_post(
+        &self,
+        _channel: &ChannelRef,
+        _message: &Message,
+    ) -> Result<Option<String>, DeliveryError> {
+        Ok(None)
+    }
+    /// Posts a message that belongs to no release (a scheduled digest).
+    async fn post_text(&self, channel: &ChannelRef, text: &str) -> Result<(), DeliveryError>;
+    /// Called after each lane of deliveries, for sinks that buffer (the
+    /// shell writes to the terminal at once). Sinks that send as they go
+    /// have nothing to do.
+    async fn end_of_round(&self) {}
+    /// False for a sink that must see its deliveries one at a time, in
+    /// outbox order (the shell prints them under the reply that caused them):
+    /// all of its deliveries then share one lane.
+    fn concurrent(&self) -> bool {
+        true
+    }
+}
+
+pub struct Notifier {
+    store: Store,
+    /// Sinks by platform name (`shell`, `slack`, `discord`).
+    sinks: HashMap<String, Arc<dyn ChatSink>>,
+    /// Lanes hold it shared while they deliver; the shell holds it alone
+    /// while it answers a batch, so announcements print under their reply.
+    round: Arc<RwLock<()>>,
+    /// Bounds the deliveries under way at once (`[delivery] in_flight`).
+    permits: Arc<Semaphore>,
+    /// How long one call to a platform may take (`[delivery] timeout_secs`).
+    timeout: Duration,
+    /// Which lanes are delivering, and which wait out a push-back. A std
+    /// mutex: it is held for a few map operations, never across an await.
+    book: std::sync::Mutex<LaneBook>,
+    /// Woken when a lane finishes, so its later entries go out at once.
+    lane_done: Notify,
+}
+
+#[derive(Default)]
+struct LaneBook {
+    busy: HashSet<String>,
+    not_before: HashMap<String, Instant>,
+}
+
+/// How many outbox entries one dispatch reads.
+const BATCH: usize = 256;
+
+/// Clears a lane's busy mark however its task ends (done, panicked,
+/// aborted at shutdown), and wakes the dispatcher.
+struct LaneGuard {
+    notifier: Arc<Notifier>,
+    lane: String,
+    backoff: Option<Duration>,
+}
+
+impl Drop for LaneGuard {
+    fn drop(&mut self) {
+        let mut book = self.notifier.book();
+        book.busy.remove(&self.lane);
+        if let Some(wait) = self.backoff {
+            book.not_before
+                .insert(self.lane.clone(), Instant::now() + wait);
+        }
+        drop(book);
+        self.notifier.lane_done.notify_one();
+    }
+}
+
+impl Notifier {
+    pub fn new(
+        store: Store,
+        sinks: HashMap<String, Arc<dyn ChatSink>>,
+        delivery: Delivery,
+    ) -> Self {
+        Notifier {
+            store,
+            sinks,
+            round: Arc::new(RwLock::new(())),
+            permits: Arc::new(Semaphore::new(delivery.in_flight.max(1))),
+            timeout: delivery.timeout,
+            book: std::sync::Mutex::new(LaneBook::default()),
+            lane_done: Notify::new(),
+        }
+    }
+
+    fn book(&self) -> std::sync::MutexGuard<'_, LaneBook> {
+        self.book.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keeps every lane from delivering while the guard lives: the shell
+    /// holds it while it answers a batch.
+    pub async fn hold(&self) -> tokio::sync::RwLockWriteGuard<'_, ()> {
+        self.round.write().await
+    }
+
+    /// Delivers what is waiting and returns when it is done (the shell and
+    /// tests): when to try again if a platform pushed back, `None` when
+    /// nothing deliverable is left.
+    pub async fn deliver_pending(self: &Arc<Self>) -> Option<Duration> {
+        loop {
+            let (lanes, retry) = self.dispatch();
+            let started = !lanes.is_empty();
+            for lane in lanes {
+                let _ = lane.await;
+            }
+            // Lanes the worker started may hold what the caller must see.
+            while !self.book().busy.is_empty() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            if !started {
+                return retry;
+            }
+        }
+    }
+
+    /// Starts a task for every lane with work that is neither delivering
+    /// nor waiting out a push-back; returns them, and when the earliest
+    /// waiting lane may go again.
+    fn dispatch(self: &Arc<Self>) -> (Vec<JoinHandle<()>>, Option<Duration>) {
+        let lanes = match self.lanes() {
+            Ok(lanes) => lanes,
+            Err(error) => {
+                tracing::error!(%error, "reading the announcement outbox failed");
+                return (Vec::new(), Some(Duration::from_secs(1)));
+            }
+        };
+        let now = Instant::now();
+        let mut retry: Option<Duration> = None;
+        let mut started = Vec::new();
+        let mut book = self.book();
+        for (lane, sink, items) in lanes {
+            if book.busy.contains(&lane) {
+                continue;
+            }
+            if let Some(at) = book.not_before.get(&lane).copied() {
+                if at > now {
+                    let wait = at - now;
+                    retry = Some(retry.map_or(wait, |r| r.min(wait)));
+                    continue;
+                }
+                book.not_before.remove(&lane);
+            }
+            book.busy.insert(lane.clone());
+            let guard = LaneGuard {
+                notifier: self.clone(),
+                lane,
+                backoff: None,
+            };
+            started.push(tokio::spawn(Notifier::run_lane(guard, sink, items)));
+        }
+        (started, retry)
+    }
+
+    /// The outboxes' waiting entries, grouped into lanes in outbox order.
+    fn lanes(&self) -> crate::store::StoreResult<Vec<(String, Arc<dyn ChatSink>, Vec<Item>)>> {
+        let mut lanes: Vec<(String, Arc<dyn ChatSink>, Vec<Item>)> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut add = |lane: String, sink: &Arc<dyn ChatSink>, item: Item| {
+            let at = *index.entry(lane.clone()).or_insert_with(|| {
+                lanes.push((lane, sink.clone(), Vec::new()));
+                lanes.len() - 1
+            });
+            lanes[at].2.push(item);
+        };
+        for (key, announcement) in self.store.pending_announcements(BATCH)? {
+            let platform = announcement.channel.platform().to_string();
+            // A platform not connected in this process keeps its entries.
+            let Some(sink) = self.sinks.get(&platform) else {
+                continue;
+            };
+            let lane = if sink.concurrent() {
+                format!("{}@{}", announcement.message.release, announcement.channel)
+            } else {
+                platform
+            };
+            add(lane, sink, Item::Announcement(key, announcement));
+        }
+        for (key, digest) in self.store.pending_digests(BATCH)? {
+            let platform = digest.channel.platform().to_string();
+            let Some(sink) = self.sinks.get(&platform) else {
+                continue;
+            };
+            let lane = if sink.concurrent() {
+                format!("digest@{}", digest.channel)
+            } else {
+                platform
+            };
+            add(lane, sink, Item::Digest(key, digest));
+        }
+        Ok(lanes)
+    }
+
+    /// One lane's task: within the bound on deliveries at once, delivers its
+    /// entries in order, then makes the records of them durable.
+    async fn run_lane(mut guard: LaneGuard, sink: Arc<dyn ChatSink>, items: Vec<Item>) {
+        let notifier = guard.notifier.clone();
+        let Ok(_permit) = notifier.permits.clone().acquire_owned().await else {
+            return;
+        };
+        let _round = notifier.round.clone().read_owned().await;
+        guard.backoff = notifier.deliver_lane(sink.as_ref(), &items).await;
+        sink.end_of_round().await;
+        // Deliveries are recorded without an fsync each; one covers the
+        // lane, off the async threads.
+        let store = notifier.store.clone();
+        match tokio::task::spawn_blocking(move || store.flush()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(%error, "flushing deliveries failed"),
+            Err(error) => tracing::error!(%error, "flushing deliveries failed"),
+        }
+    }
+
+    /// Calls a platform, giving up after the configured timeout: a post
+    /// whose answer never came is then an uncertain post, which the next
+    /// try looks for before it posts again.
+    async fn timed<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, DeliveryError>>,
+    ) -> Result<T, DeliveryError> {
+        tokio::time::timeout(self.timeout, call)
+            .await
+            .unwrap_or_else(|_| {
+                Err(DeliveryError::Transient(format!(
+                    "no answer within {} s",
+                    self.timeout.as_secs_f64()
+                )))
+            })
+    }
+
+    /// The worker: dispatches lanes whenever woken, a lane finishes or a
+    /// push-back ends, never waiting for a slow lane itself. At shutdown it
+    /// stops the lanes still under way: a post cut short was marked before
+    /// it was sent, so the next start looks for it before posting again.
+    pub async fn run(self: Arc<Self>, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
+        let mut lanes: Vec<JoinHandle<()>> = Vec::new();
+        let mut retry_in: Option<Duration> = Some(Duration::ZERO);
+        loop {
+            let wait = retry_in.unwrap_or(Duration::from_secs(3600));
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = self.lane_done.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.changed() => break,
+            }
+            if *shutdown.borrow() {
+                break;
+            }
+            lanes.retain(|lane| !lane.is_finished());
+            let (started, retry) = self.dispatch();
+            lanes.extend(started);
+            retry_in = retry;
+        }
+        for lane in &lanes {
+            lane.abort();
+        }
+        for lane in lanes {
+            let _ = lane.await;
+        }
+    }
+}
