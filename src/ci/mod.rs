@@ -49,9 +49,12 @@ pub fn backoff(attempt: u32) -> Duration {
         .mul_f64(rand::thread_rng().gen_range(0.5..=1.0))
 }
 
-pub fn http_client() -> reqwest::Client {
+/// The CI client: every request gives up after `timeout` (`[delivery]
+/// timeout_secs`), which the relay treats like a 5xx: retried with backoff.
+pub fn http_client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .user_agent(concat!("releasebot/", env!("CARGO_PKG_VERSION")))
+        .timeout(timeout)
         // CI systems answer a trigger with 201/204; a redirect is not followed blindly.
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -72,6 +75,11 @@ impl Relay {
             metrics,
             notifier_wake,
         }
+    }
+
+    fn client(&self) -> &reqwest::Client {
+        let timeout = self.engine.config().delivery.timeout;
+        self.client.get_or_init(|| http_client(timeout))
     }
 
     /// Moves every due job one step. Returns when the next one falls due.
@@ -186,7 +194,7 @@ impl Relay {
             return Some(due);
         }
         Metrics::count(&self.metrics.jobs_sent);
-        let client = self.client.get_or_init(http_client);
+        let client = self.client();
         let result = match &target.kind {
             CiKind::GithubWorkflow { .. } | CiKind::GithubDispatch { .. } => {
                 github::trigger(client, target, job).await
@@ -253,7 +261,7 @@ impl Relay {
         self.notifier_wake.notify_one();
         if let Some(item) = accepted.follow {
             let (client, target, engine, wake) = (
-                self.client.get_or_init(http_client).clone(),
+                self.client().clone(),
                 target.clone(),
                 self.engine.clone(),
                 self.notifier_wake.clone(),

@@ -104,6 +104,9 @@ pub struct Notifier {
     lane_done: Notify,
 }
 
+/// Lanes of work: (lane, its sink, its entries in order).
+type Lanes = Vec<(String, Arc<dyn ChatSink>, Vec<Item>)>;
+
 #[derive(Default)]
 struct LaneBook {
     busy: HashSet<String>,
@@ -220,8 +223,8 @@ impl Notifier {
     }
 
     /// The outboxes' waiting entries, grouped into lanes in outbox order.
-    fn lanes(&self) -> crate::store::StoreResult<Vec<(String, Arc<dyn ChatSink>, Vec<Item>)>> {
-        let mut lanes: Vec<(String, Arc<dyn ChatSink>, Vec<Item>)> = Vec::new();
+    fn lanes(&self) -> crate::store::StoreResult<Lanes> {
+        let mut lanes: Lanes = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut add = |lane: String, sink: &Arc<dyn ChatSink>, item: Item| {
             let at = *index.entry(lane.clone()).or_insert_with(|| {

@@ -44,6 +44,9 @@ pub enum Fault {
     /// The call takes effect, but the answer is lost (a 500 comes back):
     /// what a timeout or a crash before the answer is recorded looks like.
     LostResponse,
+    /// The call takes effect, but its answer comes only after `secs`: an
+    /// endpoint that hangs.
+    Hang(u64),
 }
 
 #[derive(Debug, Clone)]
@@ -364,6 +367,12 @@ async fn web_api(
         Some(Fault::LostResponse) => {
             let taken = answer(&inner, &method, &params).is_ok();
             record(if taken { "ok, answer lost" } else { "500" });
+            return (StatusCode::INTERNAL_SERVER_ERROR, "upstream trouble").into_response();
+        }
+        Some(Fault::Hang(secs)) => {
+            let taken = answer(&inner, &method, &params).is_ok();
+            record(if taken { "ok, answer held" } else { "500" });
+            tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
             return (StatusCode::INTERNAL_SERVER_ERROR, "upstream trouble").into_response();
         }
         None => {}

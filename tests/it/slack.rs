@@ -856,3 +856,40 @@ async fn a_crash_after_the_command_committed_leaves_it_applied_once() {
     );
     bot.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_that_never_answers_holds_up_no_other_announcement_and_is_posted_once() {
+    let bot = SlackApp::spawn("socket").await;
+    connected(&bot).await;
+    // R-1's post to #releases takes effect, but Slack holds its answer.
+    bot.fake.fail_next("chat.postMessage", Fault::Hang(30));
+    slash(&bot, "env-1", ALICE, "request web 1.0.0 to production").await;
+    eventually("R-1's post, held", || {
+        bot.fake.stored_in(RELEASES).len() == 1
+    })
+    .await;
+
+    // An unrelated release, in the same channel and another one.
+    let asked = std::time::Instant::now();
+    slash(&bot, "env-2", ALICE, "request api 2.4.0 to production").await;
+    eventually("R-2's announcements", || {
+        bot.fake.stored_in(RELEASES).len() == 2 && bot.fake.stored_in(STAKEHOLDERS).len() == 1
+    })
+    .await;
+    println!(
+        "figure: with one post held unanswered, another release's announcements arrived {} ms after its command",
+        asked.elapsed().as_millis()
+    );
+
+    // The held post times out (2 s here), is looked up and adopted: never posted twice.
+    eventually("the held post adopted by an edit", || {
+        bot.fake
+            .ok_calls("chat.update")
+            .iter()
+            .any(|u| u["channel"] == RELEASES)
+    })
+    .await;
+    let releases = bot.fake.stored_in(RELEASES);
+    assert_eq!(releases.len(), 2, "one message per release: {releases:#?}");
+    bot.stop().await;
+}

@@ -13,6 +13,9 @@ pub fn config(fake: &FakeSlack, mode: &str) -> String {
 [http]
 listen = "127.0.0.1:0"
 
+[delivery]
+timeout_secs = 2
+
 [slack]
 mode = "{mode}"
 api_url = "{api}"
