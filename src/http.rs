@@ -178,8 +178,8 @@ async fn ci_callback(State(state): State<HttpState>, headers: HeaderMap, body: B
             "expected {release, job, status, url?, message?, timestamp}",
         );
     };
-    let age = state.clock.now().timestamp() - report.timestamp;
-    if age.abs() > REPLAY_WINDOW_SECS {
+    let now = state.clock.now().timestamp();
+    if !crate::ci::signature::within_window(now, report.timestamp, REPLAY_WINDOW_SECS) {
         return reject(
             &state,
             StatusCode::UNAUTHORIZED,

@@ -42,6 +42,15 @@ pub fn verify(secret: &[u8], body: &[u8], header: &str) -> bool {
     verify_hex(secret, &[body], hex_part)
 }
 
+/// Whether a signed request's timestamp `sent` (Unix seconds) lies within
+/// `window` seconds of `now`, either way. Checked arithmetic: a timestamp
+/// near `i64::MIN` or `i64::MAX` is outside, never wrapped inside.
+pub fn within_window(now: i64, sent: i64, window: i64) -> bool {
+    now.checked_sub(sent)
+        .and_then(i64::checked_abs)
+        .is_some_and(|age| age <= window)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +81,21 @@ mod tests {
             signature.trim_start_matches("sha256=")
         ));
         assert!(!verify(b"secret", b"body", "sha256=zz"));
+    }
+
+    #[test]
+    fn the_replay_window_is_checked_without_wrapping_at_the_edges() {
+        let now = 1_764_151_200;
+        assert!(within_window(now, now, 300));
+        assert!(within_window(now, now - 300, 300));
+        assert!(within_window(now, now + 300, 300));
+        assert!(!within_window(now, now - 301, 300));
+        assert!(!within_window(now, now + 301, 300));
+        // now - 2^63 and friends: wrapping arithmetic would land inside the window.
+        assert!(!within_window(now, now.wrapping_sub(i64::MIN), 300));
+        assert!(!within_window(now, i64::MIN, 300));
+        assert!(!within_window(now, i64::MIN + now, 300));
+        assert!(!within_window(now, i64::MAX, 300));
+        assert!(!within_window(i64::MIN, i64::MAX, 300));
     }
 }

@@ -339,6 +339,16 @@ async fn callbacks_without_a_good_fresh_signature_change_nothing() {
             json!({"error": "timestamp outside the 5-minute window (stale or replayed)"})
         )
     );
+    // Timestamps at the edges of i64: wrapping `now - timestamp` would land
+    // inside the window; checked arithmetic refuses them.
+    for timestamp in [app.now_unix().wrapping_sub(i64::MIN), i64::MIN, i64::MAX] {
+        let edge = json!({"release": "R-1", "job": "R-1-deploy-1", "status": "succeeded", "timestamp": timestamp});
+        assert_eq!(
+            app.callback(Some(CALLBACK_SECRET), &edge).await.0,
+            401,
+            "timestamp {timestamp}"
+        );
+    }
     assert_eq!(app.callback(Some(CALLBACK_SECRET), &unknown).await.0, 404);
     assert_eq!(app.callback(Some(CALLBACK_SECRET), &wrong_job).await.0, 404);
     assert_eq!(app.app.engine.store().fingerprint().unwrap(), before);
@@ -350,7 +360,7 @@ async fn callbacks_without_a_good_fresh_signature_change_nothing() {
         .await
         .unwrap();
     assert!(
-        metrics.contains("releasebot_ci_callbacks_rejected_total 5\n"),
+        metrics.contains("releasebot_ci_callbacks_rejected_total 8\n"),
         "{metrics}"
     );
     assert!(

@@ -97,8 +97,11 @@ async fn supervise(bot: Arc<DiscordBot>, shards: Arc<Mutex<Option<Arc<ShardManag
     loop {
         // Built on the same kind of REST client as ours, so the gateway URL
         // is fetched through the proxy when one is set.
-        let built = ClientBuilder::new_with_http(rest_client(&bot.config), intents())
-            .event_handler(Handler { bot: bot.clone() });
+        let built = ClientBuilder::new_with_http(
+            rest_client(&bot.config, bot.engine.config().delivery.timeout),
+            intents(),
+        )
+        .event_handler(Handler { bot: bot.clone() });
         match built.await {
             Ok(mut client) => {
                 *shards.lock().await = Some(client.shard_manager.clone());

@@ -44,8 +44,14 @@ pub struct DiscordBot {
 /// A REST client for the config: through `proxy_url` when set (serenity
 /// applies a proxy only with its own rate limiter off, so the proxy then
 /// owns rate limiting), else straight to Discord with serenity's limiter.
-pub fn rest_client(config: &DiscordConfig) -> Http {
-    let mut builder = HttpBuilder::new(config.token.expose());
+/// Every request gives up after `timeout` (`[delivery] timeout_secs`).
+pub fn rest_client(config: &DiscordConfig, timeout: Duration) -> Http {
+    let client = reqwest::Client::builder()
+        .use_rustls_tls()
+        .timeout(timeout)
+        .build()
+        .expect("the Discord HTTP client builds with static settings");
+    let mut builder = HttpBuilder::new(config.token.expose()).client(client);
     if let Some(proxy) = &config.proxy_url {
         builder = builder.proxy(proxy).ratelimiter_disabled(true);
     }
@@ -57,6 +63,7 @@ pub fn rest_client(config: &DiscordConfig) -> Http {
 
 impl DiscordBot {
     pub fn new(engine: Engine, config: &DiscordConfig, waker: Waker) -> Arc<DiscordBot> {
+        let timeout = engine.config().delivery.timeout;
         let bot_config = engine.config();
         let announcement_channels = bot_config
             .announcement_channels()
@@ -71,7 +78,7 @@ impl DiscordBot {
             .collect();
         Arc::new(DiscordBot {
             engine,
-            http: Arc::new(rest_client(config)),
+            http: Arc::new(rest_client(config, timeout)),
             config: config.clone(),
             waker,
             me: OnceLock::new(),

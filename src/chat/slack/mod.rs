@@ -66,6 +66,7 @@ impl SlackBot {
         clock: Arc<dyn Clock>,
     ) -> std::io::Result<Arc<SlackBot>> {
         let token = SlackApiToken::new(config.bot_token.expose().into());
+        let timeout = engine.config().delivery.timeout;
         Ok(Arc::new(SlackBot {
             engine,
             client: Arc::new(client(config)?),
@@ -75,7 +76,7 @@ impl SlackBot {
             names: Names::default(),
             bot_user: OnceLock::new(),
             http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
+                .timeout(timeout)
                 .build()
                 .map_err(std::io::Error::other)?,
         }))

@@ -49,7 +49,7 @@ pub fn verify(
         .trim()
         .parse::<i64>()
         .map_err(|_| SigningError::Stale)?;
-    if (now.timestamp() - sent).abs() > MAX_AGE_SECS {
+    if !crate::ci::signature::within_window(now.timestamp(), sent, MAX_AGE_SECS) {
         return Err(SigningError::Stale);
     }
     Ok(())
