@@ -147,7 +147,8 @@ impl SlackBot {
             .with_callback_id(REJECT_VIEW.into())
             .with_private_metadata(metadata);
         let request = SlackApiViewsOpenRequest::new(trigger.clone(), SlackView::Modal(view));
-        if let Err(error) = self.session().views_open(&request).await {
+        let session = self.session();
+        if let Some(Err(error)) = self.timed("views.open", session.views_open(&request)).await {
             tracing::warn!(%error, "views.open for a rejection reason failed");
         }
     }
@@ -306,7 +307,9 @@ impl SlackBot {
                 SlackMessageContent::new().with_text(text),
             )
             .with_thread_ts(thread.clone());
-            if let Err(error) = self.session().chat_post_message(&request).await {
+            let session = self.session();
+            let posted = self.timed("chat.postMessage", session.chat_post_message(&request));
+            if let Some(Err(error)) = posted.await {
                 tracing::warn!(%error, "answering in a thread failed");
             }
         }
@@ -386,7 +389,9 @@ impl SlackBot {
         if let Some(thread) = thread {
             request = request.with_thread_ts(thread.clone());
         }
-        if let Err(error) = self.session().chat_post_ephemeral(&request).await {
+        let session = self.session();
+        let posted = self.timed("chat.postEphemeral", session.chat_post_ephemeral(&request));
+        if let Some(Err(error)) = posted.await {
             tracing::warn!(%error, "chat.postEphemeral failed");
         }
     }

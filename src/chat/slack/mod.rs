@@ -41,6 +41,9 @@ pub struct SlackBot {
     bot_user: OnceLock<String>,
     /// For `response_url` posts, which are not Web API calls.
     http: reqwest::Client,
+    /// How long one Web API call may take (`[delivery] timeout_secs`):
+    /// slack-morphism's connector has no request timeout of its own.
+    timeout: Duration,
 }
 
 /// A client that honours `api_url` for every Web API call (and so for
@@ -79,6 +82,7 @@ impl SlackBot {
                 .timeout(timeout)
                 .build()
                 .map_err(std::io::Error::other)?,
+            timeout,
         }))
     }
 
@@ -86,13 +90,14 @@ impl SlackBot {
     /// that hold roles; call once at start (and again to refresh groups).
     pub async fn prepare(&self) {
         let session = self.client.open_session(&self.token);
-        match session.auth_test().await {
-            Ok(me) => {
+        match self.timed("auth.test", session.auth_test()).await {
+            Some(Ok(me)) => {
                 let _ = self.bot_user.set(me.user_id.to_string());
             }
-            Err(error) => {
+            Some(Err(error)) => {
                 tracing::warn!(%error, "Slack auth.test failed; mentions will be matched loosely")
             }
+            None => {}
         }
         self.names.refresh_groups(&session, &self.engine).await;
     }
@@ -103,6 +108,22 @@ impl SlackBot {
             tokio::time::sleep(every).await;
             let session = self.client.open_session(&self.token);
             self.names.refresh_groups(&session, &self.engine).await;
+        }
+    }
+
+    /// A Web API call bounded by the timeout; `None` (logged) when Slack did
+    /// not answer in time.
+    async fn timed<T>(
+        &self,
+        call: &str,
+        request: impl std::future::Future<Output = T>,
+    ) -> Option<T> {
+        match tokio::time::timeout(self.timeout, request).await {
+            Ok(answer) => Some(answer),
+            Err(_) => {
+                tracing::warn!(call, timeout = ?self.timeout, "Slack did not answer in time");
+                None
+            }
         }
     }
 
