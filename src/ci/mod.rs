@@ -10,13 +10,14 @@ pub mod response;
 pub mod signature;
 pub mod simulate;
 mod webhook;
+mod worker;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use tokio::sync::{watch, Notify};
+use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::config::{CiKind, CiTarget};
@@ -39,6 +40,8 @@ pub struct Relay {
     metrics: Arc<Metrics>,
     /// Woken after a job changes, so its announcement goes out at once.
     notifier_wake: Arc<Notify>,
+    /// The worker's lanes (one per service and environment) under way.
+    lanes: worker::LaneBook,
 }
 
 /// Exponential backoff with jitter: base·2^(n-1), capped, times 0.5–1.0.
@@ -69,9 +72,10 @@ impl Relay {
         notifier_wake: Arc<Notify>,
     ) -> Self {
         Relay {
-            engine,
             clock,
             client: std::sync::OnceLock::new(),
+            lanes: worker::LaneBook::new(engine.config().delivery.in_flight),
+            engine,
             metrics,
             notifier_wake,
         }
@@ -102,28 +106,48 @@ impl Relay {
         next_due
     }
 
-    /// One job's next step; returns when it next needs attention.
-    async fn step(&self, job: CiJob, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let Some(target) = self
-            .engine
-            .config()
-            .ci_for(&job.service, &job.environment)
-            .cloned()
-        else {
+    /// When a job next needs a step: a send or retry, a simulated run's
+    /// end, or the deadline after which a silent run is stuck. `None` for a
+    /// job no target is configured for.
+    fn due_at(&self, job: &CiJob) -> Option<DateTime<Utc>> {
+        let Some(target) = self.engine.config().ci_for(&job.service, &job.environment) else {
             tracing::error!(job = %job.key, env = %job.environment, "no CI target is configured for this job");
             return None;
         };
         match &job.state {
-            JobState::Pending if job.next_attempt_at <= now => self.send(&job, &target, now).await,
             JobState::Pending => Some(job.next_attempt_at),
             JobState::Accepted {
+                simulated: Some((due, _)),
+                ..
+            } => Some(*due),
+            JobState::Accepted { at, .. } => Some(
+                at.checked_add_signed(
+                    chrono::Duration::from_std(target.timeout)
+                        .unwrap_or(chrono::Duration::hours(1)),
+                )
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+            ),
+        }
+    }
+
+    /// One job's next step; returns when it next needs attention.
+    async fn step(&self, job: CiJob, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let due = self.due_at(&job)?;
+        if due > now {
+            return Some(due);
+        }
+        let target = self
+            .engine
+            .config()
+            .ci_for(&job.service, &job.environment)?
+            .clone();
+        match &job.state {
+            JobState::Pending => self.send(&job, &target, now).await,
+            JobState::Accepted {
                 run_url,
-                simulated: Some((due, outcome)),
+                simulated: Some((_, outcome)),
                 ..
             } => {
-                if *due > now {
-                    return Some(*due);
-                }
                 let report = JobReport {
                     key: job.key.clone(),
                     outcome: *outcome,
@@ -134,16 +158,10 @@ impl Relay {
                 None
             }
             JobState::Accepted {
-                at,
                 run_url,
                 simulated: None,
+                ..
             } => {
-                let deadline = *at
-                    + chrono::Duration::from_std(target.timeout)
-                        .unwrap_or(chrono::Duration::hours(1));
-                if deadline > now {
-                    return Some(deadline);
-                }
                 let minutes = target.timeout.as_secs() / 60;
                 let link = run_url
                     .as_ref()
@@ -281,26 +299,6 @@ impl Relay {
                     }
                 }
             });
-        }
-    }
-
-    /// The worker: runs due jobs, sleeping until the next is due or it is woken.
-    pub async fn run(self: Arc<Self>, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
-        loop {
-            let now = self.clock.now();
-            let next = self.run_due(now).await;
-            let wait = next
-                .map(|at| (at - self.clock.now()).to_std().unwrap_or(Duration::ZERO))
-                .unwrap_or(Duration::from_secs(3600))
-                .max(Duration::from_millis(5));
-            tokio::select! {
-                _ = wake.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
-                _ = shutdown.changed() => break,
-            }
-            if *shutdown.borrow() {
-                break;
-            }
         }
     }
 }

@@ -455,3 +455,30 @@ async fn two_deploys_of_one_release_at_once_start_one_job() {
     app.until("acceptance", |a| accepted(a, 1)).await;
     assert_eq!(fake.triggers().len(), 1);
 }
+
+#[tokio::test]
+async fn a_hung_ci_target_holds_up_no_other_services_deploy() {
+    let hung = FakeCi::start().await;
+    let fast = FakeCi::start().await;
+    hung.fail_next(Fault::Hang(std::time::Duration::from_secs(30)));
+    let api = github(&hung).replace("request_timeout_secs = 1", "request_timeout_secs = 30");
+    let app = CiApp::spawn(&config(&api, &fast.url)).await;
+    app.deploy("api", 1);
+    app.until("api's trigger to hang", |_| hung.triggers().len() == 1)
+        .await;
+    let asked = std::time::Instant::now();
+    app.deploy("web", 2);
+    app.until("web's trigger", |_| fast.triggers().len() == 1)
+        .await;
+    let took = asked.elapsed();
+    println!(
+        "figure: with one CI target hanging, another service's deploy reached its CI {} ms after the command",
+        took.as_millis()
+    );
+    assert_eq!(
+        fast.triggers()[0].header("x-releasebot-delivery"),
+        "R-2-deploy-1"
+    );
+    assert!(!accepted(&app, 1), "api's job is still waiting for its CI");
+    app.until("web's acceptance", |a| accepted(a, 2)).await;
+}
