@@ -477,6 +477,48 @@ async fn a_rate_limited_message_create_is_retried_and_posted_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_through_the_proxy_waits_what_discord_says_not_a_fixed_second() {
+    let bot = DiscordApp::spawn().await;
+    ready(&bot).await;
+    let route = format!("POST /channels/{RELEASES}/messages");
+    bot.fake.fail_next(&route, Fault::RateLimited(1.6));
+    interact(
+        &bot,
+        slash(
+            "1800000000000000032",
+            ALICE_,
+            "request",
+            &[("service", "api"), ("version", "2.4.0")],
+        ),
+    )
+    .await;
+    eventually("the announcement", || {
+        bot.fake.posted_in(RELEASES).len() == 1
+    })
+    .await;
+    let attempts: Vec<_> = bot
+        .fake
+        .calls(&route)
+        .into_iter()
+        .filter(|c| c.path == format!("/channels/{RELEASES}/messages"))
+        .collect();
+    assert_eq!(
+        attempts.iter().map(|c| c.status).collect::<Vec<_>>(),
+        vec![429, 200]
+    );
+    let waited = attempts[1].at - attempts[0].at;
+    println!(
+        "figure: after a 429 with retry_after 1.6 s the post was retried {} ms later",
+        waited.as_millis()
+    );
+    assert!(
+        waited >= Duration::from_millis(1600),
+        "retried after {waited:?}, before Discord's retry_after"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_identify_is_not_retried_in_a_tight_loop() {
     let fake = crate::fake_discord::FakeDiscord::start().await;
     let text = crate::discord_app::config(&fake)

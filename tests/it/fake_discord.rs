@@ -368,7 +368,11 @@ fn handle(
                 StatusCode::TOO_MANY_REQUESTS,
                 (
                     StatusCode::TOO_MANY_REQUESTS,
-                    [("retry-after", format!("{}", seconds.ceil()))],
+                    [
+                        ("retry-after", format!("{}", seconds.ceil())),
+                        ("x-ratelimit-reset-after", format!("{seconds:.3}")),
+                        ("x-ratelimit-scope", "user".to_string()),
+                    ],
                     Json(body),
                 )
                     .into_response(),

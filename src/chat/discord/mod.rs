@@ -9,6 +9,7 @@ mod gateway;
 pub mod http;
 mod inbound;
 pub mod render;
+mod rest;
 mod sink;
 
 use std::collections::BTreeSet;
@@ -16,13 +17,11 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serenity::all::{ApplicationId, GuildId, Http, HttpBuilder, UserId};
-use serenity::http::HttpError;
 
 use crate::app::Waker;
 use crate::config::DiscordConfig;
 use crate::domain::ids::{ChannelRef, UserRef};
 use crate::engine::Engine;
-use crate::notify::DeliveryError;
 
 pub use commands::{to_line, SUBCOMMANDS};
 pub use gateway::Gateway;
@@ -30,6 +29,9 @@ pub use gateway::Gateway;
 pub struct DiscordBot {
     engine: Engine,
     http: Arc<Http>,
+    /// The client the announcement calls use (see `rest`), with the same
+    /// timeout as `http`'s.
+    rest: reqwest::Client,
     config: DiscordConfig,
     waker: Waker,
     /// The bot's own user id (from READY), to spot mentions.
@@ -46,11 +48,21 @@ pub struct DiscordBot {
 /// owns rate limiting), else straight to Discord with serenity's limiter.
 /// Every request gives up after `timeout` (`[delivery] timeout_secs`).
 pub fn rest_client(config: &DiscordConfig, timeout: Duration) -> Http {
-    let client = reqwest::Client::builder()
+    serenity_client(config, http_client(timeout))
+}
+
+/// The HTTP client for Discord's REST API: every request gives up after
+/// `timeout`; redirects are not followed, so the token goes nowhere else.
+fn http_client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
         .use_rustls_tls()
         .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
         .build()
-        .expect("the Discord HTTP client builds with static settings");
+        .expect("the Discord HTTP client builds with static settings")
+}
+
+fn serenity_client(config: &DiscordConfig, client: reqwest::Client) -> Http {
     let mut builder = HttpBuilder::new(config.token.expose()).client(client);
     if let Some(proxy) = &config.proxy_url {
         builder = builder.proxy(proxy).ratelimiter_disabled(true);
@@ -76,9 +88,11 @@ impl DiscordBot {
             .filter(|g| g.platform() == "discord")
             .cloned()
             .collect();
+        let rest = http_client(timeout);
         Arc::new(DiscordBot {
             engine,
-            http: Arc::new(rest_client(config, timeout)),
+            http: Arc::new(serenity_client(config, rest.clone())),
+            rest,
             config: config.clone(),
             waker,
             me: OnceLock::new(),
@@ -176,31 +190,6 @@ pub fn invite_url(application_id: u64) -> String {
     format!(
         "https://discord.com/oauth2/authorize?client_id={application_id}&scope=bot%20applications.commands&permissions={permissions}"
     )
-}
-
-/// What a REST failure means for the outbox. With serenity's rate limiter
-/// on, 429s are waited out inside serenity; through a proxy (limiter off) a
-/// 429 reaches us without its `retry_after`, so we wait a second.
-fn delivery_error(error: serenity::Error) -> DeliveryError {
-    match &error {
-        serenity::Error::Http(HttpError::UnsuccessfulRequest(response)) => {
-            let status = response.status_code.as_u16();
-            match status {
-                429 => DeliveryError::RetryAfter(Duration::from_secs(1)),
-                500..=599 => DeliveryError::Transient(format!("Discord answered HTTP {status}")),
-                _ => DeliveryError::Permanent(format!(
-                    "Discord answered HTTP {status}: {} (code {})",
-                    response.error.message, response.error.code
-                )),
-            }
-        }
-        _ => DeliveryError::Transient(error.to_string()),
-    }
-}
-
-/// Whether a REST failure is Discord's "Unknown Channel" (code 10003).
-fn is_unknown_channel(error: &serenity::Error) -> bool {
-    matches!(error, serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) if r.error.code == 10003)
 }
 
 /// The Discord connection while the bot runs.

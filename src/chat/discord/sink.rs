@@ -4,11 +4,12 @@
 
 use async_trait::async_trait;
 use serenity::all::{
-    AutoArchiveDuration, ChannelId, CreateMessage, CreateThread, EditMessage, GetMessages,
-    MessageId, Nonce,
+    AutoArchiveDuration, ChannelId, CreateMessage, CreateThread, EditMessage, LightMethod,
+    MessageId, Nonce, Route,
 };
 
-use super::{delivery_error, is_unknown_channel, render, DiscordBot};
+use super::rest::Failure;
+use super::{render, DiscordBot};
 use crate::domain::ids::ChannelRef;
 use crate::domain::message::Message;
 use crate::notify::{ChatSink, DeliveryError};
@@ -75,12 +76,28 @@ impl DiscordBot {
         channel: ChannelId,
         message: MessageId,
         name: String,
-    ) -> serenity::Result<()> {
+    ) -> Result<(), Failure> {
         let thread = CreateThread::new(name).auto_archive_duration(AutoArchiveDuration::OneWeek);
-        channel
-            .create_thread_from_message(&self.http, message, thread)
+        let route = Route::ChannelMessageThreads {
+            channel_id: channel,
+            message_id: message,
+        };
+        self.call::<serde::de::IgnoredAny>(route, LightMethod::Post, Some(&thread), None)
             .await
             .map(|_| ())
+    }
+
+    /// Sends a message to a channel or thread.
+    async fn send(
+        &self,
+        channel: ChannelId,
+        create: &CreateMessage,
+    ) -> Result<serenity::all::Message, Failure> {
+        let route = Route::ChannelMessages {
+            channel_id: channel,
+        };
+        self.call(route, LightMethod::Post, Some(create), None)
+            .await
     }
 }
 
@@ -95,16 +112,13 @@ impl ChatSink for DiscordBot {
             .components(render::buttons(message))
             .nonce(Nonce::String(nonce(message, channel)))
             .enforce_nonce(true);
-        let posted = id
-            .send_message(&self.http, create)
-            .await
-            .map_err(delivery_error)?;
+        let posted = self.send(id, &create).await?;
         // The post stands even if the thread fails; the first thread line retries it.
         if let Err(error) = self
             .open_thread(id, posted.id, render::thread_name(message))
             .await
         {
-            tracing::warn!(%error, "opening a release thread failed; will retry with its first line");
+            tracing::warn!(error = %error.error, "opening a release thread failed; will retry with its first line");
         }
         Ok(posted.id.to_string())
     }
@@ -120,10 +134,13 @@ impl ChatSink for DiscordBot {
         channel: &ChannelRef,
         message: &Message,
     ) -> Result<Option<String>, DeliveryError> {
-        let recent = channel_id(channel)?
-            .messages(&self.http, GetMessages::new().limit(HISTORY_LOOKBACK))
-            .await
-            .map_err(delivery_error)?;
+        let route = Route::ChannelMessages {
+            channel_id: channel_id(channel)?,
+        };
+        let limit = Some(vec![("limit", HISTORY_LOOKBACK.to_string())]);
+        let recent: Vec<serenity::all::Message> = self
+            .call(route, LightMethod::Get, None::<&()>, limit)
+            .await?;
         let release = message.release.to_string();
         let ours = |author: &serenity::all::User| match self.me.get() {
             Some(me) => author.id == *me,
@@ -152,10 +169,12 @@ impl ChatSink for DiscordBot {
         let edit = EditMessage::new()
             .embed(render::embed(message, &|user| self.display(user)))
             .components(render::buttons(message));
-        channel_id(channel)?
-            .edit_message(&self.http, message_id(posted)?, edit)
-            .await
-            .map_err(delivery_error)?;
+        let route = Route::ChannelMessage {
+            channel_id: channel_id(channel)?,
+            message_id: message_id(posted)?,
+        };
+        self.call::<serde::de::IgnoredAny>(route, LightMethod::Patch, Some(&edit), None)
+            .await?;
         Ok(())
     }
 
@@ -168,9 +187,9 @@ impl ChatSink for DiscordBot {
         let message = message_id(posted)?;
         let thread = ChannelId::new(message.get());
         let content = CreateMessage::new().content(self.shown(line));
-        match thread.send_message(&self.http, content.clone()).await {
+        match self.send(thread, &content).await {
             Ok(_) => Ok(()),
-            Err(error) if is_unknown_channel(&error) => {
+            Err(error) if error.is_unknown_channel() => {
                 let name = self
                     .engine
                     .store()
@@ -179,24 +198,19 @@ impl ChatSink for DiscordBot {
                     .flatten()
                     .map_or_else(|| "release".to_string(), |id| format!("{id}"));
                 self.open_thread(channel_id(channel)?, message, name)
-                    .await
-                    .map_err(delivery_error)?;
-                thread
-                    .send_message(&self.http, content)
-                    .await
-                    .map(|_| ())
-                    .map_err(delivery_error)
+                    .await?;
+                self.send(thread, &content).await?;
+                Ok(())
             }
-            Err(error) => Err(delivery_error(error)),
+            Err(error) => Err(error.into()),
         }
     }
 
     async fn post_text(&self, channel: &ChannelRef, text: &str) -> Result<(), DeliveryError> {
         let id = channel_id(channel)?;
         for chunk in chunks(text) {
-            id.send_message(&self.http, CreateMessage::new().content(self.shown(&chunk)))
-                .await
-                .map_err(delivery_error)?;
+            self.send(id, &CreateMessage::new().content(self.shown(&chunk)))
+                .await?;
         }
         Ok(())
     }
