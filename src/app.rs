@@ -148,10 +148,12 @@ impl App {
             metrics: self.metrics.clone(),
             notifier_wake: self.waker.notifier.clone(),
         };
+        let routes = crate::http::router(state).merge(self.routes.clone());
         self.tasks.push(tokio::spawn(crate::http::serve(
             listener,
-            state,
-            self.routes.clone(),
+            routes,
+            self.engine.config().http_limits,
+            self.metrics.clone(),
             self.shutdown.subscribe(),
         )));
         Ok(bound)

@@ -14,6 +14,7 @@ pub struct Metrics {
     pub jobs_retried: AtomicU64,
     pub jobs_failed: AtomicU64,
     pub callbacks_rejected: AtomicU64,
+    pub http_connections_refused: AtomicU64,
     callback_buckets: [AtomicU64; BUCKETS.len()],
     callback_count: AtomicU64,
     callback_micros: AtomicU64,
@@ -61,6 +62,11 @@ impl Metrics {
                 "releasebot_ci_callbacks_rejected_total",
                 "CI callbacks refused (signature, age, unknown release).",
                 &self.callbacks_rejected,
+            ),
+            (
+                "releasebot_http_connections_refused_total",
+                "HTTP connections closed on arrival because [http] max_connections were open.",
+                &self.http_connections_refused,
             ),
         ];
         for (name, help, counter) in counters {

@@ -72,6 +72,25 @@ pub struct ScheduledDigest {
     pub missed: Missed,
 }
 
+/// What the HTTP listener allows: a client that sends its headers or body
+/// too slowly is cut off, and only so many connections are open at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpLimits {
+    pub header_timeout: std::time::Duration,
+    pub body_timeout: std::time::Duration,
+    pub max_connections: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            header_timeout: std::time::Duration::from_secs(10),
+            body_timeout: std::time::Duration::from_secs(30),
+            max_connections: 4096,
+        }
+    }
+}
+
 /// How outbound calls are made: how long each may take, how many at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Delivery {
@@ -104,6 +123,8 @@ pub struct Config {
     pub data_dir: Option<PathBuf>,
     /// Where `run` serves HTTP (health, metrics, CI callbacks); off when `None`.
     pub http_listen: Option<SocketAddr>,
+    /// What the HTTP listener allows each client (`[http]`).
+    pub http_limits: HttpLimits,
     /// Slack, when the file has a `[slack]` section.
     pub slack: Option<SlackConfig>,
     /// Discord, when the file has a `[discord]` section.

@@ -142,6 +142,12 @@ fn two() -> u32 {
 pub struct RawHttp {
     /// `127.0.0.1:8686`; unset means no HTTP listener.
     pub listen: Option<String>,
+    /// Seconds a client may take to send a request's headers.
+    pub header_timeout_secs: Option<u64>,
+    /// Seconds a client may pause while sending a request's body.
+    pub body_timeout_secs: Option<u64>,
+    /// Connections open at once; more are closed as they come.
+    pub max_connections: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

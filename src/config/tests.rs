@@ -297,3 +297,31 @@ fn delivery_timeouts_and_concurrency_default_and_are_range_checked_with_their_ke
     assert!(found[0].message.contains("1 to 300 seconds"), "{found:?}");
     assert_eq!(found[0].line, Some(12));
 }
+
+#[test]
+fn http_limits_default_and_are_range_checked_with_their_key() {
+    let config = Config::parse(MINIMAL, "test.toml").unwrap();
+    assert_eq!(config.http_limits, crate::config::HttpLimits::default());
+    assert_eq!(config.http_limits.max_connections, 4096);
+
+    let set = format!(
+        "{MINIMAL}\n[http]\nheader_timeout_secs = 2\nbody_timeout_secs = 5\nmax_connections = 64\n"
+    );
+    let limits = Config::parse(&set, "test.toml").unwrap().http_limits;
+    assert_eq!(limits.header_timeout, std::time::Duration::from_secs(2));
+    assert_eq!(limits.body_timeout, std::time::Duration::from_secs(5));
+    assert_eq!(limits.max_connections, 64);
+
+    let bad = format!("{MINIMAL}\n[http]\nheader_timeout_secs = 0\nbody_timeout_secs = 100000\nmax_connections = 1\n");
+    let found = problems(&bad);
+    let keys: Vec<&str> = found.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "http.header_timeout_secs",
+            "http.body_timeout_secs",
+            "http.max_connections"
+        ]
+    );
+    assert!(found[2].message.contains("16 to 100000"), "{found:?}");
+}

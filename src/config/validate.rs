@@ -249,6 +249,7 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
             .map(|h| chrono::Duration::hours(i64::from(h))),
     };
     let delivery = delivery(&raw.delivery, problems);
+    let http_limits = http_limits(&raw.http, problems);
     let mut timezones = BTreeMap::new();
     for (who, tz) in &raw.timezones {
         let valid_ref = UserRef::parse(who).is_ok();
@@ -318,6 +319,7 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
         schedules,
         reminders,
         delivery,
+        http_limits,
         timezones,
         services,
         environments,
@@ -344,6 +346,55 @@ fn delivery(raw: &super::raw::RawDelivery, problems: &mut Problems<'_>) -> super
         None => {}
     }
     delivery
+}
+
+/// `[http]` limits: each within a range where the listener still serves.
+fn http_limits(raw: &super::raw::RawHttp, problems: &mut Problems<'_>) -> super::HttpLimits {
+    let mut limits = super::HttpLimits::default();
+    let seconds = |value: Option<u64>,
+                   key: &str,
+                   max: u64,
+                   default: u64,
+                   problems: &mut Problems<'_>| {
+        match value {
+            Some(secs) if (1..=max).contains(&secs) => Some(std::time::Duration::from_secs(secs)),
+            Some(secs) => {
+                problems.add(
+                    &["http", key],
+                    format!("{secs} is out of range; give 1 to {max} seconds (default {default})"),
+                );
+                None
+            }
+            None => None,
+        }
+    };
+    if let Some(timeout) = seconds(
+        raw.header_timeout_secs,
+        "header_timeout_secs",
+        300,
+        10,
+        problems,
+    ) {
+        limits.header_timeout = timeout;
+    }
+    if let Some(timeout) = seconds(
+        raw.body_timeout_secs,
+        "body_timeout_secs",
+        600,
+        30,
+        problems,
+    ) {
+        limits.body_timeout = timeout;
+    }
+    match raw.max_connections {
+        Some(count @ 16..=100_000) => limits.max_connections = count as usize,
+        Some(count) => problems.add(
+            &["http", "max_connections"],
+            format!("{count} is out of range; give 16 to 100000 connections (default 4096)"),
+        ),
+        None => {}
+    }
+    limits
 }
 
 fn name_or_problem(text: &str, path: &[&str], problems: &mut Problems<'_>) -> Option<Name> {

@@ -16,6 +16,8 @@ mod fake_ci;
 mod fake_discord;
 mod fake_slack;
 mod helpers;
+mod http_limits;
 mod shell;
+mod shutdown;
 mod slack;
 mod slack_app;

@@ -76,7 +76,7 @@ impl SlackBot {
             token,
             waker,
             clock,
-            names: Names::default(),
+            names: Names::new(timeout),
             bot_user: OnceLock::new(),
             http: reqwest::Client::builder()
                 .timeout(timeout)

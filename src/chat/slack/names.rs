@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use slack_morphism::prelude::*;
 
@@ -13,12 +14,21 @@ use crate::engine::Engine;
 /// The cache can't grow without bound: past this many names it starts over.
 const MAX_NAMES: usize = 50_000;
 
-#[derive(Default)]
 pub struct Names {
     by_id: Mutex<HashMap<String, String>>,
+    /// How long one lookup may take (`[delivery] timeout_secs`): a name is
+    /// a nicety, never worth holding up an answer or an announcement.
+    timeout: Duration,
 }
 
 impl Names {
+    pub fn new(timeout: Duration) -> Self {
+        Names {
+            by_id: Mutex::new(HashMap::new()),
+            timeout,
+        }
+    }
+
     pub fn get(&self, id: &str) -> Option<String> {
         self.by_id
             .lock()
@@ -48,15 +58,22 @@ impl Names {
                 continue;
             }
             let request = SlackApiUsersInfoRequest::new(id.into());
-            match session.users_info(&request).await {
-                Ok(info) => {
+            match tokio::time::timeout(self.timeout, session.users_info(&request)).await {
+                Err(_) => {
+                    tracing::debug!(id, "users.info did not answer in time; showing the id");
+                    // The next ids would most likely wait as long.
+                    return;
+                }
+                Ok(Ok(info)) => {
                     let name = shown_name(&info.user);
                     if let Ok(user) = UserRef::parse(&format!("slack:{id}")) {
                         engine.learn_name(&user, &name);
                     }
                     self.put(id, name);
                 }
-                Err(error) => tracing::debug!(%error, id, "users.info failed; showing the id"),
+                Ok(Err(error)) => {
+                    tracing::debug!(%error, id, "users.info failed; showing the id")
+                }
             }
         }
     }
@@ -79,9 +96,17 @@ impl Names {
             return;
         }
         let request = SlackApiUserGroupsListRequest::new().with_include_users(true);
-        let groups = match session.usergroups_list(&request).await {
-            Ok(list) => list.usergroups,
-            Err(error) => {
+        let groups = match tokio::time::timeout(self.timeout, session.usergroups_list(&request))
+            .await
+        {
+            Ok(Ok(list)) => list.usergroups,
+            Err(_) => {
+                tracing::warn!(
+                    "usergroups.list did not answer in time; keeping the memberships known before"
+                );
+                return;
+            }
+            Ok(Err(error)) => {
                 tracing::warn!(%error, "usergroups.list failed; keeping the memberships known before");
                 return;
             }

@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::{watch, Notify};
+use tokio::sync::Notify;
 
 use crate::ci::signature;
 use crate::clock::Clock;
@@ -22,6 +22,9 @@ use crate::domain::ids::ReleaseId;
 use crate::domain::release::JobOutcome;
 use crate::engine::{Callback, CallbackError, CallbackResult, Engine};
 use crate::metrics::Metrics;
+
+mod server;
+pub use server::{connection_cap, serve, SHUTDOWN_GRACE};
 
 /// How old (or how far ahead) a signed callback may be: Slack and GitHub use 5 minutes too.
 const REPLAY_WINDOW_SECS: i64 = 300;
@@ -41,28 +44,6 @@ pub fn router(state: HttpState) -> Router {
         .route("/ci/callback", post(ci_callback))
         .route("/calendar.ics", get(calendar_feed))
         .with_state(state)
-}
-
-/// Serves until `shutdown` turns true; in-flight requests finish first.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: HttpState,
-    extra: Router,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let stop = async move {
-        while !*shutdown.borrow() {
-            if shutdown.changed().await.is_err() {
-                break;
-            }
-        }
-    };
-    if let Err(error) = axum::serve(listener, router(state).merge(extra))
-        .with_graceful_shutdown(stop)
-        .await
-    {
-        tracing::error!(%error, "the HTTP listener failed");
-    }
 }
 
 pub async fn bind(address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
