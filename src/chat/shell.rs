@@ -15,6 +15,9 @@ use crate::domain::message::Message;
 use crate::engine::Origin;
 use crate::notify::{ChatSink, DeliveryError};
 
+/// The longest `/wait` the shell takes: an hour.
+const MAX_WAIT_SECS: u64 = 3600;
+
 /// The longest line the shell reads as a command, in bytes.
 pub const MAX_LINE_BYTES: usize = 2000;
 
@@ -323,8 +326,13 @@ impl<'a> Shell<'a> {
                 });
             }
             "/wait" => {
-                let seconds = words.next().and_then(|s| s.parse::<u64>().ok()).unwrap_or(30);
-                return Step::Wait(Duration::from_secs(seconds));
+                return match words.next().map(|s| (s, s.parse::<u64>())) {
+                    None => Step::Wait(Duration::from_secs(30)),
+                    Some((_, Ok(seconds @ 1..=MAX_WAIT_SECS))) => Step::Wait(Duration::from_secs(seconds)),
+                    Some((text, _)) => Step::Reply(format!(
+                        "`{text}` is not a wait: give 1 to {MAX_WAIT_SECS} seconds, like /wait 30."
+                    )),
+                };
             }
             "/help" => {
                 return Step::Reply(

@@ -1,7 +1,7 @@
 //! Dates and times as people type them (`2026-12-01 14:00`, `tomorrow 09:30`),
 //! resolved to UTC in an environment's timezone.
 
-use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::Refusal;
@@ -20,7 +20,7 @@ impl Day {
         match self {
             Day::On(date) => date,
             Day::Today => today,
-            Day::Tomorrow => today + Duration::days(1),
+            Day::Tomorrow => today.succ_opt().unwrap_or(today),
         }
     }
 }
@@ -32,14 +32,54 @@ pub struct When {
     pub time: NaiveTime,
 }
 
+/// The years a typed date may name. Every date and time a person types is
+/// within them, so the calendar arithmetic done on it (weeks, months,
+/// windows, freezes) stays far inside what chrono can represent.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1970..=9999;
+
+/// How far ahead a deploy time may be asked for.
+pub const HORIZON_YEARS: i32 = 10;
+
+/// Why typed text is not a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayError {
+    NotADate,
+    OutOfRange,
+}
+
+impl DayError {
+    /// The words for the error, given the words for "not a date".
+    pub fn message(self, text: &str, not_a_date: impl FnOnce() -> String) -> String {
+        match self {
+            DayError::NotADate => not_a_date(),
+            DayError::OutOfRange => format!(
+                "`{text}` is out of range: dates go from {}-01-01 to {}-12-31.",
+                YEARS.start(),
+                YEARS.end()
+            ),
+        }
+    }
+}
+
 impl When {
     pub fn parse_day(text: &str) -> Option<Day> {
+        Self::read_day(text).ok()
+    }
+
+    /// A day as typed: `today`, `tomorrow` or `YYYY-MM-DD` within `YEARS`.
+    pub fn read_day(text: &str) -> Result<Day, DayError> {
         match text.to_ascii_lowercase().as_str() {
-            "today" => Some(Day::Today),
-            "tomorrow" => Some(Day::Tomorrow),
-            _ => NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .ok()
-                .map(Day::On),
+            "today" => Ok(Day::Today),
+            "tomorrow" => Ok(Day::Tomorrow),
+            _ => {
+                let date =
+                    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| DayError::NotADate)?;
+                if YEARS.contains(&date.year()) {
+                    Ok(Day::On(date))
+                } else {
+                    Err(DayError::OutOfRange)
+                }
+            }
         }
     }
 
@@ -73,6 +113,17 @@ impl When {
             }
         }
         .with_timezone(&Utc);
+        let horizon = now
+            .with_timezone(&tz)
+            .date_naive()
+            .with_year(now.year().saturating_add(HORIZON_YEARS))
+            .unwrap_or(NaiveDate::MAX);
+        if local.date() > horizon {
+            return Err(Refusal::new(format!(
+                "{} is more than {HORIZON_YEARS} years ahead; pick a time before {horizon}.",
+                local.format("%Y-%m-%d %H:%M"),
+            )));
+        }
         if at <= now {
             return Err(Refusal::new(format!(
                 "{} ({tz}) is in the past; it is now {}.",

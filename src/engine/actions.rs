@@ -64,6 +64,11 @@ impl Engine {
         self.known_environment(&environment)?;
         self.service_allowed_in(&args.service, &environment)?;
         let policy = self.policy(&environment)?;
+        // Read before the transaction: sled deadlocks on plain reads inside one.
+        let directory = self.directory();
+        let roles = directory.roles_of(user);
+        // Who may ask is settled before the calendar is read for the time.
+        lifecycle::may_request(actor(user, &roles), policy)?;
         let scheduled_at = args
             .at
             .map(|w| w.resolve(policy.timezone, now))
@@ -72,9 +77,6 @@ impl Engine {
             Some(at) => self.check_slot(policy, &args.service, at, None)?,
             None => None,
         };
-        // Read before the transaction: sled deadlocks on plain reads inside one.
-        let directory = self.directory();
-        let roles = directory.roles_of(user);
         let draft = RequestDraft {
             service: args.service,
             version: args.version,
@@ -227,6 +229,8 @@ impl Engine {
             .release(id)?
             .ok_or_else(|| super::no_such_release(id))?;
         let policy = self.policy(&current.environment)?;
+        let roles = self.directory().roles_of(user);
+        lifecycle::may_schedule(&current, actor(user, &roles), policy, when.is_some())?;
         let at = when
             .map(|w| w.resolve(policy.timezone, self.clock.now()))
             .transpose()?;
@@ -286,18 +290,21 @@ impl Engine {
                 ctx.now,
             )?;
             let thread_line = format!(
-                "{} changed it to {}; approvals start over",
+                "{} changed it to {}; approvals and the checklist start over",
                 user.local(),
                 release.title()
             );
             Ok(Change {
                 value: dropped,
-                detail: format!("{was} → {}", release.title()),
+                detail: format!(
+                    "{was} → {}; approvals and checklist cleared",
+                    release.title()
+                ),
                 thread_line,
             })
         })?;
         Ok(Reply::new(format!(
-            "{id} is now {}. {dropped} approval{} dropped; it needs {} again.",
+            "{id} is now {}. {dropped} approval{} and the checklist ticks dropped; it needs {} again.",
             release.title(),
             if dropped == 1 { "" } else { "s" },
             self.policy(&release.environment)?.describe_quorum()

@@ -450,4 +450,6 @@ pub(super) fn no_such_release(id: ReleaseId) -> Refusal {
 #[cfg(test)]
 mod calendar_tests;
 #[cfg(test)]
+mod hardening_tests;
+#[cfg(test)]
 mod tests;

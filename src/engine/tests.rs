@@ -107,7 +107,7 @@ impl Harness {
     }
 
     /// A production release approved by bob (release-manager) and erin (qa), checklist done.
-    fn ready_for_production(&self) {
+    pub(super) fn ready_for_production(&self) {
         self.ok(
             "alice",
             "request api 2.4.0 to production at 2026-12-01 14:00",
@@ -355,7 +355,10 @@ fn changing_the_version_drops_approvals() {
     h.ready_for_production();
     assert_eq!(h.status(1), ReleaseStatus::Scheduled);
     let reply = h.ok("alice", "change R-1 version 2.4.1");
-    assert!(reply.contains("2 approvals dropped"), "{reply}");
+    assert!(
+        reply.contains("2 approvals and the checklist ticks dropped"),
+        "{reply}"
+    );
     assert_eq!(h.status(1), ReleaseStatus::Requested);
 }
 

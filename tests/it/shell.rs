@@ -150,3 +150,32 @@ fn the_acting_user_comes_from_as_and_slash_as() {
     assert!(lines[3].starts_with("Usage: /as USER"));
     assert!(lines[4].starts_with("Unknown shell command `/frob`"));
 }
+
+#[test]
+fn extreme_dates_and_waits_get_a_clear_answer_and_the_shell_carries_on() {
+    let bot = Bot::new();
+    let out = bot.shell(
+        "calendar +262142-12-31\n\
+         request api 1.0.0 to production at +262142-12-30 23:59\n\
+         /wait 18446744073709551615\n\
+         /wait -1\n\
+         /wait 0\n\
+         /whoami\n",
+    );
+    assert_eq!(
+        out.matches("is out of range: dates go from 1970-01-01 to 9999-12-31")
+            .count(),
+        2,
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("is not a wait: give 1 to 3600 seconds").count(),
+        3,
+        "{out}"
+    );
+    assert!(
+        out.contains("You are shell:alice."),
+        "the shell stopped early: {out}"
+    );
+    assert!(bot.export().is_empty());
+}

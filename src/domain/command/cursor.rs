@@ -3,7 +3,7 @@
 
 use super::ParseError;
 use crate::domain::ids::ReleaseId;
-use crate::domain::when::When;
+use crate::domain::when::{DayError, When};
 
 #[derive(Debug, Clone)]
 pub(super) struct Token {
@@ -167,19 +167,19 @@ impl<'a> Parser<'a> {
     pub(super) fn when(&mut self) -> Result<When, ParseError> {
         let first = self.take("the date and time (like 2026-12-01 14:00)")?;
         let (day_text, time_token) = match first.text.split_once(['T', 't']) {
-            Some((day, time)) if When::parse_day(day).is_some() => {
+            Some((day, time)) if When::read_day(day) != Err(DayError::NotADate) => {
                 (day.to_string(), Some((first.clone(), time.to_string())))
             }
             _ => (first.text.clone(), None),
         };
-        let day = When::parse_day(&day_text).ok_or_else(|| {
-            self.error(
-                &first,
+        let day = When::read_day(&day_text).map_err(|error| {
+            let message = error.message(&day_text, || {
                 format!(
                     "`{}` is not a date: use YYYY-MM-DD, today or tomorrow, then HH:MM.",
                     first.text
-                ),
-            )
+                )
+            });
+            self.error(&first, message)
         })?;
         let (time_token, time_text) = match time_token {
             Some(pair) => pair,

@@ -2,6 +2,7 @@
 
 use super::cursor::{error_at, tokenize, Parser};
 use super::*;
+use crate::domain::when::DayError;
 
 /// Parses one line. A leading `/release` is allowed, so pasted slash commands work.
 pub fn parse(input: &str) -> Result<Command, ParseError> {
@@ -259,16 +260,17 @@ fn parse_calendar_range(p: &mut Parser<'_>) -> Result<CalendarRange, ParseError>
         "today" => CalendarRange::Today,
         "week" => CalendarRange::Week,
         "month" => CalendarRange::Month,
-        _ => match When::parse_day(&token.text) {
-            Some(Day::On(date)) => CalendarRange::Around(date),
-            _ => {
-                return Err(p.error(
-                    &token,
+        _ => match When::read_day(&token.text) {
+            Ok(Day::On(date)) => CalendarRange::Around(date),
+            found => {
+                let error = found.err().unwrap_or(DayError::NotADate);
+                let message = error.message(&token.text, || {
                     format!(
                         "`{}` is not today, week, month or a YYYY-MM-DD date.",
                         token.text
-                    ),
-                ))
+                    )
+                });
+                return Err(p.error(&token, message));
             }
         },
     })
@@ -276,14 +278,14 @@ fn parse_calendar_range(p: &mut Parser<'_>) -> Result<CalendarRange, ParseError>
 
 fn freeze_bound(p: &mut Parser<'_>, what: &str) -> Result<FreezeBound, ParseError> {
     let token = p.take(what)?;
-    let day = When::parse_day(&token.text).ok_or_else(|| {
-        p.error(
-            &token,
+    let day = When::read_day(&token.text).map_err(|error| {
+        let message = error.message(&token.text, || {
             format!(
                 "`{}` is not a date: use YYYY-MM-DD, today or tomorrow.",
                 token.text
-            ),
-        )
+            )
+        });
+        p.error(&token, message)
     })?;
     let time = p.peek().and_then(|t| When::parse_time(&t.text));
     if time.is_some() {

@@ -31,6 +31,20 @@ pub struct RequestDraft {
     pub priority: Priority,
 }
 
+/// Whether `actor` may request releases to `policy`'s environment; the
+/// engine asks before it reads the calendar for the requested time.
+pub fn may_request(actor: Actor<'_>, policy: &EnvPolicy) -> Result<(), Refusal> {
+    if policy.request.allows(actor.roles) {
+        Ok(())
+    } else {
+        Err(Refusal::new(format!(
+            "You can't request releases to {}: that takes {}.",
+            policy.name,
+            policy.request.describe()
+        )))
+    }
+}
+
 pub fn request(
     id: ReleaseId,
     draft: RequestDraft,
@@ -38,13 +52,7 @@ pub fn request(
     policy: &EnvPolicy,
     now: DateTime<Utc>,
 ) -> Result<Release, Refusal> {
-    if !policy.request.allows(actor.roles) {
-        return Err(Refusal::new(format!(
-            "You can't request releases to {}: that takes {}.",
-            policy.name,
-            policy.request.describe()
-        )));
-    }
+    may_request(actor, policy)?;
     Ok(Release {
         id,
         service: draft.service,
@@ -227,13 +235,7 @@ pub fn schedule(
     policy: &EnvPolicy,
     now: DateTime<Utc>,
 ) -> Result<(), Refusal> {
-    let doing = if at.is_some() {
-        "scheduled"
-    } else {
-        "unscheduled"
-    };
-    require_awaiting_deploy(release, doing)?;
-    require_participant(release, actor, policy, &doing[..doing.len() - 1])?;
+    may_schedule(release, actor, policy, at.is_some())?;
     if at.is_none() && release.scheduled_at.is_none() {
         return Err(Refusal::new(format!(
             "{} has no deploy time to clear.",
@@ -250,7 +252,23 @@ pub fn schedule(
     Ok(())
 }
 
-/// Changes what is shipped or where; every approval and checklist tick is dropped.
+/// Whether `actor` may set (or clear) the deploy time of `release`; the
+/// engine asks before it reads the calendar for the new time.
+pub fn may_schedule(
+    release: &Release,
+    actor: Actor<'_>,
+    policy: &EnvPolicy,
+    setting: bool,
+) -> Result<(), Refusal> {
+    let doing = if setting { "scheduled" } else { "unscheduled" };
+    require_awaiting_deploy(release, doing)?;
+    require_participant(release, actor, policy, &doing[..doing.len() - 1])
+}
+
+/// Changes what is shipped or where; every approval and checklist tick is
+/// dropped, so a release never ships on another version's sign-off. Moving
+/// to another environment takes the `request` permission there, whoever
+/// moves it.
 pub fn change(
     release: &mut Release,
     actor: Actor<'_>,
@@ -262,7 +280,7 @@ pub fn change(
     require_awaiting_deploy(release, "changed")?;
     require_participant(release, actor, policy, "change")?;
     if let Some(target) = target {
-        if !target.request.allows(actor.roles) && &release.requester == actor.user {
+        if !target.request.allows(actor.roles) {
             return Err(Refusal::new(format!(
                 "You can't move {} to {}: requesting there takes {}.",
                 release.id,
@@ -283,10 +301,11 @@ pub fn change(
     if let Some(version) = version {
         release.version = version;
     }
+    let checklist_from = target.unwrap_or(policy);
     if let Some(target) = target {
         release.environment = target.name.clone();
-        release.checklist = fresh_checklist(target);
     }
+    release.checklist = fresh_checklist(checklist_from);
     let dropped = release.approvals.len();
     release.approvals.clear();
     release.status = ReleaseStatus::Requested;
