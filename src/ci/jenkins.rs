@@ -46,11 +46,32 @@ pub async fn trigger(
     let queue_item = headers
         .get(reqwest::header::LOCATION)
         .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+        .and_then(|location| same_origin(url, location));
     Ok(Accepted {
         run_url: queue_item.clone(),
         follow: queue_item,
     })
+}
+
+/// `location` (absolute, or relative to the configured `base`) when it lies
+/// on the configured Jenkins origin (scheme, host and port): only there do
+/// the user and API token go. Anything else is refused and logged without
+/// its query, which may carry a secret.
+fn same_origin(base: &str, location: &str) -> Option<String> {
+    let base = reqwest::Url::parse(base).ok()?;
+    let Ok(found) = base.join(location) else {
+        tracing::warn!("Jenkins answered with a Location that is not a URL; not following it");
+        return None;
+    };
+    if found.origin() == base.origin() {
+        return Some(found.to_string());
+    }
+    tracing::warn!(
+        location = %format!("{}{}", found.origin().ascii_serialization(), found.path()),
+        jenkins = %base.origin().ascii_serialization(),
+        "Jenkins pointed the queue item at another origin; not sending credentials there"
+    );
+    None
 }
 
 /// Polls a queue item until Jenkins names the build, for a few tries.
@@ -88,6 +109,31 @@ pub async fn follow_queue_item(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn credentials_go_only_to_the_configured_origin() {
+        let base = "https://ci.example.com:8443/jenkins";
+        let same = |location: &str| super::same_origin(base, location);
+        assert_eq!(
+            same("https://ci.example.com:8443/jenkins/queue/item/9/").as_deref(),
+            Some("https://ci.example.com:8443/jenkins/queue/item/9/")
+        );
+        assert_eq!(
+            same("/jenkins/queue/item/9/").as_deref(),
+            Some("https://ci.example.com:8443/jenkins/queue/item/9/")
+        );
+        for foreign in [
+            "https://ci.example.com/jenkins/queue/item/9/",
+            "http://ci.example.com:8443/jenkins/queue/item/9/",
+            "https://evil.example.com:8443/queue/item/9/",
+            "https://ci.example.com.evil.example:8443/queue/item/9/",
+            "//evil.example.com/queue/item/9/",
+            "https://ci.example.com:8443@evil.example.com/",
+        ] {
+            assert_eq!(same(foreign), None, "{foreign}");
+        }
+        assert_eq!(super::same_origin("not a url", "/queue/item/9/"), None);
+    }
+
     #[test]
     fn folders_become_nested_job_paths() {
         assert_eq!(super::job_path("deploy-api"), "job/deploy-api");

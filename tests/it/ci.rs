@@ -173,6 +173,26 @@ async fn jenkins_builds_with_basic_auth_and_follows_the_queue_item() {
 }
 
 #[tokio::test]
+async fn jenkins_credentials_never_follow_a_location_to_another_origin() {
+    let fake = FakeCi::start().await;
+    let elsewhere = FakeCi::start().await;
+    // Same host, other port: another origin all the same.
+    fake.set_base(&format!("{}/steal?token=abc", elsewhere.url));
+    let target = format!("kind = \"jenkins\"\nurl = \"{}\"\njob = \"deploy-api\"\nuser = \"ci-bot\"\ntoken_env = \"RB_TEST_JENKINS_TOKEN\"", fake.url);
+    let app = CiApp::spawn(&config(&target, &fake.url)).await;
+    app.deploy("api", 1);
+    app.until("acceptance", |a| accepted(a, 1)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        elsewhere.requests().is_empty(),
+        "credentials went to another origin: {:?}",
+        elsewhere.requests()
+    );
+    assert_eq!(fake.requests().len(), 1, "only the trigger went to Jenkins");
+    assert_eq!(app.release(1).status, ReleaseStatus::Deploying);
+}
+
+#[tokio::test]
 async fn a_webhook_is_signed_github_style_and_per_service_targets_win() {
     let fake = FakeCi::start().await;
     let app = CiApp::spawn(&config(&github(&fake), &fake.url)).await;

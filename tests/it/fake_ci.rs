@@ -78,6 +78,12 @@ impl FakeCi {
         FakeCi { url, shared }
     }
 
+    /// Makes the links it answers with (Jenkins' `Location`, build URLs)
+    /// point at `base` instead of itself.
+    pub fn set_base(&self, base: &str) {
+        *self.shared.base.lock().unwrap() = base.to_string();
+    }
+
     pub fn fail_next(&self, fault: Fault) {
         self.shared.faults.lock().unwrap().push_back(fault);
     }
