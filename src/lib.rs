@@ -22,6 +22,7 @@ pub mod config;
 pub mod domain;
 pub mod engine;
 pub mod failpoint;
+pub mod fuzz;
 pub mod http;
 pub mod metrics;
 pub mod notify;

@@ -129,6 +129,43 @@ struct CallbackBody {
     timestamp: i64,
 }
 
+/// A signed callback's body, checked: well-formed, fresh, a known status
+/// and a release id. The refusal says which status to answer and why.
+pub fn decode_callback(body: &[u8], now: i64) -> Result<Callback, (StatusCode, &'static str)> {
+    let report = serde_json::from_slice::<CallbackBody>(body).map_err(|_| {
+        (
+            StatusCode::BAD_REQUEST,
+            "expected {release, job, status, url?, message?, timestamp}",
+        )
+    })?;
+    if !crate::ci::signature::within_window(now, report.timestamp, REPLAY_WINDOW_SECS) {
+        return Err((
+            StatusCode::UNAUTHORIZED,
+            "timestamp outside the 5-minute window (stale or replayed)",
+        ));
+    }
+    let outcome = match report.status.as_str() {
+        "started" => None,
+        "succeeded" => Some(JobOutcome::Succeeded),
+        "failed" => Some(JobOutcome::Failed),
+        _ => {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                "status must be started, succeeded or failed",
+            ))
+        }
+    };
+    let release = ReleaseId::parse(&report.release)
+        .map_err(|_| (StatusCode::NOT_FOUND, "unknown release"))?;
+    Ok(Callback {
+        release,
+        job: report.job,
+        outcome,
+        url: report.url,
+        message: report.message,
+    })
+}
+
 fn reject(state: &HttpState, status: StatusCode, error: &str) -> Response {
     Metrics::count(&state.metrics.callbacks_rejected);
     (status, Json(json!({ "error": error }))).into_response()
@@ -152,36 +189,12 @@ async fn ci_callback(State(state): State<HttpState>, headers: HeaderMap, body: B
     }) else {
         return reject(&state, StatusCode::UNAUTHORIZED, "bad signature");
     };
-    let Ok(report) = serde_json::from_slice::<CallbackBody>(&body) else {
-        return reject(
-            &state,
-            StatusCode::BAD_REQUEST,
-            "expected {release, job, status, url?, message?, timestamp}",
-        );
-    };
     let now = state.clock.now().timestamp();
-    if !crate::ci::signature::within_window(now, report.timestamp, REPLAY_WINDOW_SECS) {
-        return reject(
-            &state,
-            StatusCode::UNAUTHORIZED,
-            "timestamp outside the 5-minute window (stale or replayed)",
-        );
-    }
-    let outcome = match report.status.as_str() {
-        "started" => None,
-        "succeeded" => Some(JobOutcome::Succeeded),
-        "failed" => Some(JobOutcome::Failed),
-        _ => {
-            return reject(
-                &state,
-                StatusCode::BAD_REQUEST,
-                "status must be started, succeeded or failed",
-            )
-        }
+    let callback = match decode_callback(&body, now) {
+        Ok(callback) => callback,
+        Err((status, why)) => return reject(&state, status, why),
     };
-    let Ok(release_id) = ReleaseId::parse(&report.release) else {
-        return reject(&state, StatusCode::NOT_FOUND, "unknown release");
-    };
+    let release_id = callback.release;
     let release = match state.engine.store().release(release_id) {
         Ok(Some(release)) => release,
         Ok(None) => return reject(&state, StatusCode::NOT_FOUND, "unknown release"),
@@ -203,13 +216,6 @@ async fn ci_callback(State(state): State<HttpState>, headers: HeaderMap, body: B
             "this secret does not sign for that release's CI target",
         );
     }
-    let callback = Callback {
-        release: release_id,
-        job: report.job,
-        outcome,
-        url: report.url,
-        message: report.message,
-    };
     let result = state.engine.callback(&callback);
     state.metrics.observe_callback(arrived.elapsed());
     match result {

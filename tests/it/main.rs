@@ -15,6 +15,7 @@ mod discord_app;
 mod fake_ci;
 mod fake_discord;
 mod fake_slack;
+mod fuzz_corpus;
 mod helpers;
 mod http_limits;
 mod shell;

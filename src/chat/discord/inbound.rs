@@ -311,7 +311,7 @@ impl DiscordBot {
 }
 
 /// The subcommand and its option values as text.
-fn invocation(command: &CommandInteraction) -> (String, BTreeMap<String, String>) {
+pub(crate) fn invocation(command: &CommandInteraction) -> (String, BTreeMap<String, String>) {
     let Some(sub) = command.data.options.first() else {
         return (String::new(), BTreeMap::new());
     };
@@ -333,7 +333,7 @@ fn invocation(command: &CommandInteraction) -> (String, BTreeMap<String, String>
 }
 
 /// What the user has typed so far in the option being autocompleted.
-fn focused_value(command: &CommandInteraction) -> Option<String> {
+pub(crate) fn focused_value(command: &CommandInteraction) -> Option<String> {
     command
         .data
         .options

@@ -7,7 +7,7 @@
 mod commands;
 mod gateway;
 pub mod http;
-mod inbound;
+pub(crate) mod inbound;
 pub mod render;
 mod rest;
 mod sink;
