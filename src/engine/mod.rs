@@ -452,4 +452,6 @@ mod calendar_tests;
 #[cfg(test)]
 mod hardening_tests;
 #[cfg(test)]
+mod policy_tests;
+#[cfg(test)]
 mod tests;

@@ -1,0 +1,273 @@
+//! One test per rule of the README's policy table ("Who may do what"):
+//! who may, in which state, with which ids and spellings. Every refusal is
+//! checked to leave the store as it was (`Harness::refused`).
+//!
+//! The harness config: production takes `request` = developer or release
+//! manager, `approve` = release manager or QA (one of each), `deploy` and
+//! `rollback` = deployer or release manager, self-approval off, a two-item
+//! checklist; staging lets anyone request, developers and release managers
+//! approve (self-approval on), developers and deployers deploy. alice is a
+//! developer, bob and carol release managers, dave a deployer, erin QA,
+//! mallory holds no role.
+
+use super::tests::{Harness, CONFIG};
+use crate::domain::ids::ReleaseId;
+use crate::domain::release::ReleaseStatus;
+
+fn harness() -> Harness {
+    Harness::with_config(CONFIG)
+}
+
+fn release(h: &Harness, id: u64) -> crate::domain::release::Release {
+    h.engine
+        .store()
+        .release(ReleaseId::new(id))
+        .unwrap()
+        .unwrap()
+}
+
+/// api 2.4.0 to production, approved by bob and erin, checklist done, no time.
+fn approved_production(h: &Harness) {
+    h.ok("alice", "request api 2.4.0 to production");
+    h.ok("bob", "approve R-1");
+    h.ok("erin", "approve R-1");
+    h.ok("alice", "check R-1 1");
+    h.ok("alice", "check R-1 2");
+}
+
+#[test]
+fn request_takes_the_environments_request_role() {
+    let h = harness();
+    for who in ["mallory", "erin", "dave"] {
+        assert!(h
+            .refused(who, "request api 2.4.0 to production")
+            .starts_with("You can't request releases to production: that takes"));
+    }
+    h.ok("alice", "request api 2.4.0 to production");
+    h.ok("bob", "request api 2.4.1 to production");
+    // staging leaves `request` unset: anyone.
+    h.ok("mallory", "request api 2.4.2 to staging");
+}
+
+#[test]
+fn approve_takes_the_approve_role_and_never_the_requesters_own_when_self_approval_is_off() {
+    let h = harness();
+    h.ok("bob", "request api 2.4.0 to production");
+    assert!(h
+        .refused("alice", "approve R-1")
+        .starts_with("You can't approve releases to production"));
+    assert!(h
+        .refused("dave", "approve R-1")
+        .starts_with("You can't approve releases to production"));
+    assert!(h
+        .refused("bob", "approve R-1")
+        .contains("self-approval is off"));
+    h.ok("carol", "approve R-1");
+    // staging: self-approval on.
+    h.ok("alice", "request api 2.4.0 to staging");
+    h.ok("alice", "approve R-2");
+    assert_eq!(h.status(2), ReleaseStatus::Approved);
+}
+
+#[test]
+fn an_approver_counts_once_and_the_quorum_needs_each_role() {
+    let h = harness();
+    h.ok("alice", "request api 2.4.0 to production");
+    h.ok("bob", "approve R-1");
+    assert!(h
+        .refused("bob", "approve R-1")
+        .contains("an approver counts once"));
+    // Two release managers do not make the QA approval.
+    h.ok("carol", "approve R-1");
+    assert_eq!(h.status(1), ReleaseStatus::Requested);
+    h.ok("erin", "approve R-1");
+    assert_eq!(h.status(1), ReleaseStatus::Approved);
+}
+
+#[test]
+fn reject_takes_the_approve_role_and_ends_the_request() {
+    let h = harness();
+    h.ok("alice", "request api 2.4.0 to production");
+    assert!(h
+        .refused("alice", "reject R-1 not now")
+        .starts_with("You can't reject releases to production"));
+    h.ok("erin", "reject R-1 smoke tests fail");
+    assert_eq!(h.status(1), ReleaseStatus::Rejected);
+    assert!(h.refused("bob", "approve R-1").contains("R-1"));
+}
+
+#[test]
+fn cancel_takes_the_requester_or_an_approver() {
+    let h = harness();
+    h.ok("alice", "request api 2.4.0 to production");
+    h.ok("alice", "request api 2.4.1 to production");
+    for who in ["mallory", "dave"] {
+        assert!(h
+            .refused(who, "cancel R-1")
+            .starts_with("You can't cancel R-1: only its requester"));
+    }
+    h.ok("alice", "cancel R-1 wrong build");
+    h.ok("erin", "cancel R-2");
+    assert_eq!(h.status(1), ReleaseStatus::Cancelled);
+    assert_eq!(h.status(2), ReleaseStatus::Cancelled);
+}
+
+#[test]
+fn schedule_change_and_check_take_a_participant() {
+    let h = harness();
+    h.ok("alice", "request api 2.4.0 to production");
+    for line in [
+        "schedule R-1 2026-12-01 14:00",
+        "change R-1 version 2.4.1",
+        "check R-1 1",
+    ] {
+        assert!(
+            h.refused("mallory", line).starts_with("You can't"),
+            "{line}"
+        );
+    }
+    // The requester, an approver and a deployer are participants.
+    h.ok("alice", "schedule R-1 2026-12-01 14:00");
+    h.ok("erin", "check R-1 1");
+    h.ok("dave", "unschedule R-1");
+    h.ok("bob", "change R-1 version 2.4.1");
+}
+
+#[test]
+fn deploy_takes_the_deploy_role_a_met_quorum_and_a_done_checklist() {
+    let h = harness();
+    h.ok("alice", "request api 2.4.0 to production");
+    h.ok("bob", "approve R-1");
+    assert!(h
+        .refused("alice", "deploy R-1")
+        .starts_with("You can't deploy to production"));
+    assert!(h
+        .refused("dave", "deploy R-1")
+        .contains("isn't approved yet"));
+    h.ok("erin", "approve R-1");
+    assert!(h
+        .refused("dave", "deploy R-1")
+        .contains("checklist is not done (0/2)"));
+    h.ok("alice", "check R-1 1");
+    h.ok("alice", "check R-1 Release notes");
+    h.ok("dave", "deploy R-1");
+    assert_eq!(h.status(1), ReleaseStatus::Deploying);
+    assert!(h
+        .refused("bob", "deploy R-1")
+        .contains("is already deploying"));
+}
+
+#[test]
+fn nothing_changes_once_a_release_has_ended() {
+    let h = harness();
+    h.ok("alice", "request api 2.4.0 to production");
+    h.ok("alice", "cancel R-1");
+    for line in [
+        "approve R-1",
+        "reject R-1 late",
+        "cancel R-1",
+        "schedule R-1 2026-12-01 14:00",
+        "change R-1 version 2.4.1",
+        "check R-1 1",
+        "deploy R-1",
+    ] {
+        let reply = h.refused("bob", line);
+        assert!(
+            reply.contains("R-1") && reply.contains("cancelled"),
+            "{line}: {reply}"
+        );
+    }
+}
+
+#[test]
+fn rollback_takes_the_rollback_role_and_a_deployed_or_failed_release() {
+    let h = harness();
+    approved_production(&h);
+    assert!(h
+        .refused("dave", "rollback R-1 bad")
+        .contains("only a deployed or failed release can be rolled back"));
+    assert!(h
+        .refused("alice", "rollback R-1 bad")
+        .starts_with("You can't roll back production"));
+}
+
+#[test]
+fn lock_takes_the_deploy_role_and_freeze_bump_and_grant_take_an_admin_role() {
+    let h = harness();
+    assert!(h
+        .refused("alice", "lock api production migration")
+        .starts_with("You can't lock production"));
+    h.ok("dave", "lock api production migration");
+    h.ok("dave", "unlock api production");
+    for line in [
+        "freeze production 2026-12-20 to 2027-01-04 year end",
+        "grant shell:mallory qa",
+        "revoke shell:erin qa",
+    ] {
+        assert!(h.refused("dave", line).starts_with("You can't"), "{line}");
+    }
+    h.ok("bob", "freeze production 2026-12-20 to 2027-01-04 year end");
+    h.ok("bob", "unfreeze F-1");
+    h.ok(
+        "alice",
+        "request api 2.4.0 to production at 2026-12-01 14:00",
+    );
+    assert!(h
+        .refused("dave", "bump R-1 hotfix first")
+        .starts_with("You can't"));
+    h.ok("bob", "bump R-1 hotfix first");
+}
+
+#[test]
+fn a_granted_role_counts_like_one_in_the_config() {
+    let h = harness();
+    h.ok("alice", "request api 2.4.0 to production");
+    assert!(h
+        .refused("mallory", "approve R-1")
+        .starts_with("You can't approve"));
+    h.ok("bob", "grant shell:mallory qa");
+    h.ok("mallory", "approve R-1");
+    h.ok("bob", "revoke shell:mallory qa");
+    h.ok("alice", "request api 2.4.1 to production");
+    assert!(h
+        .refused("mallory", "approve R-2")
+        .starts_with("You can't approve"));
+}
+
+#[test]
+fn ids_are_read_in_every_documented_spelling() {
+    let h = harness();
+    h.ok("alice", "request api 2.4.0 to staging");
+    for (who, line) in [
+        ("bob", "approve R-1"),
+        ("carol", "status r-1"),
+        ("carol", "status #1"),
+        ("carol", "status 1"),
+        ("carol", "history R-1"),
+    ] {
+        let reply = h.ok(who, line);
+        assert!(reply.contains("R-1"), "{line}: {reply}");
+    }
+    assert!(h
+        .refused("bob", "status R-x")
+        .contains("is not a release id; release ids look like R-42"));
+    assert!(h.refused("bob", "status R-2").contains("R-2"));
+}
+
+#[test]
+fn read_commands_are_open_to_anyone() {
+    let h = harness();
+    h.ok("alice", "request api 2.4.0 to production");
+    for line in [
+        "status R-1",
+        "list",
+        "history R-1",
+        "calendar",
+        "freezes",
+        "roles",
+        "help",
+    ] {
+        h.ok("mallory", line);
+    }
+    assert_eq!(release(&h, 1).approvals.len(), 0);
+}
