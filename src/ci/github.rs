@@ -63,3 +63,91 @@ pub async fn trigger(
         follow: None,
     })
 }
+
+/// The run an earlier, unanswered dispatch of `job` started, if any: the
+/// workflow's latest runs (or the repository's `repository_dispatch` runs)
+/// whose name (`run-name`) contains the idempotency key.
+/// Docs: GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs and
+/// GET /repos/{owner}/{repo}/actions/runs, both with `event` and `per_page`.
+pub async fn find_run(
+    client: &reqwest::Client,
+    target: &CiTarget,
+    job: &CiJob,
+) -> Result<Option<Accepted>, String> {
+    let (url, event, token) = match &target.kind {
+        CiKind::GithubWorkflow {
+            api_url,
+            repo,
+            workflow,
+            token,
+            ..
+        } => (
+            format!("{api_url}/repos/{repo}/actions/workflows/{workflow}/runs"),
+            "workflow_dispatch",
+            token,
+        ),
+        CiKind::GithubDispatch {
+            api_url,
+            repo,
+            token,
+            ..
+        } => (
+            format!("{api_url}/repos/{repo}/actions/runs"),
+            "repository_dispatch",
+            token,
+        ),
+        _ => return Ok(None),
+    };
+    let request = client
+        .get(&url)
+        .query(&[("event", event), ("per_page", "100")])
+        .bearer_auth(token.expose())
+        .header("Accept", "application/vnd.github+json")
+        .header("X-GitHub-Api-Version", "2022-11-28");
+    let (_, answer) = send(SYSTEM, request, target.request_timeout, |_| false)
+        .await
+        .map_err(|e| e.to_string())?;
+    let runs: serde_json::Value = serde_json::from_str(&answer)
+        .map_err(|e| format!("GitHub's run list did not decode: {e}"))?;
+    let found = runs
+        .get("workflow_runs")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|run| {
+            run.get("name")
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(|name| carries_key(name, &job.key))
+        });
+    Ok(found.map(|run| Accepted {
+        run_url: run
+            .get("html_url")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string),
+        follow: None,
+    }))
+}
+
+/// Whether a run name carries `key` as a whole word (`R-7-deploy-1` is not
+/// found in a name holding `R-7-deploy-12`).
+fn carries_key(name: &str, key: &str) -> bool {
+    name.split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '[' | ']' | ',' | ':'))
+        .any(|word| word == key)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_run_name_carries_the_key_as_a_whole_word() {
+        assert!(super::carries_key(
+            "Deploy api 2.4.0 (R-7-deploy-1)",
+            "R-7-deploy-1"
+        ));
+        assert!(super::carries_key("R-7-deploy-1", "R-7-deploy-1"));
+        assert!(!super::carries_key(
+            "Deploy (R-7-deploy-12)",
+            "R-7-deploy-1"
+        ));
+        assert!(!super::carries_key("Deploy", "R-7-deploy-1"));
+    }
+}

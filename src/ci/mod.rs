@@ -44,6 +44,24 @@ pub struct Relay {
     lanes: worker::LaneBook,
 }
 
+/// Looks for a job an earlier, unanswered request may have started, where
+/// the CI system lets us: GitHub lists runs whose name carries the
+/// idempotency key (see `config/ci/callbacks.md`). A webhook receiver
+/// dedupes on `X-Releasebot-Delivery`, so it is simply sent again; GitLab
+/// and Jenkins have no lookup yet and are sent again too.
+async fn lookup(
+    client: &reqwest::Client,
+    target: &CiTarget,
+    job: &CiJob,
+) -> Result<Option<Accepted>, String> {
+    match &target.kind {
+        CiKind::GithubWorkflow { .. } | CiKind::GithubDispatch { .. } => {
+            github::find_run(client, target, job).await
+        }
+        _ => Ok(None),
+    }
+}
+
 /// Exponential backoff with jitter: base·2^(n-1), capped, times 0.5–1.0.
 pub fn backoff(attempt: u32) -> Duration {
     let exponential = BACKOFF_BASE.saturating_mul(1 << attempt.saturating_sub(1).min(16));
@@ -211,8 +229,33 @@ impl Relay {
             );
             return Some(due);
         }
-        Metrics::count(&self.metrics.jobs_sent);
         let client = self.client();
+        if job.uncertain {
+            // An earlier request went unanswered (a timeout, a crash): it
+            // may have been taken. Look before sending it again.
+            match lookup(client, target, job).await {
+                Ok(Some(found)) => {
+                    tracing::info!(job = %job.key, "an earlier request was taken; not sending it again");
+                    self.accepted(job, target, found, None);
+                    return None;
+                }
+                Ok(None) => {}
+                Err(why) => {
+                    let next = now
+                        + chrono::Duration::from_std(backoff(job.attempts + 1))
+                            .unwrap_or(chrono::Duration::seconds(1));
+                    tracing::warn!(job = %job.key, %why, "looking for an earlier request failed; will look again");
+                    if let Err(error) = self.engine.job_retry(&job.key, next, &why, true) {
+                        tracing::error!(job = %job.key, %error, "recording a retry failed");
+                    }
+                    return Some(next);
+                }
+            }
+        } else if let Err(error) = self.engine.job_sending(&job.key) {
+            tracing::error!(job = %job.key, %error, "marking the job as sent failed; not sending it yet");
+            return Some(now + chrono::Duration::seconds(1));
+        }
+        Metrics::count(&self.metrics.jobs_sent);
         let result = match &target.kind {
             CiKind::GithubWorkflow { .. } | CiKind::GithubDispatch { .. } => {
                 github::trigger(client, target, job).await
@@ -227,13 +270,17 @@ impl Relay {
                 self.accepted(job, target, accepted, None);
                 None
             }
-            Err(SendError::Retry { after, why }) if job.attempts + 1 < target.max_attempts => {
+            Err(SendError::Retry {
+                after,
+                why,
+                unanswered,
+            }) if job.attempts + 1 < target.max_attempts => {
                 let wait = after.unwrap_or_else(|| backoff(job.attempts + 1));
                 let next =
                     now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(1));
                 tracing::warn!(job = %job.key, %why, retry_in = ?wait, "CI request failed; will retry");
                 Metrics::count(&self.metrics.jobs_retried);
-                if let Err(error) = self.engine.job_retry(&job.key, next, &why) {
+                if let Err(error) = self.engine.job_retry(&job.key, next, &why, unanswered) {
                     tracing::error!(job = %job.key, %error, "recording a retry failed");
                 }
                 Some(next)

@@ -22,6 +22,9 @@ pub enum SendError {
     Retry {
         after: Option<Duration>,
         why: String,
+        /// No answer came (a timeout, a dropped connection): the system may
+        /// have taken the job all the same, so the next try looks first.
+        unanswered: bool,
     },
     /// Other 4xx: another try would get the same answer.
     #[error("{0}")]
@@ -76,10 +79,18 @@ pub fn failure(system: &str, status: StatusCode, headers: &HeaderMap, body: &str
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        return SendError::Retry { after, why };
+        return SendError::Retry {
+            after,
+            why,
+            unanswered: false,
+        };
     }
     if status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT {
-        return SendError::Retry { after: None, why };
+        return SendError::Retry {
+            after: None,
+            why,
+            unanswered: false,
+        };
     }
     SendError::Fatal(why)
 }
@@ -121,7 +132,12 @@ pub fn unreachable(system: &str, error: &reqwest::Error, timeout: Duration) -> S
         // reqwest's text names the URL, never a header or body, so no secret.
         format!("could not reach {system}: {error}")
     };
-    SendError::Retry { after: None, why }
+    // A refused connection never reached the system; anything else may have.
+    SendError::Retry {
+        after: None,
+        why,
+        unanswered: !error.is_connect(),
+    }
 }
 
 #[cfg(test)]
@@ -144,7 +160,7 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(RETRY_AFTER, "7".parse().unwrap());
         match failure("GitLab", StatusCode::TOO_MANY_REQUESTS, &headers, "") {
-            SendError::Retry { after, why } => {
+            SendError::Retry { after, why, .. } => {
                 assert_eq!(after, Some(Duration::from_secs(7)));
                 assert_eq!(why, "429 from GitLab");
             }

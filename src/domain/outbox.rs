@@ -58,6 +58,11 @@ pub struct CiJob {
     /// Why the last attempt failed, for status and the final failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// Set, durably, before each request; cleared when the CI system
+    /// answers. Found set (after a crash mid-request, or a timeout), the job
+    /// may have been taken: the relay looks for it before sending again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub uncertain: bool,
     pub state: JobState,
 }
 

@@ -466,6 +466,7 @@ impl Engine {
             attempts: 0,
             next_attempt_at: deployment.started_at,
             last_error: None,
+            uncertain: false,
             state: JobState::Pending,
         })?;
         Ok(())

@@ -72,6 +72,7 @@ impl Engine {
             };
             job.attempts += 1;
             job.last_error = None;
+            job.uncertain = false;
             job.state = JobState::Accepted {
                 at: now,
                 run_url: run_url.clone(),
@@ -104,12 +105,14 @@ impl Engine {
         Ok(())
     }
 
-    /// Records a failed attempt and when to try again.
+    /// Records a failed attempt and when to try again; `unanswered` keeps
+    /// the job uncertain (the CI system may have taken it).
     pub fn job_retry(
         &self,
         key: &str,
         next_attempt_at: DateTime<Utc>,
         error: &str,
+        unanswered: bool,
     ) -> EngineResult<()> {
         self.commit(|tx| {
             let Some(mut job) = tx.job(key)? else {
@@ -118,6 +121,22 @@ impl Engine {
             job.attempts += 1;
             job.next_attempt_at = next_attempt_at;
             job.last_error = Some(error.to_string());
+            job.uncertain = unanswered;
+            tx.put_job(&job)
+        })?;
+        Ok(())
+    }
+
+    /// Marks a job uncertain, durably, just before its request is sent.
+    pub fn job_sending(&self, key: &str) -> EngineResult<()> {
+        self.commit(|tx| {
+            let Some(mut job) = tx.job(key)? else {
+                return Ok(());
+            };
+            if job.uncertain {
+                return Ok(());
+            }
+            job.uncertain = true;
             tx.put_job(&job)
         })?;
         Ok(())

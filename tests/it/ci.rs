@@ -280,6 +280,50 @@ async fn a_hang_past_the_request_timeout_is_retried() {
 }
 
 #[tokio::test]
+async fn a_dispatch_whose_answer_never_came_is_found_among_the_runs_and_not_sent_again() {
+    let fake = FakeCi::start().await;
+    fake.fail_next(Fault::Hang(std::time::Duration::from_secs(3)));
+    let app = CiApp::spawn(&config(&github(&fake), &fake.url)).await;
+    app.deploy("api", 1);
+    let job = app.first_retry().await;
+    assert!(
+        job.uncertain,
+        "an unanswered request leaves the job uncertain"
+    );
+    app.advance(2);
+    app.until("acceptance", |a| accepted(a, 1)).await;
+    assert_eq!(fake.triggers().len(), 1, "the dispatch was sent again");
+    let lookups: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/actions/workflows/deploy.yml/runs"))
+        .collect();
+    assert_eq!(lookups.len(), 1);
+    assert_eq!(
+        app.release(1).deployments[0].url.as_deref(),
+        Some("https://github.com/acme/api/actions/runs/5000")
+    );
+}
+
+#[tokio::test]
+async fn an_unanswered_dispatch_that_started_no_run_is_sent_again_once() {
+    let fake = FakeCi::start().await;
+    fake.fail_next(Fault::Stall(std::time::Duration::from_secs(3)));
+    let app = CiApp::spawn(&config(&github(&fake), &fake.url)).await;
+    app.deploy("api", 1);
+    assert!(app.first_retry().await.uncertain);
+    app.advance(2);
+    app.until("acceptance", |a| accepted(a, 1)).await;
+    let sent = fake.triggers();
+    assert_eq!(sent.len(), 2, "looked, found nothing, sent once more");
+    assert_eq!(
+        sent[0].header("idempotency-key"),
+        sent[1].header("idempotency-key")
+    );
+    assert!(!app.app.engine.store().jobs().unwrap()[0].uncertain);
+}
+
+#[tokio::test]
 async fn a_401_fails_at_once_with_githubs_words() {
     let fake = FakeCi::start().await;
     let target = github(&fake).replace("RB_TEST_GITHUB_TOKEN", "RB_TEST_WRONG_TOKEN");

@@ -52,12 +52,18 @@ impl Recorded {
 pub enum Fault {
     Status(u16, &'static str),
     RetryAfter(u64),
+    /// Answers late, having taken the job (a GitHub dispatch starts its run).
     Hang(Duration),
+    /// Answers late, having taken nothing.
+    Stall(Duration),
 }
 
 #[derive(Clone, Default)]
 struct Shared {
     requests: Arc<Mutex<Vec<Recorded>>>,
+    /// GitHub workflow runs started by dispatches, with the `run-name`
+    /// `config/ci/callbacks.md` asks for: `Deploy <service> <version> (<key>)`.
+    runs: Arc<Mutex<Vec<Value>>>,
     faults: Arc<Mutex<VecDeque<Fault>>>,
     base: Arc<Mutex<String>>,
 }
@@ -124,6 +130,22 @@ async fn handle(
     } else {
         None
     };
+    // A dispatch that hangs or succeeds has started its run, answered or not.
+    let dispatch =
+        method == Method::POST && path.ends_with("/dispatches") && path.contains("/workflows/");
+    if dispatch && matches!(fault, None | Some(Fault::Hang(_))) {
+        if let Ok(payload) = serde_json::from_slice::<Value>(&body) {
+            let inputs = &payload["inputs"];
+            let mut runs = shared.runs.lock().unwrap();
+            let id = 5000 + runs.len();
+            runs.push(json!({
+                "id": id,
+                "name": format!("Deploy {} {} ({})", inputs["service"].as_str().unwrap_or(""), inputs["version"].as_str().unwrap_or(""), inputs["idempotency_key"].as_str().unwrap_or("")),
+                "event": "workflow_dispatch",
+                "html_url": format!("https://github.com/acme/api/actions/runs/{id}"),
+            }));
+        }
+    }
     match fault {
         Some(Fault::Status(code, text)) => {
             return (StatusCode::from_u16(code).unwrap(), text).into_response()
@@ -138,6 +160,10 @@ async fn handle(
         }
         Some(Fault::Hang(how_long)) => {
             tokio::time::sleep(how_long).await;
+        }
+        Some(Fault::Stall(how_long)) => {
+            tokio::time::sleep(how_long).await;
+            return (StatusCode::SERVICE_UNAVAILABLE, "stalled").into_response();
         }
         None => {}
     }
@@ -190,6 +216,21 @@ async fn handle(
             } else {
                 StatusCode::NO_CONTENT.into_response()
             }
+        }
+        // GitHub: a workflow's runs, newest first
+        ["repos", _, _, "actions", "workflows", _, "runs"] if method == Method::GET => {
+            if header("authorization") != format!("Bearer {GITHUB_TOKEN}") {
+                return answer(
+                    StatusCode::UNAUTHORIZED,
+                    json!({"message": "Bad credentials"}),
+                );
+            }
+            let mut runs = shared.runs.lock().unwrap().clone();
+            runs.reverse();
+            answer(
+                StatusCode::OK,
+                json!({"total_count": runs.len(), "workflow_runs": runs}),
+            )
         }
         // GitHub: repository_dispatch
         ["repos", _, _, "dispatches"] if method == Method::POST => {
