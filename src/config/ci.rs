@@ -354,13 +354,32 @@ pub fn build(raw: &RawCi, report: &mut Report<'_>) -> CiTarget {
     let max_attempts = raw.max_attempts.unwrap_or(5);
     if max_attempts == 0 {
         report("max_attempts", "must be at least 1".into());
+    } else if max_attempts > 100 {
+        report(
+            "max_attempts",
+            format!("{max_attempts} is out of range; give 1 to 100"),
+        );
+    }
+    let timeout_minutes = raw.timeout_minutes.unwrap_or(60);
+    if !(1..=10_080).contains(&timeout_minutes) {
+        report(
+            "timeout_minutes",
+            format!("{timeout_minutes} is out of range; give 1 to 10080 minutes (a week)"),
+        );
+    }
+    let request_timeout_secs = raw.request_timeout_secs.unwrap_or(10);
+    if !(1..=300).contains(&request_timeout_secs) {
+        report(
+            "request_timeout_secs",
+            format!("{request_timeout_secs} is out of range; give 1 to 300 seconds"),
+        );
     }
     CiTarget {
         kind,
         field_names,
         callback_secret,
-        timeout: Duration::from_secs(raw.timeout_minutes.unwrap_or(60).max(1) * 60),
-        max_attempts: max_attempts.max(1),
-        request_timeout: Duration::from_secs(raw.request_timeout_secs.unwrap_or(10).max(1)),
+        timeout: Duration::from_secs(timeout_minutes.clamp(1, 10_080) * 60),
+        max_attempts: max_attempts.clamp(1, 100),
+        request_timeout: Duration::from_secs(request_timeout_secs.clamp(1, 300)),
     }
 }

@@ -325,3 +325,38 @@ fn http_limits_default_and_are_range_checked_with_their_key() {
     );
     assert!(found[2].message.contains("16 to 100000"), "{found:?}");
 }
+
+#[test]
+fn numbers_the_bot_computes_times_from_are_range_checked_with_their_key() {
+    let text = format!(
+        "{MINIMAL}\n[reminders]\nbefore_window_minutes = 4294967295\napproval_nudge_hours = 4294967295\n"
+    );
+    let keys: Vec<String> = problems(&text).into_iter().map(|p| p.key).collect();
+    assert_eq!(
+        keys,
+        [
+            "reminders.before_window_minutes",
+            "reminders.approval_nudge_hours"
+        ]
+    );
+    let env = MINIMAL.replace(
+        "[environments.production]",
+        "[environments.production]\napproval_expiry_hours = 4294967295\nmax_per_day = 0\nservice_gap_minutes = 4294967295\nci = { kind = \"simulate\", timeout_minutes = 9223372036854775807, max_attempts = 4294967295, request_timeout_secs = 0 }",
+    );
+    let found = problems(&env);
+    let keys: Vec<&str> = found.iter().map(|p| p.key.as_str()).collect();
+    for key in [
+        "environments.production.approval_expiry_hours",
+        "environments.production.max_per_day",
+        "environments.production.service_gap_minutes",
+        "environments.production.ci.timeout_minutes",
+        "environments.production.ci.max_attempts",
+        "environments.production.ci.request_timeout_secs",
+    ] {
+        assert!(keys.contains(&key), "{key} missing from {found:?}");
+    }
+    assert!(
+        found.iter().all(|p| p.message.contains("out of range")),
+        "{found:?}"
+    );
+}

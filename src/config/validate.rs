@@ -242,10 +242,28 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
         before_window: raw
             .reminders
             .before_window_minutes
+            .and_then(|m| {
+                within(
+                    m,
+                    1..=10_080,
+                    "minutes (a week)",
+                    &["reminders", "before_window_minutes"],
+                    problems,
+                )
+            })
             .map(|m| chrono::Duration::minutes(i64::from(m))),
         approval_nudge: raw
             .reminders
             .approval_nudge_hours
+            .and_then(|h| {
+                within(
+                    h,
+                    1..=720,
+                    "hours (30 days)",
+                    &["reminders", "approval_nudge_hours"],
+                    problems,
+                )
+            })
             .map(|h| chrono::Duration::hours(i64::from(h))),
     };
     let delivery = delivery(&raw.delivery, problems);
@@ -346,6 +364,30 @@ fn delivery(raw: &super::raw::RawDelivery, problems: &mut Problems<'_>) -> super
         None => {}
     }
     delivery
+}
+
+/// A number within `range`, else a problem naming the range and `unit`;
+/// what the bot computes from each stays far inside chrono's range.
+fn within(
+    value: u32,
+    range: std::ops::RangeInclusive<u32>,
+    unit: &str,
+    path: &[&str],
+    problems: &mut Problems<'_>,
+) -> Option<u32> {
+    if range.contains(&value) {
+        Some(value)
+    } else {
+        problems.add(
+            path,
+            format!(
+                "{value} is out of range; give {} to {} {unit}",
+                range.start(),
+                range.end()
+            ),
+        );
+        None
+    }
 }
 
 /// `[http]` limits: each within a range where the listener still serves.
@@ -468,7 +510,7 @@ fn env_policy(
         approvals: env.approvals,
         approvals_by_role: env.approvals_by_role.clone(),
         self_approval: env.self_approval,
-        approval_expiry: chrono::Duration::hours(i64::from(env.approval_expiry_hours)),
+        approval_expiry: chrono::Duration::hours(i64::from(env.approval_expiry_hours.min(8_760))),
         checklist: env.checklist.clone(),
         slots: slot_rules(env, n, problems),
         name: name.clone(),
@@ -492,6 +534,14 @@ fn env_policy(
         problems.add(
             &["environments", n, "approval_expiry_hours"],
             "must be at least 1 hour",
+        );
+    } else {
+        within(
+            env.approval_expiry_hours,
+            1..=8_760,
+            "hours (a year)",
+            &["environments", n, "approval_expiry_hours"],
+            problems,
         );
     }
     check_quorum_is_reachable(&policy, directory, problems);
@@ -599,9 +649,26 @@ fn slot_rules(env: &RawEnvironment, n: &str, problems: &mut Problems<'_>) -> Slo
     SlotRules {
         windows,
         recurring_freezes,
-        max_per_day: env.max_per_day,
+        max_per_day: env.max_per_day.and_then(|m| {
+            within(
+                m,
+                1..=1_000,
+                "releases",
+                &["environments", n, "max_per_day"],
+                problems,
+            )
+        }),
         service_gap: env
             .service_gap_minutes
+            .and_then(|m| {
+                within(
+                    m,
+                    1..=1_440,
+                    "minutes (a day)",
+                    &["environments", n, "service_gap_minutes"],
+                    problems,
+                )
+            })
             .map(|m| chrono::Duration::minutes(i64::from(m))),
         refuse_conflicts,
     }
@@ -651,7 +718,14 @@ fn schedules(
         let channel = ChannelRef::parse(&job.channel)
             .map_err(|e| add("channel", e.0))
             .ok();
-        let within = chrono::Duration::minutes(i64::from(job.missed_within_minutes.unwrap_or(60)));
+        let minutes = job.missed_within_minutes.unwrap_or(60);
+        if !(1..=10_080).contains(&minutes) {
+            add(
+                "missed_within_minutes",
+                format!("{minutes} is out of range; give 1 to 10080 minutes (a week)"),
+            );
+        }
+        let within = chrono::Duration::minutes(i64::from(minutes.clamp(1, 10_080)));
         let missed = match job.missed.as_deref() {
             None | Some("run_once") => Some(Missed::RunOnce(within)),
             Some("skip") => Some(Missed::Skip),
