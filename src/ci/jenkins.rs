@@ -58,7 +58,8 @@ pub async fn trigger(
 /// the user and API token go. Anything else is refused and logged without
 /// its query, which may carry a secret.
 fn same_origin(base: &str, location: &str) -> Option<String> {
-    let base = reqwest::Url::parse(base).ok()?;
+    // Relative URLs in Jenkins' answers are relative to its root.
+    let base = reqwest::Url::parse(&format!("{}/", base.trim_end_matches('/'))).ok()?;
     let Ok(found) = base.join(location) else {
         tracing::warn!("Jenkins answered with a Location that is not a URL; not following it");
         return None;
@@ -107,8 +108,102 @@ pub async fn follow_queue_item(
     None
 }
 
+/// The queue item or build an earlier, unanswered `buildWithParameters`
+/// of `job` made, if any: the queue's items, then the job's latest builds,
+/// whose parameters carry the idempotency key.
+/// Docs: GET /queue/api/json and GET /job/NAME/api/json, with `tree=`.
+pub async fn find_build(
+    client: &reqwest::Client,
+    target: &CiTarget,
+    job: &CiJob,
+) -> Result<Option<Accepted>, String> {
+    let CiKind::Jenkins {
+        url,
+        job: name,
+        user,
+        token,
+    } = &target.kind
+    else {
+        return Ok(None);
+    };
+    // The parameter carrying the key, under whatever name `fields` gave it.
+    let Some((param, _)) = payload::string_pairs(job, target)
+        .into_iter()
+        .find(|(_, value)| value == &job.key)
+    else {
+        return Ok(None);
+    };
+    let get = |path: String| {
+        client
+            .get(format!("{url}/{path}"))
+            .basic_auth(user, Some(token.expose()))
+    };
+    let queue = get("queue/api/json?tree=items[url,actions[parameters[name,value]]]".into());
+    let (_, answer) = send(SYSTEM, queue, target.request_timeout, |_| false)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(item) = carrying(&answer, "items", &param, &job.key) {
+        let item = same_origin(url, &item);
+        return Ok(item.map(|item| Accepted {
+            run_url: Some(item.clone()),
+            follow: Some(item),
+        }));
+    }
+    let builds = get(format!(
+        "{}/api/json?tree=builds[url,actions[parameters[name,value]]]{{0,50}}",
+        job_path(name)
+    ));
+    let (_, answer) = send(SYSTEM, builds, target.request_timeout, |_| false)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(
+        carrying(&answer, "builds", &param, &job.key).map(|build| Accepted {
+            run_url: same_origin(url, &build),
+            follow: None,
+        }),
+    )
+}
+
+/// The `url` of the first entry of `list` in a Jenkins JSON answer whose
+/// parameters set `param` to `key`.
+fn carrying(answer: &str, list: &str, param: &str, key: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(answer).ok()?;
+    value.get(list)?.as_array()?.iter().find_map(|entry| {
+        let carries = entry
+            .get("actions")?
+            .as_array()?
+            .iter()
+            .filter_map(|action| action.get("parameters")?.as_array())
+            .flatten()
+            .any(|p| {
+                p.get("name").and_then(|n| n.as_str()) == Some(param)
+                    && p.get("value").and_then(|v| v.as_str()) == Some(key)
+            });
+        carries
+            .then(|| entry.get("url")?.as_str().map(str::to_string))
+            .flatten()
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_build_is_found_by_its_key_parameter() {
+        let answer = r#"{"builds":[{"url":"http://j/job/d/13/","actions":[{},{"parameters":[{"name":"IDEMPOTENCY_KEY","value":"R-1-deploy-2"}]}]},{"url":"http://j/job/d/12/","actions":[{"parameters":[{"name":"IDEMPOTENCY_KEY","value":"R-1-deploy-1"}]}]}]}"#;
+        assert_eq!(
+            super::carrying(answer, "builds", "IDEMPOTENCY_KEY", "R-1-deploy-1").as_deref(),
+            Some("http://j/job/d/12/")
+        );
+        assert_eq!(
+            super::carrying(answer, "builds", "IDEMPOTENCY_KEY", "R-1-deploy-3"),
+            None
+        );
+        assert_eq!(
+            super::carrying("not json", "builds", "K", "R-1-deploy-1"),
+            None
+        );
+    }
+
     #[test]
     fn credentials_go_only_to_the_configured_origin() {
         let base = "https://ci.example.com:8443/jenkins";

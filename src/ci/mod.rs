@@ -46,9 +46,10 @@ pub struct Relay {
 
 /// Looks for a job an earlier, unanswered request may have started, where
 /// the CI system lets us: GitHub lists runs whose name carries the
-/// idempotency key (see `config/ci/callbacks.md`). A webhook receiver
-/// dedupes on `X-Releasebot-Delivery`, so it is simply sent again; GitLab
-/// and Jenkins have no lookup yet and are sent again too.
+/// idempotency key (see `config/ci/callbacks.md`); Jenkins shows the
+/// parameters of queued items and builds. A webhook receiver dedupes on
+/// `X-Releasebot-Delivery`, so it is simply sent again; GitLab's trigger
+/// token cannot read pipelines, so it is sent again too.
 async fn lookup(
     client: &reqwest::Client,
     target: &CiTarget,
@@ -58,6 +59,7 @@ async fn lookup(
         CiKind::GithubWorkflow { .. } | CiKind::GithubDispatch { .. } => {
             github::find_run(client, target, job).await
         }
+        CiKind::Jenkins { .. } => jenkins::find_build(client, target, job).await,
         _ => Ok(None),
     }
 }

@@ -306,6 +306,28 @@ async fn a_dispatch_whose_answer_never_came_is_found_among_the_runs_and_not_sent
 }
 
 #[tokio::test]
+async fn a_jenkins_build_whose_answer_never_came_is_found_by_its_key_and_not_sent_again() {
+    let fake = FakeCi::start().await;
+    fake.fail_next(Fault::Hang(std::time::Duration::from_secs(3)));
+    let target = format!("kind = \"jenkins\"\nurl = \"{}\"\njob = \"deploy-api\"\nuser = \"ci-bot\"\ntoken_env = \"RB_TEST_JENKINS_TOKEN\"\nrequest_timeout_secs = 1", fake.url);
+    let app = CiApp::spawn(&config(&target, &fake.url)).await;
+    app.deploy("api", 1);
+    assert!(app.first_retry().await.uncertain);
+    app.advance(2);
+    app.until("acceptance", |a| accepted(a, 1)).await;
+    assert_eq!(fake.triggers().len(), 1, "the build was asked for again");
+    assert!(fake
+        .requests()
+        .iter()
+        .any(|r| r.path == "/job/deploy-api/api/json"
+            && r.header("authorization").starts_with("Basic ")));
+    assert_eq!(
+        app.release(1).deployments[0].url.as_deref(),
+        Some(format!("{}/job/deploy-api/12/", fake.url).as_str())
+    );
+}
+
+#[tokio::test]
 async fn an_unanswered_dispatch_that_started_no_run_is_sent_again_once() {
     let fake = FakeCi::start().await;
     fake.fail_next(Fault::Stall(std::time::Duration::from_secs(3)));

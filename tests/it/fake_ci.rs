@@ -146,6 +146,22 @@ async fn handle(
             }));
         }
     }
+    // So does a Jenkins build: its parameters are the form it was sent.
+    let build = method == Method::POST && path.ends_with("/buildWithParameters");
+    if build && matches!(fault, None | Some(Fault::Hang(_))) {
+        let base = shared.base.lock().unwrap().clone();
+        let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+        let parameters: Vec<Value> = form
+            .iter()
+            .map(|(name, value)| json!({"name": name, "value": value}))
+            .collect();
+        let mut runs = shared.runs.lock().unwrap();
+        let number = 12 + runs.len();
+        runs.push(json!({
+            "url": format!("{base}/job/deploy-api/{number}/"),
+            "actions": [{"_class": "hudson.model.CauseAction"}, {"parameters": parameters}],
+        }));
+    }
     match fault {
         Some(Fault::Status(code, text)) => {
             return (StatusCode::from_u16(code).unwrap(), text).into_response()
@@ -285,6 +301,12 @@ async fn handle(
                 [("location", format!("{base}/queue/item/9/"))],
             )
                 .into_response()
+        }
+        ["queue", "api", "json"] => answer(StatusCode::OK, json!({"items": []})),
+        ["job", "deploy-api", "api", "json"] => {
+            let mut builds = shared.runs.lock().unwrap().clone();
+            builds.reverse();
+            answer(StatusCode::OK, json!({"builds": builds}))
         }
         ["queue", "item", "9", "api", "json"] => answer(
             StatusCode::OK,
