@@ -242,6 +242,20 @@ impl Relay {
                     return None;
                 }
                 Ok(None) => {}
+                Err(why) if job.attempts + 1 >= target.max_attempts => {
+                    Metrics::count(&self.metrics.jobs_failed);
+                    self.finish(&JobReport {
+                        key: job.key.clone(),
+                        outcome: JobOutcome::Failed,
+                        url: None,
+                        message: Some(format!(
+                            "gave up: an earlier request went unanswered and {} could not be asked whether it took it ({why}); check {} before deploying again",
+                            target.display_name(),
+                            target.display_name()
+                        )),
+                    });
+                    return None;
+                }
                 Err(why) => {
                     let next = now
                         + chrono::Duration::from_std(backoff(job.attempts + 1))

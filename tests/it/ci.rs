@@ -328,6 +328,33 @@ async fn a_jenkins_build_whose_answer_never_came_is_found_by_its_key_and_not_sen
 }
 
 #[tokio::test]
+async fn a_lookup_that_keeps_failing_gives_up_without_sending_again() {
+    let fake = FakeCi::start().await;
+    fake.fail_next(Fault::Hang(std::time::Duration::from_secs(3)));
+    for _ in 0..3 {
+        fake.fail_next_get(Fault::Status(403, "Resource not accessible by integration"));
+    }
+    let app = CiApp::spawn(&config(&github(&fake), &fake.url)).await;
+    app.deploy("api", 1);
+    assert!(app.first_retry().await.uncertain);
+    for _ in 0..3 {
+        app.advance(300);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    app.until("the give-up", status_is(ReleaseStatus::Failed, 1))
+        .await;
+    let message = app.release(1).deployments[0]
+        .message
+        .clone()
+        .unwrap_or_default();
+    assert!(
+        message.contains("could not be asked whether it took it"),
+        "{message}"
+    );
+    assert_eq!(fake.triggers().len(), 1, "sent again without knowing");
+}
+
+#[tokio::test]
 async fn an_unanswered_dispatch_that_started_no_run_is_sent_again_once() {
     let fake = FakeCi::start().await;
     fake.fail_next(Fault::Stall(std::time::Duration::from_secs(3)));

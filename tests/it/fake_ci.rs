@@ -65,6 +65,8 @@ struct Shared {
     /// `config/ci/callbacks.md` asks for: `Deploy <service> <version> (<key>)`.
     runs: Arc<Mutex<Vec<Value>>>,
     faults: Arc<Mutex<VecDeque<Fault>>>,
+    /// Faults for GET requests (run and build lookups).
+    get_faults: Arc<Mutex<VecDeque<Fault>>>,
     base: Arc<Mutex<String>>,
 }
 
@@ -88,6 +90,11 @@ impl FakeCi {
     /// point at `base` instead of itself.
     pub fn set_base(&self, base: &str) {
         *self.shared.base.lock().unwrap() = base.to_string();
+    }
+
+    /// Makes the next GET (a run or build lookup) misbehave.
+    pub fn fail_next_get(&self, fault: Fault) {
+        self.shared.get_faults.lock().unwrap().push_back(fault);
     }
 
     pub fn fail_next(&self, fault: Fault) {
@@ -128,7 +135,7 @@ async fn handle(
     let fault = if method == Method::POST {
         shared.faults.lock().unwrap().pop_front()
     } else {
-        None
+        shared.get_faults.lock().unwrap().pop_front()
     };
     // A dispatch that hangs or succeeds has started its run, answered or not.
     let dispatch =
