@@ -281,6 +281,8 @@ impl Relay {
             CiKind::Webhook { .. } => webhook::trigger(client, target, job).await,
             CiKind::Simulate { .. } => unreachable!("handled above"),
         };
+        // A crash here: the CI system answered, the bot never recorded it.
+        crate::failpoint::hit("ci.after_answer", &job.key);
         match result {
             Ok(accepted) => {
                 self.accepted(job, target, accepted, None);

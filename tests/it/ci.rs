@@ -328,6 +328,23 @@ async fn a_jenkins_build_whose_answer_never_came_is_found_by_its_key_and_not_sen
 }
 
 #[tokio::test]
+async fn a_crash_between_githubs_answer_and_its_record_sends_the_dispatch_once() {
+    let fake = FakeCi::start().await;
+    releasebot::failpoint::arm("ci.after_answer", "R-1-deploy-1");
+    let app = CiApp::spawn(&config(&github(&fake), &fake.url)).await;
+    app.deploy("api", 1);
+    app.until("the dispatch", |_| fake.triggers().len() == 1)
+        .await;
+    app.until("acceptance after the crash", |a| accepted(a, 1))
+        .await;
+    assert_eq!(fake.triggers().len(), 1, "the dispatch was sent again");
+    assert!(fake
+        .requests()
+        .iter()
+        .any(|r| r.path.ends_with("/actions/workflows/deploy.yml/runs")));
+}
+
+#[tokio::test]
 async fn a_lookup_that_keeps_failing_gives_up_without_sending_again() {
     let fake = FakeCi::start().await;
     fake.fail_next(Fault::Hang(std::time::Duration::from_secs(3)));

@@ -80,6 +80,8 @@ impl SlackBot {
             bot_user: OnceLock::new(),
             http: reqwest::Client::builder()
                 .timeout(timeout)
+                // response_url is posted to as Slack gave it, never elsewhere.
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .map_err(std::io::Error::other)?,
             timeout,
