@@ -327,7 +327,10 @@ impl SlotRules {
 
 /// Monday of the week containing `day`.
 pub fn week_start(day: chrono::NaiveDate) -> chrono::NaiveDate {
-    day - Duration::days(i64::from(day.weekday().num_days_from_monday()))
+    day.checked_sub_days(chrono::Days::new(u64::from(
+        day.weekday().num_days_from_monday(),
+    )))
+    .unwrap_or(chrono::NaiveDate::MIN)
 }
 
 pub fn weekday_name(day: Weekday) -> &'static str {

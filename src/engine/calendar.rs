@@ -83,8 +83,10 @@ impl Engine {
             if uses_bookings {
                 self.bookings(
                     &policy.name,
-                    at - Duration::days(1),
-                    at + Duration::days(days),
+                    at.checked_sub_signed(Duration::days(1))
+                        .unwrap_or(DateTime::<Utc>::MIN_UTC),
+                    at.checked_add_signed(Duration::days(days))
+                        .unwrap_or(DateTime::<Utc>::MAX_UTC),
                     except,
                 )
             } else {
@@ -450,16 +452,25 @@ impl Engine {
     /// The calendar in `tz` (the viewer's or the channel's, from config).
     pub(super) fn calendar(&self, range: CalendarRange, tz: Tz) -> EngineResult<Reply> {
         let today = self.clock.now().with_timezone(&tz).date_naive();
+        let week_after = |day: NaiveDate| {
+            week_start(day)
+                .checked_add_days(chrono::Days::new(7))
+                .ok_or_else(|| Refusal::new(format!("{day} is out of the calendar's range.")))
+        };
         let (first, last, title) = match range {
-            CalendarRange::Today => (today, today + Duration::days(1), format!("today, {today}")),
+            CalendarRange::Today => (
+                today,
+                today.succ_opt().unwrap_or(today),
+                format!("today, {today}"),
+            ),
             CalendarRange::Week => (
                 week_start(today),
-                week_start(today) + Duration::days(7),
+                week_after(today)?,
                 format!("week of {}", week_start(today)),
             ),
             CalendarRange::Around(day) => (
                 week_start(day),
-                week_start(day) + Duration::days(7),
+                week_after(day)?,
                 format!("week of {}", week_start(day)),
             ),
             CalendarRange::Month => {

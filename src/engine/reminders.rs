@@ -38,19 +38,24 @@ impl Engine {
             release: release.id,
         };
         let reminders = &self.config.reminders;
+        // Checked: a time out of chrono's range sets no timer rather than panicking.
         if let (Some(at), Some(before)) = (release.scheduled_at, reminders.before_window) {
-            timers.push(timer(at - before, TimerKind::WindowReminder));
+            if let Some(due) = at.checked_sub_signed(before) {
+                timers.push(timer(due, TimerKind::WindowReminder));
+            }
         }
         if let (ReleaseStatus::Requested, Some(every)) = (release.status, reminders.approval_nudge)
         {
             let since = last_nudge.map_or(release.requested_at, |n| n.max(release.requested_at));
-            timers.push(timer(since + every, TimerKind::ApprovalNudge));
+            if let Some(due) = since.checked_add_signed(every) {
+                timers.push(timer(due, TimerKind::ApprovalNudge));
+            }
         }
         if let Ok(policy) = self.policy(&release.environment) {
             if let Some(first) = release
                 .approvals
                 .iter()
-                .map(|a| a.at + policy.approval_expiry)
+                .filter_map(|a| a.at.checked_add_signed(policy.approval_expiry))
                 .filter(|at| *at > release.updated_at)
                 .min()
             {
