@@ -281,7 +281,7 @@ impl<'a> Shell<'a> {
         if replies.is_empty() {
             return;
         }
-        if let Err(error) = self.app.engine.store().flush() {
+        if let Err(error) = self.app.engine.flush() {
             tracing::error!(%error, "flushing the store failed");
             replies.clear();
             replies.push("I could not save the last commands to disk, so they may be lost; the details are in the bot's log.".to_string());

@@ -173,6 +173,17 @@ impl Engine {
         })
     }
 
+    /// The release whose announcement (or its thread) is `message` in
+    /// `channel`; `None` when there is none or the index cannot be read.
+    pub fn release_for_thread(&self, channel: &ChannelRef, message: &str) -> Option<ReleaseId> {
+        self.store
+            .release_for_thread(channel, message)
+            .unwrap_or_else(|error| {
+                tracing::error!(%error, "reading the thread index failed");
+                None
+            })
+    }
+
     /// Marks a delivery handled outside a command (it changed nothing, or it
     /// opened a modal); false when it already was.
     pub fn first_delivery(&self, delivery: &str) -> bool {
@@ -208,6 +219,11 @@ impl Engine {
         } else {
             self.store.transaction_unflushed(change)
         }
+    }
+
+    /// Makes every change so far durable (the group-commit mode's flush).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.store.flush()
     }
 
     pub fn store(&self) -> &Store {

@@ -279,15 +279,9 @@ impl DiscordBot {
     /// The release whose thread `channel` is (a thread's id is its message's).
     fn thread_release(&self, channel: ChannelId) -> Option<ReleaseId> {
         let message = channel.get().to_string();
-        self.announcement_channels.iter().find_map(|announced| {
-            self.engine
-                .store()
-                .release_for_thread(announced, &message)
-                .unwrap_or_else(|error| {
-                    tracing::error!(%error, "reading the thread index failed");
-                    None
-                })
-        })
+        self.announcement_channels
+            .iter()
+            .find_map(|announced| self.engine.release_for_thread(announced, &message))
     }
 
     /// Runs a command from the Discord delivery `delivery`.

@@ -192,10 +192,7 @@ impl ChatSink for DiscordBot {
             Err(error) if error.is_unknown_channel() => {
                 let name = self
                     .engine
-                    .store()
                     .release_for_thread(channel, posted)
-                    .ok()
-                    .flatten()
                     .map_or_else(|| "release".to_string(), |id| format!("{id}"));
                 self.open_thread(channel_id(channel)?, message, name)
                     .await?;

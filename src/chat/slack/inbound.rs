@@ -321,12 +321,7 @@ impl SlackBot {
 
     fn thread_release(&self, channel_id: &SlackChannelId, thread: &SlackTs) -> Option<ReleaseId> {
         self.engine
-            .store()
             .release_for_thread(&channel(channel_id), thread.value())
-            .unwrap_or_else(|error| {
-                tracing::error!(%error, "reading the thread index failed");
-                None
-            })
     }
 
     /// Runs a command from the Slack delivery `delivery` as a Slack user,
