@@ -347,10 +347,19 @@ impl<'a> Shell<'a> {
             }
             _ => {}
         }
-        let result = self.engine.handle_line(&self.user, line, &self.origin);
+        // As under `run`, a panic in one command is answered generically and
+        // the shell goes on with the rest of its input.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            crate::failpoint::hit("shell.command", line);
+            self.engine.handle_line(&self.user, line, &self.origin)
+        }));
         Step::Reply(match result {
-            Ok(reply) => reply.text,
-            Err(error) => error.reply_text(),
+            Ok(Ok(reply)) => reply.text,
+            Ok(Err(error)) => error.reply_text(),
+            Err(_) => {
+                tracing::error!("a command panicked; it was answered generically");
+                crate::engine::EngineError::Internal(String::new()).reply_text()
+            }
         })
     }
 }

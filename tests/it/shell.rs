@@ -179,3 +179,61 @@ fn extreme_dates_and_waits_get_a_clear_answer_and_the_shell_carries_on() {
     );
     assert!(bot.export().is_empty());
 }
+
+/// Collects what the shell writes.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_in_one_command_is_answered_and_the_shell_goes_on() {
+    use releasebot::chat::shell::{Shell, ShellOut, ShellSink};
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        Arc::new(releasebot::config::Config::load(&crate::helpers::demo_config()).unwrap());
+    let clock = Arc::new(releasebot::clock::FixedClock::at(
+        crate::helpers::CLOCK.parse().unwrap(),
+    ));
+    let engine = releasebot::engine::Engine::new(
+        releasebot::store::Store::open(dir.path()).unwrap(),
+        config,
+        clock.clone(),
+    );
+    let captured = Captured::default();
+    let out: ShellOut = Arc::new(Mutex::new(Box::new(captured.clone())));
+    let mut sinks: HashMap<String, Arc<dyn releasebot::notify::ChatSink>> = HashMap::new();
+    sinks.insert("shell".into(), Arc::new(ShellSink::new(out.clone())));
+    let app = releasebot::app::App::start(engine, clock, sinks);
+    // The line names itself as the failpoint's subject: no other test trips it.
+    let doomed = "status R-1 # panic-test";
+    releasebot::failpoint::arm("shell.command", doomed);
+    let input = format!("request api 2.4.0 to staging\n{doomed}\nstatus R-1\n");
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let user = releasebot::domain::ids::UserRef::parse("shell:alice").unwrap();
+    Shell::new(&app, user, out, false)
+        .run(Box::new(std::io::Cursor::new(input.into_bytes())), stop)
+        .await;
+    let printed = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(printed.contains("R-1 requested"), "{printed}");
+    assert!(
+        printed.contains("Something went wrong on my side and nothing was changed"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("Requested by alice"),
+        "the shell stopped: {printed}"
+    );
+    app.stop().await;
+}
