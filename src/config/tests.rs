@@ -360,3 +360,32 @@ fn numbers_the_bot_computes_times_from_are_range_checked_with_their_key() {
         "{found:?}"
     );
 }
+
+#[test]
+fn a_quorum_held_by_a_group_or_guild_role_is_not_counted_as_its_one_entry() {
+    for holder in ["discord:role:1300000000000000001", "slack:@release-team"] {
+        let text = MINIMAL.replace(
+            r#"release-manager = ["shell:bob", "shell:carol"]"#,
+            &format!(r#"release-manager = ["{holder}"]"#),
+        );
+        assert!(
+            Config::parse(&text, "test.toml").is_ok(),
+            "{holder}: {:?}",
+            problems(&text)
+        );
+        let by_role = text.replace(
+            "approvals = 2",
+            "approvals = 2\napprovals_by_role = { release-manager = 2 }",
+        );
+        assert!(
+            Config::parse(&by_role, "test.toml").is_ok(),
+            "{holder}: {:?}",
+            problems(&by_role)
+        );
+    }
+    // Individual users are still counted.
+    let one = MINIMAL.replace(r#"["shell:bob", "shell:carol"]"#, r#"["shell:bob"]"#);
+    assert!(problems(&one)
+        .iter()
+        .any(|p| p.message.contains("a quorum of 2 can never be met")));
+}

@@ -571,8 +571,10 @@ fn check_quorum_is_reachable(
         .filter(|(_, roles)| policy.approve.allows(roles))
         .map(|(user, _)| user)
         .collect();
+    // A Slack user group or Discord role may have any number of members.
+    let open_ended = |holders: &[&UserRef]| holders.iter().any(|user| user.is_group());
     let needed = policy.approvals_needed() as usize;
-    if approvers.len() < needed {
+    if approvers.len() < needed && !open_ended(&approvers) {
         problems.add(
             &["environments", n, "approvals"],
             format!(
@@ -584,11 +586,13 @@ fn check_quorum_is_reachable(
         );
     }
     for (role, wanted) in &policy.approvals_by_role {
-        let holders = directory
+        let holding: Vec<&UserRef> = directory
             .users()
             .filter(|(_, roles)| roles.contains(role))
-            .count();
-        if holders < *wanted as usize {
+            .map(|(user, _)| user)
+            .collect();
+        let holders = holding.len();
+        if holders < *wanted as usize && !open_ended(&holding) {
             problems.add(
                 &["environments", n, "approvals_by_role", role],
                 format!(
