@@ -893,3 +893,26 @@ async fn a_post_that_never_answers_holds_up_no_other_announcement_and_is_posted_
     assert_eq!(releases.len(), 2, "one message per release: {releases:#?}");
     bot.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posts_ask_slack_for_no_link_or_media_previews() {
+    let bot = SlackApp::spawn("socket").await;
+    connected(&bot).await;
+    slash(&bot, "env-unfurl", ALICE, "request api 2.4.0 to production").await;
+    eventually("the announcements", || {
+        bot.fake.ok_calls("chat.postMessage").len() >= 2
+    })
+    .await;
+    let before = bot.fake.ok_calls("chat.postMessage").len();
+    slash(&bot, "env-unfurl-2", CAROL, "approve R-1").await;
+    eventually("the thread lines", || {
+        bot.fake.ok_calls("chat.postMessage").len() > before
+    })
+    .await;
+    let posts = bot.fake.ok_calls("chat.postMessage");
+    for post in &posts {
+        assert_eq!(post["unfurl_links"], json!(false), "{post}");
+        assert_eq!(post["unfurl_media"], json!(false), "{post}");
+    }
+    bot.stop().await;
+}

@@ -302,11 +302,13 @@ impl SlackBot {
                 .await;
         } else if !announced_there {
             let text = self.named(&outcome.text).await;
-            let request = SlackApiChatPostMessageRequest::new(
-                channel_id.clone(),
-                SlackMessageContent::new().with_text(text),
-            )
-            .with_thread_ts(thread.clone());
+            let request = super::sink::quiet(
+                SlackApiChatPostMessageRequest::new(
+                    channel_id.clone(),
+                    SlackMessageContent::new().with_text(text),
+                )
+                .with_thread_ts(thread.clone()),
+            );
             let session = self.session();
             let posted = self.timed("chat.postMessage", session.chat_post_message(&request));
             if let Some(Err(error)) = posted.await {

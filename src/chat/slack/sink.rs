@@ -31,6 +31,12 @@ fn channel_id(channel: &ChannelRef) -> SlackChannelId {
     channel.local().into()
 }
 
+/// No link or media previews: a CI run's link would otherwise unfurl into a
+/// card under every announcement and thread line.
+pub(super) fn quiet(request: SlackApiChatPostMessageRequest) -> SlackApiChatPostMessageRequest {
+    request.with_unfurl_links(false).with_unfurl_media(false)
+}
+
 #[async_trait]
 impl ChatSink for SlackBot {
     async fn post(&self, channel: &ChannelRef, message: &Message) -> Result<String, DeliveryError> {
@@ -39,7 +45,10 @@ impl ChatSink for SlackBot {
         let metadata = SlackMessageMetadata::new(ANNOUNCEMENT_EVENT.into())
             .with_event_payload([("release".to_string(), message.release.to_string())].into());
         let content = self.content(message).await.with_metadata(metadata);
-        let request = SlackApiChatPostMessageRequest::new(channel_id(channel), content);
+        let request = quiet(SlackApiChatPostMessageRequest::new(
+            channel_id(channel),
+            content,
+        ));
         let posted = self
             .session()
             .chat_post_message(&request)
@@ -110,11 +119,13 @@ impl ChatSink for SlackBot {
         line: &str,
     ) -> Result<(), DeliveryError> {
         let text = self.named(line).await;
-        let request = SlackApiChatPostMessageRequest::new(
-            channel_id(channel),
-            SlackMessageContent::new().with_text(text),
-        )
-        .with_thread_ts(posted.into());
+        let request = quiet(
+            SlackApiChatPostMessageRequest::new(
+                channel_id(channel),
+                SlackMessageContent::new().with_text(text),
+            )
+            .with_thread_ts(posted.into()),
+        );
         self.session()
             .chat_post_message(&request)
             .await
@@ -124,10 +135,10 @@ impl ChatSink for SlackBot {
 
     async fn post_text(&self, channel: &ChannelRef, text: &str) -> Result<(), DeliveryError> {
         let text = self.named(text).await;
-        let request = SlackApiChatPostMessageRequest::new(
+        let request = quiet(SlackApiChatPostMessageRequest::new(
             channel_id(channel),
             SlackMessageContent::new().with_text(text),
-        );
+        ));
         self.session()
             .chat_post_message(&request)
             .await
