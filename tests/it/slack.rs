@@ -916,3 +916,33 @@ async fn posts_ask_slack_for_no_link_or_media_previews() {
     }
     bot.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peoples_words_in_thread_lines_are_escaped_for_mrkdwn() {
+    let bot = SlackApp::spawn("socket").await;
+    connected(&bot).await;
+    slash(&bot, "env-esc-1", ALICE, "request api 2.4.0 to production").await;
+    eventually("the announcement", || {
+        !bot.fake.stored_in(RELEASES).is_empty()
+    })
+    .await;
+    let ts = bot.fake.stored_in(RELEASES)[0]["ts"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    slash(&bot, "env-esc-2", CAROL, "reject R-1 a<b & c>d <!channel>").await;
+    eventually("the rejection in the thread", || {
+        bot.fake
+            .thread(RELEASES, &ts)
+            .iter()
+            .any(|line| line.contains("rejected"))
+    })
+    .await;
+    let lines = bot.fake.thread(RELEASES, &ts);
+    let line = lines.iter().find(|l| l.contains("rejected")).unwrap();
+    assert!(
+        line.contains("a&lt;b &amp; c&gt;d &lt;!channel&gt;"),
+        "{line}"
+    );
+    bot.stop().await;
+}

@@ -301,7 +301,7 @@ impl SlackBot {
             self.whisper(channel_id, author, Some(thread), &outcome.text)
                 .await;
         } else if !announced_there {
-            let text = self.named(&outcome.text).await;
+            let text = mrkdwn(&self.named(&outcome.text).await);
             let request = super::sink::quiet(
                 SlackApiChatPostMessageRequest::new(
                     channel_id.clone(),

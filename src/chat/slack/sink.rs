@@ -118,7 +118,8 @@ impl ChatSink for SlackBot {
         posted: &str,
         line: &str,
     ) -> Result<(), DeliveryError> {
-        let text = self.named(line).await;
+        // Thread lines carry people's words (reasons, comments): escaped.
+        let text = render::escape(&self.named(line).await);
         let request = quiet(
             SlackApiChatPostMessageRequest::new(
                 channel_id(channel),
@@ -134,7 +135,7 @@ impl ChatSink for SlackBot {
     }
 
     async fn post_text(&self, channel: &ChannelRef, text: &str) -> Result<(), DeliveryError> {
-        let text = self.named(text).await;
+        let text = render::escape(&self.named(text).await);
         let request = quiet(SlackApiChatPostMessageRequest::new(
             channel_id(channel),
             SlackMessageContent::new().with_text(text),
