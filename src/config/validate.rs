@@ -347,34 +347,41 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
 /// `[delivery]`: each number within a range where the bot still works.
 fn delivery(raw: &super::raw::RawDelivery, problems: &mut Problems<'_>) -> super::Delivery {
     let mut delivery = super::Delivery::default();
-    match raw.timeout_secs {
-        Some(secs @ 1..=300) => delivery.timeout = std::time::Duration::from_secs(secs),
-        Some(secs) => problems.add(
-            &["delivery", "timeout_secs"],
-            format!("{secs} is out of range; give 1 to 300 seconds (default 10)"),
-        ),
-        None => {}
+    let path = |key| ["delivery", key];
+    if let Some(secs) = raw.timeout_secs.and_then(|secs| {
+        within(
+            secs,
+            1..=300,
+            "seconds (default 10)",
+            &path("timeout_secs"),
+            problems,
+        )
+    }) {
+        delivery.timeout = std::time::Duration::from_secs(secs);
     }
-    match raw.in_flight {
-        Some(count @ 1..=64) => delivery.in_flight = count as usize,
-        Some(count) => problems.add(
-            &["delivery", "in_flight"],
-            format!("{count} is out of range; give 1 to 64 deliveries at once (default 8)"),
-        ),
-        None => {}
+    if let Some(count) = raw.in_flight.and_then(|count| {
+        within(
+            count,
+            1..=64,
+            "deliveries at once (default 8)",
+            &path("in_flight"),
+            problems,
+        )
+    }) {
+        delivery.in_flight = count as usize;
     }
     delivery
 }
 
 /// A number within `range`, else a problem naming the range and `unit`;
 /// what the bot computes from each stays far inside chrono's range.
-fn within(
-    value: u32,
-    range: std::ops::RangeInclusive<u32>,
+fn within<T: PartialOrd + std::fmt::Display + Copy>(
+    value: T,
+    range: std::ops::RangeInclusive<T>,
     unit: &str,
     path: &[&str],
     problems: &mut Problems<'_>,
-) -> Option<u32> {
+) -> Option<T> {
     if range.contains(&value) {
         Some(value)
     } else {
@@ -393,48 +400,39 @@ fn within(
 /// `[http]` limits: each within a range where the listener still serves.
 fn http_limits(raw: &super::raw::RawHttp, problems: &mut Problems<'_>) -> super::HttpLimits {
     let mut limits = super::HttpLimits::default();
-    let seconds = |value: Option<u64>,
-                   key: &str,
-                   max: u64,
-                   default: u64,
-                   problems: &mut Problems<'_>| {
-        match value {
-            Some(secs) if (1..=max).contains(&secs) => Some(std::time::Duration::from_secs(secs)),
-            Some(secs) => {
-                problems.add(
-                    &["http", key],
-                    format!("{secs} is out of range; give 1 to {max} seconds (default {default})"),
-                );
-                None
-            }
-            None => None,
-        }
-    };
-    if let Some(timeout) = seconds(
-        raw.header_timeout_secs,
-        "header_timeout_secs",
-        300,
-        10,
-        problems,
-    ) {
-        limits.header_timeout = timeout;
+    let path = |key| ["http", key];
+    if let Some(secs) = raw.header_timeout_secs.and_then(|secs| {
+        within(
+            secs,
+            1..=300,
+            "seconds (default 10)",
+            &path("header_timeout_secs"),
+            problems,
+        )
+    }) {
+        limits.header_timeout = std::time::Duration::from_secs(secs);
     }
-    if let Some(timeout) = seconds(
-        raw.body_timeout_secs,
-        "body_timeout_secs",
-        600,
-        30,
-        problems,
-    ) {
-        limits.body_timeout = timeout;
+    if let Some(secs) = raw.body_timeout_secs.and_then(|secs| {
+        within(
+            secs,
+            1..=600,
+            "seconds (default 30)",
+            &path("body_timeout_secs"),
+            problems,
+        )
+    }) {
+        limits.body_timeout = std::time::Duration::from_secs(secs);
     }
-    match raw.max_connections {
-        Some(count @ 16..=100_000) => limits.max_connections = count as usize,
-        Some(count) => problems.add(
-            &["http", "max_connections"],
-            format!("{count} is out of range; give 16 to 100000 connections (default 4096)"),
-        ),
-        None => {}
+    if let Some(count) = raw.max_connections.and_then(|count| {
+        within(
+            count,
+            16..=100_000,
+            "connections (default 4096)",
+            &path("max_connections"),
+            problems,
+        )
+    }) {
+        limits.max_connections = count as usize;
     }
     limits
 }

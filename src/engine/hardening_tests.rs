@@ -74,12 +74,7 @@ fn changing_the_version_clears_the_checklist_and_says_so_in_the_audit() {
     h.ok("alice", "check R-1 2");
     let reply = h.ok("alice", "change R-1 version 2.4.1");
     assert!(reply.contains("checklist ticks dropped"), "{reply}");
-    let release = h
-        .engine
-        .store()
-        .release(ReleaseId::new(1))
-        .unwrap()
-        .unwrap();
+    let release = h.release(1);
     assert_eq!(release.checklist.len(), 2);
     assert!(release.checklist.iter().all(|c| !c.done && c.by.is_none()));
     let audit = h.engine.store().audit_for(ReleaseId::new(1)).unwrap();
@@ -108,12 +103,7 @@ fn moving_a_release_to_another_environment_takes_the_request_permission_there() 
     );
     // bob may request production: he may move it, and its checklist is production's.
     h.ok("bob", "change R-1 to production");
-    let release = h
-        .engine
-        .store()
-        .release(ReleaseId::new(1))
-        .unwrap()
-        .unwrap();
+    let release = h.release(1);
     assert_eq!(release.environment.as_str(), "production");
     assert_eq!(release.checklist.len(), 2);
 }

@@ -11,19 +11,10 @@
 //! mallory holds no role.
 
 use super::tests::{Harness, CONFIG};
-use crate::domain::ids::ReleaseId;
 use crate::domain::release::ReleaseStatus;
 
 fn harness() -> Harness {
     Harness::with_config(CONFIG)
-}
-
-fn release(h: &Harness, id: u64) -> crate::domain::release::Release {
-    h.engine
-        .store()
-        .release(ReleaseId::new(id))
-        .unwrap()
-        .unwrap()
 }
 
 /// api 2.4.0 to production, approved by bob and erin, checklist done, no time.
@@ -269,5 +260,5 @@ fn read_commands_are_open_to_anyone() {
     ] {
         h.ok("mallory", line);
     }
-    assert_eq!(release(&h, 1).approvals.len(), 0);
+    assert_eq!(h.release(1).approvals.len(), 0);
 }

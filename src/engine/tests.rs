@@ -97,13 +97,17 @@ impl Harness {
         error.reply_text()
     }
 
-    pub(super) fn status(&self, id: u64) -> ReleaseStatus {
+    /// Release R-`id` as stored; it must exist.
+    pub(super) fn release(&self, id: u64) -> crate::domain::release::Release {
         self.engine
             .store()
             .release(ReleaseId::new(id))
             .unwrap()
             .unwrap()
-            .status
+    }
+
+    pub(super) fn status(&self, id: u64) -> ReleaseStatus {
+        self.release(id).status
     }
 
     /// A production release approved by bob (release-manager) and erin (qa), checklist done.
