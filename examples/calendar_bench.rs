@@ -126,7 +126,7 @@ fn main() {
     println!(
         "filed {} requests ({} timers) in {:.1} s",
         RELEASES / 2,
-        engine.store().timer_count(),
+        engine.store().timer_count().unwrap_or(0),
         fill.elapsed().as_secs_f64()
     );
 

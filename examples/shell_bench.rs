@@ -194,7 +194,7 @@ fn fill(data: &Path, count: usize) {
         engine.config().delivery,
     ));
     runtime.block_on(notifier.deliver_pending());
-    assert_eq!(engine.store().outbox_depths(), (0, 0));
+    assert_eq!(engine.store().outbox_depths().unwrap(), (0, 0));
     println!(
         "filled {count} releases in {:.1} s ({:.0}/s, group-committed)",
         started.elapsed().as_secs_f64(),

@@ -172,7 +172,7 @@ impl App {
 
     /// True when no CI job and no announcement is waiting.
     pub fn is_idle(&self) -> bool {
-        self.engine.store().outbox_depths() == (0, 0)
+        self.engine.outbox_depths().is_ok_and(|depths| depths == (0, 0))
     }
 
     /// Waits until the outboxes drain or `limit` passes; returns whether they drained.

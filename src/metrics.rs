@@ -39,7 +39,12 @@ impl Metrics {
     }
 
     /// The text `/metrics` serves; outbox depths are read at scrape time.
-    pub fn render(&self, outbox_notify: usize, outbox_ci: usize) -> String {
+    pub fn render(
+        &self,
+        outbox_notify: usize,
+        outbox_ci: usize,
+        leases: crate::store::LeaseCounts,
+    ) -> String {
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let mut out = String::new();
         let counters = [
@@ -100,6 +105,23 @@ impl Metrics {
         );
         let _ = writeln!(out, "{name}{{outbox=\"notify\"}} {outbox_notify}");
         let _ = writeln!(out, "{name}{{outbox=\"ci\"}} {outbox_ci}");
+        for (name, help, value) in [
+            (
+                "releasebot_store_claims_total",
+                "Outbox entries this instance claimed (or renewed) under a lease.",
+                leases.claims,
+            ),
+            (
+                "releasebot_store_takeovers_total",
+                "Outbox entries and leases taken over from an instance whose lease ran out.",
+                leases.takeovers,
+            ),
+        ] {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+            );
+        }
         out
     }
 }
@@ -113,10 +135,11 @@ mod tests {
         let metrics = Metrics::default();
         Metrics::count(&metrics.jobs_sent);
         metrics.observe_callback(Duration::from_millis(3));
-        let text = metrics.render(2, 1);
+        let text = metrics.render(2, 1, crate::store::LeaseCounts { claims: 3, takeovers: 1 });
         assert!(text.contains("releasebot_ci_jobs_sent_total 1\n"));
         assert!(text.contains("releasebot_ci_callback_latency_seconds_bucket{le=\"0.0025\"} 0\n"));
         assert!(text.contains("releasebot_ci_callback_latency_seconds_bucket{le=\"0.005\"} 1\n"));
         assert!(text.contains("releasebot_outbox_depth{outbox=\"ci\"} 1\n"));
+        assert!(text.contains("releasebot_store_takeovers_total 1\n"));
     }
 }

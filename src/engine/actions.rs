@@ -64,9 +64,7 @@ impl Engine {
         self.known_environment(&environment)?;
         self.service_allowed_in(&args.service, &environment)?;
         let policy = self.policy(&environment)?;
-        // Read before the transaction: sled deadlocks on plain reads inside one.
-        let directory = self.directory();
-        let roles = directory.roles_of(user);
+        let roles = self.directory().roles_of(user);
         // Who may ask is settled before the calendar is read for the time.
         lifecycle::may_request(actor(user, &roles), policy)?;
         let scheduled_at = args
@@ -86,6 +84,8 @@ impl Engine {
             priority: args.priority,
         };
         let release = self.commit(|tx| {
+            let directory = self.directory_in(tx)?;
+            let roles = directory.roles_of(user);
             let id = tx.allocate_release_id()?;
             let release = lifecycle::request(id, draft.clone(), actor(user, &roles), policy, now)?;
             let step = Step {

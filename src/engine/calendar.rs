@@ -239,8 +239,8 @@ impl Engine {
             .into_iter()
             .filter(|r| r.environment == environment && r.status.is_awaiting_deploy())
             .collect();
-        let directory = self.directory();
-        let freeze = self.commit(|tx| {
+                let freeze = self.commit(|tx| {
+            let directory = self.directory_in(tx)?;
             let freeze = Freeze { id: tx.allocate_freeze_id()?, environment: environment.clone(), start, end, reason: reason.clone(), by: user.clone(), created_at: now };
             tx.put_freeze(&freeze)?;
             tx.audit(self.audit_plain(user, "freeze", format!("{} {environment} {} to {}: {reason}", freeze.label(), start.to_rfc3339(), end.to_rfc3339())))?;

@@ -114,7 +114,7 @@ fn a_freeze_refuses_schedules_into_it_and_tells_owners_already_inside() {
         "alice",
         "request api 2.4.0 to production at 2026-12-21 10:00",
     );
-    let before = h.engine.store().outbox_depths().0;
+    let before = h.engine.store().outbox_depths().unwrap().0;
     assert!(h
         .refused(
             "alice",
@@ -131,7 +131,7 @@ fn a_freeze_refuses_schedules_into_it_and_tells_owners_already_inside() {
          Deploys and new schedules into it are refused; rollbacks stay allowed. Scheduled inside it, and told: R-1."
     );
     assert_eq!(
-        h.engine.store().outbox_depths().0,
+        h.engine.store().outbox_depths().unwrap().0,
         before + 1,
         "R-1's thread hears of it"
     );

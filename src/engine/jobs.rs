@@ -65,8 +65,8 @@ impl Engine {
     ) -> EngineResult<()> {
         let now = self.clock.now();
         let system = ci_actor();
-        let directory = self.directory();
         self.commit(|tx| {
+            let directory = self.directory_in(tx)?;
             let Some(mut job) = tx.job(key)? else {
                 return Ok(());
             };
@@ -157,8 +157,8 @@ impl Engine {
     pub fn job_finished(&self, report: &JobReport) -> EngineResult<bool> {
         let now = self.clock.now();
         let system = ci_actor();
-        let directory = self.directory();
-        let finished = self.commit(|tx| {
+                let finished = self.commit(|tx| {
+            let directory = self.directory_in(tx)?;
             let Some(job) = tx.job(&report.key)? else {
                 return Ok(false);
             };
@@ -295,8 +295,8 @@ impl Engine {
     fn job_started(&self, callback: &Callback) -> EngineResult<()> {
         let now = self.clock.now();
         let system = ci_actor();
-        let directory = self.directory();
         self.commit(|tx| {
+            let directory = self.directory_in(tx)?;
             let before = Self::load(tx, callback.release)?;
             let mut release = before.clone();
             let deployment = release

@@ -6,6 +6,7 @@ mod actions;
 mod admin;
 mod calendar;
 mod jobs;
+mod ops;
 mod people;
 mod reminders;
 mod stats;
@@ -336,6 +337,16 @@ impl Engine {
         directory.with_groups(self.groups_snapshot())
     }
 
+    /// Everyone's roles as the transaction sees them (config, chat grants,
+    /// chat groups).
+    fn directory_in(&self, tx: &Tx<'_>) -> TxResult<Directory> {
+        Ok(self
+            .config
+            .directory
+            .with_grants(tx.grants()?)
+            .with_groups(self.groups_snapshot()))
+    }
+
     fn policy(&self, environment: &Name) -> Result<&EnvPolicy, Refusal> {
         self.config
             .environment(environment)
@@ -363,10 +374,10 @@ impl Engine {
         change: impl Fn(&mut Release, &ChangeContext<'_, '_>) -> TxResult<Change<T>>,
     ) -> EngineResult<(Release, T)> {
         let now = self.clock.now();
-        // Read before the transaction: sled deadlocks on plain reads inside one.
-        let directory = self.directory();
-        let roles = directory.roles_of(user);
         let changed = self.commit(|tx| {
+            // Roles as of this transaction: a revoke that commits first counts.
+            let directory = self.directory_in(tx)?;
+            let roles = directory.roles_of(user);
             let before = Self::load(tx, id)?;
             let policy = self.policy(&before.environment)?;
             let mut release = before.clone();
@@ -395,9 +406,8 @@ impl Engine {
     }
 
     /// Persists a step: the release with its indexes, the audit entry and one
-    /// announcement per channel, all inside the caller's transaction. Takes
-    /// the directory rather than reading it: a plain sled read inside a
-    /// transaction deadlocks.
+    /// announcement per channel, all inside the caller's transaction, with
+    /// the directory the caller read in it.
     fn record(
         &self,
         tx: &Tx<'_>,

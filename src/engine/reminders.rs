@@ -91,9 +91,12 @@ impl Engine {
     /// Fires one due timer: posts to the release's thread if its condition
     /// still holds, and sets the next timer where one follows. Returns the line posted.
     pub fn fire_timer(&self, timer: Timer, now: DateTime<Utc>) -> EngineResult<Option<String>> {
-        let directory = self.directory();
-        let posted = self.commit(|tx| {
-            tx.replace_timers(&[timer], &[])?;
+                let posted = self.commit(|tx| {
+            let directory = self.directory_in(tx)?;
+            // Gone already: fired (by another instance) or replaced.
+            if !tx.take_timer(&timer)? {
+                return Ok(None);
+            }
             let Some(release) = tx.release(timer.release)? else { return Ok(None) };
             if !release.status.is_awaiting_deploy() {
                 return Ok(None);
@@ -170,6 +173,11 @@ impl Engine {
         let key = format!("cron:{}", job.name);
         let fired = self.commit(|tx| {
             if tx.last_fired(&key)?.is_some_and(|last| last >= slot) {
+                return Ok(false);
+            }
+            // The slot's unique record: two schedulers that both believe
+            // they lead still queue its digest once.
+            if !tx.record_slot(&key, slot)? {
                 return Ok(false);
             }
             tx.set_last_fired(&key, slot)?;

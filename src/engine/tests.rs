@@ -155,7 +155,7 @@ fn a_request_is_filed_with_its_window_quorum_and_checklist() {
         Some(Utc.with_ymd_and_hms(2026, 12, 1, 13, 0, 0).unwrap())
     );
     assert_eq!(
-        h.engine.store().outbox_depths(),
+        h.engine.store().outbox_depths().unwrap(),
         (2, 0),
         "one announcement each for #releases and #api"
     );
@@ -299,7 +299,7 @@ async fn deploy_waits_for_the_checklist_then_the_relay_reports_success() {
     relay.run_due(h.clock.now()).await;
     assert_eq!(h.status(1), ReleaseStatus::Deployed);
     assert_eq!(
-        h.engine.store().outbox_depths().1,
+        h.engine.store().outbox_depths().unwrap().1,
         0,
         "the job left the outbox"
     );

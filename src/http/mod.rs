@@ -50,14 +50,43 @@ pub async fn bind(address: SocketAddr) -> std::io::Result<tokio::net::TcpListene
     tokio::net::TcpListener::bind(address).await
 }
 
-async fn healthz(State(state): State<HttpState>) -> Response {
-    match state.engine.store().release_count() {
-        Ok(releases) => Json(json!({ "status": "ok", "releases": releases })).into_response(),
+/// Runs store work off the async threads.
+async fn blocking<T: Send + 'static>(
+    engine: &Engine,
+    work: impl FnOnce(&Engine) -> T + Send + 'static,
+) -> Option<T> {
+    let engine = engine.clone();
+    match tokio::task::spawn_blocking(move || work(&engine)).await {
+        Ok(value) => Some(value),
         Err(error) => {
-            tracing::error!(%error, "health check could not read the store");
+            tracing::error!(%error, "store work failed");
+            None
+        }
+    }
+}
+
+/// `{"status": "ok", "backend": "postgres", "store": "ok", "leases": [...],
+/// "releases": 12}`; 503 when the store does not answer.
+async fn healthz(State(state): State<HttpState>) -> Response {
+    let Some((health, releases)) = blocking(&state.engine, Engine::health).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let body = |status: &str, store: &str| {
+        json!({
+            "status": status,
+            "backend": health.backend,
+            "store": store,
+            "leases": health.leases,
+            "releases": releases,
+        })
+    };
+    match &health.problem {
+        None => Json(body("ok", "ok")).into_response(),
+        Some(problem) => {
+            tracing::error!(%problem, "health check could not read the store");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "store unavailable" })),
+                Json(body("store unavailable", problem)),
             )
                 .into_response()
         }
@@ -65,10 +94,19 @@ async fn healthz(State(state): State<HttpState>) -> Response {
 }
 
 async fn metrics(State(state): State<HttpState>) -> Response {
-    let (notify, ci) = state.engine.store().outbox_depths();
+    let read = blocking(&state.engine, |engine| {
+        (engine.outbox_depths(), engine.lease_counts())
+    });
+    let Some((depths, leases)) = read.await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let (notify, ci) = depths.unwrap_or_else(|error| {
+        tracing::error!(%error, "reading outbox depths failed");
+        (0, 0)
+    });
     (
         [("content-type", "text/plain; version=0.0.4")],
-        state.metrics.render(notify, ci),
+        state.metrics.render(notify, ci, leases),
     )
         .into_response()
 }

@@ -91,6 +91,16 @@ pub const SCHEMA_VERSION: &[u8] = b"schema_version";
 pub const NEXT_RELEASE_ID: &[u8] = b"next_release_id";
 pub const AUDIT_HEAD: &[u8] = b"audit_head";
 pub const NEXT_FREEZE_ID: &[u8] = b"next_freeze_id";
+/// Every role granted in chat, as one record a transaction can read.
+pub const GRANTS: &[u8] = b"grants";
+
+/// `key \0 [slot, as in by_time]`: a scheduler slot that fired.
+pub fn slot(key: &str, slot: DateTime<Utc>) -> Vec<u8> {
+    let mut bytes = key.as_bytes().to_vec();
+    bytes.push(0);
+    bytes.extend_from_slice(&by_time(slot, ReleaseId::new(0))[..8]);
+    bytes
+}
 
 /// The version live in a service+environment.
 pub fn live(service: &Name, environment: &Name) -> Vec<u8> {

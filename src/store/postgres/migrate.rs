@@ -1,0 +1,65 @@
+//! Migrations embedded in the binary, applied at start under an advisory
+//! lock (two instances starting at once apply each migration once). A
+//! database migrated by a newer release is refused, naming both versions.
+
+use super::bridge::{db_error, params};
+use super::PgStore;
+use crate::store::{StoreError, StoreResult};
+
+/// Every migration, in order; the last one's number is the schema version.
+const MIGRATIONS: &[(u64, &str)] = &[(1, include_str!("migrations/0001_initial.sql"))];
+
+/// The schema version this build reads and writes.
+pub fn latest() -> u64 {
+    MIGRATIONS.last().map_or(0, |(version, _)| *version)
+}
+
+impl PgStore {
+    pub(super) fn migrate(&self) -> StoreResult<()> {
+        let conn = self.bridge.conn()?;
+        if let Some(schema) = &self.options.schema {
+            // The name was checked to be a plain identifier.
+            conn.batch(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))?
+                .map_err(db_error)?;
+        }
+        conn.batch(
+            "BEGIN;
+             SELECT pg_advisory_xact_lock(hashtext('releasebot-migrate:' || current_schema()));
+             CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version    bigint PRIMARY KEY,
+                 applied_at timestamptz NOT NULL DEFAULT now()
+             );",
+        )?
+        .map_err(db_error)?;
+        let applied = (|| {
+            let rows = conn.query(
+                "SELECT coalesce(max(version), 0) FROM schema_migrations",
+                params![],
+            )?;
+            let found = rows.first().map_or(0, |row| row.get::<_, i64>(0)) as u64;
+            if found > latest() {
+                return Err(StoreError::Schema {
+                    dir: String::new(),
+                    found,
+                    ours: latest(),
+                });
+            }
+            for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > found) {
+                conn.batch(sql)?.map_err(db_error)?;
+                conn.execute(
+                    "INSERT INTO schema_migrations (version) VALUES ($1)",
+                    params![*version as i64],
+                )?;
+                tracing::info!(version, "applied a database migration");
+            }
+            Ok(())
+        })();
+        match applied {
+            Ok(()) => conn.batch("COMMIT")?.map_err(db_error),
+            Err(error) => {
+                let _ = conn.batch("ROLLBACK");
+                Err(error)
+            }
+        }
+    }
+}
