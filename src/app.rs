@@ -172,7 +172,9 @@ impl App {
 
     /// True when no CI job and no announcement is waiting.
     pub fn is_idle(&self) -> bool {
-        self.engine.outbox_depths().is_ok_and(|depths| depths == (0, 0))
+        self.engine
+            .outbox_depths()
+            .is_ok_and(|depths| depths == (0, 0))
     }
 
     /// Waits until the outboxes drain or `limit` passes; returns whether they drained.
@@ -194,8 +196,18 @@ impl App {
         for task in self.tasks {
             let _ = task.await;
         }
-        if let Err(error) = self.engine.store().flush() {
-            tracing::error!(%error, "final flush failed");
+        // Hands this instance's claims and leases back at once, so that
+        // another instance (or the next start) need not wait them out.
+        let engine = self.engine.clone();
+        let released = tokio::task::spawn_blocking(move || {
+            engine.release_claims()?;
+            engine.flush()
+        })
+        .await;
+        match released {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(%error, "final flush failed"),
+            Err(error) => tracing::error!(%error, "final flush failed"),
         }
     }
 }

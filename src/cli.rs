@@ -14,11 +14,12 @@ use crate::app::App;
 use crate::chat::adapters::Adapters;
 use crate::chat::shell::{self, Shell, ShellSink};
 use crate::clock::{Clock, OffsetClock, SystemClock};
+use crate::config::store::StoreSettings;
 use crate::config::{self, Config};
 use crate::domain::ids::{ReleaseId, UserRef};
 use crate::engine::Engine;
 use crate::notify::ChatSink;
-use crate::store::{audit, Store};
+use crate::store::{audit, Store, StoreError};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -66,6 +67,11 @@ pub enum Command {
     Export,
     /// Read releases exported by `export` (from FILE or stdin) into an empty-id range.
     Import { file: Option<PathBuf> },
+    /// Move the bot's state between backends (stop the bot first).
+    Store {
+        #[command(subcommand)]
+        action: StoreAction,
+    },
     /// Print the audit log, or verify its hash chain.
     Audit {
         /// One JSON array instead of lines.
@@ -76,6 +82,17 @@ pub enum Command {
         release: Option<String>,
         #[command(subcommand)]
         action: Option<AuditAction>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreAction {
+    /// Copy everything into an empty store of the other backend: `--to
+    /// postgres` reads the data dir and writes the database `[store]` (or
+    /// $DATABASE_URL) names; `--to sled` the other way, into a new data dir.
+    Copy {
+        #[arg(long, value_parser = ["postgres", "sled"])]
+        to: String,
     },
 }
 
@@ -106,8 +123,46 @@ impl Cli {
 
     fn open(&self) -> anyhow::Result<(Arc<Config>, Store)> {
         let config = Arc::new(self.load_config()?);
-        let store = Store::open(&self.data_dir(Some(&config)))?;
+        let store = self.open_store(Some(&config))?;
         Ok((config, store))
+    }
+
+    /// The store the config names: sled in the data dir, or PostgreSQL.
+    fn open_store(&self, config: Option<&Config>) -> Result<Store, StoreError> {
+        open_store(&self.data_dir(config), config)
+    }
+
+    /// Like `open_store`, but waits out a database that is down, with
+    /// backoff, until it answers or the process is told to stop (`None`).
+    async fn open_store_waiting(&self, config: &Arc<Config>) -> anyhow::Result<Option<Store>> {
+        let mut wait = std::time::Duration::from_secs(1);
+        loop {
+            let (data_dir, config) = (self.data_dir(Some(config)), config.clone());
+            let attempt =
+                tokio::task::spawn_blocking(move || open_store(&data_dir, Some(&config))).await?;
+            match attempt {
+                Ok(store) => return Ok(Some(store)),
+                Err(StoreError::Unavailable(why)) => {
+                    tracing::error!(
+                        "the store is unavailable ({why}); retrying in {} s",
+                        wait.as_secs()
+                    );
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = termination() => return Ok(None),
+                    }
+                    wait = (wait * 2).min(std::time::Duration::from_secs(30));
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+    }
+}
+
+fn open_store(data_dir: &std::path::Path, config: Option<&Config>) -> Result<Store, StoreError> {
+    match config.map(|c| &c.store) {
+        Some(StoreSettings::Postgres(settings)) => Store::connect(&settings.options()?),
+        _ => Store::open(data_dir),
     }
 }
 
@@ -119,6 +174,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::DiscordInvite { application_id } => discord_invite(&cli, *application_id),
         Command::Export => export(&cli),
         Command::Import { file } => import(&cli, file.clone()),
+        Command::Store {
+            action: StoreAction::Copy { to },
+        } => store_copy(&cli, to),
         Command::Audit {
             json,
             release,
@@ -194,7 +252,12 @@ fn shell_command(cli: &Cli, user: Option<String>) -> anyhow::Result<ExitCode> {
 
 fn run_command(cli: &Cli, listen: Option<std::net::SocketAddr>) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
-        let (config, store) = cli.open()?;
+        let config = Arc::new(cli.load_config()?);
+        let Some(store) = cli.open_store_waiting(&config).await? else {
+            tracing::info!("stopped before the store answered");
+            return Ok(ExitCode::FAILURE);
+        };
+        tracing::info!(backend = store.kind(), "store open");
         let clock = cli.clock();
         let engine = Engine::new(store, config.clone(), clock.clone());
         let mut sinks: HashMap<String, Arc<dyn ChatSink>> = HashMap::new();
@@ -257,9 +320,30 @@ fn discord_invite(cli: &Cli, application_id: Option<u64>) -> anyhow::Result<Exit
 fn check_config(cli: &Cli) -> anyhow::Result<ExitCode> {
     match Config::load(&cli.config) {
         Ok(config) => {
+            // The database URL lives in the environment: check it is there
+            // and readable, naming host and database, never the password.
+            let store = match &config.store {
+                StoreSettings::Sled => {
+                    Ok(format!("sled in {}", cli.data_dir(Some(&config)).display()))
+                }
+                StoreSettings::Postgres(settings) => settings.options().map(|options| {
+                    format!(
+                        "{} (URL from ${})",
+                        crate::store::postgres::describe(&options.url),
+                        settings.url_env
+                    )
+                }),
+            };
+            let store = match store {
+                Ok(store) => store,
+                Err(error) => {
+                    println!("{}: store.url_env: {error}", cli.config.display());
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
             let users = config.directory.users().count();
             println!(
-                "{} is valid: {} service(s) ({}), {} environment(s) ({}), {users} user(s) with roles.",
+                "{} is valid: {} service(s) ({}), {} environment(s) ({}), {users} user(s) with roles; store: {store}.",
                 cli.config.display(),
                 config.services.len(),
                 config.service_names(),
@@ -275,9 +359,27 @@ fn check_config(cli: &Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// `store copy --to postgres|sled`.
+fn store_copy(cli: &Cli, to: &str) -> anyhow::Result<ExitCode> {
+    let config = cli.load_config().ok();
+    let postgres = match config.as_ref().map(|c| &c.store) {
+        Some(StoreSettings::Postgres(settings)) => settings.clone(),
+        _ => crate::config::store::PostgresSettings::default(),
+    };
+    let sled = || Store::open(&cli.data_dir(config.as_ref()));
+    let database = || Store::connect(&postgres.options()?);
+    let (from, into) = match to {
+        "postgres" => (sled()?, database()?),
+        _ => (database()?, sled()?),
+    };
+    let report = crate::store::copy(&from, &into)?;
+    println!("Copied from {} to {}: {report}.", from.kind(), into.kind());
+    Ok(ExitCode::SUCCESS)
+}
+
 fn export(cli: &Cli) -> anyhow::Result<ExitCode> {
     let config = cli.load_config().ok();
-    let store = Store::open(&cli.data_dir(config.as_ref()))?;
+    let store = cli.open_store(config.as_ref())?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     out.write_all(b"[")?;
@@ -313,7 +415,7 @@ fn audit_command(
     verify: bool,
 ) -> anyhow::Result<ExitCode> {
     let config = cli.load_config().ok();
-    let store = Store::open(&cli.data_dir(config.as_ref()))?;
+    let store = cli.open_store(config.as_ref())?;
     if verify {
         let entries = store.audit_log().collect::<Result<Vec<_>, _>>()?;
         return Ok(match audit::verify(&entries) {

@@ -135,7 +135,14 @@ mod tests {
         let metrics = Metrics::default();
         Metrics::count(&metrics.jobs_sent);
         metrics.observe_callback(Duration::from_millis(3));
-        let text = metrics.render(2, 1, crate::store::LeaseCounts { claims: 3, takeovers: 1 });
+        let text = metrics.render(
+            2,
+            1,
+            crate::store::LeaseCounts {
+                claims: 3,
+                takeovers: 1,
+            },
+        );
         assert!(text.contains("releasebot_ci_jobs_sent_total 1\n"));
         assert!(text.contains("releasebot_ci_callback_latency_seconds_bucket{le=\"0.0025\"} 0\n"));
         assert!(text.contains("releasebot_ci_callback_latency_seconds_bucket{le=\"0.005\"} 1\n"));

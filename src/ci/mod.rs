@@ -108,7 +108,7 @@ impl Relay {
 
     /// Moves every due job one step. Returns when the next one falls due.
     pub async fn run_due(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let jobs = match self.engine.store().jobs() {
+        let jobs = match self.engine.store().claim_jobs() {
             Ok(jobs) => jobs,
             Err(error) => {
                 tracing::error!(%error, "reading the CI outbox failed");

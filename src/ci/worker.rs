@@ -61,13 +61,26 @@ impl Relay {
     /// is still pending and goes again, with the same idempotency key.
     pub async fn run(self: Arc<Self>, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
         let mut lanes: Vec<JoinHandle<()>> = Vec::new();
+        // On a shared store, look again every poll: to renew this
+        // instance's claims and to take over those of one that died.
+        let longest = if self.engine.shared_store() {
+            crate::notify::POLL
+        } else {
+            Duration::from_secs(3600)
+        };
         loop {
             lanes.retain(|lane| !lane.is_finished());
-            let next = self.dispatch(self.clock.now(), &mut lanes);
+            // Read off the async threads: the store may fsync or wait on
+            // the network.
+            let engine = self.engine.clone();
+            let jobs = tokio::task::spawn_blocking(move || engine.store().claim_jobs())
+                .await
+                .unwrap_or_else(|e| Err(crate::store::StoreError::Storage(e.to_string())));
+            let next = self.dispatch(self.clock.now(), jobs, &mut lanes);
             let wait = next
                 .map(|at| (at - self.clock.now()).to_std().unwrap_or(Duration::ZERO))
-                .unwrap_or(Duration::from_secs(3600))
-                .clamp(Duration::from_millis(5), Duration::from_secs(3600));
+                .unwrap_or(longest)
+                .clamp(Duration::from_millis(5), longest);
             tokio::select! {
                 _ = wake.notified() => {}
                 _ = self.lanes.done.notified() => {}
@@ -91,9 +104,10 @@ impl Relay {
     fn dispatch(
         self: &Arc<Self>,
         now: DateTime<Utc>,
+        jobs: crate::store::StoreResult<Vec<CiJob>>,
         started: &mut Vec<JoinHandle<()>>,
     ) -> Option<DateTime<Utc>> {
-        let jobs = match self.engine.store().jobs() {
+        let jobs = match jobs {
             Ok(jobs) => jobs,
             Err(error) => {
                 tracing::error!(%error, "reading the CI outbox failed");

@@ -4,6 +4,7 @@
 pub mod chat;
 pub mod ci;
 mod raw;
+pub mod store;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -125,6 +126,8 @@ pub struct Config {
     pub http_listen: Option<SocketAddr>,
     /// What the HTTP listener allows each client (`[http]`).
     pub http_limits: HttpLimits,
+    /// Which store keeps the bot's state (`[store]`).
+    pub store: store::StoreSettings,
     /// Slack, when the file has a `[slack]` section.
     pub slack: Option<SlackConfig>,
     /// Discord, when the file has a `[discord]` section.

@@ -15,6 +15,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub http: RawHttp,
     #[serde(default)]
+    pub store: RawStore,
+    #[serde(default)]
     pub calendar: RawCalendar,
     /// Connects to Slack when present.
     #[serde(default)]
@@ -135,6 +137,21 @@ fn slack_signing_secret() -> String {
 }
 fn two() -> u32 {
     2
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    /// `sled` (default) or `postgres`.
+    pub backend: Option<String>,
+    /// The environment variable with the PostgreSQL URL (default `DATABASE_URL`).
+    pub url_env: Option<String>,
+    /// Connections in the pool (default 8).
+    pub pool: Option<u64>,
+    /// A schema of its own (default: the connection's, `public`).
+    pub schema: Option<String>,
+    /// Seconds claims and the scheduler lease last unless renewed (default 10).
+    pub lease_ttl_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

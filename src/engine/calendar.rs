@@ -239,7 +239,7 @@ impl Engine {
             .into_iter()
             .filter(|r| r.environment == environment && r.status.is_awaiting_deploy())
             .collect();
-                let freeze = self.commit(|tx| {
+        let freeze = self.commit(|tx| {
             let directory = self.directory_in(tx)?;
             let freeze = Freeze { id: tx.allocate_freeze_id()?, environment: environment.clone(), start, end, reason: reason.clone(), by: user.clone(), created_at: now };
             tx.put_freeze(&freeze)?;

@@ -157,7 +157,7 @@ impl Engine {
     pub fn job_finished(&self, report: &JobReport) -> EngineResult<bool> {
         let now = self.clock.now();
         let system = ci_actor();
-                let finished = self.commit(|tx| {
+        let finished = self.commit(|tx| {
             let directory = self.directory_in(tx)?;
             let Some(job) = tx.job(&report.key)? else {
                 return Ok(false);
@@ -282,7 +282,7 @@ impl Engine {
         };
         result.map_err(|error| match error {
             EngineError::User(text) => CallbackError::Conflict(text),
-            EngineError::Internal(text) => {
+            EngineError::Internal(text) | EngineError::Unavailable(text) => {
                 tracing::error!(error = %text, "recording a callback failed");
                 CallbackError::Internal
             }

@@ -55,6 +55,10 @@ pub enum EngineError {
     User(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// The store cannot be reached (the database is down): nothing changed,
+    /// and the same command may work in a moment.
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
     /// The inbound delivery was handled already (a redelivery); nothing ran
     /// and nobody is answered.
     #[error("a redelivery, dropped")]
@@ -67,6 +71,9 @@ impl EngineError {
         match self {
             EngineError::User(text) => text.clone(),
             EngineError::Duplicate => String::new(),
+            EngineError::Unavailable(_) => {
+                "The store is unavailable; nothing was changed. Try again in a minute.".to_string()
+            }
             EngineError::Internal(_) => {
                 "Something went wrong on my side and nothing was changed; the details are in the bot's log.".to_string()
             }
@@ -79,6 +86,7 @@ impl From<StoreError> for EngineError {
         match error {
             StoreError::Refused(refusal) => EngineError::User(refusal.0),
             StoreError::Duplicate => EngineError::Duplicate,
+            StoreError::Unavailable(why) => EngineError::Unavailable(why),
             other => EngineError::Internal(other.to_string()),
         }
     }
@@ -295,8 +303,12 @@ impl Engine {
             Command::Bump { id, reason } => self.bump(actor, id, reason),
             Command::Stats { period } => self.stats(period),
         };
-        if let Err(EngineError::Internal(error)) = &result {
-            tracing::error!(%actor, %error, "command failed");
+        match &result {
+            Err(EngineError::Internal(error)) => tracing::error!(%actor, %error, "command failed"),
+            Err(EngineError::Unavailable(why)) => {
+                tracing::error!(%actor, %why, "command refused: the store is unavailable")
+            }
+            _ => {}
         }
         // A query or a refusal committed nothing: remember the delivery now.
         if let (Some(delivery), false) = (

@@ -25,9 +25,22 @@ impl Engine {
         self.store.lease_counts()
     }
 
+    /// One release as stored (the CI callback checks who may report on it).
+    pub fn release(
+        &self,
+        id: crate::domain::ids::ReleaseId,
+    ) -> StoreResult<Option<crate::domain::release::Release>> {
+        self.store.release(id)
+    }
+
     /// Whether other instances share the store: workers then poll.
     pub fn shared_store(&self) -> bool {
         self.store.shared()
+    }
+
+    /// Gives back this instance's outbox claims and leases (at shutdown).
+    pub fn release_claims(&self) -> StoreResult<()> {
+        self.store.release_claims()
     }
 
     /// Takes or renews a named lease (`scheduler`); its epoch while held.

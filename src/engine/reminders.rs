@@ -91,7 +91,7 @@ impl Engine {
     /// Fires one due timer: posts to the release's thread if its condition
     /// still holds, and sets the next timer where one follows. Returns the line posted.
     pub fn fire_timer(&self, timer: Timer, now: DateTime<Utc>) -> EngineResult<Option<String>> {
-                let posted = self.commit(|tx| {
+        let posted = self.commit(|tx| {
             let directory = self.directory_in(tx)?;
             // Gone already: fired (by another instance) or replaced.
             if !tx.take_timer(&timer)? {

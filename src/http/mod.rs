@@ -233,7 +233,10 @@ async fn ci_callback(State(state): State<HttpState>, headers: HeaderMap, body: B
         Err((status, why)) => return reject(&state, status, why),
     };
     let release_id = callback.release;
-    let release = match state.engine.store().release(release_id) {
+    let read = blocking(&state.engine, move |engine| engine.release(release_id)).await;
+    let release = match read
+        .unwrap_or_else(|| Err(crate::store::StoreError::Storage("the read stopped".into())))
+    {
         Ok(Some(release)) => release,
         Ok(None) => return reject(&state, StatusCode::NOT_FOUND, "unknown release"),
         Err(error) => {
@@ -254,7 +257,9 @@ async fn ci_callback(State(state): State<HttpState>, headers: HeaderMap, body: B
             "this secret does not sign for that release's CI target",
         );
     }
-    let result = state.engine.callback(&callback);
+    let result = blocking(&state.engine, move |engine| engine.callback(&callback))
+        .await
+        .unwrap_or(Err(CallbackError::Internal));
     state.metrics.observe_callback(arrived.elapsed());
     match result {
         Ok(CallbackResult::Recorded) => {

@@ -116,6 +116,10 @@ struct LaneBook {
 /// How many outbox entries one dispatch reads.
 const BATCH: usize = 256;
 
+/// How often the worker looks at a shared store's outboxes when nothing
+/// woke it: a third of the shortest sensible lease, so claims stay renewed.
+pub const POLL: Duration = Duration::from_secs(1);
+
 /// Clears a lane's busy mark however its task ends (done, panicked,
 /// aborted at shutdown), and wakes the dispatcher.
 struct LaneGuard {
@@ -233,7 +237,9 @@ impl Notifier {
             });
             lanes[at].2.push(item);
         };
-        for (key, announcement) in self.store.pending_announcements(BATCH)? {
+        // Claimed for this instance (whole lanes), for the platforms it has.
+        let platforms: Vec<String> = self.sinks.keys().cloned().collect();
+        for (key, announcement) in self.store.claim_announcements(&platforms, BATCH)? {
             let platform = announcement.channel.platform().to_string();
             // A platform not connected in this process keeps its entries.
             let Some(sink) = self.sinks.get(&platform) else {
@@ -246,7 +252,7 @@ impl Notifier {
             };
             add(lane, sink, Item::Announcement(key, announcement));
         }
-        for (key, digest) in self.store.pending_digests(BATCH)? {
+        for (key, digest) in self.store.claim_digests(&platforms, BATCH)? {
             let platform = digest.channel.platform().to_string();
             let Some(sink) = self.sinks.get(&platform) else {
                 continue;
@@ -305,8 +311,15 @@ impl Notifier {
     pub async fn run(self: Arc<Self>, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
         let mut lanes: Vec<JoinHandle<()>> = Vec::new();
         let mut retry_in: Option<Duration> = Some(Duration::ZERO);
+        // On a shared store, look again every poll: to renew this
+        // instance's claims and to take over those of one that died.
+        let poll = if self.store.shared() {
+            POLL
+        } else {
+            Duration::from_secs(3600)
+        };
         loop {
-            let wait = retry_in.unwrap_or(Duration::from_secs(3600));
+            let wait = retry_in.unwrap_or(poll).min(poll);
             tokio::select! {
                 _ = wake.notified() => {}
                 _ = self.lane_done.notified() => {}

@@ -14,6 +14,9 @@ use crate::clock::Clock;
 use crate::config::{Missed, ScheduledDigest};
 use crate::engine::Engine;
 
+/// The lease whose holder is the one active scheduler.
+pub const LEASE: &str = "scheduler";
+
 /// Timers handled per tick at most; the rest wait for the next tick.
 const TIMERS_PER_TICK: usize = 500;
 
@@ -86,9 +89,19 @@ impl Scheduler {
         self.jobs.len()
     }
 
-    /// Fires what is due at `now`: digests whose slot came, then timers.
+    /// Fires what is due at `now`: digests whose slot came, then timers;
+    /// nothing while another instance holds the scheduler lease (its queue
+    /// stays as it is, so a slot due now fires here once the lease is ours).
     pub fn run_due(&self, now: DateTime<Utc>) -> Fired {
         let mut fired = Fired::default();
+        match self.engine.hold_lease(LEASE) {
+            Ok(Some(_)) => {}
+            Ok(None) => return fired,
+            Err(error) => {
+                tracing::error!(%error, "taking the scheduler lease failed; not firing");
+                return fired;
+            }
+        }
         loop {
             let due = {
                 let mut queue = self.queue.lock().expect("scheduler queue lock");
@@ -153,12 +166,23 @@ impl Scheduler {
     ) {
         loop {
             let now = clock.now();
-            let fired = self.run_due(now);
+            // Off the async threads: firing writes to the store.
+            let scheduler = self.clone();
+            let fired = tokio::task::spawn_blocking(move || scheduler.run_due(now))
+                .await
+                .unwrap_or_else(|error| {
+                    tracing::error!(%error, "a scheduler tick failed");
+                    Fired::default()
+                });
             if !fired.digests.is_empty() || !fired.reminders.is_empty() {
                 notifier_wake.notify_one();
             }
-            let wait = self
-                .next_due()
+            let scheduler = self.clone();
+            let next = tokio::task::spawn_blocking(move || scheduler.next_due())
+                .await
+                .ok()
+                .flatten();
+            let wait = next
                 .map(|at| (at - clock.now()).to_std().unwrap_or(Duration::ZERO))
                 .unwrap_or(Duration::from_secs(1))
                 .clamp(Duration::from_millis(10), Duration::from_secs(1));

@@ -97,8 +97,11 @@ pub trait Backend: Send + Sync {
     /// Runs `change` as one serializable transaction, retrying conflicts.
     /// With `durable`, it survives a crash once this returns `Ok`; without,
     /// only after the next `flush` (group commit).
-    fn run(&self, change: &mut dyn FnMut(&Tx<'_>) -> TxResult<()>, durable: bool)
-        -> StoreResult<()>;
+    fn run(
+        &self,
+        change: &mut dyn FnMut(&Tx<'_>) -> TxResult<()>,
+        durable: bool,
+    ) -> StoreResult<()>;
     /// Makes every change so far durable.
     fn flush(&self) -> StoreResult<()>;
 
@@ -107,8 +110,7 @@ pub trait Backend: Send + Sync {
     /// Releases in `status`, oldest first, and how many there are.
     fn with_status(&self, status: ReleaseStatus, limit: usize) -> StoreResult<Page>;
     /// The newest releases with a status, newest first.
-    fn newest_with_status(&self, status: ReleaseStatus, limit: usize)
-        -> StoreResult<Vec<Release>>;
+    fn newest_with_status(&self, status: ReleaseStatus, limit: usize) -> StoreResult<Vec<Release>>;
     /// The newest releases a user requested, newest first.
     fn requested_by(&self, user: &UserRef, limit: usize) -> StoreResult<Vec<Release>>;
     /// The newest releases, newest first.
@@ -118,8 +120,11 @@ pub trait Backend: Send + Sync {
     /// Every release, in id order.
     fn all_releases(&self) -> Box<dyn Iterator<Item = StoreResult<Release>> + '_>;
     /// Releases with a deploy time in `[from, to)`, in time order.
-    fn scheduled_between(&self, from: DateTime<Utc>, to: DateTime<Utc>)
-        -> StoreResult<Vec<Release>>;
+    fn scheduled_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<Release>>;
 
     fn audit_for(&self, id: ReleaseId) -> StoreResult<Vec<AuditEntry>>;
     /// The whole audit log, in sequence order.
@@ -129,22 +134,34 @@ pub trait Backend: Send + Sync {
     fn pending_announcements(&self, limit: usize) -> StoreResult<Vec<(u64, Announcement)>>;
     /// Announcements this instance may deliver now, oldest first: whole
     /// lanes (release and channel), so one lane's steps keep their order.
-    fn claim_announcements(&self, platforms: &[String], limit: usize) -> StoreResult<Vec<(u64, Announcement)>>;
+    fn claim_announcements(
+        &self,
+        platforms: &[String],
+        limit: usize,
+    ) -> StoreResult<Vec<(u64, Announcement)>>;
     fn posted(&self, id: ReleaseId, channel: &ChannelRef) -> StoreResult<Option<String>>;
     /// Every recorded post, as (release, channel, message).
     fn all_posted(&self) -> StoreResult<Vec<(ReleaseId, ChannelRef, String)>>;
     /// Marks an announcement delivered, remembering the message it lives in.
     /// The message is recorded before the entry goes, so a crash in between
     /// re-sends the step as an edit of the same message, never a second post.
-    fn delivered(&self, key: u64, id: ReleaseId, channel: &ChannelRef, message: &str)
-        -> StoreResult<()>;
+    fn delivered(
+        &self,
+        key: u64,
+        id: ReleaseId,
+        channel: &ChannelRef,
+        message: &str,
+    ) -> StoreResult<()>;
     /// Marks, durably, that a release's announcement is about to be posted
     /// to a channel; true when an earlier try was marked and never recorded
     /// (its outcome is unknown, so the caller looks for the post first).
     fn begin_post(&self, id: ReleaseId, channel: &ChannelRef) -> StoreResult<bool>;
     /// The release whose announcement is `message` in `channel`.
-    fn release_for_thread(&self, channel: &ChannelRef, message: &str)
-        -> StoreResult<Option<ReleaseId>>;
+    fn release_for_thread(
+        &self,
+        channel: &ChannelRef,
+        message: &str,
+    ) -> StoreResult<Option<ReleaseId>>;
 
     /// Whether an inbound chat delivery was handled already.
     fn delivery_seen(&self, delivery: &str) -> StoreResult<bool>;
@@ -196,6 +213,8 @@ pub trait Backend: Send + Sync {
     /// Takes or renews the lease `name` for this instance; its epoch while
     /// held, `None` while another instance holds it.
     fn hold_lease(&self, name: &str) -> StoreResult<Option<u64>>;
+    /// Gives back every claim and lease this instance holds (a clean stop).
+    fn release_claims(&self) -> StoreResult<()>;
     /// Whether the store answers, and which leases this instance holds.
     fn health(&self) -> Health;
     /// Claims and takeovers so far, for `/metrics`.

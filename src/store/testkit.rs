@@ -84,7 +84,11 @@ impl Drop for TestSchema {
     fn drop(&mut self) {
         let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
         if let Err(error) = super::postgres::execute_once(&self.url, &sql) {
-            let _ = writeln!(std::io::stderr(), "dropping test schema {}: {error}", self.name);
+            let _ = writeln!(
+                std::io::stderr(),
+                "dropping test schema {}: {error}",
+                self.name
+            );
         }
     }
 }

@@ -277,7 +277,9 @@ fn a_second_open_of_the_same_dir_names_the_dir() {
     // nothing between two `open`s, so the lock refuses here too.
     match Store::open(dir.path()) {
         Err(error @ StoreError::Locked(_)) => {
-            assert!(error.to_string().contains(&dir.path().display().to_string()));
+            assert!(error
+                .to_string()
+                .contains(&dir.path().display().to_string()));
         }
         Err(other) => panic!("unexpected error: {other}"),
         Ok(_) => panic!("a second open succeeded"),
@@ -317,7 +319,9 @@ fn two_instances() -> Option<(TestSchema, Store, Store)> {
 
 #[test]
 fn postgres_two_instances_never_hold_one_lane_and_take_over_a_dead_ones() {
-    let Some((_schema, a, b)) = two_instances() else { return };
+    let Some((_schema, a, b)) = two_instances() else {
+        return;
+    };
     a.transaction(|tx| {
         tx.announce(&announcement(1, "slack:C1", "one"))?;
         tx.announce(&announcement(2, "slack:C1", "two"))
@@ -326,10 +330,21 @@ fn postgres_two_instances_never_hold_one_lane_and_take_over_a_dead_ones() {
     let slack = ["slack".to_string()];
     let first = a.claim_announcements(&slack, 10).unwrap();
     assert_eq!(first.len(), 2, "a claims both lanes");
-    assert!(b.claim_announcements(&slack, 10).unwrap().is_empty(), "b gets none while a's claims live");
-    a.transaction(|tx| tx.announce(&announcement(1, "slack:C1", "one, later"))).unwrap();
-    assert!(b.claim_announcements(&slack, 10).unwrap().is_empty(), "a later step joins a's lane");
-    assert_eq!(a.claim_announcements(&slack, 10).unwrap().len(), 3, "a renews its lanes");
+    assert!(
+        b.claim_announcements(&slack, 10).unwrap().is_empty(),
+        "b gets none while a's claims live"
+    );
+    a.transaction(|tx| tx.announce(&announcement(1, "slack:C1", "one, later")))
+        .unwrap();
+    assert!(
+        b.claim_announcements(&slack, 10).unwrap().is_empty(),
+        "a later step joins a's lane"
+    );
+    assert_eq!(
+        a.claim_announcements(&slack, 10).unwrap().len(),
+        3,
+        "a renews its lanes"
+    );
     // a dies: its claims run out after the lease (2 s in tests).
     std::thread::sleep(std::time::Duration::from_millis(2300));
     let taken = b.claim_announcements(&slack, 10).unwrap();
@@ -337,16 +352,25 @@ fn postgres_two_instances_never_hold_one_lane_and_take_over_a_dead_ones() {
     assert_eq!(b.lease_counts().takeovers, 3);
     let release = ReleaseId::new(1);
     let channel = ChannelRef::parse("slack:C1").unwrap();
-    assert!(matches!(a.begin_post(release, &channel), Err(StoreError::ClaimLost)), "a stale holder may not post");
+    assert!(
+        matches!(a.begin_post(release, &channel), Err(StoreError::ClaimLost)),
+        "a stale holder may not post"
+    );
     assert!(!b.begin_post(release, &channel).unwrap());
 }
 
 #[test]
 fn postgres_one_scheduler_lease_with_a_rising_epoch() {
-    let Some((_schema, a, b)) = two_instances() else { return };
+    let Some((_schema, a, b)) = two_instances() else {
+        return;
+    };
     assert_eq!(a.hold_lease("scheduler").unwrap(), Some(1));
     assert_eq!(b.hold_lease("scheduler").unwrap(), None);
-    assert_eq!(a.hold_lease("scheduler").unwrap(), Some(1), "renewal keeps the epoch");
+    assert_eq!(
+        a.hold_lease("scheduler").unwrap(),
+        Some(1),
+        "renewal keeps the epoch"
+    );
     std::thread::sleep(std::time::Duration::from_millis(2300));
     assert_eq!(b.hold_lease("scheduler").unwrap(), Some(2), "taken over");
     assert_eq!(a.hold_lease("scheduler").unwrap(), None);
@@ -355,7 +379,9 @@ fn postgres_one_scheduler_lease_with_a_rising_epoch() {
 
 #[test]
 fn postgres_concurrent_commands_on_two_instances_keep_one_chain_and_dense_ids() {
-    let Some((_schema, a, b)) = two_instances() else { return };
+    let Some((_schema, a, b)) = two_instances() else {
+        return;
+    };
     let write = |store: Store| {
         std::thread::spawn(move || {
             for _ in 0..25 {
@@ -380,23 +406,36 @@ fn postgres_concurrent_commands_on_two_instances_keep_one_chain_and_dense_ids() 
 
 #[test]
 fn postgres_a_schema_newer_than_this_build_is_refused_naming_both_versions() {
-    let Some(url) = testkit::database_url("store suite") else { return };
+    let Some(url) = testkit::database_url("store suite") else {
+        return;
+    };
     let schema = TestSchema::new(&url);
     drop(schema.connect("first").unwrap());
     postgres::execute_once(
         &url,
-        &format!("INSERT INTO {}.schema_migrations (version) VALUES (99)", schema.name),
+        &format!(
+            "INSERT INTO {}.schema_migrations (version) VALUES (99)",
+            schema.name
+        ),
     )
     .unwrap();
     let error = schema.connect("second").err().expect("refused");
     let text = error.to_string();
-    assert!(text.contains("schema version 99") && text.contains("reads version 1"), "{text}");
-    assert!(text.contains("127.0.0.1") || text.contains("localhost"), "names the server: {text}");
+    assert!(
+        text.contains("schema version 99") && text.contains("reads version 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("127.0.0.1") || text.contains("localhost"),
+        "names the server: {text}"
+    );
 }
 
 #[test]
 fn postgres_a_wrong_password_or_missing_database_is_one_clear_line_without_the_password() {
-    let Some(url) = testkit::database_url("store suite") else { return };
+    let Some(url) = testkit::database_url("store suite") else {
+        return;
+    };
     let mut config: tokio_postgres::Config = url.parse().unwrap();
     config.dbname("releasebot_no_such_database");
     let host = match &config.get_hosts()[0] {
@@ -405,10 +444,15 @@ fn postgres_a_wrong_password_or_missing_database_is_one_clear_line_without_the_p
     };
     let user = config.get_user().unwrap_or("postgres").to_string();
     let missing = format!("postgres://{user}:s3cret-pw@{host}/releasebot_no_such_database");
-    let error = Store::connect(&postgres::PgOptions::new(missing)).err().expect("refused");
+    let error = Store::connect(&postgres::PgOptions::new(missing))
+        .err()
+        .expect("refused");
     assert!(matches!(error, StoreError::Rejected(_)), "{error:?}");
     let text = error.to_string();
-    assert!(text.contains("releasebot_no_such_database") && !text.contains("s3cret-pw"), "{text}");
+    assert!(
+        text.contains("releasebot_no_such_database") && !text.contains("s3cret-pw"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -418,7 +462,10 @@ fn a_database_that_is_down_is_unavailable_not_a_crash() {
     let error = Store::connect(&options).err().expect("no database there");
     assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
     let text = error.to_string();
-    assert!(text.contains("127.0.0.1:1") && !text.contains("pw@"), "{text}");
+    assert!(
+        text.contains("127.0.0.1:1") && !text.contains("pw@"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -433,22 +480,42 @@ fn copy_moves_everything_from_sled_to_postgres_and_back() {
         tx.grant(&bob, "approver")?;
         tx.announce(&announcement(id.number(), "slack:C1", "requested"))?;
         tx.set_last_fired("cron:daily", due)?;
-        tx.replace_timers(&[], &[Timer { due, kind: TimerKind::ApprovalNudge, release: id }])?;
+        tx.replace_timers(
+            &[],
+            &[Timer {
+                due,
+                kind: TimerKind::ApprovalNudge,
+                release: id,
+            }],
+        )?;
         tx.put_posted(id, &ChannelRef::parse("slack:C1").unwrap(), "1.000")
     })
     .unwrap();
     from.first_delivery("slack:event:Ev1", due).unwrap();
-    let Some(pg) = TestStore::postgres("store suite") else { return };
+    let Some(pg) = TestStore::postgres("store suite") else {
+        return;
+    };
     let report = copy(from, &pg.store).unwrap();
-    assert_eq!((report.releases, report.audit_entries, report.announcements), (1, 1, 1));
+    assert_eq!(
+        (report.releases, report.audit_entries, report.announcements),
+        (1, 1, 1)
+    );
     let to = &pg.store;
     assert_eq!(to.release(id).unwrap(), from.release(id).unwrap());
     assert_eq!(to.grants().unwrap(), from.grants().unwrap());
     assert_eq!(to.last_fired("cron:daily").unwrap(), Some(due));
     assert_eq!(to.all_timers().unwrap().len(), 1);
-    assert_eq!(to.release_for_thread(&ChannelRef::parse("slack:C1").unwrap(), "1.000").unwrap(), Some(id));
+    assert_eq!(
+        to.release_for_thread(&ChannelRef::parse("slack:C1").unwrap(), "1.000")
+            .unwrap(),
+        Some(id)
+    );
     assert!(to.delivery_seen("slack:event:Ev1").unwrap());
-    assert_eq!(to.transaction(|tx| tx.allocate_release_id()).unwrap(), ReleaseId::new(2), "ids go on");
+    assert_eq!(
+        to.transaction(|tx| tx.allocate_release_id()).unwrap(),
+        ReleaseId::new(2),
+        "ids go on"
+    );
     // A second copy into the same (now non-empty) store is refused, and changes nothing.
     let before = to.fingerprint().unwrap();
     assert!(matches!(copy(from, to), Err(StoreError::Rejected(_))));

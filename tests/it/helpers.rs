@@ -13,13 +13,48 @@ pub fn demo_config() -> PathBuf {
 
 pub struct Bot {
     pub dir: tempfile::TempDir,
+    /// With `RELEASEBOT_TEST_BACKEND=postgres`: the demo config plus a
+    /// `[store]` on a schema of this bot's own.
+    config: PathBuf,
+    _schema: Option<releasebot::store::testkit::TestSchema>,
 }
 
 impl Bot {
     pub fn new() -> Bot {
+        use releasebot::store::testkit;
+        let dir = tempfile::tempdir().unwrap();
+        let url = (testkit::backend_under_test() == "postgres")
+            .then(|| testkit::database_url("integration suite"))
+            .flatten();
+        let Some(url) = url else {
+            return Bot {
+                dir,
+                config: demo_config(),
+                _schema: None,
+            };
+        };
+        let schema = testkit::TestSchema::new(&url);
+        let config = dir.path().join("releasebot.toml");
+        let demo = std::fs::read_to_string(demo_config()).unwrap();
+        std::fs::write(
+            &config,
+            format!(
+                "{demo}\n[store]\nbackend = \"postgres\"\nurl_env = \"RELEASEBOT_TEST_DATABASE_URL\"\nschema = \"{}\"\n",
+                schema.name
+            ),
+        )
+        .unwrap();
         Bot {
-            dir: tempfile::tempdir().unwrap(),
+            dir,
+            config,
+            _schema: Some(schema),
         }
+    }
+
+    /// Whether this bot keeps its state in sled (tests of sled's own
+    /// files and lock skip on PostgreSQL).
+    pub fn on_sled(&self) -> bool {
+        self._schema.is_none()
     }
 
     pub fn data(&self) -> PathBuf {
@@ -30,7 +65,7 @@ impl Bot {
         let mut command = Command::new(env!("CARGO_BIN_EXE_releasebot"));
         command
             .arg("--config")
-            .arg(demo_config())
+            .arg(&self.config)
             .arg("--data-dir")
             .arg(self.data())
             .args(["--clock", CLOCK])

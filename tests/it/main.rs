@@ -12,6 +12,7 @@ mod crash;
 mod cross_platform;
 mod discord;
 mod discord_app;
+mod failover;
 mod fake_ci;
 mod fake_discord;
 mod fake_slack;

@@ -87,10 +87,7 @@ impl PgStore {
 
     /// One try of a transaction: `Ok(None)` when it conflicted and should
     /// run again.
-    fn attempt(
-        &self,
-        change: &mut dyn FnMut(&Tx<'_>) -> TxResult<()>,
-    ) -> StoreResult<Option<()>> {
+    fn attempt(&self, change: &mut dyn FnMut(&Tx<'_>) -> TxResult<()>) -> StoreResult<Option<()>> {
         let conn = self.bridge.conn()?;
         // ROLLBACK first: a connection given back mid-transaction (a
         // statement that outlived its wait) never carries it into ours.
@@ -178,11 +175,7 @@ impl Backend for PgStore {
         })
     }
 
-    fn newest_with_status(
-        &self,
-        status: ReleaseStatus,
-        limit: usize,
-    ) -> StoreResult<Vec<Release>> {
+    fn newest_with_status(&self, status: ReleaseStatus, limit: usize) -> StoreResult<Vec<Release>> {
         self.releases(
             "SELECT body FROM releases WHERE status = $1 ORDER BY id DESC LIMIT $2",
             params![status.code() as i16, cap(limit)],
@@ -328,7 +321,11 @@ impl Backend for PgStore {
             .map(|row| {
                 let channel = ChannelRef::parse(&row.get::<_, String>(1))
                     .map_err(|e| corrupt(format!("posted channel: {e}")))?;
-                Ok((ReleaseId::new(row.get::<_, i64>(0) as u64), channel, row.get(2)))
+                Ok((
+                    ReleaseId::new(row.get::<_, i64>(0) as u64),
+                    channel,
+                    row.get(2),
+                ))
             })
             .collect()
     }
@@ -496,7 +493,10 @@ impl Backend for PgStore {
     }
 
     fn all_fired(&self) -> StoreResult<Vec<(String, DateTime<Utc>)>> {
-        let rows = self.rows("SELECT key, fired_at FROM scheduler ORDER BY key", params![])?;
+        let rows = self.rows(
+            "SELECT key, fired_at FROM scheduler ORDER BY key",
+            params![],
+        )?;
         Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
     }
 
@@ -615,6 +615,10 @@ impl Backend for PgStore {
 
     fn hold_lease(&self, name: &str) -> StoreResult<Option<u64>> {
         self.lease(name)
+    }
+
+    fn release_claims(&self) -> StoreResult<()> {
+        self.release_all()
     }
 
     fn health(&self) -> Health {

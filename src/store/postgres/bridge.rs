@@ -58,7 +58,10 @@ impl Bridge {
         work: impl Future<Output = T> + Send + 'static,
     ) -> StoreResult<T> {
         let (tell, told) = mpsc::sync_channel(1);
-        let runtime = self.runtime.as_ref().expect("the runtime lives as long as the bridge");
+        let runtime = self
+            .runtime
+            .as_ref()
+            .expect("the runtime lives as long as the bridge");
         runtime.spawn(async move {
             let _ = tell.send(work.await);
         });
@@ -73,7 +76,9 @@ impl Bridge {
     /// A pooled connection.
     pub fn conn(&self) -> StoreResult<Conn<'_>> {
         let pool = self.pool.clone();
-        let client = self.wait(async move { pool.get().await })?.map_err(pool_error)?;
+        let client = self
+            .wait(async move { pool.get().await })?
+            .map_err(pool_error)?;
         Ok(Conn {
             bridge: self,
             client: Arc::new(client),

@@ -22,15 +22,23 @@ macro_rules! claim_sql {
         concat!(
             "WITH heads AS (
                 SELECT o.lane, (o.claimed_by IS NOT NULL AND o.claimed_by <> $1) AS taken
-                FROM ", $table, " o
-                WHERE o.seq = (SELECT min(i.seq) FROM ", $table, " i WHERE i.lane = o.lane)
-                  AND ", $platform, "
+                FROM ",
+            $table,
+            " o
+                WHERE o.seq = (SELECT min(i.seq) FROM ",
+            $table,
+            " i WHERE i.lane = o.lane)
+                  AND ",
+            $platform,
+            "
                   AND (o.claimed_by IS NULL OR o.claimed_by = $1 OR o.claimed_until < now())
                 ORDER BY o.seq
                 LIMIT $3
                 FOR UPDATE OF o SKIP LOCKED
             ), claimed AS (
-                UPDATE ", $table, " e
+                UPDATE ",
+            $table,
+            " e
                 SET claimed_by = $1, claimed_until = now() + make_interval(secs => $2)
                 FROM heads WHERE e.lane = heads.lane
                 RETURNING e.seq, e.lane, e.body, heads.taken
@@ -82,7 +90,11 @@ impl PgStore {
         }
         self.claims.fetch_add(rows.len() as u64, Ordering::Relaxed);
         if taken > 0 {
-            tracing::warn!(outbox = name, entries = taken, "took over entries whose claim ran out");
+            tracing::warn!(
+                outbox = name,
+                entries = taken,
+                "took over entries whose claim ran out"
+            );
             self.takeovers.fetch_add(taken, Ordering::Relaxed);
         }
         self.lanes
@@ -113,7 +125,11 @@ impl PgStore {
         let conn = self.bridge.conn()?;
         let renewed = conn.execute(
             sql,
-            params![lane.to_string(), self.options.instance.clone(), self.ttl_secs()],
+            params![
+                lane.to_string(),
+                self.options.instance.clone(),
+                self.ttl_secs()
+            ],
         )?;
         Ok(renewed > 0)
     }
@@ -131,7 +147,11 @@ impl PgStore {
                  until = EXCLUDED.until
              WHERE l.holder = EXCLUDED.holder OR l.until < now()
              RETURNING epoch",
-            params![name.to_string(), self.options.instance.clone(), self.ttl_secs()],
+            params![
+                name.to_string(),
+                self.options.instance.clone(),
+                self.ttl_secs()
+            ],
         )?;
         let epoch = rows.first().map(|row| row.get::<_, i64>(0) as u64);
         let mut held = self.leases.lock().unwrap_or_else(|e| e.into_inner());
@@ -152,5 +172,23 @@ impl PgStore {
             }
         }
         Ok(epoch)
+    }
+
+    /// Gives back every claim and lease of this instance.
+    pub(super) fn release_all(&self) -> StoreResult<()> {
+        let conn = self.bridge.conn()?;
+        let me = self.options.instance.clone();
+        conn.execute(
+            "WITH n AS (UPDATE outbox_notify SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = $1),
+                  d AS (UPDATE outbox_digest SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = $1),
+                  c AS (UPDATE outbox_ci SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = $1)
+             UPDATE leases SET until = now() - interval '1 second' WHERE holder = $1",
+            params![me],
+        )?;
+        self.leases
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        Ok(())
     }
 }

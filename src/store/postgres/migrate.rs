@@ -17,19 +17,24 @@ pub fn latest() -> u64 {
 impl PgStore {
     pub(super) fn migrate(&self) -> StoreResult<()> {
         let conn = self.bridge.conn()?;
-        if let Some(schema) = &self.options.schema {
-            // The name was checked to be a plain identifier.
-            conn.batch(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))?
-                .map_err(db_error)?;
-        }
-        conn.batch(
+        // The schema name was checked to be a plain identifier. Instances
+        // starting together take turns: the lock is keyed by the schema.
+        let (lock_key, create) = match &self.options.schema {
+            Some(schema) => (
+                schema.as_str(),
+                format!("CREATE SCHEMA IF NOT EXISTS {schema};"),
+            ),
+            None => ("public", String::new()),
+        };
+        conn.batch(&format!(
             "BEGIN;
-             SELECT pg_advisory_xact_lock(hashtext('releasebot-migrate:' || current_schema()));
+             SELECT pg_advisory_xact_lock(hashtext('releasebot-migrate:{lock_key}'));
+             {create}
              CREATE TABLE IF NOT EXISTS schema_migrations (
                  version    bigint PRIMARY KEY,
                  applied_at timestamptz NOT NULL DEFAULT now()
-             );",
-        )?
+             );"
+        ))?
         .map_err(db_error)?;
         let applied = (|| {
             let rows = conn.query(

@@ -110,9 +110,11 @@ pub fn describe(url: &str) -> String {
 
 /// Checks a URL without connecting (for `check-config`).
 pub fn check_url(url: &str) -> Result<(), String> {
-    url.parse::<tokio_postgres::Config>().map(|_| ()).map_err(|_| {
-        "is not a PostgreSQL URL (postgres://user:password@host:5432/database)".to_string()
-    })
+    url.parse::<tokio_postgres::Config>()
+        .map(|_| ())
+        .map_err(|_| {
+            "is not a PostgreSQL URL (postgres://user:password@host:5432/database)".to_string()
+        })
 }
 
 /// A schema name we are willing to put in a statement.
@@ -149,10 +151,7 @@ impl PgStore {
     pub fn connect(options: &PgOptions) -> StoreResult<PgStore> {
         let target = describe(&options.url);
         let mut config: tokio_postgres::Config = options.url.parse().map_err(|_| {
-            StoreError::Rejected(format!(
-                "the database URL {}",
-                check_url("").unwrap_err()
-            ))
+            StoreError::Rejected(format!("the database URL {}", check_url("").unwrap_err()))
         })?;
         let mut session = format!(
             "-c statement_timeout={} -c idle_in_transaction_session_timeout={}",
@@ -189,7 +188,11 @@ impl PgStore {
             .build()
             .map_err(|e| StoreError::Storage(format!("building the connection pool: {e}")))?;
         let store = PgStore {
-            bridge: Bridge::new(runtime, pool, options.statement_timeout + Duration::from_secs(5)),
+            bridge: Bridge::new(
+                runtime,
+                pool,
+                options.statement_timeout + Duration::from_secs(5),
+            ),
             options: options.clone(),
             target: target.clone(),
             claims: AtomicU64::new(0),
@@ -239,7 +242,9 @@ pub fn execute_once(url: &str, sql: &str) -> StoreResult<()> {
             client.batch_execute(&sql).await.map_err(bridge::db_error)
         })
     });
-    worker
-        .join()
-        .unwrap_or_else(|_| Err(StoreError::Storage("the statement's thread panicked".into())))
+    worker.join().unwrap_or_else(|_| {
+        Err(StoreError::Storage(
+            "the statement's thread panicked".into(),
+        ))
+    })
 }

@@ -16,7 +16,9 @@ mod tx;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use ::sled::transaction::{ConflictableTransactionError, TransactionError, UnabortableTransactionError};
+use ::sled::transaction::{
+    ConflictableTransactionError, TransactionError, UnabortableTransactionError,
+};
 use ::sled::Transactional;
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -80,7 +82,6 @@ mod trees {
 }
 use trees::*;
 
-
 fn storage(error: ::sled::Error) -> StoreError {
     StoreError::Storage(error.to_string())
 }
@@ -130,7 +131,11 @@ impl SledStore {
     /// Builds the grants record from the `roles` tree once (stores written
     /// before the record existed kept grants only in the tree).
     fn index_grants(&self) -> StoreResult<()> {
-        if self.tree(META).contains_key(keys::GRANTS).map_err(storage)? {
+        if self
+            .tree(META)
+            .contains_key(keys::GRANTS)
+            .map_err(storage)?
+        {
             return Ok(());
         }
         let mut grants = self.grants()?;
@@ -260,12 +265,14 @@ impl Backend for SledStore {
                 TxFailure::Corrupt(why) => {
                     ConflictableTransactionError::Abort(StoreError::Corrupt(why))
                 }
-                TxFailure::Backend(error) => match error.downcast::<UnabortableTransactionError>() {
-                    Ok(sled_error) => (*sled_error).into(),
-                    Err(other) => {
-                        ConflictableTransactionError::Abort(StoreError::Storage(other.to_string()))
+                TxFailure::Backend(error) => {
+                    match error.downcast::<UnabortableTransactionError>() {
+                        Ok(sled_error) => (*sled_error).into(),
+                        Err(other) => ConflictableTransactionError::Abort(StoreError::Storage(
+                            other.to_string(),
+                        )),
                     }
-                },
+                }
             })
         });
         result.map_err(|e| match e {
@@ -284,7 +291,11 @@ impl Backend for SledStore {
     }
 
     fn release(&self, id: ReleaseId) -> StoreResult<Option<Release>> {
-        match self.tree(RELEASES).get(keys::release(id)).map_err(storage)? {
+        match self
+            .tree(RELEASES)
+            .get(keys::release(id))
+            .map_err(storage)?
+        {
             Some(bytes) => Ok(Some(decode("release", &bytes)?)),
             None => Ok(None),
         }
@@ -306,11 +317,7 @@ impl Backend for SledStore {
         })
     }
 
-    fn newest_with_status(
-        &self,
-        status: ReleaseStatus,
-        limit: usize,
-    ) -> StoreResult<Vec<Release>> {
+    fn newest_with_status(&self, status: ReleaseStatus, limit: usize) -> StoreResult<Vec<Release>> {
         let ids = self.index_ids(BY_STATUS, &[status.code()], true, limit)?;
         self.releases_for(ids.into_iter())
     }
@@ -391,7 +398,11 @@ impl Backend for SledStore {
         self.outbox(OUTBOX_NOTIFY, "announcement", limit)
     }
 
-    fn claim_announcements(&self, _platforms: &[String], limit: usize) -> StoreResult<Vec<(u64, Announcement)>> {
+    fn claim_announcements(
+        &self,
+        _platforms: &[String],
+        limit: usize,
+    ) -> StoreResult<Vec<(u64, Announcement)>> {
         self.pending_announcements(limit)
     }
 
@@ -615,7 +626,11 @@ impl Backend for SledStore {
         self.outbox(OUTBOX_DIGEST, "digest", limit)
     }
 
-    fn claim_digests(&self, _platforms: &[String], limit: usize) -> StoreResult<Vec<(u64, Digest)>> {
+    fn claim_digests(
+        &self,
+        _platforms: &[String],
+        limit: usize,
+    ) -> StoreResult<Vec<(u64, Digest)>> {
         self.pending_digests(limit)
     }
 
@@ -652,6 +667,10 @@ impl Backend for SledStore {
     /// One process holds the data dir, so it holds every lease.
     fn hold_lease(&self, _name: &str) -> StoreResult<Option<u64>> {
         Ok(Some(1))
+    }
+
+    fn release_claims(&self) -> StoreResult<()> {
+        Ok(())
     }
 
     fn health(&self) -> Health {

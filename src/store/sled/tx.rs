@@ -118,8 +118,6 @@ impl SledTx<'_> {
 }
 
 impl TxPort for SledTx<'_> {
-
-
     /// Marks an inbound chat delivery (`slack:event:Ev…`) handled, in the
     /// same transaction as the command's effect: the effect and the mark
     /// commit together or not at all. Fails the transaction when the
@@ -280,12 +278,7 @@ impl TxPort for SledTx<'_> {
         }
     }
 
-    fn set_lock(
-        &self,
-        service: &Name,
-        environment: &Name,
-        lock: Option<&Lock>,
-    ) -> TxResult<()> {
+    fn set_lock(&self, service: &Name, environment: &Name, lock: Option<&Lock>) -> TxResult<()> {
         let key = keys::target_prefix(service, environment);
         match lock {
             Some(lock) => self.tree(LOCKS).insert(key, encode(lock))?,
@@ -329,13 +322,15 @@ impl TxPort for SledTx<'_> {
 
     fn post_digest(&self, digest: &Digest) -> TxResult<()> {
         let key = self.next_key(OUTBOX_DIGEST)?;
-        self.tree(OUTBOX_DIGEST).insert(&key.to_be_bytes(), encode(digest))?;
+        self.tree(OUTBOX_DIGEST)
+            .insert(&key.to_be_bytes(), encode(digest))?;
         Ok(())
     }
 
     fn announce(&self, announcement: &Announcement) -> TxResult<()> {
         let key = self.next_key(OUTBOX_NOTIFY)?;
-        self.tree(OUTBOX_NOTIFY).insert(&key.to_be_bytes(), encode(announcement))?;
+        self.tree(OUTBOX_NOTIFY)
+            .insert(&key.to_be_bytes(), encode(announcement))?;
         Ok(())
     }
 
