@@ -389,3 +389,81 @@ fn a_quorum_held_by_a_group_or_guild_role_is_not_counted_as_its_one_entry() {
         .iter()
         .any(|p| p.message.contains("a quorum of 2 can never be met")));
 }
+
+#[test]
+fn the_store_defaults_to_sled_and_postgres_settings_are_checked_with_their_key() {
+    use crate::config::store::{PostgresSettings, StoreSettings};
+    let config = Config::parse(MINIMAL, "test.toml").unwrap();
+    assert_eq!(config.store, StoreSettings::Sled);
+
+    let set = format!(
+        "{MINIMAL}\n[store]\nbackend = \"postgres\"\nurl_env = \"RB_DB\"\npool = 4\nschema = \"releasebot\"\nlease_ttl_secs = 5\n"
+    );
+    let StoreSettings::Postgres(settings) = Config::parse(&set, "test.toml").unwrap().store else {
+        panic!("postgres expected");
+    };
+    assert_eq!(
+        settings,
+        PostgresSettings {
+            url_env: "RB_DB".into(),
+            pool: 4,
+            schema: Some("releasebot".into()),
+            lease_ttl: std::time::Duration::from_secs(5),
+        }
+    );
+
+    let bad = format!(
+        "{MINIMAL}\n[store]\nbackend = \"postgres\"\nurl_env = \"postgres://u:pw@db/x\"\npool = 0\nschema = \"Drop Table\"\nlease_ttl_secs = 1\n"
+    );
+    let found = problems(&bad);
+    let keys: Vec<&str> = found.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "store.url_env",
+            "store.pool",
+            "store.lease_ttl_secs",
+            "store.schema"
+        ]
+    );
+    assert!(
+        found.iter().all(|p| !p.message.contains("pw")),
+        "a URL pasted into url_env is not echoed: {found:?}"
+    );
+
+    let unknown = problems(&format!("{MINIMAL}\n[store]\nbackend = \"mysql\"\n"));
+    assert_eq!(unknown[0].key, "store.backend");
+    assert!(unknown[0].message.contains("\"sled\""), "{unknown:?}");
+    let stray = problems(&format!("{MINIMAL}\n[store]\npool = 4\n"));
+    assert!(
+        stray[0].message.contains("backend = \"postgres\""),
+        "{stray:?}"
+    );
+}
+
+#[test]
+fn a_postgres_store_needs_its_url_variable_set_and_readable() {
+    use crate::config::store::PostgresSettings;
+    let settings = PostgresSettings {
+        url_env: "RELEASEBOT_TEST_UNSET_DATABASE_URL".into(),
+        ..PostgresSettings::default()
+    };
+    let unset = settings.options().unwrap_err().to_string();
+    assert!(
+        unset.contains("$RELEASEBOT_TEST_UNSET_DATABASE_URL") && unset.contains("not set"),
+        "{unset}"
+    );
+    std::env::set_var(
+        "RELEASEBOT_TEST_BAD_DATABASE_URL",
+        "postgres://u:pw@db:notaport/x",
+    );
+    let settings = PostgresSettings {
+        url_env: "RELEASEBOT_TEST_BAD_DATABASE_URL".into(),
+        ..PostgresSettings::default()
+    };
+    let unreadable = settings.options().unwrap_err().to_string();
+    assert!(
+        unreadable.contains("is not a PostgreSQL URL") && !unreadable.contains("pw"),
+        "{unreadable}"
+    );
+}

@@ -424,6 +424,12 @@ fn store_settings(
             if let Some(name) = &raw.url_env {
                 if valid_env_name(name) {
                     settings.url_env = name.clone();
+                } else if name.contains("://") || name.contains('@') {
+                    // Never echo it: it may carry a password.
+                    problems.add(
+                        &["store", "url_env"],
+                        "looks like a database URL; put the URL in an environment variable and name that variable here (like DATABASE_URL)",
+                    );
                 } else {
                     problems.add(
                         &["store", "url_env"],

@@ -527,3 +527,104 @@ fn copy_moves_everything_from_sled_to_postgres_and_back() {
     let log: Vec<AuditEntry> = back.store.audit_log().collect::<StoreResult<_>>().unwrap();
     assert_eq!(audit::verify(&log), Ok(1));
 }
+
+/// A TCP proxy to the test server that can be cut (every connection
+/// dropped, new ones refused) and restored: the database going away.
+struct Cuttable {
+    port: u16,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Cuttable {
+    fn to(url: &str) -> Cuttable {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let config: tokio_postgres::Config = url.parse().unwrap();
+        let host = match &config.get_hosts()[0] {
+            tokio_postgres::config::Host::Tcp(h) => h.clone(),
+            tokio_postgres::config::Host::Unix(_) => "127.0.0.1".into(),
+        };
+        let target = format!(
+            "{host}:{}",
+            config.get_ports().first().copied().unwrap_or(5432)
+        );
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = std::sync::Arc::new(AtomicBool::new(true));
+        let flag = open.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if !flag.load(Ordering::SeqCst) {
+                    continue; // dropped: refused
+                }
+                let Ok(server) = std::net::TcpStream::connect(&target) else {
+                    continue;
+                };
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    let flag = flag.clone();
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 16384];
+                        use std::io::{Read, Write};
+                        while let Ok(n) = from.read(&mut buf) {
+                            if n == 0
+                                || !flag.load(Ordering::SeqCst)
+                                || to.write_all(&buf[..n]).is_err()
+                            {
+                                break;
+                            }
+                        }
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                        let _ = from.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Cuttable { port, open }
+    }
+
+    fn set(&self, open: bool) {
+        self.open.store(open, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn postgres_gone_while_running_answers_unavailable_changes_nothing_and_comes_back() {
+    let Some(url) = testkit::database_url("store suite") else {
+        return;
+    };
+    let proxy = Cuttable::to(&url);
+    let mut config: tokio_postgres::Config = url.parse().unwrap();
+    config.host("127.0.0.1").port(proxy.port);
+    let user = config.get_user().unwrap_or("postgres").to_string();
+    let database = config.get_dbname().unwrap_or("test").to_string();
+    let via_proxy = format!("postgres://{user}@127.0.0.1:{}/{database}", proxy.port);
+    let schema = TestSchema::new(&url);
+    let store = Store::connect(
+        &postgres::PgOptions {
+            statement_timeout: std::time::Duration::from_secs(2),
+            ..schema.options("flaky")
+        }
+        .with_url(via_proxy),
+    )
+    .unwrap();
+    let before = add_release(&store, ReleaseStatus::Requested);
+    proxy.set(false);
+    // The pooled connection notices on its next statement.
+    let _ = store.release(before);
+    let gone = store.transaction(|tx| tx.allocate_release_id());
+    assert!(matches!(gone, Err(StoreError::Unavailable(_))), "{gone:?}");
+    assert!(store.health().problem.is_some());
+    proxy.set(true);
+    let back = (0..50).find_map(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        store.transaction(|tx| tx.allocate_release_id()).ok()
+    });
+    assert_eq!(
+        back,
+        Some(ReleaseId::new(2)),
+        "nothing was taken while it was gone"
+    );
+    assert_eq!(store.release_count().unwrap(), 2);
+}

@@ -66,6 +66,16 @@ impl PgOptions {
     }
 }
 
+impl PgOptions {
+    /// The same options on another URL.
+    pub fn with_url(self, url: impl Into<String>) -> PgOptions {
+        PgOptions {
+            url: url.into(),
+            ..self
+        }
+    }
+}
+
 /// `host:pid:random`: unique per process, readable in `leases`.
 pub fn default_instance() -> String {
     let host = std::fs::read_to_string("/etc/hostname")
