@@ -227,7 +227,8 @@ impl CiApp {
     }
 
     pub async fn until(&self, what: &str, done: impl Fn(&CiApp) -> bool) {
-        for _ in 0..500 {
+        // A deadline (30 s), not a figure: generous for a loaded 2-core CI.
+        for _ in 0..1500 {
             if done(self) {
                 return;
             }
