@@ -331,7 +331,7 @@ fn main() {
         let replacement = start(connect(&format!("r-{round}")), &config, &seen);
         // The survivor takes the dead one's lanes once their claims run out.
         let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline && !seen.lock().unwrap().last.is_some_and(|t| t > killed) {
+        while Instant::now() < deadline && seen.lock().unwrap().last.is_none_or(|t| t <= killed) {
             std::thread::sleep(Duration::from_millis(5));
         }
         takeovers.push(
