@@ -58,6 +58,38 @@ fn keyed<T: DeserializeOwned>(what: &str, rows: &[Row]) -> StoreResult<Vec<(u64,
         .collect()
 }
 
+/// Walks a table in key order, `PAGE` rows per round trip: `fetch(after)`
+/// reads the page after a key, `key` gives a row's.
+fn paged<'a, T: 'a>(
+    mut fetch: impl FnMut(i64) -> StoreResult<Vec<T>> + 'a,
+    key: impl Fn(&T) -> i64 + 'a,
+) -> Box<dyn Iterator<Item = StoreResult<T>> + 'a> {
+    let mut after = 0i64;
+    let mut page = Vec::new().into_iter();
+    let mut done = false;
+    Box::new(std::iter::from_fn(move || loop {
+        if let Some(item) = page.next() {
+            return Some(Ok(item));
+        }
+        if done {
+            return None;
+        }
+        match fetch(after) {
+            Ok(items) => {
+                done = (items.len() as i64) < PAGE;
+                if let Some(last) = items.last() {
+                    after = key(last);
+                }
+                page = items.into_iter();
+            }
+            Err(error) => {
+                done = true;
+                return Some(Err(error));
+            }
+        }
+    }))
+}
+
 fn name(text: String) -> StoreResult<Name> {
     Name::parse(&text).map_err(|e| corrupt(format!("name: {e}")))
 }
@@ -205,33 +237,15 @@ impl Backend for PgStore {
     }
 
     fn all_releases(&self) -> Box<dyn Iterator<Item = StoreResult<Release>> + '_> {
-        let mut after = 0i64;
-        let mut page: std::vec::IntoIter<Release> = Vec::new().into_iter();
-        let mut done = false;
-        Box::new(std::iter::from_fn(move || loop {
-            if let Some(release) = page.next() {
-                return Some(Ok(release));
-            }
-            if done {
-                return None;
-            }
-            match self.releases(
-                "SELECT body FROM releases WHERE id > $1 ORDER BY id LIMIT $2",
-                params![after, PAGE],
-            ) {
-                Ok(releases) => {
-                    done = (releases.len() as i64) < PAGE;
-                    if let Some(last) = releases.last() {
-                        after = last.id.number() as i64;
-                    }
-                    page = releases.into_iter();
-                }
-                Err(error) => {
-                    done = true;
-                    return Some(Err(error));
-                }
-            }
-        }))
+        paged(
+            move |after| {
+                self.releases(
+                    "SELECT body FROM releases WHERE id > $1 ORDER BY id LIMIT $2",
+                    params![after, PAGE],
+                )
+            },
+            |release: &Release| release.id.number() as i64,
+        )
     }
 
     fn scheduled_between(
@@ -255,34 +269,16 @@ impl Backend for PgStore {
     }
 
     fn audit_log(&self) -> Box<dyn Iterator<Item = StoreResult<AuditEntry>> + '_> {
-        let mut after = 0i64;
-        let mut page: std::vec::IntoIter<AuditEntry> = Vec::new().into_iter();
-        let mut done = false;
-        Box::new(std::iter::from_fn(move || loop {
-            if let Some(entry) = page.next() {
-                return Some(Ok(entry));
-            }
-            if done {
-                return None;
-            }
-            let rows = self.rows(
-                "SELECT entry AS body FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2",
-                params![after, PAGE],
-            );
-            match rows.and_then(|rows| bodies::<AuditEntry>("audit entry", &rows)) {
-                Ok(entries) => {
-                    done = (entries.len() as i64) < PAGE;
-                    if let Some(last) = entries.last() {
-                        after = last.seq as i64;
-                    }
-                    page = entries.into_iter();
-                }
-                Err(error) => {
-                    done = true;
-                    return Some(Err(error));
-                }
-            }
-        }))
+        paged(
+            move |after| {
+                let rows = self.rows(
+                    "SELECT entry AS body FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2",
+                    params![after, PAGE],
+                )?;
+                bodies("audit entry", &rows)
+            },
+            |entry: &AuditEntry| entry.seq as i64,
+        )
     }
 
     fn pending_announcements(&self, limit: usize) -> StoreResult<Vec<(u64, Announcement)>> {

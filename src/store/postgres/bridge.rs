@@ -86,6 +86,14 @@ impl Bridge {
     }
 }
 
+/// The parameters as the driver takes them.
+fn borrowed(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
+    params
+        .iter()
+        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+        .collect()
+}
+
 /// A pooled connection; statements go through the bridge.
 pub struct Conn<'a> {
     bridge: &'a Bridge,
@@ -110,10 +118,7 @@ impl Conn<'_> {
     ) -> StoreResult<Result<Vec<Row>, tokio_postgres::Error>> {
         let client = self.client.clone();
         self.bridge.wait(async move {
-            let refs: Vec<&(dyn ToSql + Sync)> = params
-                .iter()
-                .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-                .collect();
+            let refs = borrowed(&params);
             let statement = client.prepare_cached(sql).await?;
             client.query(&statement, &refs).await
         })
@@ -126,10 +131,7 @@ impl Conn<'_> {
     ) -> StoreResult<Result<u64, tokio_postgres::Error>> {
         let client = self.client.clone();
         self.bridge.wait(async move {
-            let refs: Vec<&(dyn ToSql + Sync)> = params
-                .iter()
-                .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-                .collect();
+            let refs = borrowed(&params);
             let statement = client.prepare_cached(sql).await?;
             client.execute(&statement, &refs).await
         })
