@@ -7,7 +7,8 @@
 //! - [`store`]: sled behind typed methods — releases, indexes, the
 //!   hash-chained audit log and the outboxes.
 //! - [`notify`]: the notifier worker, delivering announcements to chat.
-//! - [`ci`]: the relay worker, delivering deploys and rollbacks to CI.
+//! - [`ci`]: the relay worker, delivering deploys and rollbacks to CI;
+//!   [`lanes`]: which lanes of outbox work both workers have under way.
 //! - [`chat`]: adapters that translate platform events (the shell for now).
 //! - [`app`]: wires engine and workers together with one shutdown signal.
 //! - [`config`], [`clock`], [`cli`]: typed config, time as a parameter, the
@@ -24,6 +25,7 @@ pub mod engine;
 pub mod failpoint;
 pub mod fuzz;
 pub mod http;
+pub mod lanes;
 pub mod metrics;
 pub mod notify;
 pub mod schedule;

@@ -3,7 +3,7 @@
 //! follows it); lanes run at once within `[delivery] in_flight`, so a CI
 //! target that never answers holds up only its own service's jobs.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -13,10 +13,11 @@ use tokio::task::JoinHandle;
 
 use super::Relay;
 use crate::domain::outbox::CiJob;
+use crate::lanes::{LaneMarks, Start};
 
 /// Which lanes are under way, and the bound on jobs sent at once.
 pub(super) struct LaneBook {
-    busy: Mutex<HashSet<String>>,
+    marks: Mutex<LaneMarks>,
     permits: Arc<Semaphore>,
     /// Woken when a lane finishes, so the worker looks again at once.
     done: Notify,
@@ -25,14 +26,14 @@ pub(super) struct LaneBook {
 impl LaneBook {
     pub(super) fn new(in_flight: usize) -> Self {
         LaneBook {
-            busy: Mutex::new(HashSet::new()),
+            marks: Mutex::new(LaneMarks::default()),
             permits: Arc::new(Semaphore::new(in_flight.max(1))),
             done: Notify::new(),
         }
     }
 
-    fn busy(&self) -> MutexGuard<'_, HashSet<String>> {
-        self.busy.lock().unwrap_or_else(|e| e.into_inner())
+    fn marks(&self) -> MutexGuard<'_, LaneMarks> {
+        self.marks.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -45,7 +46,7 @@ struct LaneGuard {
 
 impl Drop for LaneGuard {
     fn drop(&mut self) {
-        self.relay.lanes.busy().remove(&self.lane);
+        self.relay.lanes.marks().finish(&self.lane);
         self.relay.lanes.done.notify_one();
     }
 }
@@ -72,11 +73,12 @@ impl Relay {
             lanes.retain(|lane| !lane.is_finished());
             // Read off the async threads: the store may fsync or wait on
             // the network.
+            let read_at = self.lanes.marks().read_mark();
             let engine = self.engine.clone();
             let jobs = tokio::task::spawn_blocking(move || engine.store().claim_jobs())
                 .await
                 .unwrap_or_else(|e| Err(crate::store::StoreError::Storage(e.to_string())));
-            let next = self.dispatch(self.clock.now(), jobs, &mut lanes);
+            let next = self.dispatch(self.clock.now(), (read_at, jobs), &mut lanes);
             let wait = next
                 .map(|at| (at - self.clock.now()).to_std().unwrap_or(Duration::ZERO))
                 .unwrap_or(longest)
@@ -99,12 +101,13 @@ impl Relay {
         }
     }
 
-    /// Starts a task for each idle lane with a job due by `now`; returns
-    /// when the earliest job of an idle lane falls due.
+    /// Starts a task for each idle lane with a job due by `now`, from jobs
+    /// read at `read_at` (a lane mark); returns when the earliest job of an
+    /// idle lane falls due.
     fn dispatch(
         self: &Arc<Self>,
         now: DateTime<Utc>,
-        jobs: crate::store::StoreResult<Vec<CiJob>>,
+        (read_at, jobs): (u64, crate::store::StoreResult<Vec<CiJob>>),
         started: &mut Vec<JoinHandle<()>>,
     ) -> Option<DateTime<Utc>> {
         let jobs = match jobs {
@@ -133,8 +136,14 @@ impl Relay {
                 next_due = Some(next_due.map_or(due, |next| next.min(due)));
                 continue;
             }
-            if !self.lanes.busy().insert(lane.clone()) {
-                continue;
+            match self.lanes.marks().start(&lane, read_at) {
+                Start::Started => {}
+                Start::Busy => continue,
+                // It may have sent what was read of it: read again at once.
+                Start::Stale => {
+                    next_due = Some(now);
+                    continue;
+                }
             }
             let guard = LaneGuard {
                 relay: self.clone(),

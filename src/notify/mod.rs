@@ -6,7 +6,7 @@
 
 mod lane;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +18,7 @@ use tokio::time::Instant;
 use crate::config::Delivery;
 use crate::domain::ids::ChannelRef;
 use crate::domain::message::Message;
+use crate::lanes::{LaneMarks, Start};
 use crate::store::Store;
 use lane::Item;
 
@@ -109,7 +110,7 @@ type Lanes = Vec<(String, Arc<dyn ChatSink>, Vec<Item>)>;
 
 #[derive(Default)]
 struct LaneBook {
-    busy: HashSet<String>,
+    marks: LaneMarks,
     not_before: HashMap<String, Instant>,
 }
 
@@ -131,7 +132,7 @@ struct LaneGuard {
 impl Drop for LaneGuard {
     fn drop(&mut self) {
         let mut book = self.notifier.book();
-        book.busy.remove(&self.lane);
+        book.marks.finish(&self.lane);
         if let Some(wait) = self.backoff {
             book.not_before
                 .insert(self.lane.clone(), Instant::now() + wait);
@@ -179,10 +180,11 @@ impl Notifier {
                 let _ = lane.await;
             }
             // Lanes the worker started may hold what the caller must see.
-            while !self.book().busy.is_empty() {
+            while self.book().marks.any_busy() {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
-            if !started {
+            // A zero wait means a lane was skipped as stale: read again.
+            if !started && retry != Some(Duration::ZERO) {
                 return retry;
             }
         }
@@ -192,6 +194,7 @@ impl Notifier {
     /// nor waiting out a push-back; returns them, and when the earliest
     /// waiting lane may go again.
     fn dispatch(self: &Arc<Self>) -> (Vec<JoinHandle<()>>, Option<Duration>) {
+        let read_at = self.book().marks.read_mark();
         let lanes = match self.lanes() {
             Ok(lanes) => lanes,
             Err(error) => {
@@ -204,18 +207,24 @@ impl Notifier {
         let mut started = Vec::new();
         let mut book = self.book();
         for (lane, sink, items) in lanes {
-            if book.busy.contains(&lane) {
-                continue;
-            }
             if let Some(at) = book.not_before.get(&lane).copied() {
                 if at > now {
                     let wait = at - now;
                     retry = Some(retry.map_or(wait, |r| r.min(wait)));
                     continue;
                 }
-                book.not_before.remove(&lane);
             }
-            book.busy.insert(lane.clone());
+            match book.marks.start(&lane, read_at) {
+                Start::Started => {}
+                Start::Busy => continue,
+                // What was read of it may be delivered already: read again
+                // at once.
+                Start::Stale => {
+                    retry = Some(Duration::ZERO);
+                    continue;
+                }
+            }
+            book.not_before.remove(&lane);
             let guard = LaneGuard {
                 notifier: self.clone(),
                 lane,
