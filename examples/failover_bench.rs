@@ -26,6 +26,7 @@ use releasebot::domain::ids::ReleaseId;
 use releasebot::domain::ids::{ChannelRef, UserRef};
 use releasebot::domain::message::Message;
 use releasebot::domain::release::{JobOutcome, ReleaseStatus};
+use releasebot::domain::text::Text;
 use releasebot::engine::{Callback, Engine, Origin};
 use releasebot::notify::{ChatSink, DeliveryError};
 use releasebot::store::testkit::{database_url, TestSchema, TestStore};
@@ -68,7 +69,12 @@ impl ChatSink for Sink {
         self.note();
         Ok(())
     }
-    async fn reply_in_thread(&self, _: &ChannelRef, _: &str, _: &str) -> Result<(), DeliveryError> {
+    async fn reply_in_thread(
+        &self,
+        _: &ChannelRef,
+        _: &str,
+        _: &Text,
+    ) -> Result<(), DeliveryError> {
         self.note();
         Ok(())
     }
@@ -88,7 +94,7 @@ impl ChatSink for Sink {
             .contains_key(&(channel.to_string(), message.release.to_string()));
         Ok(made.then(|| format!("{}-{channel}", message.release)))
     }
-    async fn post_text(&self, _: &ChannelRef, _: &str) -> Result<(), DeliveryError> {
+    async fn post_text(&self, _: &ChannelRef, _: &Text) -> Result<(), DeliveryError> {
         self.note();
         self.0.lock().unwrap().digests += 1;
         Ok(())

@@ -23,6 +23,7 @@ use releasebot::clock::FixedClock;
 use releasebot::config::Config;
 use releasebot::domain::ids::{ChannelRef, UserRef};
 use releasebot::domain::message::Message;
+use releasebot::domain::text::Text;
 use releasebot::engine::{Engine, Origin};
 use releasebot::notify::{ChatSink, DeliveryError, Notifier};
 use releasebot::store::Store;
@@ -38,10 +39,15 @@ impl ChatSink for Discard {
     async fn update(&self, _: &ChannelRef, _: &str, _: &Message) -> Result<(), DeliveryError> {
         Ok(())
     }
-    async fn reply_in_thread(&self, _: &ChannelRef, _: &str, _: &str) -> Result<(), DeliveryError> {
+    async fn reply_in_thread(
+        &self,
+        _: &ChannelRef,
+        _: &str,
+        _: &Text,
+    ) -> Result<(), DeliveryError> {
         Ok(())
     }
-    async fn post_text(&self, _: &ChannelRef, _: &str) -> Result<(), DeliveryError> {
+    async fn post_text(&self, _: &ChannelRef, _: &Text) -> Result<(), DeliveryError> {
         Ok(())
     }
 }

@@ -80,7 +80,10 @@ fn command(input: &[u8]) {
         let _ = crate::domain::command::parse(rest);
     }
     let _ = crate::chat::text::shorten(&text, 40);
-    let _ = crate::chat::text::replace_words(&text, &|word| crate::chat::text::user_in_text(word));
+    // People's words through every renderer: escaped, never markup.
+    let words = crate::domain::text::Text::plain(text.as_ref());
+    let _ = crate::chat::slack::render::mrkdwn(&words, &|_| None);
+    let _ = crate::chat::discord::render::content(&words, &|_| None);
     // Discord's options: `sub key=value key=value`.
     let mut words = text.split(' ');
     let sub = words.next().unwrap_or_default();

@@ -3,18 +3,32 @@
 
 pub mod adapters;
 pub mod discord;
+mod events;
 pub mod shell;
 pub mod slack;
 pub mod text;
 
+pub(crate) use events::{button, reject_reason};
+
 use crate::app::Waker;
-use crate::domain::command;
+use crate::domain::command::{self, Command};
 use crate::domain::ids::{ChannelRef, UserRef};
+use crate::domain::text::Text;
 use crate::engine::{Engine, EngineError, Origin};
+
+/// What an inbound chat event asks for, decoded once at the platform's edge.
+pub(crate) enum Request {
+    /// Written by a person (a slash command's text, a thread reply, a
+    /// mention): parsed here.
+    Line(String),
+    /// Decoded from a button, a modal submission or typed options: it
+    /// never goes through text again.
+    Command(Command),
+}
 
 /// What the engine answered a command from chat.
 pub(crate) struct Outcome {
-    pub text: String,
+    pub text: Text,
     pub ok: bool,
     /// A change (shown to the channel) rather than a query (shown to the asker).
     pub changed: bool,
@@ -22,9 +36,9 @@ pub(crate) struct Outcome {
     pub duplicate: bool,
 }
 
-/// Runs one command line from chat in the engine, off the async threads
-/// (sled and fsync block), then wakes the notifier and relay. `delivery` is
-/// the platform's id of the event it came in: it is marked handled in the
+/// Runs one request from chat in the engine, off the async threads (sled
+/// and fsync block), then wakes the notifier and relay. `delivery` is the
+/// platform's id of the event it came in: it is marked handled in the
 /// command's own transaction, so a crash anywhere loses nothing and a
 /// redelivery takes effect once (`Outcome::duplicate`).
 pub(crate) async fn run(
@@ -32,7 +46,7 @@ pub(crate) async fn run(
     waker: &Waker,
     actor: UserRef,
     origin: ChannelRef,
-    line: String,
+    request: Request,
     delivery: Option<&str>,
 ) -> Outcome {
     let engine = match delivery {
@@ -40,38 +54,71 @@ pub(crate) async fn run(
         None => engine.clone(),
     };
     let subject = delivery.unwrap_or_default().to_string();
-    let ran = tokio::task::spawn_blocking(move || {
-        crate::failpoint::hit("chat.before_command", &subject);
-        let parsed = command::parse(&line);
-        let changed = parsed.as_ref().is_ok_and(|c| c.changes_state());
-        let result = parsed
-            .map_err(Into::into)
-            .and_then(|command| engine.handle(&actor, command, &Origin { channel: origin }));
-        crate::failpoint::hit("chat.after_command", &subject);
-        match result {
-            Ok(reply) => Outcome {
-                text: reply.text,
-                ok: true,
-                changed,
-                duplicate: false,
-            },
-            Err(error) => Outcome {
-                text: error.reply_text(),
-                ok: false,
-                changed,
-                duplicate: matches!(error, EngineError::Duplicate),
-            },
-        }
-    })
-    .await;
+    let ran = engine
+        .blocking(move |engine| {
+            crate::failpoint::hit("chat.before_command", &subject);
+            let parsed = match request {
+                Request::Line(line) => command::parse(&line).map_err(EngineError::from),
+                Request::Command(command) => Ok(command),
+            };
+            let changed = parsed.as_ref().is_ok_and(|c| c.changes_state());
+            let result = parsed
+                .and_then(|command| engine.handle(&actor, command, &Origin { channel: origin }));
+            crate::failpoint::hit("chat.after_command", &subject);
+            match result {
+                Ok(reply) => Outcome {
+                    text: reply.text,
+                    ok: true,
+                    changed,
+                    duplicate: false,
+                },
+                Err(error) => Outcome {
+                    text: error.reply(),
+                    ok: false,
+                    changed,
+                    duplicate: matches!(error, EngineError::Duplicate),
+                },
+            }
+        })
+        .await;
     waker.wake();
-    ran.unwrap_or_else(|error| {
-        tracing::error!(%error, "a command panicked");
-        Outcome {
-            text: EngineError::Internal(String::new()).reply_text(),
-            ok: false,
-            changed: false,
-            duplicate: false,
-        }
+    ran.unwrap_or_else(|error| Outcome {
+        text: error.reply(),
+        ok: false,
+        changed: false,
+        duplicate: false,
     })
+}
+
+/// Whether an inbound delivery was handled already (a command's own
+/// transaction marks it, see `run`), read off the async threads.
+pub(crate) async fn seen(engine: &Engine, delivery: &str) -> bool {
+    let delivery = delivery.to_string();
+    engine
+        .blocking(move |engine| engine.delivery_seen(&delivery))
+        .await
+        .unwrap_or(false)
+}
+
+/// Marks a delivery that runs no command (a button opening a modal)
+/// handled; false for a redelivery.
+pub(crate) async fn first_delivery(engine: &Engine, delivery: &str) -> bool {
+    let delivery = delivery.to_string();
+    engine
+        .blocking(move |engine| engine.first_delivery(&delivery))
+        .await
+        .unwrap_or(false)
+}
+
+/// The release announced at `posted` in `channel` (its thread), if any.
+pub(crate) async fn thread_release(
+    engine: &Engine,
+    channel: ChannelRef,
+    posted: String,
+) -> Option<crate::domain::ids::ReleaseId> {
+    engine
+        .blocking(move |engine| engine.release_for_thread(&channel, &posted))
+        .await
+        .ok()
+        .flatten()
 }

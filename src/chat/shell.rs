@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, watch};
 use crate::app::App;
 use crate::domain::ids::{ChannelRef, UserRef};
 use crate::domain::message::Message;
+use crate::domain::text::Text;
 use crate::engine::Origin;
 use crate::notify::{ChatSink, DeliveryError};
 
@@ -84,13 +85,13 @@ impl ChatSink for ShellSink {
         &self,
         channel: &ChannelRef,
         _posted: &str,
-        line: &str,
+        line: &Text,
     ) -> Result<(), DeliveryError> {
         write_lines(&self.out, &format!("[{} thread] {line}", channel.local()));
         Ok(())
     }
 
-    async fn post_text(&self, channel: &ChannelRef, text: &str) -> Result<(), DeliveryError> {
+    async fn post_text(&self, channel: &ChannelRef, text: &Text) -> Result<(), DeliveryError> {
         write_lines(&self.out, &format!("[{}] {text}", channel.local()));
         Ok(())
     }
@@ -353,9 +354,16 @@ impl<'a> Shell<'a> {
             crate::failpoint::hit("shell.command", line);
             self.engine.handle_line(&self.user, line, &self.origin)
         }));
+        let named = |text: Text| {
+            text.to_plain(&|user| {
+                self.engine
+                    .name_of(user)
+                    .unwrap_or_else(|| user.local().to_string())
+            })
+        };
         Step::Reply(match result {
-            Ok(Ok(reply)) => reply.text,
-            Ok(Err(error)) => error.reply_text(),
+            Ok(Ok(reply)) => named(reply.text),
+            Ok(Err(error)) => named(error.reply()),
             Err(_) => {
                 tracing::error!("a command panicked; it was answered generically");
                 crate::engine::EngineError::Internal(String::new()).reply_text()

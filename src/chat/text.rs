@@ -91,52 +91,9 @@ pub fn shorten(text: &str, max: usize) -> String {
     cut
 }
 
-/// `text` with each word (a run of ASCII letters and digits) for which
-/// `replace` gives something replaced by it.
-pub fn replace_words(text: &str, replace: &dyn Fn(&str) -> Option<String>) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut word_start = None;
-    for (i, c) in text.char_indices().chain([(text.len(), ' ')]) {
-        if i < text.len() && c.is_ascii_alphanumeric() {
-            word_start.get_or_insert(i);
-            continue;
-        }
-        if let Some(start) = word_start.take() {
-            let word = &text[start..i];
-            out.push_str(&replace(word).unwrap_or_else(|| word.to_string()));
-        }
-        if i < text.len() {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// A Slack user id: `U024BE7LH`, `W0123ABCD`.
-pub fn is_slack_user(word: &str) -> bool {
-    (word.starts_with('U') || word.starts_with('W'))
-        && (9..=12).contains(&word.len())
-        && word
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-        && word.bytes().any(|b| b.is_ascii_digit())
-}
-
 /// A Discord id (a snowflake: 17 to 20 digits).
 pub fn is_snowflake(word: &str) -> bool {
     (17..=20).contains(&word.len()) && word.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// The `platform:id` a word in engine text stands for, when it has the
-/// shape of a Slack or Discord user id (the engine writes people by id).
-pub fn user_in_text(word: &str) -> Option<String> {
-    if is_slack_user(word) {
-        Some(format!("slack:{word}"))
-    } else if is_snowflake(word) {
-        Some(format!("discord:{word}"))
-    } else {
-        None
-    }
 }
 
 #[cfg(test)]
@@ -205,17 +162,10 @@ mod tests {
     }
 
     #[test]
-    fn user_ids_in_text_are_recognised_by_shape() {
-        let shown = replace_words(
-            "approved by U024BE7LH and 80351110224678912 (1/2), not by US or 2.4.0",
-            &|w| user_in_text(w).map(|r| format!("[{r}]")),
-        );
-        assert_eq!(
-            shown,
-            "approved by [slack:U024BE7LH] and [discord:80351110224678912] (1/2), not by US or 2.4.0"
-        );
-        assert!(!is_slack_user("UPPERCASE"));
+    fn only_digit_runs_of_a_snowflakes_length_are_discord_ids() {
+        assert!(is_snowflake("80351110224678912"));
         assert!(!is_snowflake("1764151200"));
+        assert!(!is_snowflake("8035111022467891x"));
     }
 
     #[test]

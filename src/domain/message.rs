@@ -6,13 +6,64 @@ use serde::{Deserialize, Serialize};
 use super::ids::ReleaseId;
 use super::policy::{EnvPolicy, QuorumState};
 use super::release::{Release, ReleaseStatus};
+use super::text::Text;
 use super::when::format_local;
+
+/// What a button under an announcement does. Platforms put it (with the
+/// release) in the button's id and decode it back, never through text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ButtonAction {
+    Approve,
+    /// Asks for a reason first (a modal), then rejects.
+    Reject,
+    Deploy,
+}
+
+impl ButtonAction {
+    pub const ALL: [ButtonAction; 3] = [
+        ButtonAction::Approve,
+        ButtonAction::Reject,
+        ButtonAction::Deploy,
+    ];
+
+    /// The word in button ids: `approve`, `reject`, `deploy`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ButtonAction::Approve => "approve",
+            ButtonAction::Reject => "reject",
+            ButtonAction::Deploy => "deploy",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<ButtonAction> {
+        ButtonAction::ALL.into_iter().find(|a| a.as_str() == word)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ButtonAction::Approve => "Approve",
+            ButtonAction::Reject => "Reject",
+            ButtonAction::Deploy => "Deploy",
+        }
+    }
+
+    /// The buttons a release shows in `status`: approve or reject while
+    /// approvals are open, deploy once they are met, none after.
+    pub fn for_status(status: ReleaseStatus) -> &'static [ButtonAction] {
+        match status {
+            ReleaseStatus::Requested => &[ButtonAction::Approve, ButtonAction::Reject],
+            ReleaseStatus::Approved | ReleaseStatus::Scheduled => &[ButtonAction::Deploy],
+            _ => &[],
+        }
+    }
+}
 
 /// A button under an announcement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Action {
-    /// The command word the button stands for: `approve`, `reject`.
-    pub command: String,
+    #[serde(rename = "command")]
+    pub action: ButtonAction,
     pub label: String,
     pub release: ReleaseId,
 }
@@ -29,7 +80,7 @@ pub struct Message {
     pub release: ReleaseId,
     pub status: ReleaseStatus,
     /// `🚦 R-1 api 2.4.0 → production: requested by alice`
-    pub headline: String,
+    pub headline: Text,
     /// The release's facts, for platforms that lay them out as fields (Block
     /// Kit, embeds); the text form has them in the headline already.
     #[serde(default)]
@@ -43,21 +94,19 @@ pub struct Message {
     pub requester: String,
     pub fields: Vec<Field>,
     pub actions: Vec<Action>,
+    /// The request's notes, whole: each platform shortens them to its limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
 }
 
 impl Message {
     /// The whole message on one line, for text surfaces.
-    pub fn to_text(&self) -> String {
-        let fields: Vec<String> = self
-            .fields
-            .iter()
-            .map(|f| format!("{} {}", f.label.to_lowercase(), f.value))
-            .collect();
-        if fields.is_empty() {
-            self.headline.clone()
-        } else {
-            format!("{} · {}", self.headline, fields.join(" · "))
+    pub fn to_text(&self) -> Text {
+        let mut text = self.headline.clone();
+        for field in &self.fields {
+            text = text.say(format!(" · {} {}", field.label.to_lowercase(), field.value));
         }
+        text
     }
 }
 
@@ -71,30 +120,22 @@ fn field(label: &str, value: String) -> Field {
 /// Builds the announcement for a release in its current state.
 pub fn announcement(release: &Release, policy: &EnvPolicy, quorum: &QuorumState) -> Message {
     let who = match release.status {
-        ReleaseStatus::Rejected => release.rejected.as_ref().map(|c| c.by.local().to_string()),
-        ReleaseStatus::Cancelled => release.cancelled.as_ref().map(|c| c.by.local().to_string()),
-        ReleaseStatus::Requested => Some(release.requester.local().to_string()),
-        _ => release.last_deployment().map(|d| d.by.local().to_string()),
+        ReleaseStatus::Rejected => release.rejected.as_ref().map(|c| &c.by),
+        ReleaseStatus::Cancelled => release.cancelled.as_ref().map(|c| &c.by),
+        ReleaseStatus::Requested => Some(&release.requester),
+        ReleaseStatus::Approved | ReleaseStatus::Scheduled => None,
+        _ => release.last_deployment().map(|d| &d.by),
     };
     let status_words = release.status.as_str().replace('_', " ");
+    let headline = Text::plain(format!(
+        "{} {} {}: {status_words}",
+        release.status.emoji(),
+        release.id,
+        release.title()
+    ));
     let headline = match who {
-        Some(who)
-            if release.status != ReleaseStatus::Approved
-                && release.status != ReleaseStatus::Scheduled =>
-        {
-            format!(
-                "{} {} {}: {status_words} by {who}",
-                release.status.emoji(),
-                release.id,
-                release.title()
-            )
-        }
-        _ => format!(
-            "{} {} {}: {status_words}",
-            release.status.emoji(),
-            release.id,
-            release.title()
-        ),
+        Some(who) => headline.say(" by ").person(who),
+        None => headline,
     };
     let mut fields = vec![field(
         "Window",
@@ -122,18 +163,14 @@ pub fn announcement(release: &Release, policy: &EnvPolicy, quorum: &QuorumState)
             fields.push(field("Run", url.clone()));
         }
     }
-    let actions = if release.status.is_awaiting_deploy() {
-        ["approve", "reject"]
-            .iter()
-            .map(|command| Action {
-                command: command.to_string(),
-                label: format!("{}{}", command[..1].to_uppercase(), &command[1..]),
-                release: release.id,
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let actions = ButtonAction::for_status(release.status)
+        .iter()
+        .map(|action| Action {
+            action: *action,
+            label: action.label().to_string(),
+            release: release.id,
+        })
+        .collect();
     Message {
         release: release.id,
         status: release.status,
@@ -144,6 +181,7 @@ pub fn announcement(release: &Release, policy: &EnvPolicy, quorum: &QuorumState)
         requester: release.requester.to_string(),
         fields,
         actions,
+        notes: release.notes.clone().filter(|n| !n.trim().is_empty()),
     }
 }
 
@@ -151,20 +189,21 @@ pub fn announcement(release: &Release, policy: &EnvPolicy, quorum: &QuorumState)
 /// `platform:user` reference, named in the headline by its local id.
 #[cfg(test)]
 pub(crate) fn example(requester: &str) -> Message {
-    let local = requester.split_once(':').map_or(requester, |(_, id)| id);
     Message {
         release: ReleaseId::new(1),
         status: ReleaseStatus::Requested,
-        headline: format!("🚦 R-1 api 2.4.0 → production: requested by {local}"),
+        headline: Text::plain("🚦 R-1 api 2.4.0 → production: requested by ")
+            .person(&super::ids::UserRef::parse(requester).expect("a valid user")),
         service: "api".into(),
         version: "2.4.0".into(),
         environment: "production".into(),
         requester: requester.into(),
         fields: vec![field("Approvals", "0/2".into())],
         actions: vec![Action {
-            command: "approve".into(),
+            action: ButtonAction::Approve,
             label: "Approve".into(),
             release: ReleaseId::new(1),
         }],
+        notes: None,
     }
 }

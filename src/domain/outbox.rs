@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::ids::{ChannelRef, Name, ReleaseId, UserRef, Version};
 use super::message::Message;
 use super::release::{DeployAction, JobOutcome};
+use super::text::Text;
 
 /// Post (or edit in place) one release's announcement in one channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,7 +17,7 @@ pub struct Announcement {
     pub message: Message,
     /// One line for the announcement's thread, describing this step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub thread_line: Option<String>,
+    pub thread_line: Option<Text>,
 }
 
 /// Where a CI job stands in the relay.
@@ -70,7 +71,7 @@ pub struct CiJob {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Digest {
     pub channel: ChannelRef,
-    pub text: String,
+    pub text: Text,
 }
 
 /// What a per-release timer is for.

@@ -5,6 +5,7 @@ use crate::domain::ids::{Name, ReleaseId, UserRef, Version};
 use crate::domain::lifecycle::{self, RequestDraft};
 use crate::domain::outbox::{CiJob, JobState};
 use crate::domain::release::{Deployment, Release};
+use crate::domain::text::Text;
 use crate::domain::when::{format_local, When};
 use crate::domain::Refusal;
 use crate::store::{Tx, TxResult};
@@ -92,12 +93,10 @@ impl Engine {
                 actor: user,
                 action: "request",
                 detail: release.title(),
-                thread_line: format!(
-                    "{} requested {} by {}",
-                    release.id,
-                    release.title(),
-                    user.local()
-                ),
+                thread_line: Text::new()
+                    .release(release.id)
+                    .say(format!(" requested {} by ", release.title()))
+                    .person(user),
             };
             self.record(tx, &directory, None, &release, step)?;
             Ok(release)
@@ -137,9 +136,12 @@ impl Engine {
                 ctx.now,
             )?;
             let progress = format!("{}/{}", quorum.counted, quorum.needed);
+            let thread_line = Text::new()
+                .person(user)
+                .say(format!(" approved ({progress})"));
             let thread_line = match &comment {
-                Some(c) => format!("{} approved ({progress}): {c}", user.local()),
-                None => format!("{} approved ({progress})", user.local()),
+                Some(c) => thread_line.say(": ").say(c.as_str()),
+                None => thread_line,
             };
             Ok(Change {
                 value: quorum,
@@ -179,7 +181,11 @@ impl Engine {
     ) -> EngineResult<Reply> {
         self.change_release(user, id, "reject", |release, ctx| {
             lifecycle::reject(release, ctx.actor, reason.clone(), ctx.policy, ctx.now)?;
-            let thread_line = format!("{} rejected it: {reason}", user.local());
+            // The requester is needed: their release will not go out.
+            let thread_line = Text::new()
+                .person(user)
+                .say(format!(" rejected it: {reason} — "))
+                .ping(&release.requester);
             Ok(Change {
                 value: (),
                 detail: reason.clone(),
@@ -199,9 +205,10 @@ impl Engine {
     ) -> EngineResult<Reply> {
         self.change_release(user, id, "cancel", |release, ctx| {
             lifecycle::cancel(release, ctx.actor, reason.clone(), ctx.policy, ctx.now)?;
+            let thread_line = Text::new().person(user).say(" cancelled it");
             let thread_line = match &reason {
-                Some(r) => format!("{} cancelled it: {r}", user.local()),
-                None => format!("{} cancelled it", user.local()),
+                Some(r) => thread_line.say(format!(": {r}")),
+                None => thread_line,
             };
             Ok(Change {
                 value: (),
@@ -243,10 +250,10 @@ impl Engine {
         let (release, tz) = self.change_release(user, id, action, |release, ctx| {
             let tz = ctx.policy.timezone;
             lifecycle::schedule(release, ctx.actor, at, ctx.policy, ctx.now)?;
-            let thread_line = match at {
-                Some(at) => format!("{} scheduled it for {}", user.local(), format_local(at, tz)),
-                None => format!("{} cleared its deploy time", user.local()),
-            };
+            let thread_line = Text::new().person(user).say(match at {
+                Some(at) => format!(" scheduled it for {}", format_local(at, tz)),
+                None => " cleared its deploy time".to_string(),
+            });
             Ok(Change {
                 value: tz,
                 detail: at.map(|a| a.to_rfc3339()).unwrap_or_default(),
@@ -289,11 +296,10 @@ impl Engine {
                 ctx.policy,
                 ctx.now,
             )?;
-            let thread_line = format!(
-                "{} changed it to {}; approvals and the checklist start over",
-                user.local(),
+            let thread_line = Text::new().person(user).say(format!(
+                " changed it to {}; approvals and the checklist start over",
                 release.title()
-            );
+            ));
             Ok(Change {
                 value: dropped,
                 detail: format!(
@@ -322,13 +328,15 @@ impl Engine {
         let (release, index) = self.change_release(user, id, action, |release, ctx| {
             let index = lifecycle::set_check(release, ctx.actor, item, done, ctx.policy, ctx.now)?;
             let name = release.checklist[index].item.clone();
-            let thread_line = format!(
-                "{} {} `{name}` ({}/{})",
-                user.local(),
-                if done { "checked" } else { "unchecked" },
-                release.checklist_done(),
-                release.checklist.len()
-            );
+            let thread_line = Text::new()
+                .person(user)
+                .say(if done { " checked " } else { " unchecked " })
+                .code(name.as_str())
+                .say(format!(
+                    " ({}/{})",
+                    release.checklist_done(),
+                    release.checklist.len()
+                ));
             Ok(Change {
                 value: index,
                 detail: name,
@@ -367,12 +375,11 @@ impl Engine {
                 ctx.now,
             )?;
             self.start_job(ctx.tx, release, &deployment)?;
-            let thread_line = format!(
-                "{} started the deploy of {} (job {})",
-                user.local(),
-                release.version,
-                deployment.job
-            );
+            let thread_line = Text::new()
+                .person(user)
+                .say(format!(" started the deploy of {} (job ", release.version))
+                .code(deployment.job.as_str())
+                .say(")");
             Ok(Change {
                 detail: format!("job {}", deployment.job),
                 thread_line,
@@ -407,11 +414,10 @@ impl Engine {
             let deployment =
                 lifecycle::start_rollback(release, ctx.actor, reason.clone(), ctx.policy, ctx.now)?;
             self.start_job(ctx.tx, release, &deployment)?;
-            let thread_line = format!(
-                "🚨 {} started a rollback to {}: {reason}{glass}",
-                user.local(),
+            let thread_line = Text::plain("🚨 ").person(user).say(format!(
+                " started a rollback to {}: {reason}{glass}",
                 deployment.version
-            );
+            ));
             Ok(Change {
                 detail: format!(
                     "to {} (job {}): {reason}{glass}",

@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use crate::domain::ids::UserRef;
 use crate::domain::release::{LiveVersion, Release, ReleaseStatus};
+use crate::domain::text::Text;
 use crate::domain::Refusal;
 use crate::store::AuditDraft;
 
@@ -136,7 +137,7 @@ impl Engine {
     pub(super) fn roles(&self) -> EngineResult<Reply> {
         let granted = self.store.grants()?;
         let directory = self.directory();
-        let mut out = String::from("Roles (* granted in chat):");
+        let mut out = Text::plain("Roles (* granted in chat):");
         for (user, roles) in directory.users() {
             let list: Vec<String> = roles
                 .iter()
@@ -149,7 +150,9 @@ impl Engine {
                     format!("{role}{mark}")
                 })
                 .collect();
-            let _ = write!(out, "\n{user}: {}", list.join(", "));
+            let _ = writeln!(out);
+            out.push_person(user);
+            let _ = write!(out, ": {}", list.join(", "));
         }
         Ok(Reply::new(out))
     }

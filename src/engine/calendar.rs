@@ -12,6 +12,7 @@ use crate::domain::ids::{Name, ReleaseId, UserRef};
 use crate::domain::lifecycle;
 use crate::domain::policy::EnvPolicy;
 use crate::domain::release::{Release, ReleaseStatus};
+use crate::domain::text::{Span, Text};
 use crate::domain::when::format_local;
 use crate::domain::Refusal;
 use crate::store::AuditDraft;
@@ -128,16 +129,20 @@ impl Engine {
         let now = self.clock.now();
         if let Some(lock) = self.store.lock(&release.service, &release.environment)? {
             if &lock.by != user {
-                return Err(Refusal::new(format!(
-                    "{} is locked in {} by {} for {}: {}. Ask them to `unlock {} {}`.",
-                    lock.service,
-                    lock.environment,
-                    lock.by.local(),
-                    age(now - lock.at),
-                    lock.reason,
-                    lock.service,
-                    lock.environment
-                ))
+                return Err(Refusal::new(
+                    Text::plain(format!(
+                        "{} is locked in {} by ",
+                        lock.service, lock.environment
+                    ))
+                    .person(&lock.by)
+                    .say(format!(
+                        " for {}: {}. Ask them to `unlock {} {}`.",
+                        age(now - lock.at),
+                        lock.reason,
+                        lock.service,
+                        lock.environment
+                    )),
+                )
                 .into());
             }
         }
@@ -241,16 +246,36 @@ impl Engine {
             .collect();
         let freeze = self.commit(|tx| {
             let directory = self.directory_in(tx)?;
-            let freeze = Freeze { id: tx.allocate_freeze_id()?, environment: environment.clone(), start, end, reason: reason.clone(), by: user.clone(), created_at: now };
+            let freeze = Freeze {
+                id: tx.allocate_freeze_id()?,
+                environment: environment.clone(),
+                start,
+                end,
+                reason: reason.clone(),
+                by: user.clone(),
+                created_at: now,
+            };
             tx.put_freeze(&freeze)?;
-            tx.audit(self.audit_plain(user, "freeze", format!("{} {environment} {} to {}: {reason}", freeze.label(), start.to_rfc3339(), end.to_rfc3339())))?;
-            for release in &affected {
-                let line = format!(
-                    "🧊 {} “{reason}” covers this release's deploy time; {} please reschedule (`schedule {} <date time>`)",
+            tx.audit(self.audit_plain(
+                user,
+                "freeze",
+                format!(
+                    "{} {environment} {} to {}: {reason}",
                     freeze.label(),
-                    release.requester.local(),
-                    release.id
-                );
+                    start.to_rfc3339(),
+                    end.to_rfc3339()
+                ),
+            ))?;
+            for release in &affected {
+                // The requester is needed: their slot is gone.
+                let line = Text::plain(format!(
+                    "🧊 {} “{reason}” covers this release's deploy time; ",
+                    freeze.label()
+                ))
+                .ping(&release.requester)
+                .say(" please reschedule (")
+                .code(format!("schedule {} <date time>", release.id))
+                .say(")");
                 self.announce_line(tx, &directory, release, line)?;
             }
             Ok(freeze)
@@ -304,7 +329,7 @@ impl Engine {
 
     pub(super) fn freezes(&self) -> EngineResult<Reply> {
         let now = self.clock.now();
-        let mut out = String::from("Freezes:");
+        let mut out = Text::plain("Freezes:");
         let mut any = false;
         for freeze in self
             .store
@@ -318,15 +343,16 @@ impl Engine {
             let state = if freeze.covers(now) { "now" } else { "ahead" };
             let _ = write!(
                 out,
-                "\n{} {} {}: {} → {} “{}” (by {})",
+                "\n{} {} {}: {} → {} “{}” (by ",
                 freeze.label(),
                 freeze.environment,
                 state,
                 short(freeze.start, tz),
                 short(freeze.end, tz),
                 freeze.reason,
-                freeze.by.local()
             );
+            out.push_person(&freeze.by);
+            out.push(Span::Plain(")".into()));
             any = true;
         }
         for (name, env) in &self.config.environments {
@@ -340,7 +366,7 @@ impl Engine {
             }
         }
         if !any {
-            out.push_str(" none.");
+            let _ = write!(out, " none.");
         }
         Ok(Reply::new(out))
     }
@@ -371,11 +397,11 @@ impl Engine {
         self.commit(|tx| {
             if let Some(held) = tx.lock(&service, &environment)? {
                 if &held.by != user {
-                    return Err(Refusal::new(format!(
-                        "{service} is already locked in {environment} by {}: {}.",
-                        held.by.local(),
-                        held.reason
-                    ))
+                    return Err(Refusal::new(
+                        Text::plain(format!("{service} is already locked in {environment} by "))
+                            .person(&held.by)
+                            .say(format!(": {}.", held.reason)),
+                    )
                     .into());
                 }
             }
@@ -406,11 +432,10 @@ impl Engine {
                 Refusal::new(format!("{service} is not locked in {environment}."))
             })?;
             if &held.by != user && !is_admin {
-                return Err(Refusal::new(format!(
-                    "{} holds that lock; only they or {} can lift it.",
-                    held.by.local(),
+                return Err(Refusal::new(Text::new().person(&held.by).say(format!(
+                    " holds that lock; only they or {} can lift it.",
                     self.config.admin.describe()
-                ))
+                )))
                 .into());
             }
             tx.set_lock(&service, &environment, None)?;
@@ -429,24 +454,34 @@ impl Engine {
     ) -> EngineResult<Reply> {
         self.require_admin(user, "bump releases")?;
         let (release, was) = self.change_release(user, id, "bump", |release, ctx| {
-            let was = release.scheduled_at.ok_or_else(|| Refusal::new(format!("{id} has no deploy time to bump it from.")))?;
+            let was = release
+                .scheduled_at
+                .ok_or_else(|| Refusal::new(format!("{id} has no deploy time to bump it from.")))?;
             lifecycle::schedule(release, ctx.actor, None, ctx.policy, ctx.now)?;
-            let thread_line = format!(
-                "⏭️ {} bumped it out of {}: {reason}. {}, please pick a new slot (`schedule {id} <date time>`)",
-                user.local(),
-                format_local(was, ctx.policy.timezone),
-                release.requester.local()
-            );
-            Ok(Change { value: was, detail: reason.clone(), thread_line })
+            let thread_line = Text::plain("⏭️ ")
+                .person(user)
+                .say(format!(
+                    " bumped it out of {}: {reason}. ",
+                    format_local(was, ctx.policy.timezone)
+                ))
+                .ping(&release.requester)
+                .say(", please pick a new slot (")
+                .code(format!("schedule {id} <date time>"))
+                .say(")");
+            Ok(Change {
+                value: was,
+                detail: reason.clone(),
+                thread_line,
+            })
         })?;
         let tz = self.policy(&release.environment)?.timezone;
-        Ok(Reply::new(format!(
-            "{id} ({} priority, {}) no longer holds {}; {} was told why in its thread.",
-            release.priority.as_str(),
-            release.requester.local(),
-            format_local(was, tz),
-            release.requester.local()
-        )))
+        Ok(Reply::new(
+            Text::plain(format!("{id} ({} priority, ", release.priority.as_str()))
+                .person(&release.requester)
+                .say(format!(") no longer holds {}; ", format_local(was, tz)))
+                .person(&release.requester)
+                .say(" was told why in its thread."),
+        ))
     }
 
     /// The calendar in `tz` (the viewer's or the channel's, from config).
@@ -497,9 +532,9 @@ impl Engine {
             .into_iter()
             .filter(|f| f.overlaps(from, to))
             .collect();
-        let mut out = format!("Calendar, {title} ({tz}):");
+        let mut out = Text::plain(format!("Calendar, {title} ({tz}):"));
         if releases.is_empty() && freezes.is_empty() {
-            out.push_str(" nothing scheduled.");
+            let _ = write!(out, " nothing scheduled.");
         }
         for env in self.config.environments.keys() {
             let env_releases: Vec<&Release> =
@@ -527,14 +562,14 @@ impl Engine {
                     .unwrap_or_default();
                 let _ = write!(
                     out,
-                    "\n  {at}  {:<6} {} {:<10} {:<11} {} ({})",
+                    "\n  {at}  {:<6} {} {:<10} {:<11} ",
                     release.id.to_string(),
                     release.service,
                     release.version.as_str(),
                     release.status.as_str(),
-                    release.requester.local(),
-                    release.priority.as_str()
                 );
+                out.push_person(&release.requester);
+                let _ = write!(out, " ({})", release.priority.as_str());
             }
         }
         Ok(Reply::new(out))

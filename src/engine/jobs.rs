@@ -7,6 +7,7 @@ use crate::domain::ids::{ReleaseId, UserRef};
 use crate::domain::lifecycle;
 use crate::domain::outbox::JobState;
 use crate::domain::release::{DeployAction, JobOutcome, LiveVersion};
+use crate::domain::text::Text;
 use crate::domain::Refusal;
 
 use super::{Engine, EngineError, EngineResult, Step};
@@ -95,9 +96,10 @@ impl Engine {
                 actor: &system,
                 action: "ci_accepted",
                 detail: format!("job {key}{link}"),
-                thread_line: format!(
-                    "{ci} accepted the {} (job {key}){link}",
-                    job.action.as_str()
+                thread_line: job_line(
+                    Text::plain(format!("{ci} accepted the {} (job ", job.action.as_str())),
+                    key,
+                    run_url.as_deref(),
                 ),
             };
             self.record(tx, &directory, Some(&before), &release, step)
@@ -216,7 +218,16 @@ impl Engine {
                     JobOutcome::Failed => "ci_failed",
                 },
                 detail: format!("job {}{why}", report.key),
-                thread_line: format!("CI {verdict} (job {}){why}", report.key),
+                thread_line: match report.outcome {
+                    // The requester is needed when their release failed.
+                    JobOutcome::Failed => Text::plain(format!("CI {verdict} (job "))
+                        .code(report.key.as_str())
+                        .say(format!("){why} — "))
+                        .ping(&release.requester),
+                    JobOutcome::Succeeded => Text::plain(format!("CI {verdict} (job "))
+                        .code(report.key.as_str())
+                        .say(format!("){why}")),
+                },
             };
             self.record(tx, &directory, Some(&before), &release, step)?;
             Ok(true)
@@ -281,7 +292,7 @@ impl Engine {
             None => Ok(CallbackResult::Duplicate),
         };
         result.map_err(|error| match error {
-            EngineError::User(text) => CallbackError::Conflict(text),
+            EngineError::User(text) => CallbackError::Conflict(text.to_string()),
             EngineError::Internal(text) | EngineError::Unavailable(text) => {
                 tracing::error!(error = %text, "recording a callback failed");
                 CallbackError::Internal
@@ -311,10 +322,23 @@ impl Engine {
                 actor: &system,
                 action: "ci_started",
                 detail: format!("job {}: {url}", callback.job),
-                thread_line: format!("CI run started (job {}): {url}", callback.job),
+                thread_line: job_line(
+                    Text::plain("CI run started (job "),
+                    &callback.job,
+                    callback.url.as_deref(),
+                ),
             };
             self.record(tx, &directory, Some(&before), &release, step)
         })?;
         Ok(())
+    }
+}
+
+/// `(job <key>)` after `start`, then `: <link>` when the run has one.
+fn job_line(start: Text, key: &str, url: Option<&str>) -> Text {
+    let line = start.code(key).say(")");
+    match url {
+        Some(url) => line.say(": ").link(url),
+        None => line,
     }
 }

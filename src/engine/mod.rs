@@ -6,6 +6,7 @@ mod actions;
 mod admin;
 mod calendar;
 mod jobs;
+mod offload;
 mod ops;
 mod people;
 mod reminders;
@@ -23,6 +24,7 @@ use crate::domain::lifecycle::Actor;
 use crate::domain::outbox::Announcement;
 use crate::domain::policy::{Directory, EnvPolicy};
 use crate::domain::release::Release;
+use crate::domain::text::Text;
 use crate::domain::Refusal;
 use crate::store::{AuditDraft, Store, StoreError, Tx, TxResult};
 
@@ -38,11 +40,11 @@ pub struct Origin {
 /// What to tell the person who sent the command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
-    pub text: String,
+    pub text: Text,
 }
 
 impl Reply {
-    fn new(text: impl Into<String>) -> Self {
+    fn new(text: impl Into<Text>) -> Self {
         Reply { text: text.into() }
     }
 }
@@ -52,7 +54,7 @@ impl Reply {
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error("{0}")]
-    User(String),
+    User(Text),
     #[error("internal error: {0}")]
     Internal(String),
     /// The store cannot be reached (the database is down): nothing changed,
@@ -67,17 +69,22 @@ pub enum EngineError {
 
 impl EngineError {
     /// The text to show in chat.
-    pub fn reply_text(&self) -> String {
+    pub fn reply(&self) -> Text {
         match self {
             EngineError::User(text) => text.clone(),
-            EngineError::Duplicate => String::new(),
-            EngineError::Unavailable(_) => {
-                "The store is unavailable; nothing was changed. Try again in a minute.".to_string()
-            }
-            EngineError::Internal(_) => {
-                "Something went wrong on my side and nothing was changed; the details are in the bot's log.".to_string()
-            }
+            EngineError::Duplicate => Text::new(),
+            EngineError::Unavailable(_) => Text::plain(
+                "The store is unavailable; nothing was changed. Try again in a minute.",
+            ),
+            EngineError::Internal(_) => Text::plain(
+                "Something went wrong on my side and nothing was changed; the details are in the bot's log.",
+            ),
         }
+    }
+
+    /// The reply with people named by their local ids (tests, the CLI).
+    pub fn reply_text(&self) -> String {
+        self.reply().to_string()
     }
 }
 
@@ -100,7 +107,7 @@ impl From<Refusal> for EngineError {
 
 impl From<command::ParseError> for EngineError {
     fn from(error: command::ParseError) -> Self {
-        EngineError::User(error.to_string())
+        EngineError::User(error.to_string().into())
     }
 }
 
@@ -128,7 +135,7 @@ pub struct Engine {
 struct Change<T> {
     value: T,
     detail: String,
-    thread_line: String,
+    thread_line: Text,
 }
 
 /// What a release change may use inside its transaction.
@@ -145,7 +152,7 @@ struct Step<'a> {
     actor: &'a UserRef,
     action: &'a str,
     detail: String,
-    thread_line: String,
+    thread_line: Text,
 }
 
 impl Engine {
@@ -449,7 +456,7 @@ impl Engine {
         tx: &Tx<'_>,
         directory: &Directory,
         release: &Release,
-        line: String,
+        line: Text,
     ) -> TxResult<()> {
         let policy = self.policy(&release.environment)?;
         let quorum = policy.quorum(&release.approvals, directory, release.updated_at);

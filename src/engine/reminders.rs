@@ -1,8 +1,6 @@
 //! Per-release timers (window reminders, approval nudges, expired approvals)
 //! and the scheduled digests: what they say, and recording that they fired.
 
-use std::fmt::Write;
-
 use chrono::{DateTime, Duration, Utc};
 
 use crate::config::{Digest as DigestKind, ScheduledDigest};
@@ -10,6 +8,7 @@ use crate::domain::command::CalendarRange;
 use crate::domain::outbox::{Digest, Timer, TimerKind};
 use crate::domain::policy::{Directory, EnvPolicy};
 use crate::domain::release::{Release, ReleaseStatus};
+use crate::domain::text::Text;
 use crate::domain::when::format_local;
 use crate::store::{Tx, TxResult};
 
@@ -79,25 +78,37 @@ impl Engine {
         tx.replace_timers(&old, &self.timers_for(after, last_nudge))
     }
 
-    fn approvers(&self, policy: &EnvPolicy, directory: &Directory) -> String {
-        let names: Vec<&str> = directory
+    /// Everyone who may approve in `policy`, pinged: the line asks them to.
+    fn approvers(&self, policy: &EnvPolicy, directory: &Directory) -> Text {
+        let mut out = Text::new();
+        let approvers = directory
             .users()
-            .filter(|(_, roles)| policy.approve.allows(roles))
-            .map(|(u, _)| u.local())
-            .collect();
-        names.join(", ")
+            .filter(|(_, roles)| policy.approve.allows(roles));
+        for (at, (user, _)) in approvers.enumerate() {
+            if at > 0 {
+                out = out.say(", ");
+            }
+            out = out.ping(user);
+        }
+        if out.is_empty() {
+            out.say("nobody is configured")
+        } else {
+            out
+        }
     }
 
     /// Fires one due timer: posts to the release's thread if its condition
     /// still holds, and sets the next timer where one follows. Returns the line posted.
-    pub fn fire_timer(&self, timer: Timer, now: DateTime<Utc>) -> EngineResult<Option<String>> {
+    pub fn fire_timer(&self, timer: Timer, now: DateTime<Utc>) -> EngineResult<Option<Text>> {
         let posted = self.commit(|tx| {
             let directory = self.directory_in(tx)?;
             // Gone already: fired (by another instance) or replaced.
             if !tx.take_timer(&timer)? {
                 return Ok(None);
             }
-            let Some(release) = tx.release(timer.release)? else { return Ok(None) };
+            let Some(release) = tx.release(timer.release)? else {
+                return Ok(None);
+            };
             if !release.status.is_awaiting_deploy() {
                 return Ok(None);
             }
@@ -106,50 +117,78 @@ impl Engine {
             let line = match timer.kind {
                 TimerKind::WindowReminder => {
                     let ready = quorum.met() && release.checklist_complete();
-                    let at = release.scheduled_at.map(|a| format_local(a, policy.timezone)).unwrap_or_default();
+                    let at = release
+                        .scheduled_at
+                        .map(|a| format_local(a, policy.timezone))
+                        .unwrap_or_default();
                     (!ready).then(|| {
                         let mut missing = quorum.missing.clone();
                         if !release.checklist_complete() {
-                            missing.push(format!("checklist {}/{}", release.checklist_done(), release.checklist.len()));
+                            missing.push(format!(
+                                "checklist {}/{}",
+                                release.checklist_done(),
+                                release.checklist.len()
+                            ));
                         }
-                        format!(
-                            "⏰ {} goes out at {at} but still needs {}. {}; approvers: {}",
-                            release.id,
-                            missing.join(", "),
-                            release.requester.local(),
-                            self.approvers(policy, &directory)
-                        )
+                        let line = Text::plain("⏰ ")
+                            .release(release.id)
+                            .say(format!(
+                                " goes out at {at} but still needs {}. ",
+                                missing.join(", ")
+                            ))
+                            .ping(&release.requester);
+                        if quorum.met() {
+                            line
+                        } else {
+                            line.say("; approvers: ")
+                                .then(self.approvers(policy, &directory))
+                        }
                     })
                 }
                 TimerKind::ApprovalNudge => {
                     tx.set_last_fired(&nudge_key(&release), now)?;
                     if let Some(every) = self.config.reminders.approval_nudge {
-                        tx.replace_timers(&[], &[Timer { due: now + every, ..timer }])?;
+                        tx.replace_timers(
+                            &[],
+                            &[Timer {
+                                due: now + every,
+                                ..timer
+                            }],
+                        )?;
                     }
                     (release.status == ReleaseStatus::Requested).then(|| {
-                        format!(
-                            "⏳ {} has waited {} for approval and needs {}. Approvers: {}",
-                            release.id,
-                            age(now - release.requested_at),
-                            quorum.missing.join(" and "),
-                            self.approvers(policy, &directory)
-                        )
+                        Text::plain("⏳ ")
+                            .release(release.id)
+                            .say(format!(
+                                " has waited {} for approval and needs {}. Approvers: ",
+                                age(now - release.requested_at),
+                                quorum.missing.join(" and ")
+                            ))
+                            .then(self.approvers(policy, &directory))
                     })
                 }
                 TimerKind::ApprovalExpiry => {
-                    let next = release.approvals.iter().map(|a| a.at + policy.approval_expiry).filter(|at| *at > now).min();
+                    let next = release
+                        .approvals
+                        .iter()
+                        .map(|a| a.at + policy.approval_expiry)
+                        .filter(|at| *at > now)
+                        .min();
                     if let Some(next) = next {
                         tx.replace_timers(&[], &[Timer { due: next, ..timer }])?;
                     }
                     let lost = release.status != ReleaseStatus::Requested && !quorum.met();
                     (lost && !quorum.expired.is_empty()).then(|| {
-                        format!(
-                            "⌛ {}'s approvals from {} expired ({} h limit); {}, ask for fresh ones before deploying",
-                            release.id,
-                            quorum.expired.iter().map(|u| u.local()).collect::<Vec<_>>().join(", "),
-                            policy.approval_expiry.num_hours(),
-                            release.requester.local()
-                        )
+                        Text::plain("⌛ ")
+                            .release(release.id)
+                            .say("'s approvals from ")
+                            .people(&quorum.expired, "nobody")
+                            .say(format!(
+                                " expired ({} h limit); ",
+                                policy.approval_expiry.num_hours()
+                            ))
+                            .ping(&release.requester)
+                            .say(", ask for fresh ones before deploying")
                     })
                 }
             };
@@ -196,7 +235,7 @@ impl Engine {
         kind: DigestKind,
         tz: chrono_tz::Tz,
         now: DateTime<Utc>,
-    ) -> EngineResult<String> {
+    ) -> EngineResult<Text> {
         match kind {
             DigestKind::Today => Ok(self.calendar(CalendarRange::Today, tz)?.text),
             DigestKind::Week => Ok(self.calendar(CalendarRange::Week, tz)?.text),
@@ -204,13 +243,15 @@ impl Engine {
                 let directory = self.directory();
                 let mut page = self.store.with_status(ReleaseStatus::Requested, 20)?;
                 super::views::by_priority(&mut page.releases);
-                let mut out = format!(
+                let mut out = Text::plain(format!(
                     "⏳ Waiting for approval ({}), by priority, oldest first:",
                     page.total
-                );
+                ));
                 if page.releases.is_empty() {
-                    out.push_str(" none.");
+                    out = out.say(" none.");
                 }
+                // Who is asked to approve: pinged once, by environment.
+                let mut asked: Vec<&crate::domain::ids::Name> = Vec::new();
                 for release in &page.releases {
                     let needs = self
                         .policy(&release.environment)
@@ -220,14 +261,25 @@ impl Engine {
                                 .join(" and ")
                         })
                         .unwrap_or_default();
-                    let _ = write!(
-                        out,
-                        "\n{} {} · {} · waiting {} · needs {needs}",
-                        release.id,
-                        release.title(),
-                        release.requester.local(),
-                        age(now - release.requested_at)
-                    );
+                    out = out
+                        .say("\n")
+                        .release(release.id)
+                        .say(format!(" {} · ", release.title()))
+                        .person(&release.requester)
+                        .say(format!(
+                            " · waiting {} · needs {needs}",
+                            age(now - release.requested_at)
+                        ));
+                    if !asked.contains(&&release.environment) {
+                        asked.push(&release.environment);
+                    }
+                }
+                for environment in asked {
+                    if let Ok(policy) = self.policy(environment) {
+                        out = out
+                            .say(format!("\nApprovers for {environment}: "))
+                            .then(self.approvers(policy, &directory));
+                    }
                 }
                 Ok(out)
             }
@@ -236,7 +288,7 @@ impl Engine {
     }
 
     /// Shipped, rolled back and failed in the last week; scheduled ahead; blocked and why.
-    fn status_report(&self, now: DateTime<Utc>) -> EngineResult<String> {
+    fn status_report(&self, now: DateTime<Utc>) -> EngineResult<Text> {
         let week_ago = now - Duration::days(7);
         let recent = |status| -> EngineResult<Vec<Release>> {
             Ok(self
@@ -284,13 +336,13 @@ impl Engine {
                 (!why.is_empty()).then(|| format!("{} ({})", r.id, why.join(", ")))
             })
             .collect();
-        Ok(format!(
+        Ok(Text::plain(format!(
             "📊 Release status, last 7 days and next 7:\nShipped: {}\nRolled back: {}\nFailed: {}\nScheduled: {}\nBlocked: {}",
             list(&shipped),
             list(&rolled_back),
             list(&failed),
             list(&ahead),
             if blocked.is_empty() { "none".to_string() } else { blocked.join("; ") }
-        ))
+        )))
     }
 }

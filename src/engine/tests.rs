@@ -80,7 +80,7 @@ impl Harness {
 
     pub(super) fn ok(&self, user: &str, line: &str) -> String {
         match self.run(user, line) {
-            Ok(reply) => reply.text,
+            Ok(reply) => reply.text.to_string(),
             Err(error) => panic!("`{line}` as {user} failed: {error}"),
         }
     }
@@ -398,7 +398,13 @@ fn concurrent_requests_never_share_an_id() {
                                 &origin,
                             )
                             .unwrap();
-                        reply.text.split(' ').next().unwrap().to_string()
+                        reply
+                            .text
+                            .to_string()
+                            .split(' ')
+                            .next()
+                            .unwrap()
+                            .to_string()
                     })
                     .collect::<Vec<_>>()
             })
@@ -497,7 +503,7 @@ fn roles_granted_in_chat_count_and_are_audited() {
         h.ok("frank", "approve R-1").contains("it is now approved"),
         "a granted qa fills the qa seat"
     );
-    assert!(h.ok("bob", "roles").contains("shell:frank: qa*"));
+    assert!(h.ok("bob", "roles").contains("\nfrank: qa*"));
     assert_eq!(
         h.ok("carol", "revoke shell:frank qa"),
         "shell:frank is no longer qa."

@@ -5,6 +5,7 @@ use std::fmt::Write;
 use crate::domain::command::{spec, ListFilter, Needs, COMMANDS};
 use crate::domain::ids::{ReleaseId, UserRef};
 use crate::domain::release::{DeployAction, JobOutcome, Release, ReleaseStatus};
+use crate::domain::text::Text;
 use crate::domain::when::format_local;
 use crate::domain::Refusal;
 
@@ -30,17 +31,17 @@ impl Engine {
         let policy = self.policy(&release.environment)?;
         let now = self.clock.now();
         let quorum = policy.quorum(&release.approvals, &self.directory(), now);
-        let mut out = format!(
-            "{} {} {}: {}\n",
+        let mut out = Text::plain(format!(
+            "{} {} {}: {}\nRequested by ",
             release.status.emoji(),
             release.id,
             release.title(),
             release.status
-        );
+        ));
+        out.push_person(&release.requester);
         let _ = writeln!(
             out,
-            "Requested by {} at {} · priority {}",
-            release.requester.local(),
+            " at {} · priority {}",
             self.local(&release, release.requested_at),
             release.priority.as_str()
         );
@@ -48,29 +49,21 @@ impl Engine {
             .scheduled_at
             .map_or("not scheduled".to_string(), |at| self.local(&release, at));
         let _ = writeln!(out, "Window: {window}");
-        let approvers: Vec<String> = release
-            .approvals
-            .iter()
-            .map(|a| {
-                let expired = if policy.is_expired(a, now) {
-                    " (expired)"
-                } else {
-                    ""
-                };
-                match &a.comment {
-                    Some(c) => format!("{}{expired} “{c}”", a.by.local()),
-                    None => format!("{}{expired}", a.by.local()),
-                }
-            })
-            .collect();
         let _ = write!(out, "Approvals {}/{}", quorum.counted, quorum.needed);
-        if !approvers.is_empty() {
-            let _ = write!(out, ": {}", approvers.join(", "));
+        for (at, approval) in release.approvals.iter().enumerate() {
+            let _ = write!(out, "{}", if at == 0 { ": " } else { ", " });
+            out.push_person(&approval.by);
+            if policy.is_expired(approval, now) {
+                let _ = write!(out, " (expired)");
+            }
+            if let Some(comment) = &approval.comment {
+                let _ = write!(out, " “{comment}”");
+            }
         }
         if !quorum.met() && release.status.is_awaiting_deploy() {
             let _ = write!(out, " · needs {}", quorum.missing.join(" and "));
         }
-        out.push('\n');
+        let _ = writeln!(out);
         if !release.checklist.is_empty() {
             let _ = writeln!(
                 out,
@@ -92,12 +85,16 @@ impl Engine {
                         .unwrap_or_default()
                 ),
             };
+            let _ = write!(
+                out,
+                "{} {} by ",
+                deployment.action.as_str(),
+                deployment.version
+            );
+            out.push_person(&deployment.by);
             let _ = writeln!(
                 out,
-                "{} {} by {} at {}: {result}{}",
-                deployment.action.as_str(),
-                deployment.version,
-                deployment.by.local(),
+                " at {}: {result}{}",
                 self.local(&release, deployment.started_at),
                 deployment
                     .reason
@@ -110,10 +107,11 @@ impl Engine {
             .into_iter()
             .flatten()
         {
+            let _ = write!(out, "Closed by ");
+            out.push_person(&closure.by);
             let _ = writeln!(
                 out,
-                "Closed by {}{}",
-                closure.by.local(),
+                "{}",
                 closure
                     .reason
                     .as_ref()
@@ -195,7 +193,7 @@ impl Engine {
         if releases.is_empty() {
             return Ok(Reply::new(format!("{title} releases: none.")));
         }
-        let mut out = format!("{title} releases ({total}):");
+        let mut out = Text::plain(format!("{title} releases ({total}):"));
         for release in &releases {
             let when = release
                 .scheduled_at
@@ -203,12 +201,13 @@ impl Engine {
                 .unwrap_or_default();
             let _ = write!(
                 out,
-                "\n{:<6} {:<12} {:<32} {:<8} {when}",
+                "\n{:<6} {:<12} {:<32} ",
                 release.id.to_string(),
                 release.status.as_str(),
                 release.title(),
-                release.requester.local()
             );
+            out.push_person(&release.requester);
+            let _ = write!(out, " {when}");
         }
         if total > releases.len() as u64 {
             let _ = write!(out, "\n… and {} more.", total - releases.len() as u64);
@@ -382,7 +381,9 @@ impl Engine {
         } else {
             roles.iter().cloned().collect::<Vec<_>>().join(", ")
         };
-        let mut out = format!("You are {} ({role_list}). You can:", user);
+        let mut out = Text::plain("You are ")
+            .person(user)
+            .say(format!(" ({role_list}). You can:"));
         for spec in COMMANDS.iter().filter(|c| allowed(c.needs)) {
             let _ = write!(out, "\n  {}", spec.usage);
         }

@@ -146,7 +146,9 @@ async fn calendar_feed(
     };
     match state.engine.calendar_feed(environment.as_ref()) {
         Ok(body) => ([("content-type", "text/calendar; charset=utf-8")], body).into_response(),
-        Err(crate::engine::EngineError::User(why)) => (StatusCode::NOT_FOUND, why).into_response(),
+        Err(crate::engine::EngineError::User(why)) => {
+            (StatusCode::NOT_FOUND, why.to_string()).into_response()
+        }
         Err(error) => {
             tracing::error!(%error, "building the calendar feed failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()

@@ -12,7 +12,7 @@ use crate::domain::outbox::{Announcement, Digest};
 
 /// One outbox entry, with its key.
 pub(super) enum Item {
-    Announcement(u64, Announcement),
+    Announcement(u64, Box<Announcement>),
     Digest(u64, Digest),
 }
 

@@ -18,6 +18,7 @@ use tokio::time::Instant;
 use crate::config::Delivery;
 use crate::domain::ids::ChannelRef;
 use crate::domain::message::Message;
+use crate::domain::text::Text;
 use crate::lanes::{LaneMarks, Start};
 use crate::store::Store;
 use lane::Item;
@@ -54,7 +55,7 @@ pub trait ChatSink: Send + Sync {
         &self,
         channel: &ChannelRef,
         posted: &str,
-        line: &str,
+        line: &Text,
     ) -> Result<(), DeliveryError>;
     /// True when a post can succeed without us hearing so (a network call
     /// whose answer is lost, a crash before the answer is recorded). The
@@ -74,7 +75,7 @@ pub trait ChatSink: Send + Sync {
         Ok(None)
     }
     /// Posts a message that belongs to no release (a scheduled digest).
-    async fn post_text(&self, channel: &ChannelRef, text: &str) -> Result<(), DeliveryError>;
+    async fn post_text(&self, channel: &ChannelRef, text: &Text) -> Result<(), DeliveryError>;
     /// Called after each lane of deliveries, for sinks that buffer (the
     /// shell writes to the terminal at once). Sinks that send as they go
     /// have nothing to do.
@@ -259,7 +260,7 @@ impl Notifier {
             } else {
                 platform
             };
-            add(lane, sink, Item::Announcement(key, announcement));
+            add(lane, sink, Item::Announcement(key, Box::new(announcement)));
         }
         for (key, digest) in self.store.claim_digests(&platforms, BATCH)? {
             let platform = digest.channel.platform().to_string();

@@ -129,7 +129,7 @@ impl Scheduler {
             Ok(timers) => {
                 for timer in timers {
                     match self.engine.fire_timer(timer, now) {
-                        Ok(Some(line)) => fired.reminders.push(line),
+                        Ok(Some(line)) => fired.reminders.push(line.to_string()),
                         Ok(None) => {}
                         Err(error) => {
                             tracing::error!(release = %timer.release, %error, "a release timer failed")

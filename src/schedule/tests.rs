@@ -106,7 +106,11 @@ impl Setup {
         let origin = Origin {
             channel: ChannelRef::parse("shell:#t").unwrap(),
         };
-        self.engine.handle_line(&user, line, &origin).unwrap().text
+        self.engine
+            .handle_line(&user, line, &origin)
+            .unwrap()
+            .text
+            .to_string()
     }
 
     fn digests(&self) -> Vec<String> {

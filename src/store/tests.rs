@@ -53,15 +53,16 @@ fn announcement(id: u64, channel: &str, line: &str) -> Announcement {
         message: Message {
             release: ReleaseId::new(id),
             status: ReleaseStatus::Requested,
-            headline: format!("R-{id}"),
+            headline: format!("R-{id}").into(),
             service: "api".into(),
             version: "1.0.0".into(),
             environment: "staging".into(),
             requester: "shell:alice".into(),
             fields: vec![],
             actions: vec![],
+            notes: None,
         },
-        thread_line: Some(line.to_string()),
+        thread_line: Some(line.into()),
     }
 }
 
@@ -225,7 +226,7 @@ store_suite! {
             .claim_announcements(&["slack".into()], 10)
             .unwrap()
             .into_iter()
-            .filter_map(|(_, a)| a.thread_line)
+            .filter_map(|(_, a)| a.thread_line.map(|line| line.to_string()))
             .collect();
         assert_eq!(lines, ["first", "other release", "second"]);
         assert_eq!(store.pending_digests(10).unwrap().len(), 1);

@@ -17,6 +17,7 @@ use releasebot::domain::ids::{ChannelRef, ReleaseId, UserRef};
 use releasebot::domain::message::Message;
 use releasebot::domain::outbox::CiJob;
 use releasebot::domain::release::Release;
+use releasebot::domain::text::Text;
 use releasebot::engine::{Engine, Origin};
 use releasebot::notify::{ChatSink, DeliveryError};
 use releasebot::store::Store;
@@ -96,7 +97,7 @@ pub struct Recorder(pub Mutex<Vec<String>>);
 #[async_trait]
 impl ChatSink for Recorder {
     async fn post(&self, _: &ChannelRef, message: &Message) -> Result<String, DeliveryError> {
-        self.0.lock().unwrap().push(message.to_text());
+        self.0.lock().unwrap().push(message.to_text().to_string());
         Ok(message.release.to_string())
     }
     async fn update(
@@ -115,12 +116,12 @@ impl ChatSink for Recorder {
         &self,
         _: &ChannelRef,
         _: &str,
-        line: &str,
+        line: &Text,
     ) -> Result<(), DeliveryError> {
         self.0.lock().unwrap().push(format!("thread: {line}"));
         Ok(())
     }
-    async fn post_text(&self, channel: &ChannelRef, text: &str) -> Result<(), DeliveryError> {
+    async fn post_text(&self, channel: &ChannelRef, text: &Text) -> Result<(), DeliveryError> {
         self.0
             .lock()
             .unwrap()
@@ -195,7 +196,9 @@ impl CiApp {
         };
         let result = self.app.engine.handle_line(&user, line, &origin);
         self.app.wake_workers();
-        result.map(|r| r.text).map_err(|e| e.reply_text())
+        result
+            .map(|r| r.text.to_string())
+            .map_err(|e| e.reply_text())
     }
 
     /// Requests, approves and deploys `service` 2.4.0 to production as R-`id`.

@@ -17,6 +17,7 @@ use releasebot::clock::{Clock, OffsetClock};
 use releasebot::config::Config;
 use releasebot::domain::ids::{ChannelRef, UserRef};
 use releasebot::domain::message::Message;
+use releasebot::domain::text::Text;
 use releasebot::engine::{Engine, Origin};
 use releasebot::notify::{ChatSink, DeliveryError};
 use releasebot::store::testkit::{database_url, TestSchema};
@@ -83,7 +84,7 @@ impl ChatSink for Sink {
         &self,
         channel: &ChannelRef,
         _: &str,
-        line: &str,
+        line: &Text,
     ) -> Result<(), DeliveryError> {
         self.stall_if_dying().await;
         self.note();
@@ -113,7 +114,7 @@ impl ChatSink for Sink {
         Ok(made.then(|| format!("{}-{channel}", message.release)))
     }
 
-    async fn post_text(&self, _: &ChannelRef, text: &str) -> Result<(), DeliveryError> {
+    async fn post_text(&self, _: &ChannelRef, text: &Text) -> Result<(), DeliveryError> {
         // A dying instance never gets the digest out.
         self.stall_if_dying().await;
         self.note();

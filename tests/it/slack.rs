@@ -95,7 +95,8 @@ async fn request_buttons_thread_approval_and_deploy_edit_one_announcement() {
     let bot = SlackApp::spawn("socket").await;
     connected(&bot).await;
 
-    // The request: acked at once with an empty payload, answered for all to see.
+    // The request: acked at once with an empty payload, confirmed to its
+    // author alone (the announcement tells everybody).
     let ack = slash(
         &bot,
         "env-1",
@@ -105,7 +106,7 @@ async fn request_buttons_thread_approval_and_deploy_edit_one_announcement() {
     .await;
     assert_eq!(ack["payload"], json!({}), "an empty ack: {ack}");
     let reply = answer(&bot, "trigger-env-1").await;
-    assert_eq!(reply["response_type"], "in_channel", "{reply}");
+    assert_eq!(reply["response_type"], "ephemeral", "{reply}");
     assert!(reply["text"].as_str().unwrap().contains("R-1"), "{reply}");
 
     // The announcement: Block Kit with names, facts and buttons, in both channels.
@@ -625,7 +626,7 @@ mod http_mode {
         .await;
         assert_eq!((status, body.as_str()), (200, ""));
         let reply = answer(&bot, "t-good").await;
-        assert_eq!(reply["response_type"], "in_channel");
+        assert_eq!(reply["response_type"], "ephemeral");
         assert_eq!(bot.release_count(), 1);
         bot.stop().await;
     }

@@ -42,7 +42,7 @@ impl EventHandler for Handler {
     }
 
     async fn interaction_create(&self, _ctx: Context, interaction: Interaction) {
-        let Some((response, job)) = self.bot.first_response(&interaction) else {
+        let Some((response, job)) = self.bot.first_response(&interaction).await else {
             return;
         };
         let (id, token) = match &interaction {

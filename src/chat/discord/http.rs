@@ -73,7 +73,7 @@ async fn interaction(
                 .into_response();
         }
     };
-    let Some((response, job)) = endpoint.bot.first_response(&interaction) else {
+    let Some((response, job)) = endpoint.bot.first_response(&interaction).await else {
         // A redelivery: it was answered the first time.
         return (StatusCode::CONFLICT, "interaction already answered").into_response();
     };

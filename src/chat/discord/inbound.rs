@@ -15,8 +15,9 @@ use serenity::all::{
 };
 
 use super::{commands, render, DiscordBot};
-use crate::chat::{text, Outcome};
+use crate::chat::{self, text, Outcome, Request};
 use crate::domain::ids::{ChannelRef, ReleaseId, UserRef};
+use crate::domain::text::Text;
 
 /// The modal asking why a release is rejected: `release:reason:<id>`.
 const REASON_MODAL: &str = "release:reason:";
@@ -35,8 +36,8 @@ pub struct Job {
     token: String,
     actor: UserRef,
     channel: ChannelRef,
-    /// The command line, or why the invocation could not become one.
-    line: Result<String, String>,
+    /// What to run, or why the interaction could not become a command.
+    request: Result<Request, Text>,
     /// The interaction's delivery id, marked with the command's effect.
     delivery: String,
 }
@@ -44,7 +45,7 @@ pub struct Job {
 impl DiscordBot {
     /// The first response to an interaction, and the work after it. `None`
     /// for a redelivery: it was answered the first time.
-    pub fn first_response(
+    pub async fn first_response(
         &self,
         interaction: &Interaction,
     ) -> Option<(CreateInteractionResponse, Option<Job>)> {
@@ -55,7 +56,7 @@ impl DiscordBot {
             _ => {}
         }
         let delivery = format!("discord:interaction:{}", interaction.id());
-        if self.seen(&delivery) {
+        if self.seen(&delivery).await {
             return None;
         }
         let deferred = || {
@@ -71,36 +72,32 @@ impl DiscordBot {
                     &command.user,
                     command.member.as_deref(),
                     command.channel_id,
-                    commands::to_line(&sub, &values),
+                    commands::to_line(&sub, &values)
+                        .map(Request::Line)
+                        .map_err(Text::plain),
                     &delivery,
                 );
                 (deferred(), Some(job))
             }
             Interaction::Component(click) => {
-                let custom = click.data.custom_id.as_str();
-                let Some((action, release)) = custom
-                    .strip_prefix(render::BUTTON_PREFIX)
-                    .and_then(|rest| rest.split_once(':'))
-                else {
-                    return Some((private("That button is not one of releasebot's."), None));
+                let (action, release) = render::decode_custom_id(&click.data.custom_id);
+                let button = match chat::button(&click.data.custom_id, release, |_| action) {
+                    Ok(button) => button,
+                    Err(refusal) => return Some((private(&self.shown(&refusal).0), None)),
                 };
-                match action {
-                    "reject" if self.first_delivery(&delivery) => {
-                        return Some((reason_modal(release), None))
+                let Some(command) = button.command() else {
+                    // Reject asks why first; a redelivered click opens nothing.
+                    if !self.first_delivery(&delivery).await {
+                        return None;
                     }
-                    "reject" => return None,
-                    "approve" => {}
-                    _ => return Some((private("That button is not one of releasebot's."), None)),
-                }
-                let line = ReleaseId::parse(release)
-                    .map(|id| format!("approve {id}"))
-                    .map_err(|e| e.0);
+                    return Some((reason_modal(&button.release.to_string()), None));
+                };
                 let job = self.job(
                     &click.token,
                     &click.user,
                     click.member.as_ref(),
                     click.channel_id,
-                    line,
+                    Ok(Request::Command(command)),
                     &delivery,
                 );
                 (deferred(), Some(job))
@@ -123,13 +120,13 @@ impl DiscordBot {
                         _ => None,
                     })
                     .unwrap_or_default();
-                let line = Ok(format!("reject {release} {}", reason.replace('\n', " ")));
+                let request = chat::reject_reason(release, &reason).map(Request::Command);
                 let job = self.job(
                     &submit.token,
                     &submit.user,
                     submit.member.as_ref(),
                     submit.channel_id,
-                    line,
+                    request,
                     &delivery,
                 );
                 (deferred(), Some(job))
@@ -147,7 +144,7 @@ impl DiscordBot {
         user: &User,
         member: Option<&Member>,
         channel: ChannelId,
-        line: Result<String, String>,
+        request: Result<Request, Text>,
         delivery: &str,
     ) -> Job {
         let actor = discord_user(user);
@@ -162,7 +159,7 @@ impl DiscordBot {
             token: token.to_string(),
             actor,
             channel: discord_channel(channel),
-            line,
+            request,
             delivery: delivery.to_string(),
         }
     }
@@ -191,20 +188,25 @@ impl DiscordBot {
 
     /// Runs the job and edits the deferred answer with the reply.
     pub async fn finish(&self, job: Job) {
-        let text = match job.line {
-            Ok(line) => {
-                let outcome = self.run(job.actor, job.channel, line, &job.delivery).await;
+        let text = match job.request {
+            Ok(request) => {
+                let outcome = self
+                    .run(job.actor, job.channel, request, &job.delivery)
+                    .await;
                 if outcome.duplicate {
                     return;
                 }
                 outcome.text
             }
             Err(why) => {
-                self.first_delivery(&job.delivery);
+                self.first_delivery(&job.delivery).await;
                 why
             }
         };
-        let edit = EditInteractionResponse::new().content(fit(&self.shown(&text)));
+        let (words, allowed) = self.shown(&text);
+        let edit = EditInteractionResponse::new()
+            .content(fit(&words))
+            .allowed_mentions(allowed);
         // Over HTTP, the deferral is our response body and may reach Discord
         // after a quick command is done: try the edit again a few times.
         for pause in EDIT_RETRIES {
@@ -240,7 +242,7 @@ impl DiscordBot {
                 .iter()
                 .find_map(|tag| text::after_mention(&message.content, tag).map(str::to_string))
         });
-        let release = self.thread_release(message.channel_id);
+        let release = self.thread_release(message.channel_id).await;
         let line = match (mentioned, release) {
             (Some(line), Some(release)) => {
                 let line = text::slash_text(Some(&line));
@@ -255,11 +257,16 @@ impl DiscordBot {
             return;
         };
         let delivery = format!("discord:message:{}", message.id);
-        if self.seen(&delivery) {
+        if self.seen(&delivery).await {
             return;
         }
         let outcome = self
-            .run(actor, discord_channel(message.channel_id), line, &delivery)
+            .run(
+                actor,
+                discord_channel(message.channel_id),
+                Request::Line(line),
+                &delivery,
+            )
             .await;
         if outcome.duplicate {
             return;
@@ -268,8 +275,10 @@ impl DiscordBot {
         if outcome.ok && outcome.changed && release.is_some() {
             return;
         }
+        let (words, allowed) = self.shown(&outcome.text);
         let answer = CreateMessage::new()
-            .content(fit(&self.shown(&outcome.text)))
+            .content(fit(&words))
+            .allowed_mentions(allowed.replied_user(false))
             .reference_message(&message);
         if let Err(error) = message.channel_id.send_message(&self.http, answer).await {
             tracing::warn!(%error, "answering a message failed");
@@ -277,11 +286,16 @@ impl DiscordBot {
     }
 
     /// The release whose thread `channel` is (a thread's id is its message's).
-    fn thread_release(&self, channel: ChannelId) -> Option<ReleaseId> {
+    async fn thread_release(&self, channel: ChannelId) -> Option<ReleaseId> {
         let message = channel.get().to_string();
-        self.announcement_channels
-            .iter()
-            .find_map(|announced| self.engine.release_for_thread(announced, &message))
+        for announced in &self.announcement_channels {
+            let found =
+                chat::thread_release(&self.engine, announced.clone(), message.clone()).await;
+            if found.is_some() {
+                return found;
+            }
+        }
+        None
     }
 
     /// Runs a command from the Discord delivery `delivery`.
@@ -289,7 +303,7 @@ impl DiscordBot {
         &self,
         actor: UserRef,
         origin: ChannelRef,
-        line: String,
+        request: Request,
         delivery: &str,
     ) -> Outcome {
         crate::chat::run(
@@ -297,7 +311,7 @@ impl DiscordBot {
             &self.waker,
             actor,
             origin,
-            line,
+            request,
             Some(delivery),
         )
         .await

@@ -148,26 +148,31 @@ impl DiscordBot {
 
     /// Marks a delivery that runs no command (a button opening a modal)
     /// handled; false for a redelivery.
-    fn first_delivery(&self, delivery: &str) -> bool {
-        self.engine.first_delivery(delivery)
+    async fn first_delivery(&self, delivery: &str) -> bool {
+        crate::chat::first_delivery(&self.engine, delivery).await
     }
 
     /// Whether a delivery was handled already; a command's own transaction
     /// marks it (see `chat::run`).
-    fn seen(&self, delivery: &str) -> bool {
-        self.engine.delivery_seen(delivery)
+    async fn seen(&self, delivery: &str) -> bool {
+        crate::chat::seen(&self.engine, delivery).await
     }
 
     /// The name to show for someone of another platform (`slack:U…`).
-    fn display(&self, user: &str) -> Option<String> {
-        self.engine
-            .name_of(&crate::domain::ids::UserRef::parse(user).ok()?)
+    fn display(&self, user: &crate::domain::ids::UserRef) -> Option<String> {
+        self.engine.name_of(user)
     }
 
-    /// Engine text as Discord shows it: mentions for Discord people, names
-    /// for others.
-    fn shown(&self, text: &str) -> String {
-        render::with_mentions(text, &|user| self.display(user))
+    /// Engine text as Discord shows it (mentions for Discord people and
+    /// roles, names for others), cut to one message, and who it may ping.
+    fn shown(
+        &self,
+        text: &crate::domain::text::Text,
+    ) -> (String, serenity::all::CreateAllowedMentions) {
+        (
+            render::content(text, &|user| self.display(user)),
+            render::allowed_mentions(text),
+        )
     }
 }
 

@@ -12,6 +12,7 @@ use super::rest::Failure;
 use super::{render, DiscordBot};
 use crate::domain::ids::ChannelRef;
 use crate::domain::message::Message;
+use crate::domain::text::Text;
 use crate::notify::{ChatSink, DeliveryError};
 
 /// How many of a channel's latest messages a retry looks through.
@@ -182,11 +183,14 @@ impl ChatSink for DiscordBot {
         &self,
         channel: &ChannelRef,
         posted: &str,
-        line: &str,
+        line: &Text,
     ) -> Result<(), DeliveryError> {
         let message = message_id(posted)?;
         let thread = ChannelId::new(message.get());
-        let content = CreateMessage::new().content(self.shown(line));
+        let (words, allowed) = self.shown(line);
+        let content = CreateMessage::new()
+            .content(words)
+            .allowed_mentions(allowed);
         match self.send(thread, &content).await {
             Ok(_) => Ok(()),
             Err(error) if error.is_unknown_channel() => {
@@ -203,11 +207,14 @@ impl ChatSink for DiscordBot {
         }
     }
 
-    async fn post_text(&self, channel: &ChannelRef, text: &str) -> Result<(), DeliveryError> {
+    async fn post_text(&self, channel: &ChannelRef, text: &Text) -> Result<(), DeliveryError> {
         let id = channel_id(channel)?;
-        for chunk in chunks(text) {
-            self.send(id, &CreateMessage::new().content(self.shown(&chunk)))
-                .await?;
+        let (words, allowed) = self.shown(text);
+        for chunk in chunks(&words) {
+            let create = CreateMessage::new()
+                .content(chunk)
+                .allowed_mentions(allowed.clone());
+            self.send(id, &create).await?;
         }
         Ok(())
     }

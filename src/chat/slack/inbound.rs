@@ -8,8 +8,9 @@ use std::sync::Arc;
 use slack_morphism::prelude::*;
 
 use super::{render, SlackBot};
-use crate::chat::{text, Outcome};
+use crate::chat::{self, text, Outcome, Request};
 use crate::domain::ids::{ChannelRef, ReleaseId, UserRef};
+use crate::domain::text::Text;
 
 /// The modal that asks for a rejection's reason.
 const REJECT_VIEW: &str = "release_reject";
@@ -22,7 +23,7 @@ impl SlackBot {
         let bot = self.clone();
         tokio::spawn(async move {
             let delivery = format!("slack:command:{}", event.trigger_id);
-            if bot.seen(&delivery) {
+            if bot.seen(&delivery).await {
                 return;
             }
             let line = text::slash_text(event.text.as_deref());
@@ -30,16 +31,17 @@ impl SlackBot {
                 .run(
                     user(&event.user_id),
                     channel(&event.channel_id),
-                    line,
+                    Request::Line(line),
                     &delivery,
                 )
                 .await;
             if outcome.duplicate {
                 return;
             }
-            let visible = outcome.ok && outcome.changed;
+            // To its author only: a change shows to everybody already, in
+            // the edited announcement and its thread line.
             let answered = bot
-                .respond(event.response_url.value().as_str(), &outcome.text, visible)
+                .respond(event.response_url.value().as_str(), &outcome.text)
                 .await;
             if !answered {
                 // response_url takes 5 answers in 30 minutes; past that, whisper.
@@ -84,41 +86,51 @@ impl SlackBot {
         let Some(who) = event.user.as_ref().map(|u| user(&u.id)) else {
             return;
         };
-        let where_ = event.channel.as_ref().map(|c| channel(&c.id));
+        let origin = event
+            .channel
+            .as_ref()
+            .map_or_else(|| channel_ref("slack:direct"), |c| channel(&c.id));
         for action in event.actions.iter().flatten() {
             let delivery = format!("slack:action:{}:{}", event.trigger_id, action.action_id);
-            if self.seen(&delivery) {
+            if self.seen(&delivery).await {
                 continue;
             }
-            let Some(release) = action
-                .value
-                .as_deref()
-                .and_then(|v| ReleaseId::parse(v).ok())
-            else {
-                continue;
+            let value = action.value.as_deref().unwrap_or_default();
+            let button = match chat::button(action.action_id.value(), value, render::button_action)
+            {
+                Ok(button) => button,
+                Err(refusal) => {
+                    // Not one of ours, or not a release: say so, change nothing.
+                    if let Some(url) = &event.response_url {
+                        self.respond(url.value().as_str(), &refusal).await;
+                    }
+                    continue;
+                }
             };
-            match action.action_id.value().as_str() {
-                render::APPROVE => {
-                    let origin = where_
-                        .clone()
-                        .unwrap_or_else(|| channel_ref("slack:direct"));
+            match button.command() {
+                Some(command) => {
                     let outcome = self
-                        .run(who.clone(), origin, format!("approve {release}"), &delivery)
+                        .run(
+                            who.clone(),
+                            origin.clone(),
+                            Request::Command(command),
+                            &delivery,
+                        )
                         .await;
                     if outcome.duplicate {
                         continue;
                     }
                     if let Some(url) = &event.response_url {
-                        self.respond(url.value().as_str(), &outcome.text, false)
-                            .await;
+                        self.respond(url.value().as_str(), &outcome.text).await;
                     }
                 }
-                render::REJECT if self.first_delivery(&delivery) => {
+                // Reject asks why first.
+                None if self.first_delivery(&delivery).await => {
                     let channel_id = event.channel.as_ref().map(|c| c.id.to_string());
-                    self.ask_reason(&event.trigger_id, release, channel_id)
+                    self.ask_reason(&event.trigger_id, button.release, channel_id)
                         .await
                 }
-                _ => {}
+                None => {}
             }
         }
     }
@@ -161,14 +173,11 @@ impl SlackBot {
             return;
         }
         let delivery = format!("slack:view:{}", event.view.state_params.id);
-        if self.seen(&delivery) {
+        if self.seen(&delivery).await {
             return;
         }
         let metadata = modal.private_metadata.clone().unwrap_or_default();
         let (release, channel_id) = metadata.split_once('|').unwrap_or((&metadata, ""));
-        let Ok(release) = ReleaseId::parse(release) else {
-            return;
-        };
         let reason = event
             .view
             .state_params
@@ -184,8 +193,13 @@ impl SlackBot {
         } else {
             channel(&channel_id.into())
         };
-        let line = format!("reject {release} {}", reason.replace('\n', " "));
-        let outcome = self.run(who, origin, line, &delivery).await;
+        let outcome = match chat::reject_reason(release, &reason) {
+            Ok(command) => {
+                self.run(who, origin, Request::Command(command), &delivery)
+                    .await
+            }
+            Err(refusal) => Outcome::refused(refusal),
+        };
         if !outcome.ok && !outcome.duplicate && !channel_id.is_empty() {
             self.whisper(&channel_id.into(), &event.user.id, None, &outcome.text)
                 .await;
@@ -225,16 +239,16 @@ impl SlackBot {
         {
             return;
         }
-        let Some(release) = self.thread_release(channel_id, thread) else {
+        let Some(release) = self.thread_release(channel_id, thread).await else {
             return;
         };
         let Some(line) = text::thread_command(&body, release) else {
             return;
         };
-        if self.seen(delivery) {
+        if self.seen(delivery).await {
             return;
         }
-        self.answer_in_thread(author, channel_id, thread, true, line, delivery)
+        self.answer_in_thread(author, channel_id, Some(thread), true, line, delivery)
             .await;
     }
 
@@ -252,7 +266,7 @@ impl SlackBot {
         let Some(line) = line else {
             return;
         };
-        if self.seen(delivery) {
+        if self.seen(delivery).await {
             return;
         }
         let line = text::slash_text(Some(&line));
@@ -261,16 +275,18 @@ impl SlackBot {
             .thread_ts
             .clone()
             .unwrap_or_else(|| mention.origin.ts.clone());
-        let release = self.thread_release(&mention.channel, &thread);
+        let release = self.thread_release(&mention.channel, &thread).await;
         let line = match release {
             Some(release) => text::thread_command(&line, release).unwrap_or(line),
             None => line,
         };
         let announced_there = release.is_some();
+        // A top-level mention is answered in the channel: Slack shows no
+        // ephemeral message in a thread that does not exist yet.
         self.answer_in_thread(
             &mention.user,
             &mention.channel,
-            &thread,
+            mention.origin.thread_ts.as_ref(),
             announced_there,
             line,
             delivery,
@@ -278,52 +294,44 @@ impl SlackBot {
         .await;
     }
 
-    /// Runs a command written in a thread (or a mention) and answers there:
-    /// errors and queries to the writer alone, changes in the thread, unless
-    /// it is the release's own thread (`announced_there`), where the
-    /// notifier adds the step.
+    /// Runs a command written in a thread (or a mention) and answers its
+    /// author alone, where they see it (`thread`: the thread they wrote in,
+    /// `None` for the channel). A change in the release's own thread
+    /// (`announced_there`) needs no answer: its thread line tells everybody.
     async fn answer_in_thread(
         &self,
         author: &SlackUserId,
         channel_id: &SlackChannelId,
-        thread: &SlackTs,
+        thread: Option<&SlackTs>,
         announced_there: bool,
         line: String,
         delivery: &str,
     ) {
         let outcome = self
-            .run(user(author), channel(channel_id), line, delivery)
+            .run(
+                user(author),
+                channel(channel_id),
+                Request::Line(line),
+                delivery,
+            )
             .await;
-        if outcome.duplicate {
+        if outcome.duplicate || (outcome.ok && outcome.changed && announced_there) {
             return;
         }
-        if !outcome.ok || !outcome.changed {
-            self.whisper(channel_id, author, Some(thread), &outcome.text)
-                .await;
-        } else if !announced_there {
-            let text = mrkdwn(&self.named(&outcome.text).await);
-            let request = super::sink::quiet(
-                SlackApiChatPostMessageRequest::new(
-                    channel_id.clone(),
-                    SlackMessageContent::new().with_text(text),
-                )
-                .with_thread_ts(thread.clone()),
-            );
-            let session = self.session();
-            let posted = self.timed("chat.postMessage", session.chat_post_message(&request));
-            if let Some(Err(error)) = posted.await {
-                tracing::warn!(%error, "answering in a thread failed");
-            }
-        }
+        self.whisper(channel_id, author, thread, &outcome.text)
+            .await;
     }
 
     fn mention(&self) -> Option<String> {
         self.bot_user.get().map(|id| format!("<@{id}>"))
     }
 
-    fn thread_release(&self, channel_id: &SlackChannelId, thread: &SlackTs) -> Option<ReleaseId> {
-        self.engine
-            .release_for_thread(&channel(channel_id), thread.value())
+    async fn thread_release(
+        &self,
+        channel_id: &SlackChannelId,
+        thread: &SlackTs,
+    ) -> Option<ReleaseId> {
+        chat::thread_release(&self.engine, channel(channel_id), thread.to_string()).await
     }
 
     /// Runs a command from the Slack delivery `delivery` as a Slack user,
@@ -333,7 +341,7 @@ impl SlackBot {
         &self,
         actor: UserRef,
         origin: ChannelRef,
-        line: String,
+        request: Request,
         delivery: &str,
     ) -> Outcome {
         self.names
@@ -344,19 +352,19 @@ impl SlackBot {
             &self.waker,
             actor,
             origin,
-            line,
+            request,
             Some(delivery),
         )
         .await
     }
 
-    /// Answers on a `response_url`: to the channel, or to the asker alone.
-    /// False when Slack did not take it.
-    async fn respond(&self, url: &str, text: &str, visible: bool) -> bool {
+    /// Answers on a `response_url`, to the asker alone. False when Slack
+    /// did not take it.
+    async fn respond(&self, url: &str, text: &Text) -> bool {
         let body = serde_json::json!({
-            "response_type": if visible { "in_channel" } else { "ephemeral" },
+            "response_type": "ephemeral",
             "replace_original": false,
-            "text": mrkdwn(&self.named(text).await),
+            "text": excerpt_in_code(self.mrkdwn(text).await),
         });
         let sent = self.http.post(url).json(&body).send().await;
         match sent {
@@ -378,9 +386,10 @@ impl SlackBot {
         channel_id: &SlackChannelId,
         to: &SlackUserId,
         thread: Option<&SlackTs>,
-        text: &str,
+        text: &Text,
     ) {
-        let content = SlackMessageContent::new().with_text(mrkdwn(&self.named(text).await));
+        let content =
+            SlackMessageContent::new().with_text(excerpt_in_code(self.mrkdwn(text).await));
         let mut request =
             SlackApiChatPostEphemeralRequest::new(channel_id.clone(), to.clone(), content);
         if let Some(thread) = thread {
@@ -394,13 +403,12 @@ impl SlackBot {
     }
 }
 
-/// Engine text for mrkdwn: markup characters escaped, and a parse error's
-/// caret excerpt kept in a code block so the caret still lines up.
-fn mrkdwn(text: &str) -> String {
-    let escaped = render::escape(text);
-    match escaped.split_once("\n    ") {
+/// A parse error's caret excerpt (indented under its message) kept in a
+/// code block, so the caret still lines up.
+fn excerpt_in_code(mrkdwn: String) -> String {
+    match mrkdwn.split_once("\n    ") {
         Some((message, excerpt)) => format!("{message}\n```    {excerpt}```"),
-        None => escaped,
+        None => mrkdwn,
     }
 }
 

@@ -19,6 +19,8 @@ use slack_morphism::prelude::*;
 use crate::app::Waker;
 use crate::clock::Clock;
 use crate::config::SlackConfig;
+use crate::domain::ids::UserRef;
+use crate::domain::text::Text;
 use crate::engine::Engine;
 use crate::notify::DeliveryError;
 
@@ -133,35 +135,34 @@ impl SlackBot {
         self.client.open_session(&self.token)
     }
 
-    /// `text` with Slack user ids shown as names (looked up once, then cached).
-    async fn named(&self, text: &str) -> String {
+    /// `text` as mrkdwn, with the names of the Slack people it names
+    /// looked up first (once, then cached).
+    async fn mrkdwn(&self, text: &Text) -> String {
         self.names
             .resolve(&self.session(), render::user_ids(text), &self.engine)
             .await;
-        render::with_names(text, &|user| self.display(user))
+        render::mrkdwn(text, &|user| self.display(user))
     }
 
-    /// The name to show for `platform:id`: Slack's own for Slack people,
-    /// what the engine learned from their platform for others.
-    fn display(&self, user: &str) -> Option<String> {
-        match user.strip_prefix("slack:") {
-            Some(id) => self.names.get(id),
-            None => self
-                .engine
-                .name_of(&crate::domain::ids::UserRef::parse(user).ok()?),
+    /// The name to show for someone: Slack's own for Slack people, what
+    /// the engine learned from their platform for others.
+    fn display(&self, user: &UserRef) -> Option<String> {
+        match user.platform() {
+            "slack" => self.names.get(user.local()),
+            _ => self.engine.name_of(user),
         }
     }
 
     /// Marks a delivery that runs no command (a button opening a modal)
     /// handled; false for a redelivery.
-    fn first_delivery(&self, delivery: &str) -> bool {
-        self.engine.first_delivery(delivery)
+    async fn first_delivery(&self, delivery: &str) -> bool {
+        crate::chat::first_delivery(&self.engine, delivery).await
     }
 
     /// Whether a delivery was handled already; a command's own transaction
     /// marks it (see `chat::run`).
-    fn seen(&self, delivery: &str) -> bool {
-        self.engine.delivery_seen(delivery)
+    async fn seen(&self, delivery: &str) -> bool {
+        crate::chat::seen(&self.engine, delivery).await
     }
 }
 

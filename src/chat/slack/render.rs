@@ -1,32 +1,41 @@
-//! The announcement as Block Kit: a header, the release's facts as fields,
-//! and Approve / Reject buttons while approvals are open. Slack user ids in
-//! text are shown as names.
+//! Engine text and announcements for Slack: text spans as mrkdwn (people's
+//! words escaped, people pinged only when the span asks, named otherwise),
+//! and the announcement as Block Kit with the buttons its status allows.
 
 use slack_morphism::prelude::*;
 
 use crate::chat::text;
-use crate::domain::message::Message;
+use crate::domain::ids::UserRef;
+use crate::domain::message::{ButtonAction, Message};
+use crate::domain::text::{write_plain, Span, Text};
 
-/// `action_id`s of the announcement's buttons; the value is the release id.
-pub const APPROVE: &str = "release_approve";
-pub const REJECT: &str = "release_reject";
-
-/// Slack caps a header's text at 150 characters.
+/// Slack caps a header's text at 150 characters, and a section's at 3000.
 const HEADER_MAX: usize = 150;
+const SECTION_MAX: usize = 3000;
 
-/// The Slack user ids (`U024BE7LH`, `W…`) in `text`, in order.
-pub fn user_ids(text: &str) -> Vec<&str> {
-    text.split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|word| text::is_slack_user(word))
-        .collect()
+/// A button's `action_id`: `release_<action>`; its value is the release id.
+pub fn action_id(action: ButtonAction) -> String {
+    format!("release_{}", action.as_str())
 }
 
-/// `text` with every user id (Slack's, or another platform's) that `name`
-/// knows, given as `platform:id`, replaced by the name.
-pub fn with_names(text: &str, name: &dyn Fn(&str) -> Option<String>) -> String {
-    text::replace_words(text, &|word| {
-        text::user_in_text(word).and_then(|user| name(&user))
-    })
+/// The action a button's `action_id` stands for, if it is one of ours.
+pub fn button_action(action_id: &str) -> Option<ButtonAction> {
+    action_id
+        .strip_prefix("release_")
+        .and_then(ButtonAction::parse)
+}
+
+/// The Slack user ids `text` names, to look their names up first.
+pub fn user_ids(text: &Text) -> Vec<&str> {
+    text.spans()
+        .iter()
+        .filter_map(|span| match span {
+            Span::Person { user, .. } if user.platform() == "slack" && !user.is_group() => {
+                Some(user.local())
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// Escapes what Slack's mrkdwn treats as markup (`&`, `<`, `>`).
@@ -36,36 +45,71 @@ pub fn escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// A person as Slack shows them: a mention when pinged, else the name
+/// `name` knows (a Slack user group by its handle), else the id.
+fn person(user: &UserRef, ping: bool, name: &dyn Fn(&UserRef) -> Option<String>) -> String {
+    let local = user.local();
+    if user.platform() == "slack" {
+        if let Some(handle) = local.strip_prefix('@') {
+            return format!("@{}", escape(handle));
+        }
+        if ping {
+            return format!("<@{local}>");
+        }
+    }
+    escape(&name(user).unwrap_or_else(|| local.to_string()))
+}
+
+/// Text as mrkdwn.
+pub fn mrkdwn(text: &Text, name: &dyn Fn(&UserRef) -> Option<String>) -> String {
+    text.render(&mut |span, out| match span {
+        Span::Plain(words) => out.push_str(&escape(words)),
+        Span::Person { user, ping } => out.push_str(&person(user, *ping, name)),
+        Span::Channel(channel) if channel.platform() == "slack" => {
+            out.push_str(&format!("<#{}>", channel.local()))
+        }
+        Span::Code(code) => out.push_str(&format!("`{}`", escape(&code.replace('`', "'")))),
+        Span::Link(url) => out.push_str(&format!("<{}>", escape(url))),
+        other => out.push_str(&escape(&{
+            let mut plain = String::new();
+            write_plain(other, &mut plain);
+            plain
+        })),
+    })
+}
+
+/// Text where Slack shows no markup (headers, notification fallbacks):
+/// people by name.
+pub fn plain(text: &Text, name: &dyn Fn(&UserRef) -> Option<String>) -> String {
+    text.to_plain(&|user| name(user).unwrap_or_else(|| user.local().to_string()))
+}
+
 /// The announcement's blocks and its plain-text fallback (notifications and
 /// screen readers use the text).
 pub fn announcement(
     message: &Message,
-    name: &dyn Fn(&str) -> Option<String>,
+    name: &dyn Fn(&UserRef) -> Option<String>,
 ) -> SlackMessageContent {
-    let requester = name(&message.requester)
-        .or_else(|| {
-            message
-                .requester
-                .split_once(':')
-                .map(|(_, local)| local.to_string())
-        })
-        .unwrap_or_default();
     let mut facts: Vec<(String, String)> = Vec::new();
     if !message.service.is_empty() {
-        facts.push(("Service".into(), message.service.clone()));
-        facts.push(("Version".into(), message.version.clone()));
-        facts.push(("Environment".into(), message.environment.clone()));
+        let requester = match UserRef::parse(&message.requester) {
+            Ok(user) => person(&user, false, name),
+            Err(_) => escape(&message.requester),
+        };
+        facts.push(("Service".into(), escape(&message.service)));
+        facts.push(("Version".into(), escape(&message.version)));
+        facts.push(("Environment".into(), escape(&message.environment)));
         facts.push(("Requester".into(), requester));
     }
     for field in &message.fields {
-        facts.push((field.label.clone(), field.value.clone()));
+        facts.push((field.label.clone(), escape(&field.value)));
     }
     let fields: Vec<SlackBlockText> = facts
         .iter()
-        .map(|(label, value)| md!("*{}*\n{}", escape(label), escape(&with_names(value, name))))
+        .map(|(label, value)| md!("*{}*\n{}", escape(label), value))
         .collect();
     let mut blocks: Vec<SlackBlock> = vec![SlackHeaderBlock::new(pt!(text::shorten(
-        &with_names(&message.headline, name),
+        &plain(&message.headline, name),
         HEADER_MAX
     )))
     .into()];
@@ -73,20 +117,29 @@ pub fn announcement(
     for chunk in fields.chunks(10) {
         blocks.push(SlackSectionBlock::new().with_fields(chunk.to_vec()).into());
     }
+    if let Some(notes) = &message.notes {
+        let notes = text::shorten(&escape(notes), SECTION_MAX - "*Notes*\n".len());
+        blocks.push(
+            SlackSectionBlock::new()
+                .with_text(md!("*Notes*\n{}", notes))
+                .into(),
+        );
+    }
     if !message.actions.is_empty() {
         let buttons: Vec<SlackActionBlockElement> = message
             .actions
             .iter()
             .map(|action| {
-                let (action_id, style) = match action.command.as_str() {
-                    "approve" => (APPROVE, SlackBlockButtonStyle::Primary),
-                    _ => (REJECT, SlackBlockButtonStyle::Danger),
-                };
-                SlackBlockButtonElement::new(pt!(action.label.clone()))
-                    .with_action_id(action_id.into())
-                    .with_value(action.release.to_string())
-                    .with_style(style)
-                    .into()
+                let button = SlackBlockButtonElement::new(pt!(action.label.clone()))
+                    .with_action_id(action_id(action.action).into())
+                    .with_value(action.release.to_string());
+                match action.action {
+                    ButtonAction::Approve | ButtonAction::Deploy => {
+                        button.with_style(SlackBlockButtonStyle::Primary)
+                    }
+                    ButtonAction::Reject => button.with_style(SlackBlockButtonStyle::Danger),
+                }
+                .into()
             })
             .collect();
         blocks.push(
@@ -96,20 +149,25 @@ pub fn announcement(
         );
     }
     SlackMessageContent::new()
-        .with_text(with_names(&message.to_text(), name))
+        .with_text(mrkdwn(&message.to_text(), name))
         .with_blocks(blocks)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::ReleaseId;
 
-    fn names(user: &str) -> Option<String> {
-        match user {
+    fn names(user: &UserRef) -> Option<String> {
+        match user.as_str() {
             "slack:U024BE7LH" => Some("Alice Ng".to_string()),
-            "discord:80351110224678912" => Some("dave".to_string()),
+            "discord:80351110224678912" => Some("dave <3".to_string()),
             _ => None,
         }
+    }
+
+    fn user(text: &str) -> UserRef {
+        UserRef::parse(text).unwrap()
     }
 
     fn message() -> Message {
@@ -117,19 +175,27 @@ mod tests {
     }
 
     #[test]
-    fn user_ids_become_names_and_other_words_stay() {
+    fn people_are_named_unless_pinged_and_words_are_escaped() {
+        let text = Text::plain("a<b & c>d <!channel> by ")
+            .person(&user("slack:U024BE7LH"))
+            .say(" and ")
+            .person(&user("discord:80351110224678912"))
+            .say(", asking ")
+            .ping(&user("slack:U024BE7LH"))
+            .say(" and ")
+            .person(&user("slack:@release-team"))
+            .say(" in ")
+            .code("deploy R-1")
+            .say(": ")
+            .link("https://ci.example/run?a=1&b=2")
+            .say(" ")
+            .release(ReleaseId::new(1));
         assert_eq!(
-            with_names(
-                "requested by U024BE7LH (UNKNOWN1X, US), 80351110224678912",
-                &names
-            ),
-            "requested by Alice Ng (UNKNOWN1X, US), dave"
+            mrkdwn(&text, &names),
+            "a&lt;b &amp; c&gt;d &lt;!channel&gt; by Alice Ng and dave &lt;3, asking <@U024BE7LH> \
+             and @release-team in `deploy R-1`: <https://ci.example/run?a=1&amp;b=2> R-1"
         );
-        assert_eq!(
-            user_ids("by U024BE7LH and W0123ABCD"),
-            vec!["U024BE7LH", "W0123ABCD"]
-        );
-        assert!(user_ids("UPPERCASE words only").is_empty());
+        assert_eq!(user_ids(&text), vec!["U024BE7LH", "U024BE7LH"]);
     }
 
     #[test]
@@ -146,9 +212,32 @@ mod tests {
         assert_eq!(fields[3]["text"], "*Requester*\nAlice Ng");
         assert_eq!(fields[4]["text"], "*Approvals*\n0/2");
         assert_eq!(blocks[2]["type"], "actions");
-        assert_eq!(blocks[2]["elements"][0]["action_id"], APPROVE);
+        assert_eq!(blocks[2]["elements"][0]["action_id"], "release_approve");
         assert_eq!(blocks[2]["elements"][0]["value"], "R-1");
         assert_eq!(blocks[2]["elements"][0]["style"], "primary");
         assert!(json["text"].as_str().unwrap().contains("Alice Ng"));
+    }
+
+    #[test]
+    fn notes_show_escaped_and_shortened_to_slacks_limit() {
+        let mut message = message();
+        message.notes = Some(format!("fixes <login> & {}", "x".repeat(4000)));
+        let json = serde_json::to_value(announcement(&message, &names)).unwrap();
+        let notes = json["blocks"][2]["text"]["text"].as_str().unwrap();
+        assert!(
+            notes.starts_with("*Notes*\nfixes &lt;login&gt; &amp; x"),
+            "{notes}"
+        );
+        assert!(notes.chars().count() <= SECTION_MAX);
+        assert!(notes.ends_with('…'));
+    }
+
+    #[test]
+    fn button_ids_decode_to_their_action_and_nothing_else() {
+        for action in ButtonAction::ALL {
+            assert_eq!(button_action(&action_id(action)), Some(action));
+        }
+        assert_eq!(button_action("release_launch"), None);
+        assert_eq!(button_action("approve"), None);
     }
 }

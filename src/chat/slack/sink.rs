@@ -9,6 +9,7 @@ use slack_morphism::prelude::*;
 use super::{delivery_error, render, SlackBot};
 use crate::domain::ids::ChannelRef;
 use crate::domain::message::Message;
+use crate::domain::text::Text;
 use crate::notify::{ChatSink, DeliveryError};
 
 impl SlackBot {
@@ -116,10 +117,9 @@ impl ChatSink for SlackBot {
         &self,
         channel: &ChannelRef,
         posted: &str,
-        line: &str,
+        line: &Text,
     ) -> Result<(), DeliveryError> {
-        // Thread lines carry people's words (reasons, comments): escaped.
-        let text = render::escape(&self.named(line).await);
+        let text = self.mrkdwn(line).await;
         let request = quiet(
             SlackApiChatPostMessageRequest::new(
                 channel_id(channel),
@@ -134,8 +134,8 @@ impl ChatSink for SlackBot {
         Ok(())
     }
 
-    async fn post_text(&self, channel: &ChannelRef, text: &str) -> Result<(), DeliveryError> {
-        let text = render::escape(&self.named(text).await);
+    async fn post_text(&self, channel: &ChannelRef, text: &Text) -> Result<(), DeliveryError> {
+        let text = self.mrkdwn(text).await;
         let request = quiet(SlackApiChatPostMessageRequest::new(
             channel_id(channel),
             SlackMessageContent::new().with_text(text),
