@@ -4,12 +4,13 @@
 //!   command language and its parser, the platform-neutral message model.
 //! - [`engine`]: runs a command from an actor as one store transaction and
 //!   says what to reply.
-//! - [`store`]: sled behind typed methods — releases, indexes, the
-//!   hash-chained audit log and the outboxes.
+//! - [`store`]: the store behind a port (sled embedded, PostgreSQL shared) —
+//!   releases, indexes, the hash-chained audit log and the outboxes.
 //! - [`notify`]: the notifier worker, delivering announcements to chat.
 //! - [`ci`]: the relay worker, delivering deploys and rollbacks to CI;
 //!   [`lanes`]: which lanes of outbox work both workers have under way.
-//! - [`chat`]: adapters that translate platform events (the shell for now).
+//! - [`chat`]: adapters that translate platform events into commands and
+//!   render the engine's structured text (shell, Slack, Discord).
 //! - [`app`]: wires engine and workers together with one shutdown signal.
 //! - [`config`], [`clock`], [`cli`]: typed config, time as a parameter, the
 //!   command line; [`failpoint`]: named crash points for tests.

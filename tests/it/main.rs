@@ -12,6 +12,7 @@ mod crash;
 mod cross_platform;
 mod discord;
 mod discord_app;
+mod discord_seam;
 mod failover;
 mod fake_ci;
 mod fake_discord;

@@ -947,3 +947,35 @@ async fn peoples_words_in_thread_lines_are_escaped_for_mrkdwn() {
     );
     bot.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_top_level_mention_is_answered_in_the_channel_where_the_asker_sees_it() {
+    let bot = SlackApp::spawn("socket").await;
+    connected(&bot).await;
+    slash(&bot, "env-m1", ALICE, "request api 2.4.0 to production").await;
+    answer(&bot, "trigger-env-m1").await;
+    bot.fake.send(&event_envelope(
+        "env-m2",
+        "Ev0STATUS",
+        app_mention(
+            BOB,
+            STAKEHOLDERS,
+            "1764151400.000001",
+            &format!("<@{BOT_USER}> status R-1"),
+        ),
+        0,
+    ));
+    eventually("the answer", || {
+        !bot.fake.ok_calls("chat.postEphemeral").is_empty()
+    })
+    .await;
+    let answer = bot.fake.ok_calls("chat.postEphemeral").remove(0);
+    assert_eq!(answer["user"], BOB, "{answer}");
+    assert_eq!(answer["channel"], STAKEHOLDERS, "{answer}");
+    assert!(
+        answer.get("thread_ts").is_none_or(Value::is_null),
+        "not in a thread that does not exist yet: {answer}"
+    );
+    assert!(answer["text"].as_str().unwrap().contains("R-1 api 2.4.0"));
+    bot.stop().await;
+}

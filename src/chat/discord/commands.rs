@@ -266,7 +266,13 @@ pub fn to_line(sub: &str, values: &BTreeMap<String, String>) -> Result<String, S
         line.push_str(o.prefix);
         if o.quoted {
             line.push('"');
-            line.push_str(&value.replace('"', "'"));
+            // Escaped, not replaced: the parser reads `\"` back as `"`.
+            for c in value.chars() {
+                if matches!(c, '"' | '“' | '”' | '\\') {
+                    line.push('\\');
+                }
+                line.push(c);
+            }
             line.push('"');
         } else {
             line.push_str(value);
@@ -341,7 +347,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             line,
-            "request api 2.4.0 to production at 2026-12-01 14:00 notes \"fixes 'login'\" priority high"
+            r#"request api 2.4.0 to production at 2026-12-01 14:00 notes "fixes \"login\"" priority high"#
         );
         assert_eq!(
             to_line(

@@ -1,0 +1,272 @@
+//! What Discord users see of the chat seam, against the fake Discord:
+//! people and roles as mentions with only the needed ones pingable,
+//! buttons that follow the release's status, notes on the announcement,
+//! and bad buttons and modals answered without changing anything.
+
+use serde_json::{json, Value};
+
+use crate::discord_app::DiscordApp;
+use crate::fake_discord::{click, modal_submit, slash, ALICE, BOB, CAROL, LEADS_ROLE, RELEASES};
+use crate::fake_slack::eventually;
+
+const ALICE_: (&str, &str, &[&str]) = (ALICE, "alice", &[]);
+const BOB_: (&str, &str, &[&str]) = (BOB, "bob", &[]);
+const CAROL_: (&str, &str, &[&str]) = (CAROL, "carol", &[LEADS_ROLE]);
+
+async fn ready(bot: &DiscordApp) {
+    eventually("the gateway session", || bot.fake.live_gateways() == 1).await;
+}
+
+/// Dispatches an interaction; returns its deferred answer's edit.
+async fn answer(bot: &DiscordApp, data: Value) -> Value {
+    let token = data["token"].as_str().unwrap().to_string();
+    bot.fake.dispatch("INTERACTION_CREATE", data);
+    eventually("the answer", || !bot.fake.answers(&token).is_empty()).await;
+    bot.fake.answers(&token).remove(0)
+}
+
+/// Dispatches an interaction; returns its first callback (no deferral).
+async fn callback(bot: &DiscordApp, data: Value) -> Value {
+    let id = data["id"].as_str().unwrap().to_string();
+    bot.fake.dispatch("INTERACTION_CREATE", data);
+    eventually("the callback", || !bot.fake.callbacks(&id).is_empty()).await;
+    bot.fake.callbacks(&id).remove(0)
+}
+
+fn nobody_pinged(body: &Value) {
+    let allowed = &body["allowed_mentions"];
+    assert_eq!(allowed["parse"], json!([]), "{body}");
+    assert_eq!(allowed["users"], json!([]), "{body}");
+    assert_eq!(allowed["roles"], json!([]), "{body}");
+}
+
+/// Requests R-1 as alice with notes; returns the announcement in #releases.
+async fn request(bot: &DiscordApp, notes: &str) -> Value {
+    answer(
+        bot,
+        slash(
+            "1800000000000000101",
+            ALICE_,
+            "request",
+            &[
+                ("service", "api"),
+                ("version", "2.4.0"),
+                ("environment", "production"),
+                ("notes", notes),
+            ],
+        ),
+    )
+    .await;
+    eventually("the announcement", || {
+        bot.fake.stored_in(RELEASES).len() == 1
+    })
+    .await;
+    bot.fake.stored_in(RELEASES).remove(0)
+}
+
+fn buttons(message: &Value) -> Vec<String> {
+    message["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+        .map(|b| b["custom_id"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_show_people_and_guild_roles_as_mentions_and_ping_nobody() {
+    let bot = DiscordApp::spawn().await;
+    ready(&bot).await;
+    let roles = answer(&bot, slash("1800000000000000201", BOB_, "roles", &[])).await;
+    let content = roles["content"].as_str().unwrap();
+    assert!(
+        content.contains(&format!("<@{BOB}>: release-manager")),
+        "{content}"
+    );
+    assert!(
+        content.contains(&format!("<@&{LEADS_ROLE}>: release-manager")),
+        "{content}"
+    );
+    assert!(
+        !content.contains("discord:"),
+        "no half-rendered ids: {content}"
+    );
+    nobody_pinged(&roles);
+    let help = answer(&bot, slash("1800000000000000202", BOB_, "help", &[])).await;
+    let content = help["content"].as_str().unwrap();
+    assert!(
+        content.starts_with(&format!("You are <@{BOB}> (")),
+        "{content}"
+    );
+    nobody_pinged(&help);
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buttons_follow_the_status_and_only_a_rejection_pings_the_requester() {
+    let bot = DiscordApp::spawn().await;
+    ready(&bot).await;
+    let first = request(&bot, "Fixes the \"login\" bug").await;
+    let id = first["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        buttons(&first),
+        ["release:approve:R-1", "release:reject:R-1"]
+    );
+    assert_eq!(first["embeds"][0]["description"], "Fixes the \"login\" bug");
+
+    // Two approvals meet the quorum: Approve / Reject give way to Deploy.
+    answer(
+        &bot,
+        click(
+            "1800000000000000102",
+            BOB_,
+            "release:approve:R-1",
+            first.clone(),
+        ),
+    )
+    .await;
+    answer(
+        &bot,
+        click(
+            "1800000000000000103",
+            CAROL_,
+            "release:approve:R-1",
+            first.clone(),
+        ),
+    )
+    .await;
+    eventually("the approved announcement", || {
+        bot.fake
+            .message(&id)
+            .is_some_and(|m| buttons(&m) == ["release:deploy:R-1"])
+    })
+    .await;
+    // The thread lines so far name people and ping nobody.
+    eventually("two thread lines", || bot.fake.posted_in(&id).len() >= 2).await;
+    for line in bot.fake.posted_in(&id) {
+        assert!(
+            line["content"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("<@{BOB}>"))
+                || line["content"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("<@{CAROL}>"))
+        );
+        nobody_pinged(&line);
+    }
+
+    // A rejection through the modal keeps every character of the reason,
+    // pings the requester and nobody the reason names.
+    let reason = "say \"no\" to <@&1500000000000000001> @everyone";
+    answer(
+        &bot,
+        modal_submit("1800000000000000104", CAROL_, "release:reason:R-1", reason),
+    )
+    .await;
+    eventually("the rejection's thread line", || {
+        bot.fake.posted_in(&id).iter().any(|l| {
+            l["content"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("rejected")
+        })
+    })
+    .await;
+    let line = bot
+        .fake
+        .posted_in(&id)
+        .into_iter()
+        .find(|l| {
+            l["content"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("rejected")
+        })
+        .unwrap();
+    assert_eq!(
+        line["content"],
+        format!("<@{CAROL}> rejected it: {reason} — <@{ALICE}>")
+    );
+    assert_eq!(line["allowed_mentions"]["users"], json!([ALICE]));
+    assert_eq!(line["allowed_mentions"]["roles"], json!([]));
+    assert_eq!(line["allowed_mentions"]["parse"], json!([]));
+    eventually("the ended announcement", || {
+        bot.fake
+            .message(&id)
+            .is_some_and(|m| buttons(&m).is_empty())
+    })
+    .await;
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_buttons_and_modals_for_missing_releases_change_nothing() {
+    let bot = DiscordApp::spawn().await;
+    ready(&bot).await;
+    let first = request(&bot, "notes").await;
+    let before = bot.release(1).unwrap();
+
+    let unknown = callback(
+        &bot,
+        click(
+            "1800000000000000301",
+            BOB_,
+            "release:launch:R-1",
+            first.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(unknown["type"], 4, "answered at once: {unknown}");
+    assert_eq!(unknown["data"]["flags"], 64, "privately: {unknown}");
+    assert!(unknown["data"]["content"]
+        .as_str()
+        .unwrap()
+        .contains("not one of mine"));
+
+    let bad_id = callback(
+        &bot,
+        click(
+            "1800000000000000302",
+            BOB_,
+            "release:approve:R-x",
+            first.clone(),
+        ),
+    )
+    .await;
+    assert!(bad_id["data"]["content"]
+        .as_str()
+        .unwrap()
+        .contains("names no release"));
+
+    let gone = answer(
+        &bot,
+        modal_submit(
+            "1800000000000000303",
+            CAROL_,
+            "release:reason:R-99",
+            "too risky",
+        ),
+    )
+    .await;
+    assert!(gone["content"]
+        .as_str()
+        .unwrap()
+        .contains("There is no release R-99"));
+
+    let empty = answer(
+        &bot,
+        modal_submit("1800000000000000304", CAROL_, "release:reason:R-1", "   "),
+    )
+    .await;
+    assert!(empty["content"]
+        .as_str()
+        .unwrap()
+        .contains("needs a reason"));
+
+    assert_eq!(bot.release(1).unwrap(), before, "R-1 unchanged");
+    assert!(bot.release(99).is_none());
+    bot.stop().await;
+}
