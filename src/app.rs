@@ -8,20 +8,23 @@ use std::time::Duration;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
+use crate::chat::tasks::EventTasks;
 use crate::ci::Relay;
 use crate::clock::Clock;
-use crate::engine::Engine;
+use crate::engine::{off_async_threads, Engine};
 use crate::http::HttpState;
 use crate::metrics::Metrics;
 use crate::notify::{ChatSink, Notifier};
 
-/// Wakes the notifier and relay after a command from chat; cheap to clone.
-/// Made before the app, so chat adapters (which are also the app's sinks)
-/// can hold one.
+/// What chat adapters share with the app; cheap to clone. It wakes the
+/// notifier and relay after a command from chat, and tracks the adapters'
+/// per-event tasks so that stopping the app waits for them. Made before the
+/// app, so chat adapters (which are also the app's sinks) can hold one.
 #[derive(Clone, Default)]
 pub struct Waker {
     notifier: Arc<Notify>,
     relay: Arc<Notify>,
+    events: EventTasks,
 }
 
 impl Waker {
@@ -29,7 +32,16 @@ impl Waker {
         self.relay.notify_one();
         self.notifier.notify_one();
     }
+
+    /// Where adapters start the task that handles one inbound event.
+    pub fn events(&self) -> &EventTasks {
+        &self.events
+    }
 }
+
+/// How long `App::stop` gives the HTTP listener's requests and the chat
+/// adapters' event tasks, together, before it cuts them.
+const STOP_BUDGET: Duration = Duration::from_secs(3);
 
 /// How long inbound chat delivery ids are kept for dedupe: Slack retries an
 /// event for about 6 minutes, Discord redelivers after a resume; a day is plenty.
@@ -52,7 +64,11 @@ async fn forget_old_deliveries(
         }
         let store = store.clone();
         let before = clock.now() - DELIVERY_MEMORY;
-        match tokio::task::spawn_blocking(move || store.forget_deliveries(before)).await {
+        match off_async_threads("pruning delivery ids", move || {
+            store.forget_deliveries(before)
+        })
+        .await
+        {
             Ok(Ok(forgotten)) if forgotten > 0 => {
                 tracing::debug!(forgotten, "forgot old inbound delivery ids")
             }
@@ -190,24 +206,31 @@ impl App {
         true
     }
 
-    /// Stops the workers after their current step and flushes the store.
+    /// Stops the workers after their current step, lets chat events under
+    /// way finish (within `STOP_BUDGET`), and flushes the store.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
+        let budget = tokio::time::Instant::now() + STOP_BUDGET;
         for task in self.tasks {
             let _ = task.await;
         }
+        // After the listener: an event it took during its grace still runs.
+        let left = budget.saturating_duration_since(tokio::time::Instant::now());
+        self.waker
+            .events
+            .close(left.max(Duration::from_millis(500)))
+            .await;
         // Hands this instance's claims and leases back at once, so that
         // another instance (or the next start) need not wait them out.
         let engine = self.engine.clone();
-        let released = tokio::task::spawn_blocking(move || {
+        let released = off_async_threads("the final flush", move || {
             engine.release_claims()?;
             engine.flush()
         })
         .await;
         match released {
-            Ok(Ok(())) => {}
+            Ok(Ok(())) | Err(_) => {}
             Ok(Err(error)) => tracing::error!(%error, "final flush failed"),
-            Err(error) => tracing::error!(%error, "final flush failed"),
         }
     }
 }

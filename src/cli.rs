@@ -138,8 +138,10 @@ impl Cli {
         let mut wait = std::time::Duration::from_secs(1);
         loop {
             let (data_dir, config) = (self.data_dir(Some(config)), config.clone());
-            let attempt =
-                tokio::task::spawn_blocking(move || open_store(&data_dir, Some(&config))).await?;
+            let attempt = crate::engine::off_async_threads("opening the store", move || {
+                open_store(&data_dir, Some(&config))
+            })
+            .await?;
             match attempt {
                 Ok(store) => return Ok(Some(store)),
                 Err(StoreError::Unavailable(why)) => {

@@ -6,6 +6,7 @@ pub mod discord;
 mod events;
 pub mod shell;
 pub mod slack;
+pub mod tasks;
 pub mod text;
 
 pub(crate) use events::{button, reject_reason};

@@ -174,7 +174,7 @@ impl Relay {
                     url: run_url.clone(),
                     message: None,
                 };
-                self.finish(&report);
+                self.finish(report).await;
                 None
             }
             JobState::Accepted {
@@ -197,18 +197,37 @@ impl Relay {
                     )),
                 };
                 Metrics::count(&self.metrics.jobs_failed);
-                self.finish(&report);
+                self.finish(report).await;
                 None
             }
         }
     }
 
-    fn finish(&self, report: &JobReport) {
-        match self.engine.job_finished(report) {
+    async fn finish(&self, report: JobReport) {
+        let key = report.key.clone();
+        let recorded = self
+            .engine
+            .blocking(move |engine| engine.job_finished(&report))
+            .await
+            .and_then(|finished| finished);
+        match recorded {
             Ok(_) => self.notifier_wake.notify_one(),
             Err(error) => {
-                tracing::error!(job = %report.key, %error, "recording a job's end failed")
+                tracing::error!(job = %key, %error, "recording a job's end failed")
             }
+        }
+    }
+
+    /// Records a failed attempt and when to try again, off the async threads.
+    async fn retry(&self, key: &str, next: DateTime<Utc>, why: &str, unanswered: bool) {
+        let (job, why) = (key.to_string(), why.to_string());
+        let recorded = self
+            .engine
+            .blocking(move |engine| engine.job_retry(&job, next, &why, unanswered))
+            .await
+            .and_then(|done| done);
+        if let Err(error) = recorded {
+            tracing::error!(job = %key, %error, "recording a retry failed");
         }
     }
 
@@ -228,7 +247,8 @@ impl Relay {
                     follow: None,
                 },
                 Some((due, outcome)),
-            );
+            )
+            .await;
             return Some(due);
         }
         let client = self.client();
@@ -238,13 +258,13 @@ impl Relay {
             match lookup(client, target, job).await {
                 Ok(Some(found)) => {
                     tracing::info!(job = %job.key, "an earlier request was taken; not sending it again");
-                    self.accepted(job, target, found, None);
+                    self.accepted(job, target, found, None).await;
                     return None;
                 }
                 Ok(None) => {}
                 Err(why) if job.attempts + 1 >= target.max_attempts => {
                     Metrics::count(&self.metrics.jobs_failed);
-                    self.finish(&JobReport {
+                    self.finish(JobReport {
                         key: job.key.clone(),
                         outcome: JobOutcome::Failed,
                         url: None,
@@ -253,7 +273,8 @@ impl Relay {
                             target.display_name(),
                             target.display_name()
                         )),
-                    });
+                    })
+                    .await;
                     return None;
                 }
                 Err(why) => {
@@ -261,13 +282,17 @@ impl Relay {
                         + chrono::Duration::from_std(backoff(job.attempts + 1))
                             .unwrap_or(chrono::Duration::seconds(1));
                     tracing::warn!(job = %job.key, %why, "looking for an earlier request failed; will look again");
-                    if let Err(error) = self.engine.job_retry(&job.key, next, &why, true) {
-                        tracing::error!(job = %job.key, %error, "recording a retry failed");
-                    }
+                    self.retry(&job.key, next, &why, true).await;
                     return Some(next);
                 }
             }
-        } else if let Err(error) = self.engine.job_sending(&job.key) {
+        } else if let Err(error) = {
+            let key = job.key.clone();
+            self.engine
+                .blocking(move |engine| engine.job_sending(&key))
+                .await
+                .and_then(|marked| marked)
+        } {
             tracing::error!(job = %job.key, %error, "marking the job as sent failed; not sending it yet");
             return Some(now + chrono::Duration::seconds(1));
         }
@@ -285,7 +310,7 @@ impl Relay {
         crate::failpoint::hit("ci.after_answer", &job.key);
         match result {
             Ok(accepted) => {
-                self.accepted(job, target, accepted, None);
+                self.accepted(job, target, accepted, None).await;
                 None
             }
             Err(SendError::Retry {
@@ -298,46 +323,49 @@ impl Relay {
                     now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(1));
                 tracing::warn!(job = %job.key, %why, retry_in = ?wait, "CI request failed; will retry");
                 Metrics::count(&self.metrics.jobs_retried);
-                if let Err(error) = self.engine.job_retry(&job.key, next, &why, unanswered) {
-                    tracing::error!(job = %job.key, %error, "recording a retry failed");
-                }
+                self.retry(&job.key, next, &why, unanswered).await;
                 Some(next)
             }
             Err(SendError::Retry { why, .. }) => {
                 Metrics::count(&self.metrics.jobs_failed);
                 let message = format!("gave up after {} attempts: {why}", job.attempts + 1);
-                self.finish(&JobReport {
+                self.finish(JobReport {
                     key: job.key.clone(),
                     outcome: JobOutcome::Failed,
                     url: None,
                     message: Some(message),
-                });
+                })
+                .await;
                 None
             }
             Err(SendError::Fatal(why)) => {
                 Metrics::count(&self.metrics.jobs_failed);
-                self.finish(&JobReport {
+                self.finish(JobReport {
                     key: job.key.clone(),
                     outcome: JobOutcome::Failed,
                     url: None,
                     message: Some(why),
-                });
+                })
+                .await;
                 None
             }
         }
     }
 
-    fn accepted(
+    async fn accepted(
         &self,
         job: &CiJob,
         target: &CiTarget,
         accepted: Accepted,
         simulated: Option<(DateTime<Utc>, JobOutcome)>,
     ) {
-        if let Err(error) = self
+        let (key, url) = (job.key.clone(), accepted.run_url.clone());
+        let recorded = self
             .engine
-            .job_accepted(&job.key, accepted.run_url.clone(), simulated)
-        {
+            .blocking(move |engine| engine.job_accepted(&key, url, simulated))
+            .await
+            .and_then(|done| done);
+        if let Err(error) = recorded {
             tracing::error!(job = %job.key, %error, "recording acceptance failed");
             return;
         }
@@ -359,7 +387,8 @@ impl Relay {
                         url: Some(build),
                         message: None,
                     };
-                    if engine.callback(&started).is_ok() {
+                    let recorded = engine.blocking(move |e| e.callback(&started)).await;
+                    if matches!(recorded, Ok(Ok(_))) {
                         wake.notify_one();
                     }
                 }

@@ -3,6 +3,7 @@
 //! follows it); lanes run at once within `[delivery] in_flight`, so a CI
 //! target that never answers holds up only its own service's jobs.
 
+use crate::engine::off_async_threads;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -75,7 +76,7 @@ impl Relay {
             // the network.
             let read_at = self.lanes.marks().read_mark();
             let engine = self.engine.clone();
-            let jobs = tokio::task::spawn_blocking(move || engine.store().claim_jobs())
+            let jobs = off_async_threads("claiming CI jobs", move || engine.store().claim_jobs())
                 .await
                 .unwrap_or_else(|e| Err(crate::store::StoreError::Storage(e.to_string())));
             let next = self.dispatch(self.clock.now(), (read_at, jobs), &mut lanes);

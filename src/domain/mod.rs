@@ -10,18 +10,9 @@ pub mod lifecycle;
 pub mod message;
 pub mod outbox;
 pub mod policy;
+pub mod refusal;
 pub mod release;
 pub mod text;
 pub mod when;
 
-/// A user-facing refusal: its text is the reply, word for word (`Display`
-/// names people by their local id).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Refusal(pub text::Text);
-
-impl Refusal {
-    pub fn new(text: impl Into<text::Text>) -> Self {
-        Refusal(text.into())
-    }
-}
+pub use refusal::{Act, Refusal};

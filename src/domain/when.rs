@@ -105,12 +105,7 @@ impl When {
             LocalResult::Single(at) => at,
             // On a fall-back day the hour happens twice; take the first.
             LocalResult::Ambiguous(first, _) => first,
-            LocalResult::None => {
-                return Err(Refusal::new(format!(
-                    "{} does not exist in {tz}: the clocks skip it that day. Pick another time.",
-                    local.format("%Y-%m-%d %H:%M")
-                )))
-            }
+            LocalResult::None => return Err(Refusal::SkippedTime { local, tz }),
         }
         .with_timezone(&Utc);
         let horizon = now
@@ -119,17 +114,14 @@ impl When {
             .with_year(now.year().saturating_add(HORIZON_YEARS))
             .unwrap_or(NaiveDate::MAX);
         if local.date() > horizon {
-            return Err(Refusal::new(format!(
-                "{} is more than {HORIZON_YEARS} years ahead; pick a time before {horizon}.",
-                local.format("%Y-%m-%d %H:%M"),
-            )));
+            return Err(Refusal::TooFarAhead {
+                local,
+                years: HORIZON_YEARS,
+                horizon,
+            });
         }
         if at <= now {
-            return Err(Refusal::new(format!(
-                "{} ({tz}) is in the past; it is now {}.",
-                local.format("%Y-%m-%d %H:%M"),
-                now.with_timezone(&tz).format("%Y-%m-%d %H:%M")
-            )));
+            return Err(Refusal::InThePast { local, tz, now });
         }
         Ok(at)
     }
@@ -165,11 +157,10 @@ mod tests {
             day: Day::Today,
             time: When::parse_time("09:00").unwrap(),
         };
-        assert!(when
-            .resolve(Berlin, now())
-            .unwrap_err()
-            .to_string()
-            .contains("in the past"));
+        assert!(matches!(
+            when.resolve(Berlin, now()),
+            Err(Refusal::InThePast { .. })
+        ));
     }
 
     #[test]
@@ -178,11 +169,10 @@ mod tests {
             day: When::parse_day("2027-03-28").unwrap(),
             time: When::parse_time("02:30").unwrap(),
         };
-        assert!(when
-            .resolve(Berlin, now())
-            .unwrap_err()
-            .to_string()
-            .contains("skip"));
+        assert!(matches!(
+            when.resolve(Berlin, now()),
+            Err(Refusal::SkippedTime { .. })
+        ));
     }
 
     #[test]

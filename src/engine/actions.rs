@@ -17,10 +17,10 @@ impl Engine {
         if self.config.services.contains_key(service) {
             Ok(())
         } else {
-            Err(Refusal::new(format!(
-                "Unknown service `{service}`. Known services: {}.",
-                self.config.service_names()
-            )))
+            Err(Refusal::NoSuchService {
+                service: service.to_string(),
+                known: self.config.service_names(),
+            })
         }
     }
 
@@ -28,10 +28,10 @@ impl Engine {
         if self.config.environments.contains_key(environment) {
             Ok(())
         } else {
-            Err(Refusal::new(format!(
-                "Unknown environment `{environment}`. Known environments: {}.",
-                self.config.environment_names()
-            )))
+            Err(Refusal::NoSuchEnvironment {
+                environment: environment.to_string(),
+                known: self.config.environment_names(),
+            })
         }
     }
 
@@ -42,10 +42,11 @@ impl Engine {
             .get(service)
             .and_then(|s| s.environments.as_ref());
         match allowed {
-            Some(list) if !list.contains(environment) => Err(Refusal::new(format!(
-                "{service} is not released to {environment}; its environments: {}.",
-                list.iter().map(Name::as_str).collect::<Vec<_>>().join(", ")
-            ))),
+            Some(list) if !list.contains(environment) => Err(Refusal::NotReleasedTo {
+                service: service.clone(),
+                environment: environment.clone(),
+                allowed: list.to_vec(),
+            }),
             _ => Ok(()),
         }
     }
@@ -56,10 +57,9 @@ impl Engine {
         let environment = match args.environment {
             Some(env) => env,
             None => self.config.default_environment().cloned().ok_or_else(|| {
-                Refusal::new(format!(
-                    "Say where it goes: add `to <environment>` (known: {}).",
-                    self.config.environment_names()
-                ))
+                Refusal::NoEnvironmentGiven {
+                    known: self.config.environment_names(),
+                }
             })?,
         };
         self.known_environment(&environment)?;
@@ -446,10 +446,12 @@ impl Engine {
     /// One CI job at a time per service+environment.
     fn refuse_if_target_busy(&self, tx: &Tx<'_>, release: &Release) -> TxResult<()> {
         match tx.in_flight(&release.service, &release.environment)? {
-            Some(other) if other != release.id => Err(Refusal::new(format!(
-                "{} can't start: {other} is deploying {} to {} right now. Wait for it to finish (`status {other}`).",
-                release.id, release.service, release.environment
-            ))
+            Some(other) if other != release.id => Err(Refusal::TargetBusy {
+                release: release.id,
+                other,
+                service: release.service.clone(),
+                environment: release.environment.clone(),
+            }
             .into()),
             _ => Ok(()),
         }

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use crate::domain::ids::UserRef;
 use crate::domain::release::{LiveVersion, Release, ReleaseStatus};
 use crate::domain::text::Text;
-use crate::domain::Refusal;
+use crate::domain::{Act, Refusal};
 use crate::store::AuditDraft;
 
 use super::{Engine, EngineResult, Reply};
@@ -19,11 +19,7 @@ impl Engine {
     pub fn import(&self, releases: Vec<Release>) -> EngineResult<usize> {
         for release in &releases {
             if self.store.release(release.id)?.is_some() {
-                return Err(Refusal::new(format!(
-                    "{} already exists in this store; import only into a store that does not hold those ids.",
-                    release.id
-                ))
-                .into());
+                return Err(Refusal::ImportClash(release.id).into());
             }
         }
         let now = self.clock.now();
@@ -64,14 +60,14 @@ impl Engine {
 
 impl Engine {
     /// Refuses unless the user holds one of `bot.admin_roles`.
-    pub(super) fn require_admin(&self, actor: &UserRef, doing: &str) -> Result<(), Refusal> {
+    pub(super) fn require_admin(&self, actor: &UserRef, act: Act) -> Result<(), Refusal> {
         if self.config.admin.allows(&self.roles_of(actor)) {
             Ok(())
         } else {
-            Err(Refusal::new(format!(
-                "You can't {doing}: that takes {}.",
-                self.config.admin.describe()
-            )))
+            Err(Refusal::NotAdmin {
+                act,
+                needs: self.config.admin.describe(),
+            })
         }
     }
 
@@ -80,10 +76,10 @@ impl Engine {
         if known.contains(role) {
             Ok(())
         } else {
-            Err(Refusal::new(format!(
-                "There is no role `{role}`. Roles: {}.",
-                known.into_iter().collect::<Vec<_>>().join(", ")
-            )))
+            Err(Refusal::NoSuchRole {
+                role: role.to_string(),
+                known: known.into_iter().map(str::to_string).collect(),
+            })
         }
     }
 
@@ -93,16 +89,24 @@ impl Engine {
         user: UserRef,
         role: String,
     ) -> EngineResult<Reply> {
-        self.require_admin(actor, "grant roles")?;
+        self.require_admin(actor, Act::Grant)?;
         self.known_role(&role)?;
         if self.config.directory.holds(&user, &role) {
-            return Err(
-                Refusal::new(format!("{user} already is {role} (in the config file).")).into(),
-            );
+            return Err(Refusal::AlreadyHasRole {
+                user,
+                role,
+                in_config: true,
+            }
+            .into());
         }
         self.commit(|tx| {
             if !tx.grant(&user, &role)? {
-                return Err(Refusal::new(format!("{user} already is {role}.")).into());
+                return Err(Refusal::AlreadyHasRole {
+                    user: user.clone(),
+                    role: role.clone(),
+                    in_config: false,
+                }
+                .into());
             }
             tx.audit(self.audit_plain(actor, "grant", format!("{user} {role}")))?;
             Ok(())
@@ -116,17 +120,18 @@ impl Engine {
         user: UserRef,
         role: String,
     ) -> EngineResult<Reply> {
-        self.require_admin(actor, "revoke roles")?;
+        self.require_admin(actor, Act::Revoke)?;
         self.known_role(&role)?;
         if self.config.directory.holds(&user, &role) {
-            return Err(Refusal::new(format!(
-                "{user}'s {role} role comes from the config file; change it there."
-            ))
-            .into());
+            return Err(Refusal::RoleFromConfig { user, role }.into());
         }
         self.commit(|tx| {
             if !tx.revoke(&user, &role)? {
-                return Err(Refusal::new(format!("{user} was not granted {role}.")).into());
+                return Err(Refusal::NotGranted {
+                    user: user.clone(),
+                    role: role.clone(),
+                }
+                .into());
             }
             tx.audit(self.audit_plain(actor, "revoke", format!("{user} {role}")))?;
             Ok(())

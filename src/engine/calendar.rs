@@ -14,7 +14,7 @@ use crate::domain::policy::EnvPolicy;
 use crate::domain::release::{Release, ReleaseStatus};
 use crate::domain::text::{Span, Text};
 use crate::domain::when::format_local;
-use crate::domain::Refusal;
+use crate::domain::{Act, Refusal};
 use crate::store::AuditDraft;
 
 use super::{Change, Engine, EngineResult, Reply};
@@ -117,7 +117,7 @@ impl Engine {
             conflict.describe(tz)
         );
         if policy.slots.refuse_conflicts {
-            Err(Refusal::new(format!("Can't schedule {text}")).into())
+            Err(Refusal::SlotTaken { why: text }.into())
         } else {
             Ok(Some(format!("⚠️ Heads-up: {text}")))
         }
@@ -129,31 +129,23 @@ impl Engine {
         let now = self.clock.now();
         if let Some(lock) = self.store.lock(&release.service, &release.environment)? {
             if &lock.by != user {
-                return Err(Refusal::new(
-                    Text::plain(format!(
-                        "{} is locked in {} by ",
-                        lock.service, lock.environment
-                    ))
-                    .person(&lock.by)
-                    .say(format!(
-                        " for {}: {}. Ask them to `unlock {} {}`.",
-                        age(now - lock.at),
-                        lock.reason,
-                        lock.service,
-                        lock.environment
-                    )),
-                )
+                return Err(Refusal::Locked {
+                    held_for: age(now - lock.at),
+                    service: lock.service,
+                    environment: lock.environment,
+                    by: lock.by,
+                    reason: lock.reason,
+                }
                 .into());
             }
         }
         let freezes = self.store.freezes(Some(&release.environment))?;
         if let Err(conflict) = policy.slots.open_at(now, policy.timezone, &freezes) {
-            return Err(Refusal::new(format!(
-                "{} can't deploy to {} now: {}. Rollbacks stay allowed.",
-                release.id,
-                release.environment,
-                conflict.describe(policy.timezone)
-            ))
+            return Err(Refusal::Frozen {
+                release: release.id,
+                environment: release.environment.clone(),
+                why: conflict.describe(policy.timezone),
+            }
             .into());
         }
         Ok(())
@@ -191,7 +183,7 @@ impl Engine {
         to: FreezeBound,
         reason: String,
     ) -> EngineResult<Reply> {
-        self.require_admin(user, "freeze environments")?;
+        self.require_admin(user, Act::Freeze)?;
         let policy = self.policy(&environment)?;
         let (tz, now) = (policy.timezone, self.clock.now());
         let resolve = |bound: FreezeBound, is_end: bool| {
@@ -206,36 +198,26 @@ impl Engine {
             }
         };
         let (Some(mut start), Some(end)) = (resolve(from, false), resolve(to, true)) else {
-            return Err(Refusal::new("That time does not exist in the environment's timezone (a clock change); pick another.").into());
+            return Err(Refusal::NoSuchLocalTime.into());
         };
         if end <= start {
-            return Err(Refusal::new(format!(
-                "The freeze would end ({}) before it starts ({}).",
-                format_local(end, tz),
-                format_local(start, tz)
-            ))
-            .into());
+            return Err(Refusal::FreezeBackwards { start, end, tz }.into());
         }
         // A freeze may start today (from now on), not on an earlier day.
         let today_start = local_midnight(tz, now.with_timezone(&tz).date_naive());
         if end <= now || start < today_start {
-            return Err(Refusal::new(format!(
-                "That freeze starts in the past; it is now {}.",
-                format_local(now, tz)
-            ))
-            .into());
+            return Err(Refusal::FreezeInPast { now, tz }.into());
         }
         start = start.max(now);
         let existing = self.store.freezes(Some(&environment))?;
         if let Some(clash) = existing.iter().find(|f| f.overlaps(start, end)) {
-            return Err(Refusal::new(format!(
-                "That overlaps {} “{}” ({} to {}); change or `unfreeze {}` first.",
-                clash.label(),
-                clash.reason,
-                format_local(clash.start, tz),
-                format_local(clash.end, tz),
-                clash.label()
-            ))
+            return Err(Refusal::FreezeOverlaps {
+                label: clash.label(),
+                reason: clash.reason.clone(),
+                start: clash.start,
+                end: clash.end,
+                tz,
+            }
             .into());
         }
         let affected: Vec<Release> = self
@@ -301,11 +283,9 @@ impl Engine {
     }
 
     pub(super) fn unfreeze(&self, user: &UserRef, id: u64) -> EngineResult<Reply> {
-        self.require_admin(user, "lift freezes")?;
+        self.require_admin(user, Act::Unfreeze)?;
         let freeze = self.commit(|tx| {
-            let freeze = tx.freeze(id)?.ok_or_else(|| {
-                Refusal::new(format!("There is no freeze F-{id}. `freezes` lists them."))
-            })?;
+            let freeze = tx.freeze(id)?.ok_or(Refusal::NoSuchFreeze(id))?;
             tx.remove_freeze(id)?;
             tx.audit(self.audit_plain(
                 user,
@@ -380,28 +360,30 @@ impl Engine {
     ) -> EngineResult<Reply> {
         let policy = self.policy(&environment)?;
         if !policy.deploy.allows(&self.roles_of(user)) {
-            return Err(Refusal::new(format!(
-                "You can't lock {environment}: that takes {}.",
-                policy.deploy.describe()
-            ))
+            return Err(Refusal::NotPermitted {
+                act: Act::Lock,
+                environment,
+                needs: policy.deploy.describe(),
+            }
             .into());
         }
         if !self.config.services.contains_key(&service) {
-            return Err(Refusal::new(format!(
-                "Unknown service `{service}`. Known services: {}.",
-                self.config.service_names()
-            ))
+            return Err(Refusal::NoSuchService {
+                service: service.to_string(),
+                known: self.config.service_names(),
+            }
             .into());
         }
         let now = self.clock.now();
         self.commit(|tx| {
             if let Some(held) = tx.lock(&service, &environment)? {
                 if &held.by != user {
-                    return Err(Refusal::new(
-                        Text::plain(format!("{service} is already locked in {environment} by "))
-                            .person(&held.by)
-                            .say(format!(": {}.", held.reason)),
-                    )
+                    return Err(Refusal::AlreadyLocked {
+                        service: service.clone(),
+                        environment: environment.clone(),
+                        by: held.by,
+                        reason: held.reason,
+                    }
                     .into());
                 }
             }
@@ -428,14 +410,17 @@ impl Engine {
     ) -> EngineResult<Reply> {
         let is_admin = self.config.admin.allows(&self.roles_of(user));
         self.commit(|tx| {
-            let held = tx.lock(&service, &environment)?.ok_or_else(|| {
-                Refusal::new(format!("{service} is not locked in {environment}."))
-            })?;
+            let held = tx
+                .lock(&service, &environment)?
+                .ok_or_else(|| Refusal::NotLocked {
+                    service: service.clone(),
+                    environment: environment.clone(),
+                })?;
             if &held.by != user && !is_admin {
-                return Err(Refusal::new(Text::new().person(&held.by).say(format!(
-                    " holds that lock; only they or {} can lift it.",
-                    self.config.admin.describe()
-                )))
+                return Err(Refusal::LockHeldByOther {
+                    by: held.by,
+                    admins: self.config.admin.describe(),
+                }
                 .into());
             }
             tx.set_lock(&service, &environment, None)?;
@@ -452,11 +437,12 @@ impl Engine {
         id: ReleaseId,
         reason: String,
     ) -> EngineResult<Reply> {
-        self.require_admin(user, "bump releases")?;
+        self.require_admin(user, Act::Bump)?;
         let (release, was) = self.change_release(user, id, "bump", |release, ctx| {
-            let was = release
-                .scheduled_at
-                .ok_or_else(|| Refusal::new(format!("{id} has no deploy time to bump it from.")))?;
+            let was = release.scheduled_at.ok_or(Refusal::NoDeployTime {
+                release: id,
+                act: Act::Bump,
+            })?;
             lifecycle::schedule(release, ctx.actor, None, ctx.policy, ctx.now)?;
             let thread_line = Text::plain("⏭️ ")
                 .person(user)
@@ -490,7 +476,9 @@ impl Engine {
         let week_after = |day: NaiveDate| {
             week_start(day)
                 .checked_add_days(chrono::Days::new(7))
-                .ok_or_else(|| Refusal::new(format!("{day} is out of the calendar's range.")))
+                .ok_or_else(|| Refusal::OutOfCalendar {
+                    day: day.to_string(),
+                })
         };
         let (first, last, title) = match range {
             CalendarRange::Today => (

@@ -9,6 +9,7 @@ use crate::domain::ids::{Name, ReleaseId, UserRef, Version};
 use crate::domain::release::{
     DeployAction, Deployment, JobOutcome, Priority, Release, ReleaseStatus,
 };
+use crate::domain::{Act, Refusal};
 
 const CONFIG: &str = r##"
 [bot]
@@ -49,6 +50,14 @@ windows = ["MON-FRI 09:00-17:00"]
 conflicts = "warn"
 "##;
 
+/// What a slot conflict says: the clash and the next free slots.
+fn slot_taken(refusal: Refusal) -> String {
+    match refusal {
+        Refusal::SlotTaken { why } => why,
+        other => panic!("not a slot conflict: {other:?}"),
+    }
+}
+
 fn harness() -> Harness {
     Harness::with_config(CONFIG)
 }
@@ -56,13 +65,16 @@ fn harness() -> Harness {
 #[test]
 fn a_time_outside_the_windows_is_refused_with_the_next_free_slots() {
     let h = harness();
-    let reply = h.refused(
+    let refusal = h.refusal(
         "alice",
         "request api 2.4.0 to production at 2026-12-03 17:00",
     );
+    let Refusal::SlotTaken { why } = &refusal else {
+        panic!("{refusal:?}");
+    };
     assert_eq!(
-        reply,
-        "Can't schedule 2026-12-03 17:00 (Europe/Berlin) for api in production does not suit: it is outside the deploy \
+        why,
+        "2026-12-03 17:00 (Europe/Berlin) for api in production does not suit: it is outside the deploy \
          windows (MON-THU 09:00-16:00, Europe/Berlin); next free slots: MON 12-07 09:00, MON 12-07 09:30, MON 12-07 10:00."
     );
 }
@@ -75,18 +87,18 @@ fn capacity_and_service_gaps_name_the_clashing_release_and_owner() {
         "request api 2.4.0 to production at 2026-12-03 10:00",
     );
     h.ok("bob", "request web 1.0.0 to production at 2026-12-03 13:00");
-    let close = h.refused(
+    let close = slot_taken(h.refusal(
         "alice",
         "request api 2.4.1 to production at 2026-12-03 10:30",
-    );
+    ));
     assert!(
         close.contains("R-1 (owner alice) ships the same service within 60 min"),
         "{close}"
     );
-    let full = h.refused(
+    let full = slot_taken(h.refusal(
         "alice",
         "request web 1.0.1 to production at 2026-12-03 15:00",
-    );
+    ));
     assert!(
         full.contains("that day already has 2 release(s) (R-1, R-2); at most 2 a day"),
         "{full}"
@@ -115,12 +127,16 @@ fn a_freeze_refuses_schedules_into_it_and_tells_owners_already_inside() {
         "request api 2.4.0 to production at 2026-12-21 10:00",
     );
     let before = h.engine.store().outbox_depths().unwrap().0;
-    assert!(h
-        .refused(
+    assert!(matches!(
+        h.refusal(
             "alice",
             r#"freeze production 2026-12-20 to 2027-01-04 "year-end freeze""#
-        )
-        .contains("You can't freeze"));
+        ),
+        Refusal::NotAdmin {
+            act: Act::Freeze,
+            ..
+        }
+    ));
     let reply = h.ok(
         "bob",
         r#"freeze production 2026-12-20 to 2027-01-04 "year-end freeze""#,
@@ -135,35 +151,37 @@ fn a_freeze_refuses_schedules_into_it_and_tells_owners_already_inside() {
         before + 1,
         "R-1's thread hears of it"
     );
-    let refused = h.refused(
+    let refused = slot_taken(h.refusal(
         "alice",
         "request web 1.0.0 to production at 2026-12-22 10:00",
-    );
+    ));
     assert!(
         refused.contains("freeze F-1 “year-end freeze” is on until 2027-01-05 00:00"),
         "{refused}"
     );
-    assert!(h
-        .refused(
+    assert!(matches!(
+        h.refusal(
             "bob",
             r#"freeze production 2026-12-24 to 2026-12-26 "again""#
-        )
-        .contains("That overlaps F-1 “year-end freeze”"));
-    assert!(h
-        .refused(
+        ),
+        Refusal::FreezeOverlaps { label, reason, .. } if label == "F-1" && reason == "year-end freeze"
+    ));
+    assert!(matches!(
+        h.refusal(
             "bob",
             r#"freeze production 2026-12-24 to 2026-12-20 "backwards""#
-        )
-        .contains("would end"));
-    assert!(h
-        .refused("bob", r#"freeze staging 2026-10-01 to 2026-10-02 "old""#)
-        .contains("starts in the past"));
-    assert!(h
-        .refused(
-            "bob",
-            r#"freeze staging 2026-11-25 to 2026-11-28 "from yesterday""#
-        )
-        .contains("starts in the past"));
+        ),
+        Refusal::FreezeBackwards { .. }
+    ));
+    for line in [
+        r#"freeze staging 2026-10-01 to 2026-10-02 "old""#,
+        r#"freeze staging 2026-11-25 to 2026-11-28 "from yesterday""#,
+    ] {
+        assert!(matches!(
+            h.refusal("bob", line),
+            Refusal::FreezeInPast { .. }
+        ));
+    }
     assert!(h.ok("bob", "freezes").contains("F-1 production ahead"));
     assert_eq!(
         h.ok("carol", "unfreeze F-1"),
@@ -196,10 +214,10 @@ async fn deploys_stop_in_a_freeze_but_a_rollback_breaks_the_glass() {
         "bob",
         r#"freeze production today to tomorrow "incident review""#,
     );
-    let refused = h.refused("dave", "deploy R-3");
+    let refused = h.refusal("dave", "deploy R-3");
     assert!(
-        refused.starts_with("R-3 can't deploy to production now: freeze F-1 “incident review”"),
-        "{refused}"
+        matches!(&refused, Refusal::Frozen { release, why, .. } if *release == ReleaseId::new(3) && why.starts_with("freeze F-1 “incident review”")),
+        "{refused:?}"
     );
     let reply = h.ok("dave", "rollback R-2 checkout broken");
     assert!(
@@ -224,11 +242,10 @@ fn a_weekly_freeze_from_config_closes_friday_afternoon() {
     h.ok("bob", "approve R-1");
     h.clock
         .set(Utc.with_ymd_and_hms(2026, 11, 27, 15, 30, 0).unwrap()); // Friday 16:30 Berlin
-    let refused = h.refused("dave", "deploy R-1");
+    let refused = h.refusal("dave", "deploy R-1");
     assert!(
-        refused
-            .contains("the weekly freeze FRI 15:00-24:00 “weekend” is on until 2026-11-28 00:00"),
-        "{refused}"
+        matches!(&refused, Refusal::Frozen { why, .. } if why.contains("the weekly freeze FRI 15:00-24:00 “weekend” is on until 2026-11-28 00:00")),
+        "{refused:?}"
     );
     assert!(h
         .ok("bob", "freezes")
@@ -240,20 +257,25 @@ fn a_lock_stops_others_and_shows_owner_reason_and_age() {
     let h = harness();
     h.ok("alice", "request api 2.4.0 to production");
     h.ok("bob", "approve R-1");
-    assert!(h
-        .refused("alice", r#"lock api production "db migration""#)
-        .contains("You can't lock production"));
+    assert!(matches!(
+        h.refusal("alice", r#"lock api production "db migration""#),
+        Refusal::NotPermitted { act: Act::Lock, environment, .. } if environment.as_str() == "production"
+    ));
     h.ok("dave", r#"lock api production "db migration""#);
     h.clock.advance(Duration::minutes(125));
-    let refused = h.refused("bob", "deploy R-1");
-    assert_eq!(refused, "api is locked in production by dave for 2 h 5 min: db migration. Ask them to `unlock api production`.");
+    let refused = h.refusal("bob", "deploy R-1");
+    assert!(
+        matches!(&refused, Refusal::Locked { by, held_for, reason, .. } if by.as_str() == "shell:dave" && held_for == "2 h 5 min" && reason == "db migration"),
+        "{refused:?}"
+    );
     assert!(
         h.ok("dave", "deploy R-1").contains("R-1 is deploying"),
         "the owner may deploy"
     );
-    assert!(h
-        .refused("alice", "unlock api production")
-        .contains("dave holds that lock"));
+    assert!(matches!(
+        h.refusal("alice", "unlock api production"),
+        Refusal::LockHeldByOther { by, .. } if by.as_str() == "shell:dave"
+    ));
     assert_eq!(
         h.ok("bob", "unlock api production"),
         "api is unlocked in production."
@@ -269,9 +291,10 @@ fn a_release_manager_bumps_a_release_out_of_its_slot() {
     );
     h.ok("bob", "approve R-1");
     assert_eq!(h.status(1), ReleaseStatus::Scheduled);
-    assert!(h
-        .refused("alice", "bump R-1 hotfix needs the slot")
-        .contains("You can't bump releases"));
+    assert!(matches!(
+        h.refusal("alice", "bump R-1 hotfix needs the slot"),
+        Refusal::NotAdmin { act: Act::Bump, .. }
+    ));
     let reply = h.ok("bob", "bump R-1 hotfix needs the slot");
     assert_eq!(reply, "R-1 (low priority, alice) no longer holds 2026-12-03 10:00 (Europe/Berlin); alice was told why in its thread.");
     assert_eq!(h.status(1), ReleaseStatus::Approved);

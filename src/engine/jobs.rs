@@ -292,7 +292,8 @@ impl Engine {
             None => Ok(CallbackResult::Duplicate),
         };
         result.map_err(|error| match error {
-            EngineError::User(text) => CallbackError::Conflict(text.to_string()),
+            EngineError::Refused(refusal) => CallbackError::Conflict(refusal.to_string()),
+            EngineError::Unparsed(error) => CallbackError::Conflict(error.to_string()),
             EngineError::Internal(text) | EngineError::Unavailable(text) => {
                 tracing::error!(error = %text, "recording a callback failed");
                 CallbackError::Internal
@@ -314,7 +315,9 @@ impl Engine {
                 .deployments
                 .iter_mut()
                 .find(|d| d.job == callback.job && d.outcome.is_none())
-                .ok_or_else(|| Refusal::new(format!("job {} is not running", callback.job)))?;
+                .ok_or_else(|| Refusal::JobNotRunning {
+                    job: callback.job.clone(),
+                })?;
             deployment.url = callback.url.clone();
             release.updated_at = now;
             let url = callback.url.clone().unwrap_or_default();

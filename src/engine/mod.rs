@@ -6,7 +6,7 @@ mod actions;
 mod admin;
 mod calendar;
 mod jobs;
-mod offload;
+pub mod offload;
 mod ops;
 mod people;
 mod reminders;
@@ -29,6 +29,7 @@ use crate::domain::Refusal;
 use crate::store::{AuditDraft, Store, StoreError, Tx, TxResult};
 
 pub use jobs::{Callback, CallbackError, CallbackResult, JobReport};
+pub use offload::off_async_threads;
 pub use stats::{compute as compute_stats, ServiceStats};
 
 /// Where a command came from, so replies and threads can find their way back.
@@ -49,12 +50,15 @@ impl Reply {
     }
 }
 
-/// A command's failure: either the user's to fix (the text is the reply), or
-/// ours (logged, answered generically).
+/// A command's failure: either the user's to fix (a refusal, or a command
+/// that does not parse; its words are the reply), or ours (logged,
+/// answered generically).
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error("{0}")]
-    User(Text),
+    Refused(Refusal),
+    #[error("{0}")]
+    Unparsed(command::ParseError),
     #[error("internal error: {0}")]
     Internal(String),
     /// The store cannot be reached (the database is down): nothing changed,
@@ -71,7 +75,8 @@ impl EngineError {
     /// The text to show in chat.
     pub fn reply(&self) -> Text {
         match self {
-            EngineError::User(text) => text.clone(),
+            EngineError::Refused(refusal) => refusal.text(),
+            EngineError::Unparsed(error) => Text::plain(error.to_string()),
             EngineError::Duplicate => Text::new(),
             EngineError::Unavailable(_) => Text::plain(
                 "The store is unavailable; nothing was changed. Try again in a minute.",
@@ -91,7 +96,7 @@ impl EngineError {
 impl From<StoreError> for EngineError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Refused(refusal) => EngineError::User(refusal.0),
+            StoreError::Refused(refusal) => EngineError::Refused(refusal),
             StoreError::Duplicate => EngineError::Duplicate,
             StoreError::Unavailable(why) => EngineError::Unavailable(why),
             other => EngineError::Internal(other.to_string()),
@@ -101,13 +106,13 @@ impl From<StoreError> for EngineError {
 
 impl From<Refusal> for EngineError {
     fn from(refusal: Refusal) -> Self {
-        EngineError::User(refusal.0)
+        EngineError::Refused(refusal)
     }
 }
 
 impl From<command::ParseError> for EngineError {
     fn from(error: command::ParseError) -> Self {
-        EngineError::User(error.to_string().into())
+        EngineError::Unparsed(error)
     }
 }
 
@@ -370,11 +375,9 @@ impl Engine {
         self.config
             .environment(environment)
             .map(|e| &e.policy)
-            .ok_or_else(|| {
-                Refusal::new(format!(
-                    "Environment `{environment}` is not configured (any more); known: {}.",
-                    self.config.environment_names()
-                ))
+            .ok_or_else(|| Refusal::EnvironmentGone {
+                environment: environment.clone(),
+                known: self.config.environment_names(),
             })
     }
 
@@ -487,9 +490,7 @@ fn actor<'a>(user: &'a UserRef, roles: &'a BTreeSet<String>) -> Actor<'a> {
 }
 
 pub(super) fn no_such_release(id: ReleaseId) -> Refusal {
-    Refusal::new(format!(
-        "There is no release {id}. `list all` shows the latest releases."
-    ))
+    Refusal::NoSuchRelease(id)
 }
 
 #[cfg(test)]

@@ -1,22 +1,45 @@
-//! The one way async code reaches the engine: store work (sled's fsyncs,
-//! PostgreSQL's round trips) runs on tokio's blocking pool, never on the
-//! async threads that carry chat, CI and HTTP traffic.
+//! The one way async code does store work: sled's fsyncs and PostgreSQL's
+//! round trips run on tokio's blocking pool, never on the async threads
+//! that carry chat, CI and HTTP traffic. The chat layers, the relay, the
+//! notifier, the scheduler, the HTTP handlers and shutdown all come here.
 
 use super::{Engine, EngineError};
 
+/// Runs `work` on the blocking pool and waits for it. A panic inside is
+/// logged (with `what` was being done) and answered as an internal error;
+/// the bot goes on.
+pub async fn off_async_threads<T: Send + 'static>(
+    what: &'static str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, EngineError> {
+    tokio::task::spawn_blocking(work).await.map_err(|error| {
+        tracing::error!(%error, what, "store work panicked or was cancelled");
+        EngineError::Internal(format!("{what}: {error}"))
+    })
+}
+
 impl Engine {
-    /// Runs `work` on the blocking pool and waits for it. A panic inside is
-    /// logged and answered as an internal error; the bot goes on.
+    /// Runs `work` against this engine on the blocking pool and waits for it.
     pub async fn blocking<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Engine) -> T + Send + 'static,
     ) -> Result<T, EngineError> {
         let engine = self.clone();
-        tokio::task::spawn_blocking(move || work(&engine))
-            .await
-            .map_err(|error| {
-                tracing::error!(%error, "store work panicked or was cancelled");
-                EngineError::Internal(error.to_string())
-            })
+        off_async_threads("engine work", move || work(&engine)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_in_store_work_is_an_internal_error_not_a_crash() {
+        let answer: Result<(), _> = off_async_threads("testing", || panic!("boom")).await;
+        match answer {
+            Err(EngineError::Internal(why)) => assert!(why.starts_with("testing: "), "{why}"),
+            other => panic!("expected an internal error, got {other:?}"),
+        }
+        assert_eq!(off_async_threads("testing", || 7).await.unwrap(), 7);
     }
 }

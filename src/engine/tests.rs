@@ -7,7 +7,9 @@ use chrono::{Duration, TimeZone, Utc};
 use super::*;
 use crate::ci::Relay;
 use crate::clock::FixedClock;
+use crate::domain::ids::ReleaseId;
 use crate::domain::release::ReleaseStatus;
+use crate::domain::{Act, Refusal};
 
 pub(super) const CONFIG: &str = r##"
 [bot]
@@ -86,7 +88,7 @@ impl Harness {
     }
 
     /// Runs a command that must fail, and checks that the store did not change.
-    pub(super) fn refused(&self, user: &str, line: &str) -> String {
+    fn failed(&self, user: &str, line: &str) -> EngineError {
         let before = self.engine.store().fingerprint().unwrap();
         let error = self.run(user, line).expect_err(line);
         assert_eq!(
@@ -94,7 +96,23 @@ impl Harness {
             before,
             "`{line}` changed the store"
         );
-        error.reply_text()
+        error
+    }
+
+    /// Runs a command the engine must refuse, leaving the store as it was.
+    pub(super) fn refusal(&self, user: &str, line: &str) -> Refusal {
+        match self.failed(user, line) {
+            EngineError::Refused(refusal) => refusal,
+            other => panic!("`{line}` failed with {other:?}, not a refusal"),
+        }
+    }
+
+    /// Runs a line that must not parse, leaving the store as it was.
+    pub(super) fn unparsed(&self, user: &str, line: &str) -> crate::domain::command::ParseError {
+        match self.failed(user, line) {
+            EngineError::Unparsed(error) => error,
+            other => panic!("`{line}` failed with {other:?}, not a parse error"),
+        }
     }
 
     /// Release R-`id` as stored; it must exist.
@@ -180,32 +198,12 @@ fn a_per_role_quorum_needs_both_roles_and_then_schedules() {
 fn bad_input_gets_a_clear_reply_and_changes_nothing() {
     let h = Harness::new();
     h.ok("alice", "request api 2.4.0 to production");
-    let cases: &[(&str, &str, &str)] = &[
+    let unparsed: &[(&str, &str, &str)] = &[
         ("alice", "aprove R-1", "Did you mean `approve`?"),
-        (
-            "alice",
-            "request billing 1.0 to production",
-            "Unknown service `billing`. Known services: api, web.",
-        ),
-        (
-            "alice",
-            "request api 1.0 to prod",
-            "Unknown environment `prod`. Known environments: production, staging.",
-        ),
-        (
-            "alice",
-            "request web 1.0 to production",
-            "web is not released to production",
-        ),
         (
             "alice",
             "request api 2..4 to production",
             "`2..4` is not a version",
-        ),
-        (
-            "alice",
-            "request api 2.4.1 to production at 2026-11-01 10:00",
-            "is in the past",
         ),
         (
             "alice",
@@ -217,38 +215,83 @@ fn bad_input_gets_a_clear_reply_and_changes_nothing() {
             "request api 2.4.1 to production at 2026-12-01 25:00",
             "is not a time",
         ),
-        ("bob", "approve R-99", "There is no release R-99."),
+        ("bob", "reject R-1", "Missing the reason for rejecting"),
+        ("alice", "", "the line is empty"),
+    ];
+    for (user, line, expected) in unparsed {
+        let error = h.unparsed(user, line);
+        assert!(
+            error.message.contains(expected),
+            "`{line}` replied {error:?}, expected {expected:?}"
+        );
+    }
+    type Check = fn(&Refusal) -> bool;
+    let refused: &[(&str, &str, Check)] = &[
+        (
+            "alice",
+            "request billing 1.0 to production",
+            |r| matches!(r, Refusal::NoSuchService { service, known } if service == "billing" && known == "api, web"),
+        ),
+        (
+            "alice",
+            "request api 1.0 to prod",
+            |r| matches!(r, Refusal::NoSuchEnvironment { environment, known } if environment == "prod" && known == "production, staging"),
+        ),
+        (
+            "alice",
+            "request web 1.0 to production",
+            |r| matches!(r, Refusal::NotReleasedTo { service, environment, .. } if service.as_str() == "web" && environment.as_str() == "production"),
+        ),
+        (
+            "alice",
+            "request api 2.4.1 to production at 2026-11-01 10:00",
+            |r| matches!(r, Refusal::InThePast { .. }),
+        ),
+        ("bob", "approve R-99", |r| {
+            *r == Refusal::NoSuchRelease(ReleaseId::new(99))
+        }),
         (
             "alice",
             "approve R-1",
-            "You can't approve releases to production",
+            |r| matches!(r, Refusal::NotPermitted { act: Act::Approve, environment, .. } if environment.as_str() == "production"),
         ),
+        ("dave", "approve R-1", |r| {
+            matches!(
+                r,
+                Refusal::NotPermitted {
+                    act: Act::Approve,
+                    ..
+                }
+            )
+        }),
         (
-            "dave",
-            "approve R-1",
-            "You can't approve releases to production",
+            "alice",
+            "deploy R-1",
+            |r| matches!(r, Refusal::NotPermitted { act: Act::Deploy, environment, .. } if environment.as_str() == "production"),
         ),
-        ("alice", "deploy R-1", "You can't deploy to production"),
         (
             "dave",
             "deploy R-1",
-            "isn't approved yet: it still needs 1 qa and 1 release-manager",
+            |r| matches!(r, Refusal::NotApprovedYet { missing, .. } if missing.join(" and ") == "1 qa and 1 release-manager"),
         ),
+        ("dave", "rollback R-1 oops", |r| {
+            matches!(
+                r,
+                Refusal::NotRollbackable {
+                    status: ReleaseStatus::Requested,
+                    ..
+                }
+            )
+        }),
         (
-            "dave",
-            "rollback R-1 oops",
-            "only a deployed or failed release can be rolled back",
+            "alice",
+            "check R-1 9",
+            |r| matches!(r, Refusal::NoChecklistItem { item, .. } if item == "9"),
         ),
-        ("bob", "reject R-1", "Missing the reason for rejecting"),
-        ("alice", "", "the line is empty"),
-        ("alice", "check R-1 9", "has no checklist item `9`"),
     ];
-    for (user, line, expected) in cases {
-        let reply = h.refused(user, line);
-        assert!(
-            reply.contains(expected),
-            "`{line}` replied {reply:?}, expected {expected:?}"
-        );
+    for (user, line, expected) in refused {
+        let refusal = h.refusal(user, line);
+        assert!(expected(&refusal), "`{line}` was refused with {refusal:?}");
     }
 }
 
@@ -257,18 +300,20 @@ fn approving_twice_is_refused_and_counts_once() {
     let h = Harness::new();
     h.ok("alice", "request api 2.4.0 to production");
     h.ok("bob", "approve R-1");
-    assert!(h
-        .refused("bob", "approve R-1 again")
-        .contains("You already approved R-1"));
+    assert!(matches!(
+        h.refusal("bob", "approve R-1 again"),
+        Refusal::AlreadyApproved { release, .. } if release == ReleaseId::new(1)
+    ));
 }
 
 #[test]
 fn self_approval_follows_the_environment() {
     let h = Harness::new();
     h.ok("bob", "request api 2.4.0 to production");
-    assert!(h
-        .refused("bob", "approve R-1")
-        .contains("self-approval is off"));
+    assert!(matches!(
+        h.refusal("bob", "approve R-1"),
+        Refusal::SelfApproval { .. }
+    ));
     h.ok("alice", "request api 2.4.0 to staging");
     assert!(h.ok("alice", "approve R-2").contains("it is now approved"));
 }
@@ -279,15 +324,24 @@ async fn deploy_waits_for_the_checklist_then_the_relay_reports_success() {
     h.ok("alice", "request api 2.4.0 to production");
     h.ok("bob", "approve R-1");
     h.ok("erin", "approve R-1");
-    assert!(h
-        .refused("dave", "deploy R-1")
-        .contains("checklist is not done (0/2)"));
+    assert!(matches!(
+        h.refusal("dave", "deploy R-1"),
+        Refusal::ChecklistOpen {
+            done: 0,
+            total: 2,
+            ..
+        }
+    ));
     h.ok("alice", "check R-1 1");
     h.ok("alice", "check R-1 2");
     assert!(h.ok("dave", "deploy R-1").contains("R-1 is deploying"));
-    assert!(h
-        .refused("dave", "deploy R-1")
-        .contains("already deploying"));
+    assert!(matches!(
+        h.refusal("dave", "deploy R-1"),
+        Refusal::AlreadyRunning {
+            status: ReleaseStatus::Deploying,
+            ..
+        }
+    ));
     let relay = h.relay();
     let due = relay
         .run_due(h.clock.now())
@@ -320,9 +374,10 @@ async fn rollback_targets_the_version_live_before() {
         relay.run_due(h.clock.now()).await;
         assert_eq!(h.status(id), ReleaseStatus::Deployed);
     }
-    assert!(h
-        .refused("alice", "rollback R-1 whatever")
-        .contains("nothing to roll back to"));
+    assert!(matches!(
+        h.refusal("alice", "rollback R-1 whatever"),
+        Refusal::NothingToRollBackTo { .. }
+    ));
     let reply = h.ok("alice", "rollback R-2 checkout broken");
     assert!(
         reply.contains("api 2.4.0 → 2.3.0 (as shipped in R-1)"),
@@ -348,9 +403,11 @@ fn a_deploy_is_refused_while_another_release_of_the_target_is_in_flight() {
     h.ok("alice", "approve R-1");
     h.ok("alice", "approve R-2");
     h.ok("alice", "deploy R-1");
-    assert!(h
-        .refused("alice", "deploy R-2")
-        .contains("R-1 is deploying api to staging right now"));
+    assert!(matches!(
+        h.refusal("alice", "deploy R-2"),
+        Refusal::TargetBusy { release, other, .. }
+            if release == ReleaseId::new(2) && other == ReleaseId::new(1)
+    ));
 }
 
 #[test]
@@ -371,10 +428,10 @@ fn approvals_expire_after_the_environment_limit() {
     let h = Harness::new();
     h.ready_for_production();
     h.clock.advance(Duration::hours(73));
-    let reply = h.refused("dave", "deploy R-1");
+    let refusal = h.refusal("dave", "deploy R-1");
     assert!(
-        reply.contains("needs fresh approvals") && reply.contains("expired"),
-        "{reply}"
+        matches!(&refusal, Refusal::ApprovalsStale { expired, hours: 72, .. } if expired.len() == 2),
+        "{refusal:?}"
     );
 }
 
@@ -482,23 +539,36 @@ fn roles_granted_in_chat_count_and_are_audited() {
     let h = Harness::new();
     h.ok("alice", "request api 2.4.0 to production");
     h.ok("bob", "approve R-1");
+    assert_eq!(
+        h.refusal("alice", "grant shell:frank qa"),
+        Refusal::NotAdmin {
+            act: Act::Grant,
+            needs: "release-manager".into()
+        }
+    );
+    assert!(matches!(
+        h.refusal("bob", "grant shell:frank wizard"),
+        Refusal::NoSuchRole { role, .. } if role == "wizard"
+    ));
     assert!(h
-        .refused("alice", "grant shell:frank qa")
-        .contains("You can't grant roles: that takes release-manager."));
-    assert!(h
-        .refused("bob", "grant shell:frank wizard")
-        .contains("There is no role `wizard`."));
-    assert!(h.refused("bob", "grant frank qa").contains("is not a user"));
-    assert!(h
-        .refused("bob", "revoke shell:erin qa")
-        .contains("comes from the config file"));
+        .unparsed("bob", "grant frank qa")
+        .message
+        .contains("is not a user"));
+    assert!(matches!(
+        h.refusal("bob", "revoke shell:erin qa"),
+        Refusal::RoleFromConfig { role, .. } if role == "qa"
+    ));
     assert_eq!(
         h.ok("bob", "grant shell:frank qa"),
         "shell:frank is now qa."
     );
-    assert!(h
-        .refused("bob", "grant shell:frank qa")
-        .contains("already is qa"));
+    assert!(matches!(
+        h.refusal("bob", "grant shell:frank qa"),
+        Refusal::AlreadyHasRole {
+            in_config: false,
+            ..
+        }
+    ));
     assert!(
         h.ok("frank", "approve R-1").contains("it is now approved"),
         "a granted qa fills the qa seat"
@@ -508,9 +578,13 @@ fn roles_granted_in_chat_count_and_are_audited() {
         h.ok("carol", "revoke shell:frank qa"),
         "shell:frank is no longer qa."
     );
-    assert!(h
-        .refused("frank", "approve R-1")
-        .contains("You can't approve"));
+    assert!(matches!(
+        h.refusal("frank", "approve R-1"),
+        Refusal::NotPermitted {
+            act: Act::Approve,
+            ..
+        }
+    ));
     let actions: Vec<String> = h
         .engine
         .store()

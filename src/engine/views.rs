@@ -361,10 +361,8 @@ impl Engine {
             })
         };
         if let Some(topic) = topic {
-            let spec = spec(topic).ok_or_else(|| {
-                Refusal::new(format!(
-                    "There is no command `{topic}`. Type `help` for the list."
-                ))
+            let spec = spec(topic).ok_or_else(|| Refusal::NoSuchCommand {
+                topic: topic.to_string(),
             })?;
             let note = if allowed(spec.needs) {
                 ""

@@ -50,19 +50,12 @@ pub async fn bind(address: SocketAddr) -> std::io::Result<tokio::net::TcpListene
     tokio::net::TcpListener::bind(address).await
 }
 
-/// Runs store work off the async threads.
+/// Runs store work off the async threads; `None` when it panicked (logged).
 async fn blocking<T: Send + 'static>(
     engine: &Engine,
     work: impl FnOnce(&Engine) -> T + Send + 'static,
 ) -> Option<T> {
-    let engine = engine.clone();
-    match tokio::task::spawn_blocking(move || work(&engine)).await {
-        Ok(value) => Some(value),
-        Err(error) => {
-            tracing::error!(%error, "store work failed");
-            None
-        }
-    }
+    engine.blocking(work).await.ok()
 }
 
 /// `{"status": "ok", "backend": "postgres", "store": "ok", "leases": [...],
@@ -144,12 +137,19 @@ async fn calendar_feed(
         Some(Ok(name)) => Some(name),
         Some(Err(_)) => return (StatusCode::NOT_FOUND, "unknown environment").into_response(),
     };
-    match state.engine.calendar_feed(environment.as_ref()) {
-        Ok(body) => ([("content-type", "text/calendar; charset=utf-8")], body).into_response(),
-        Err(crate::engine::EngineError::User(why)) => {
+    let feed = blocking(&state.engine, move |engine| {
+        engine.calendar_feed(environment.as_ref())
+    })
+    .await;
+    match feed {
+        None => (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response(),
+        Some(Ok(body)) => {
+            ([("content-type", "text/calendar; charset=utf-8")], body).into_response()
+        }
+        Some(Err(crate::engine::EngineError::Refused(why))) => {
             (StatusCode::NOT_FOUND, why.to_string()).into_response()
         }
-        Err(error) => {
+        Some(Err(error)) => {
             tracing::error!(%error, "building the calendar feed failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
         }

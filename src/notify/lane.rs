@@ -3,6 +3,7 @@
 //! entry supersedes is skipped, its thread line is not), or a channel's
 //! digests. The first failure stops the lane and says how long to wait.
 
+use crate::engine::off_async_threads;
 use std::time::Duration;
 
 use super::{ChatSink, DeliveryError, Notifier};
@@ -120,11 +121,12 @@ impl Notifier {
         // The mark is fsynced: off the async threads, which answer chat.
         let store = self.store.clone();
         let (release, marked_channel) = (message.release, channel.clone());
-        let tried_before =
-            tokio::task::spawn_blocking(move || store.begin_post(release, &marked_channel))
-                .await
-                .map_err(|e| DeliveryError::Transient(format!("marking the post failed: {e}")))?
-                .map_err(|e| DeliveryError::Transient(format!("marking the post failed: {e}")))?;
+        let tried_before = off_async_threads("marking a post", move || {
+            store.begin_post(release, &marked_channel)
+        })
+        .await
+        .map_err(|e| DeliveryError::Transient(format!("marking the post failed: {e}")))?
+        .map_err(|e| DeliveryError::Transient(format!("marking the post failed: {e}")))?;
         if tried_before {
             if let Some(found) = self.timed(sink.find_post(channel, message)).await? {
                 tracing::info!(%channel, release = %message.release, "an earlier try had posted; editing that message");

@@ -6,6 +6,7 @@
 
 mod lane;
 
+use crate::engine::off_async_threads;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -290,10 +291,9 @@ impl Notifier {
         // Deliveries are recorded without an fsync each; one covers the
         // lane, off the async threads.
         let store = notifier.store.clone();
-        match tokio::task::spawn_blocking(move || store.flush()).await {
-            Ok(Ok(())) => {}
+        match off_async_threads("flushing deliveries", move || store.flush()).await {
+            Ok(Ok(())) | Err(_) => {}
             Ok(Err(error)) => tracing::error!(%error, "flushing deliveries failed"),
-            Err(error) => tracing::error!(%error, "flushing deliveries failed"),
         }
     }
 

@@ -2,6 +2,7 @@
 //! missed-slot policy, never twice for one slot) and per-release timers.
 //! `run_due(now)` is public so that tests drive it with a fixed clock.
 
+use crate::engine::off_async_threads;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::{Arc, Mutex};
@@ -168,17 +169,14 @@ impl Scheduler {
             let now = clock.now();
             // Off the async threads: firing writes to the store.
             let scheduler = self.clone();
-            let fired = tokio::task::spawn_blocking(move || scheduler.run_due(now))
+            let fired = off_async_threads("a scheduler tick", move || scheduler.run_due(now))
                 .await
-                .unwrap_or_else(|error| {
-                    tracing::error!(%error, "a scheduler tick failed");
-                    Fired::default()
-                });
+                .unwrap_or_default();
             if !fired.digests.is_empty() || !fired.reminders.is_empty() {
                 notifier_wake.notify_one();
             }
             let scheduler = self.clone();
-            let next = tokio::task::spawn_blocking(move || scheduler.next_due())
+            let next = off_async_threads("finding the next job", move || scheduler.next_due())
                 .await
                 .ok()
                 .flatten();

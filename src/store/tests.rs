@@ -109,9 +109,9 @@ store_suite! {
             let id = tx.allocate_release_id()?;
             tx.put_release(&release(id, ReleaseStatus::Requested), None)?;
             tx.audit(draft("request", Some(id)))?;
-            Err::<(), _>(Refusal::new("no").into())
+            Err::<(), _>(Refusal::NoSuchFreeze(1).into())
         });
-        assert!(matches!(result, Err(StoreError::Refused(_))));
+        assert!(matches!(result, Err(StoreError::Refused(Refusal::NoSuchFreeze(1)))));
         assert_eq!(store.fingerprint().unwrap(), before);
         assert_eq!(store.release_count().unwrap(), 0);
         assert!(store.audit_log().next().is_none());

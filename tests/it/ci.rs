@@ -330,14 +330,25 @@ async fn a_jenkins_build_whose_answer_never_came_is_found_by_its_key_and_not_sen
 #[tokio::test]
 async fn a_crash_between_githubs_answer_and_its_record_sends_the_dispatch_once() {
     let fake = FakeCi::start().await;
-    releasebot::failpoint::arm("ci.after_answer", "R-1-deploy-1");
+    // Failpoints are armed per process, by subject: other tests deploy R-1,
+    // so this one deploys R-4 (the job key is the subject).
+    releasebot::failpoint::arm("ci.after_answer", "R-4-deploy-1");
     let app = CiApp::spawn(&config(&github(&fake), &fake.url)).await;
-    app.deploy("api", 1);
+    for version in ["2.1.0", "2.2.0", "2.3.0"] {
+        app.run("alice", &format!("request api {version} to production"))
+            .unwrap();
+    }
+    app.deploy("api", 4);
     app.until("the dispatch", |_| fake.triggers().len() == 1)
         .await;
-    app.until("acceptance after the crash", |a| accepted(a, 1))
+    app.until("acceptance after the crash", |a| accepted(a, 4))
         .await;
-    assert_eq!(fake.triggers().len(), 1, "the dispatch was sent again");
+    let sent: Vec<String> = fake
+        .triggers()
+        .iter()
+        .map(|r| format!("{} {}", r.path, String::from_utf8_lossy(&r.body)))
+        .collect();
+    assert_eq!(sent.len(), 1, "the dispatch was sent again: {sent:#?}");
     assert!(fake
         .requests()
         .iter()
@@ -451,6 +462,12 @@ async fn callbacks_without_a_good_fresh_signature_change_nothing() {
     let app = CiApp::spawn(&config(&github(&fake), &fake.url)).await;
     app.deploy("api", 1);
     app.until("acceptance", |a| accepted(a, 1)).await;
+    // The announcements of the deploy and its acceptance are delivered (and
+    // their deliveries recorded) before the store is fingerprinted.
+    app.until("the announcements delivered", |a| {
+        a.app.engine.outbox_depths().unwrap().0 == 0
+    })
+    .await;
     let before = app.app.engine.store().fingerprint().unwrap();
     let good = report("succeeded", &app);
     let stale = json!({"release": "R-1", "job": "R-1-deploy-1", "status": "succeeded", "timestamp": app.now_unix() - 301});

@@ -296,6 +296,17 @@ async fn response_url(
     Json(mut body): Json<Value>,
 ) -> StatusCode {
     body["response_url_id"] = json!(id);
+    // `fail_next("response_url", Fault::Hang(secs))`: the answer is taken
+    // only after `secs`, as a slow link would deliver it.
+    let fault = inner
+        .faults
+        .lock()
+        .unwrap()
+        .get_mut("response_url")
+        .and_then(VecDeque::pop_front);
+    if let Some(Fault::Hang(secs)) = fault {
+        tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+    }
     inner.responses.lock().unwrap().push(body);
     StatusCode::OK
 }

@@ -979,3 +979,29 @@ async fn a_top_level_mention_is_answered_in_the_channel_where_the_asker_sees_it(
     assert!(answer["text"].as_str().unwrap().contains("R-1 api 2.4.0"));
     bot.stop().await;
 }
+
+/// Stopping the bot waits for a command under way: its answer, held by a
+/// slow `response_url`, still reaches its author before `stop` returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_waits_for_a_command_whose_answer_is_still_on_its_way() {
+    let bot = SlackApp::spawn("socket").await;
+    connected(&bot).await;
+    bot.fake.fail_next("response_url", Fault::Hang(1));
+
+    slash(&bot, "stop-1", ALICE, "request api 2.4.0 to production").await;
+    eventually("the release made", || bot.release_count() == 1).await;
+    let fake = bot.fake.clone();
+    let started = std::time::Instant::now();
+    bot.stop().await;
+    let took = started.elapsed();
+    println!(
+        "stop waited {} ms for a command whose answer was held 1 s",
+        took.as_millis()
+    );
+    let answered = fake
+        .responses()
+        .into_iter()
+        .find(|r| r["response_url_id"] == "trigger-stop-1");
+    let answer = answered.expect("stop returned before the command's answer went out");
+    assert!(answer["text"].as_str().unwrap().contains("R-1"), "{answer}");
+}

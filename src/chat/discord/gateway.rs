@@ -41,34 +41,47 @@ impl EventHandler for Handler {
         self.bot.register_commands().await;
     }
 
+    /// Each event is handled in a task the app tracks, so that shutdown
+    /// waits for it; serenity's own dispatch task returns at once.
     async fn interaction_create(&self, _ctx: Context, interaction: Interaction) {
-        let Some((response, job)) = self.bot.first_response(&interaction).await else {
-            return;
-        };
-        let (id, token) = match &interaction {
-            Interaction::Command(i) | Interaction::Autocomplete(i) => (i.id, i.token.as_str()),
-            Interaction::Component(i) => (i.id, i.token.as_str()),
-            Interaction::Modal(i) => (i.id, i.token.as_str()),
-            Interaction::Ping(i) => (i.id, i.token.as_str()),
-            _ => return,
-        };
-        if let Err(error) = self
-            .bot
-            .http
-            .create_interaction_response(id, token, &response, vec![])
-            .await
-        {
-            tracing::warn!(%error, "answering an interaction failed");
-            return;
-        }
-        if let Some(job) = job {
-            let bot = self.bot.clone();
-            tokio::spawn(async move { bot.finish(job).await });
-        }
+        let bot = self.bot.clone();
+        self.bot
+            .waker
+            .events()
+            .spawn("a Discord interaction", answer(bot, interaction));
     }
 
     async fn message(&self, _ctx: Context, message: Message) {
-        self.bot.on_message(message).await;
+        let bot = self.bot.clone();
+        self.bot.waker.events().spawn(
+            "a Discord message",
+            async move { bot.on_message(message).await },
+        );
+    }
+}
+
+/// The first response at once (Discord waits 3 seconds for it), then the work.
+async fn answer(bot: Arc<DiscordBot>, interaction: Interaction) {
+    let Some((response, job)) = bot.first_response(&interaction).await else {
+        return;
+    };
+    let (id, token) = match &interaction {
+        Interaction::Command(i) | Interaction::Autocomplete(i) => (i.id, i.token.as_str()),
+        Interaction::Component(i) => (i.id, i.token.as_str()),
+        Interaction::Modal(i) => (i.id, i.token.as_str()),
+        Interaction::Ping(i) => (i.id, i.token.as_str()),
+        _ => return,
+    };
+    if let Err(error) = bot
+        .http
+        .create_interaction_response(id, token, &response, vec![])
+        .await
+    {
+        tracing::warn!(%error, "answering an interaction failed");
+        return;
+    }
+    if let Some(job) = job {
+        bot.finish(job).await;
     }
 }
 

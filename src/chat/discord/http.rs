@@ -79,7 +79,10 @@ async fn interaction(
     };
     if let Some(job) = job {
         let bot = endpoint.bot.clone();
-        tokio::spawn(async move { bot.finish(job).await });
+        endpoint.bot.waker.events().spawn(
+            "a Discord interaction",
+            async move { bot.finish(job).await },
+        );
     }
     if let CreateInteractionResponse::Pong = response {
         // PONG is exactly `{"type": 1}`; serenity would add `"data": null`.

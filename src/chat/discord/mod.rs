@@ -214,7 +214,11 @@ impl DiscordRunning {
             if !bot.config.gateway {
                 // Without READY to wait for, register now, in the background.
                 let registering = bot.clone();
-                tokio::spawn(async move { registering.register_commands().await });
+                bot.waker
+                    .events()
+                    .spawn("registering /release", async move {
+                        registering.register_commands().await
+                    });
             }
         }
         let gateway = bot.config.gateway.then(|| Gateway::start(bot.clone()));

@@ -21,7 +21,7 @@ impl SlackBot {
     /// `/release …`: acknowledged empty; the answer follows on `response_url`.
     pub fn on_command(self: &Arc<Self>, event: SlackCommandEvent) {
         let bot = self.clone();
-        tokio::spawn(async move {
+        self.waker.events().spawn("a Slack command", async move {
             let delivery = format!("slack:command:{}", event.trigger_id);
             if bot.seen(&delivery).await {
                 return;
@@ -54,21 +54,25 @@ impl SlackBot {
     /// Buttons and the reject modal.
     pub fn on_interaction(self: &Arc<Self>, event: SlackInteractionEvent) {
         let bot = self.clone();
-        tokio::spawn(async move {
-            match event {
-                SlackInteractionEvent::BlockActions(actions) => bot.on_block_actions(actions).await,
-                SlackInteractionEvent::ViewSubmission(submission) => {
-                    bot.on_view_submission(submission).await
+        self.waker
+            .events()
+            .spawn("a Slack interaction", async move {
+                match event {
+                    SlackInteractionEvent::BlockActions(actions) => {
+                        bot.on_block_actions(actions).await
+                    }
+                    SlackInteractionEvent::ViewSubmission(submission) => {
+                        bot.on_view_submission(submission).await
+                    }
+                    _ => {}
                 }
-                _ => {}
-            }
-        });
+            });
     }
 
     /// `message` events (replies in a release's thread) and `app_mention`s.
     pub fn on_push(self: &Arc<Self>, event: SlackPushEventCallback) {
         let bot = self.clone();
-        tokio::spawn(async move {
+        self.waker.events().spawn("a Slack event", async move {
             let delivery = format!("slack:event:{}", event.event_id);
             match event.event {
                 SlackEventCallbackBody::Message(message) => {

@@ -210,7 +210,10 @@ impl SlackRunning {
         // Learning our own id and the user groups needs Slack; never hold up
         // the start (and the HTTP listener) for it.
         let preparing = bot.clone();
-        tokio::spawn(async move { preparing.prepare().await });
+        bot.waker.events().spawn(
+            "learning Slack's ids",
+            async move { preparing.prepare().await },
+        );
         let socket = match config.mode {
             crate::config::SlackMode::Socket => {
                 Some(socket::SocketMode::start(bot.clone(), config).await?)

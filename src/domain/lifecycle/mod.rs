@@ -11,7 +11,7 @@ use super::release::{
     Approval, ChecklistItem, Closure, DeployAction, Deployment, JobOutcome, LiveVersion, Priority,
     Release, ReleaseStatus,
 };
-use super::Refusal;
+use super::{Act, Refusal};
 
 /// Who is acting, with the roles they hold.
 #[derive(Debug, Clone, Copy)]
@@ -37,11 +37,11 @@ pub fn may_request(actor: Actor<'_>, policy: &EnvPolicy) -> Result<(), Refusal> 
     if policy.request.allows(actor.roles) {
         Ok(())
     } else {
-        Err(Refusal::new(format!(
-            "You can't request releases to {}: that takes {}.",
-            policy.name,
-            policy.request.describe()
-        )))
+        Err(Refusal::NotPermitted {
+            act: Act::Request,
+            environment: policy.name.clone(),
+            needs: policy.request.describe(),
+        })
     }
 }
 
@@ -88,14 +88,15 @@ fn fresh_checklist(policy: &EnvPolicy) -> Vec<ChecklistItem> {
         .collect()
 }
 
-fn require_awaiting_deploy(release: &Release, doing: &str) -> Result<(), Refusal> {
+fn require_awaiting_deploy(release: &Release, act: Act) -> Result<(), Refusal> {
     if release.status.is_awaiting_deploy() {
         Ok(())
     } else {
-        Err(Refusal::new(format!(
-            "{} is {}, so it can't be {doing} any more.",
-            release.id, release.status
-        )))
+        Err(Refusal::Ended {
+            release: release.id,
+            status: release.status,
+            act,
+        })
     }
 }
 
@@ -110,15 +111,17 @@ fn require_participant(
     release: &Release,
     actor: Actor<'_>,
     policy: &EnvPolicy,
-    doing: &str,
+    act: Act,
 ) -> Result<(), Refusal> {
     if is_participant(release, actor, policy) {
         Ok(())
     } else {
-        Err(Refusal::new(format!(
-            "You can't {doing} {}: only its requester ({}) or someone who may approve or deploy to {} can.",
-            release.id, release.requester, policy.name
-        )))
+        Err(Refusal::NotParticipant {
+            act,
+            release: release.id,
+            requester: release.requester.clone(),
+            environment: policy.name.clone(),
+        })
     }
 }
 
@@ -141,27 +144,26 @@ pub fn approve(
     directory: &Directory,
     now: DateTime<Utc>,
 ) -> Result<QuorumState, Refusal> {
-    require_awaiting_deploy(release, "approved")?;
+    require_awaiting_deploy(release, Act::Approve)?;
     if !policy.approve.allows(actor.roles) {
-        return Err(Refusal::new(format!(
-            "You can't approve releases to {}: that takes {}.",
-            policy.name,
-            policy.approve.describe()
-        )));
+        return Err(Refusal::NotPermitted {
+            act: Act::Approve,
+            environment: policy.name.clone(),
+            needs: policy.approve.describe(),
+        });
     }
     if !policy.self_approval && &release.requester == actor.user {
-        return Err(Refusal::new(format!(
-            "You requested {}, so you can't approve it ({}: self-approval is off).",
-            release.id, policy.name
-        )));
+        return Err(Refusal::SelfApproval {
+            release: release.id,
+            environment: policy.name.clone(),
+        });
     }
     if let Some(earlier) = release.has_approved(actor.user) {
         if !policy.is_expired(earlier, now) {
-            return Err(Refusal::new(format!(
-                "You already approved {} at {} UTC; an approver counts once.",
-                release.id,
-                earlier.at.format("%Y-%m-%d %H:%M")
-            )));
+            return Err(Refusal::AlreadyApproved {
+                release: release.id,
+                at: earlier.at,
+            });
         }
     }
     release.approvals.retain(|a| &a.by != actor.user);
@@ -183,13 +185,13 @@ pub fn reject(
     policy: &EnvPolicy,
     now: DateTime<Utc>,
 ) -> Result<(), Refusal> {
-    require_awaiting_deploy(release, "rejected")?;
+    require_awaiting_deploy(release, Act::Reject)?;
     if !policy.approve.allows(actor.roles) {
-        return Err(Refusal::new(format!(
-            "You can't reject releases to {}: that takes {}.",
-            policy.name,
-            policy.approve.describe()
-        )));
+        return Err(Refusal::NotPermitted {
+            act: Act::Reject,
+            environment: policy.name.clone(),
+            needs: policy.approve.describe(),
+        });
     }
     release.status = ReleaseStatus::Rejected;
     release.rejected = Some(Closure {
@@ -208,14 +210,13 @@ pub fn cancel(
     policy: &EnvPolicy,
     now: DateTime<Utc>,
 ) -> Result<(), Refusal> {
-    require_awaiting_deploy(release, "cancelled")?;
+    require_awaiting_deploy(release, Act::Cancel)?;
     if &release.requester != actor.user && !policy.approve.allows(actor.roles) {
-        return Err(Refusal::new(format!(
-            "You can't cancel {}: only its requester ({}) or an approver ({}) can.",
-            release.id,
-            release.requester,
-            policy.approve.describe()
-        )));
+        return Err(Refusal::MayNotCancel {
+            release: release.id,
+            requester: release.requester.clone(),
+            approvers: policy.approve.describe(),
+        });
     }
     release.status = ReleaseStatus::Cancelled;
     release.cancelled = Some(Closure {
@@ -237,10 +238,10 @@ pub fn schedule(
 ) -> Result<(), Refusal> {
     may_schedule(release, actor, policy, at.is_some())?;
     if at.is_none() && release.scheduled_at.is_none() {
-        return Err(Refusal::new(format!(
-            "{} has no deploy time to clear.",
-            release.id
-        )));
+        return Err(Refusal::NoDeployTime {
+            release: release.id,
+            act: Act::Unschedule,
+        });
     }
     release.scheduled_at = at;
     release.status = match (release.status, at) {
@@ -260,9 +261,13 @@ pub fn may_schedule(
     policy: &EnvPolicy,
     setting: bool,
 ) -> Result<(), Refusal> {
-    let doing = if setting { "scheduled" } else { "unscheduled" };
-    require_awaiting_deploy(release, doing)?;
-    require_participant(release, actor, policy, &doing[..doing.len() - 1])
+    let act = if setting {
+        Act::Schedule
+    } else {
+        Act::Unschedule
+    };
+    require_awaiting_deploy(release, act)?;
+    require_participant(release, actor, policy, act)
 }
 
 /// Changes what is shipped or where; every approval and checklist tick is
@@ -277,26 +282,24 @@ pub fn change(
     policy: &EnvPolicy,
     now: DateTime<Utc>,
 ) -> Result<usize, Refusal> {
-    require_awaiting_deploy(release, "changed")?;
-    require_participant(release, actor, policy, "change")?;
+    require_awaiting_deploy(release, Act::Change)?;
+    require_participant(release, actor, policy, Act::Change)?;
     if let Some(target) = target {
         if !target.request.allows(actor.roles) {
-            return Err(Refusal::new(format!(
-                "You can't move {} to {}: requesting there takes {}.",
-                release.id,
-                target.name,
-                target.request.describe()
-            )));
+            return Err(Refusal::MayNotMoveTo {
+                release: release.id,
+                environment: target.name.clone(),
+                needs: target.request.describe(),
+            });
         }
     }
     let same_version = version.as_ref().is_none_or(|v| v == &release.version);
     let same_env = target.is_none_or(|t| t.name == release.environment);
     if same_version && same_env {
-        return Err(Refusal::new(format!(
-            "{} already is {}; nothing to change.",
-            release.id,
-            release.title()
-        )));
+        return Err(Refusal::NothingToChange {
+            release: release.id,
+            title: release.title(),
+        });
     }
     if let Some(version) = version {
         release.version = version;
@@ -321,8 +324,8 @@ pub fn set_check(
     policy: &EnvPolicy,
     now: DateTime<Utc>,
 ) -> Result<usize, Refusal> {
-    require_awaiting_deploy(release, "re-checked")?;
-    require_participant(release, actor, policy, "tick the checklist of")?;
+    require_awaiting_deploy(release, Act::Check)?;
+    require_participant(release, actor, policy, Act::Check)?;
     let index = release.find_checklist_item(item).ok_or_else(|| {
         let items: Vec<String> = release
             .checklist
@@ -330,24 +333,19 @@ pub fn set_check(
             .enumerate()
             .map(|(i, c)| format!("{}. {}", i + 1, c.item))
             .collect();
-        Refusal::new(format!(
-            "{} has no checklist item `{item}`. Its items: {}.",
-            release.id,
-            if items.is_empty() {
-                "none".to_string()
-            } else {
-                items.join(", ")
-            }
-        ))
+        Refusal::NoChecklistItem {
+            release: release.id,
+            item: item.to_string(),
+            items,
+        }
     })?;
     let entry = &mut release.checklist[index];
     if entry.done == done {
-        return Err(Refusal::new(format!(
-            "`{}` is already {} on {}.",
-            entry.item,
-            if done { "checked" } else { "unchecked" },
-            release.id
-        )));
+        return Err(Refusal::ChecklistAlready {
+            release: release.id,
+            item: entry.item.clone(),
+            done,
+        });
     }
     entry.done = done;
     entry.by = done.then(|| actor.user.clone());
@@ -365,59 +363,46 @@ pub fn start_deploy(
     now: DateTime<Utc>,
 ) -> Result<Deployment, Refusal> {
     if !policy.deploy.allows(actor.roles) {
-        return Err(Refusal::new(format!(
-            "You can't deploy to {}: that takes {}.",
-            policy.name,
-            policy.deploy.describe()
-        )));
+        return Err(Refusal::NotPermitted {
+            act: Act::Deploy,
+            environment: policy.name.clone(),
+            needs: policy.deploy.describe(),
+        });
     }
     match release.status {
         ReleaseStatus::Approved | ReleaseStatus::Scheduled | ReleaseStatus::Failed => {}
         ReleaseStatus::Requested => {
             let quorum = policy.quorum(&release.approvals, directory, now);
-            return Err(Refusal::new(format!(
-                "{} isn't approved yet: it still needs {}.",
-                release.id,
-                quorum.missing.join(" and ")
-            )));
+            return Err(Refusal::NotApprovedYet {
+                release: release.id,
+                missing: quorum.missing,
+            });
         }
         ReleaseStatus::Deploying | ReleaseStatus::RollingBack => {
             let job = release.current_job();
-            return Err(Refusal::new(format!(
-                "{} is already {} (started by {} at {} UTC).",
-                release.id,
-                release.status,
-                job.map_or("someone".to_string(), |j| j.by.to_string()),
-                job.map_or("?".to_string(), |j| j
-                    .started_at
-                    .format("%H:%M")
-                    .to_string())
-            )));
+            return Err(Refusal::AlreadyRunning {
+                release: release.id,
+                status: release.status,
+                by: job.map(|j| j.by.clone()),
+                at: job.map(|j| j.started_at),
+            });
         }
         status => {
-            return Err(Refusal::new(format!(
-                "{} is {status}; only approved, scheduled or failed releases can be deployed.",
-                release.id
-            )))
+            return Err(Refusal::NotDeployable {
+                release: release.id,
+                status,
+            })
         }
     }
     let quorum = policy.quorum(&release.approvals, directory, now);
     if !quorum.met() {
-        let expired = if quorum.expired.is_empty() {
-            String::new()
-        } else {
-            let hours = policy.approval_expiry.num_hours();
-            format!(
-                " (approvals from {} expired: {} approvals last {hours} h)",
-                names(&quorum.expired),
-                policy.name
-            )
-        };
-        return Err(Refusal::new(format!(
-            "{} needs fresh approvals before it can deploy: missing {}{expired}.",
-            release.id,
-            quorum.missing.join(" and ")
-        )));
+        return Err(Refusal::ApprovalsStale {
+            release: release.id,
+            missing: quorum.missing,
+            expired: quorum.expired,
+            environment: policy.name.clone(),
+            hours: policy.approval_expiry.num_hours(),
+        });
     }
     if !release.checklist_complete() {
         let open: Vec<String> = release
@@ -427,13 +412,12 @@ pub fn start_deploy(
             .filter(|(_, c)| !c.done)
             .map(|(i, c)| format!("{}. {}", i + 1, c.item))
             .collect();
-        return Err(Refusal::new(format!(
-            "{}'s checklist is not done ({}/{}): still open: {}.",
-            release.id,
-            release.checklist_done(),
-            release.checklist.len(),
-            open.join(", ")
-        )));
+        return Err(Refusal::ChecklistOpen {
+            release: release.id,
+            done: release.checklist_done(),
+            total: release.checklist.len(),
+            open,
+        });
     }
     if release.status != ReleaseStatus::Failed {
         release.previous = live.filter(|l| l.release != release.id);
@@ -460,27 +444,29 @@ pub fn start_rollback(
     now: DateTime<Utc>,
 ) -> Result<Deployment, Refusal> {
     if !policy.rollback.allows(actor.roles) {
-        return Err(Refusal::new(format!(
-            "You can't roll back {}: that takes {}.",
-            policy.name,
-            policy.rollback.describe()
-        )));
+        return Err(Refusal::NotPermitted {
+            act: Act::Rollback,
+            environment: policy.name.clone(),
+            needs: policy.rollback.describe(),
+        });
     }
     if !matches!(
         release.status,
         ReleaseStatus::Deployed | ReleaseStatus::Failed
     ) {
-        return Err(Refusal::new(format!(
-            "{} is {}; only a deployed or failed release can be rolled back.",
-            release.id, release.status
-        )));
+        return Err(Refusal::NotRollbackable {
+            release: release.id,
+            status: release.status,
+        });
     }
-    let target = release.previous.clone().ok_or_else(|| {
-        Refusal::new(format!(
-            "{} has nothing to roll back to: no earlier successful deploy of {} to {} is on record. Deploy a fixed version instead.",
-            release.id, release.service, release.environment
-        ))
-    })?;
+    let target = release
+        .previous
+        .clone()
+        .ok_or_else(|| Refusal::NothingToRollBackTo {
+            release: release.id,
+            service: release.service.clone(),
+            environment: release.environment.clone(),
+        })?;
     let deployment = new_deployment(
         release,
         DeployAction::Rollback,
@@ -536,7 +522,10 @@ pub fn finish_job(
         .deployments
         .iter_mut()
         .find(|d| d.job == job)
-        .ok_or_else(|| Refusal::new(format!("{} has no CI job `{job}`.", release.id)))?;
+        .ok_or_else(|| Refusal::NoSuchJob {
+            release: release.id,
+            job: job.to_string(),
+        })?;
     if deployment.outcome.is_some() {
         return Ok(false);
     }
@@ -551,14 +540,6 @@ pub fn finish_job(
     };
     release.updated_at = now;
     Ok(true)
-}
-
-fn names(users: &[UserRef]) -> String {
-    users
-        .iter()
-        .map(|u| u.local())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 #[cfg(test)]
