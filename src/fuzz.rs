@@ -91,7 +91,7 @@ fn command(input: &[u8]) {
         .filter_map(|w| w.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    if let Ok(line) = crate::chat::discord::to_line(sub, &values) {
+    if let Ok(crate::chat::Request::Line(line)) = crate::chat::discord::request(sub, &values) {
         let _ = crate::domain::command::parse(&line);
     }
 }
@@ -166,7 +166,7 @@ fn discord(input: &[u8]) {
     {
         let (sub, values) = crate::chat::discord::inbound::invocation(&command);
         let _ = crate::chat::discord::inbound::focused_value(&command);
-        if let Ok(line) = crate::chat::discord::to_line(&sub, &values) {
+        if let Ok(crate::chat::Request::Line(line)) = crate::chat::discord::request(&sub, &values) {
             let _ = crate::domain::command::parse(&line);
         }
     }

@@ -18,6 +18,7 @@ use crate::domain::text::Text;
 use crate::engine::{Engine, EngineError, Origin};
 
 /// What an inbound chat event asks for, decoded once at the platform's edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Request {
     /// Written by a person (a slash command's text, a thread reply, a
     /// mention): parsed here.

@@ -351,7 +351,10 @@ async fn an_unknown_option_value_is_refused_privately_and_changes_nothing() {
         slash("1800000000000000012", ALICE_, "reject", &[("id", "R-1")]),
     )
     .await;
-    assert_eq!(reply, "`/release reject` needs `reason` (why).");
+    assert_eq!(
+        reply,
+        "`/release reject`: Missing `reason`: the reason for rejecting."
+    );
     let reply = interact(&bot, slash("1800000000000000013", ALICE_, "launch", &[])).await;
     assert!(reply.contains("/release help"), "{reply}");
     assert_eq!(bot.release_count(), 0);

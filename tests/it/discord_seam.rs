@@ -270,3 +270,70 @@ async fn unknown_buttons_and_modals_for_missing_releases_change_nothing() {
     assert!(bot.release(99).is_none());
     bot.stop().await;
 }
+
+/// Typed options become the command without going through text: notes keep
+/// every quote, backslash and keyword; an option out of range (a priority
+/// Discord's choices would not offer, a date past 9999, an id that is not
+/// one) is answered privately, naming the option, and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_options_keep_their_words_and_bad_ones_change_nothing() {
+    let bot = DiscordApp::spawn().await;
+    ready(&bot).await;
+    let notes = r#"fixes "login" \ and to staging at 10:00 priority low"#;
+    request(&bot, notes).await;
+    let stored = bot.release(1).unwrap();
+    assert_eq!(stored.notes.as_deref(), Some(notes));
+    assert_eq!(stored.environment.as_str(), "production");
+    assert_eq!(stored.priority.as_str(), "normal");
+
+    // (Each interaction's delivery id is recorded, so the store's
+    // fingerprint moves; the releases and the channel do not.)
+    let posts = bot.fake.stored_in(RELEASES).len();
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
+        (
+            "request",
+            &[
+                ("service", "api"),
+                ("version", "2.5.0"),
+                ("priority", "urgent"),
+            ],
+            "`priority`: `urgent` is not a priority",
+        ),
+        (
+            "request",
+            &[
+                ("service", "api"),
+                ("version", "2.5.0"),
+                ("at", "+262142-12-30 10:00"),
+            ],
+            "`at`: ",
+        ),
+        (
+            "status",
+            &[("id", "R-0")],
+            "`id`: `R-0` is not a release id",
+        ),
+        ("deploy", &[("id", "R-1 now")], "`id`: Unexpected `now`"),
+        (
+            "reject",
+            &[("id", "R-1"), ("reason", "   ")],
+            "Missing `reason`",
+        ),
+        ("launch", &[], "is not a command this bot knows"),
+    ];
+    for (n, (sub, options, expected)) in cases.iter().enumerate() {
+        let reply = answer(
+            &bot,
+            slash(&format!("18000000000000009{n:02}"), BOB_, sub, options),
+        )
+        .await;
+        let content = reply["content"].as_str().unwrap_or_default();
+        assert!(content.contains(expected), "`/release {sub}`: {content}");
+        nobody_pinged(&reply);
+    }
+    assert_eq!(bot.release(1).unwrap(), stored);
+    assert_eq!(bot.release_count(), 1);
+    assert_eq!(bot.fake.stored_in(RELEASES).len(), posts);
+    bot.stop().await;
+}

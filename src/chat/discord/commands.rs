@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 use serenity::all::{CommandOptionType, CreateCommand, CreateCommandOption};
 
+use crate::chat::Request;
 use crate::config::Config;
 use crate::domain::command;
 
@@ -30,10 +31,6 @@ pub struct Opt {
     pub description: &'static str,
     pub required: bool,
     pub kind: Kind,
-    /// Written before the value in the command line (`to `, `at `).
-    pub prefix: &'static str,
-    /// The value is free text that goes in double quotes (`notes "…"`).
-    pub quoted: bool,
 }
 
 const fn opt(name: &'static str, description: &'static str, required: bool, kind: Kind) -> Opt {
@@ -42,8 +39,6 @@ const fn opt(name: &'static str, description: &'static str, required: bool, kind
         description,
         required,
         kind,
-        prefix: "",
-        quoted: false,
     }
 }
 
@@ -56,33 +51,20 @@ pub const SUBCOMMANDS: &[(&str, &[Opt])] = &[
         &[
             opt("service", "what to release", true, Kind::Service),
             opt("version", "the version, e.g. 2.4.0", true, Kind::Text),
-            Opt {
-                prefix: "to ",
-                ..opt("environment", "where to", false, Kind::Environment)
-            },
-            Opt {
-                prefix: "at ",
-                ..opt(
-                    "at",
-                    "when: YYYY-MM-DD HH:MM, in the environment's timezone",
-                    false,
-                    Kind::Text,
-                )
-            },
-            Opt {
-                prefix: "notes ",
-                quoted: true,
-                ..opt("notes", "release notes", false, Kind::Text)
-            },
-            Opt {
-                prefix: "priority ",
-                ..opt(
-                    "priority",
-                    "low, normal or high",
-                    false,
-                    Kind::Choice(&["low", "normal", "high"]),
-                )
-            },
+            opt("environment", "where to", false, Kind::Environment),
+            opt(
+                "at",
+                "when: YYYY-MM-DD HH:MM, in the environment's timezone",
+                false,
+                Kind::Text,
+            ),
+            opt("notes", "release notes", false, Kind::Text),
+            opt(
+                "priority",
+                "low, normal or high",
+                false,
+                Kind::Choice(&["low", "normal", "high"]),
+            ),
         ],
     ),
     (
@@ -232,53 +214,27 @@ pub fn definition(config: &Config) -> CreateCommand {
         .set_options(subcommands.collect())
 }
 
-/// The command line a `/release <sub>` invocation stands for, in the shell's
-/// language; the engine then checks it like any other (an unknown service
-/// or environment gets the same clear refusal as everywhere else).
-pub fn to_line(sub: &str, values: &BTreeMap<String, String>) -> Result<String, String> {
-    let Some((name, opts)) = SUBCOMMANDS.iter().find(|(name, _)| *name == sub) else {
+/// What a `/release <sub>` invocation asks for: its typed options decoded
+/// straight into a command (free text exactly as typed); `run` carries a
+/// command line, read by the parser as in the shell. The engine then checks
+/// it like any other (an unknown service gets the same refusal everywhere).
+pub(crate) fn request(sub: &str, values: &BTreeMap<String, String>) -> Result<Request, String> {
+    let Some((name, _)) = SUBCOMMANDS.iter().find(|(name, _)| *name == sub) else {
         return Err(format!(
             "`/release {sub}` is not a command this bot knows; try `/release help`."
         ));
     };
-    let mut line = if *name == "run" {
-        String::new()
-    } else {
-        name.to_string()
-    };
-    for o in opts.iter() {
-        let Some(value) = values
-            .get(o.name)
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
-        else {
-            if o.required {
-                return Err(format!(
-                    "`/release {name}` needs `{}` ({}).",
-                    o.name, o.description
-                ));
-            }
-            continue;
-        };
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(o.prefix);
-        if o.quoted {
-            line.push('"');
-            // Escaped, not replaced: the parser reads `\"` back as `"`.
-            for c in value.chars() {
-                if matches!(c, '"' | '“' | '”' | '\\') {
-                    line.push('\\');
-                }
-                line.push(c);
-            }
-            line.push('"');
-        } else {
-            line.push_str(value);
-        }
+    if *name == "run" {
+        return values
+            .get("command")
+            .map(|line| line.trim())
+            .filter(|line| !line.is_empty())
+            .map(|line| Request::Line(line.to_string()))
+            .ok_or_else(|| "`/release run` needs `command`.".to_string());
     }
-    Ok(line)
+    command::from_fields(name, &|key| values.get(key).map(String::as_str))
+        .map(Request::Command)
+        .map_err(|error| format!("`/release {name}`: {}", error.message))
 }
 
 /// Whether the commands a guild has (as Discord lists them, with ids,
@@ -331,71 +287,88 @@ mod tests {
             .collect()
     }
 
+    fn command(sub: &str, pairs: &[(&str, &str)]) -> command::Command {
+        match request(sub, &values(pairs)) {
+            Ok(Request::Command(command)) => command,
+            other => panic!("`/release {sub}` gave {other:?}"),
+        }
+    }
+
     #[test]
-    fn a_request_with_every_option_reads_like_the_shell() {
-        let line = to_line(
+    fn typed_options_become_the_command_with_notes_as_typed() {
+        let notes = r#"fixes "login" — priority low"#;
+        let typed = command(
             "request",
-            &values(&[
+            &[
                 ("service", "api"),
                 ("version", "2.4.0"),
                 ("environment", "production"),
                 ("at", "2026-12-01 14:00"),
-                ("notes", "fixes \"login\""),
+                ("notes", notes),
                 ("priority", "high"),
+            ],
+        );
+        let mut from_line =
+            command::parse("request api 2.4.0 to production at 2026-12-01 14:00 priority high")
+                .unwrap();
+        if let command::Command::Request(args) = &mut from_line {
+            args.notes = Some(notes.to_string());
+        }
+        assert_eq!(typed, from_line);
+    }
+
+    #[test]
+    fn every_subcommand_decodes_with_its_options() {
+        let sample = |o: &Opt| match (o.name, o.kind) {
+            (_, Kind::Release) => "R-3",
+            (_, Kind::Service) => "api",
+            (_, Kind::Environment) => "production",
+            (_, Kind::Choice(words)) => words[0],
+            ("version", _) => "2.4.0",
+            ("at", _) => "2026-12-01 14:00",
+            ("range", _) => "2026-12-01",
+            ("item", _) => "1",
+            ("command", _) => "freeze production 2026-12-24 to 2026-12-26 holidays",
+            _ => "some words",
+        };
+        for (name, opts) in SUBCOMMANDS {
+            let all: Vec<(&str, &str)> = opts.iter().map(|o| (o.name, sample(o))).collect();
+            let decoded = request(name, &values(&all));
+            assert!(decoded.is_ok(), "`/release {name}`: {decoded:?}");
+        }
+        assert_eq!(
+            request(
+                "run",
+                &values(&[("command", " freeze production 2026-12-24 to 2026-12-26 x ")])
+            )
+            .unwrap(),
+            Request::Line("freeze production 2026-12-24 to 2026-12-26 x".into())
+        );
+    }
+
+    #[test]
+    fn missing_out_of_range_and_unknown_are_refused_with_the_option_named() {
+        assert_eq!(
+            request("reject", &values(&[("id", "R-3")])).unwrap_err(),
+            "`/release reject`: Missing `reason`: the reason for rejecting."
+        );
+        let priority = request(
+            "request",
+            &values(&[
+                ("service", "api"),
+                ("version", "1.0"),
+                ("priority", "urgent"),
             ]),
         )
-        .unwrap();
-        assert_eq!(
-            line,
-            r#"request api 2.4.0 to production at 2026-12-01 14:00 notes "fixes \"login\"" priority high"#
+        .unwrap_err();
+        assert!(
+            priority.contains("`priority`: `urgent` is not a priority"),
+            "{priority}"
         );
-        assert_eq!(
-            to_line(
-                "request",
-                &values(&[("service", "api"), ("version", "2.4.0")])
-            )
-            .unwrap(),
-            "request api 2.4.0"
-        );
-    }
-
-    #[test]
-    fn ids_reasons_and_free_commands() {
-        assert_eq!(
-            to_line("approve", &values(&[("id", "R-3")])).unwrap(),
-            "approve R-3"
-        );
-        assert_eq!(
-            to_line(
-                "reject",
-                &values(&[("id", "R-3"), ("reason", "breaks login")])
-            )
-            .unwrap(),
-            "reject R-3 breaks login"
-        );
-        assert_eq!(
-            to_line(
-                "run",
-                &values(&[(
-                    "command",
-                    "freeze production 2026-12-24 to 2026-12-26 holidays"
-                )])
-            )
-            .unwrap(),
-            "freeze production 2026-12-24 to 2026-12-26 holidays"
-        );
-        assert_eq!(to_line("freezes", &values(&[])).unwrap(), "freezes");
-    }
-
-    #[test]
-    fn missing_required_options_and_unknown_subcommands_are_refused() {
-        assert_eq!(
-            to_line("reject", &values(&[("id", "R-3")])).unwrap_err(),
-            "`/release reject` needs `reason` (why)."
-        );
-        assert!(to_line("launch", &values(&[]))
+        assert!(request("launch", &values(&[]))
             .unwrap_err()
             .contains("/release help"));
+        assert!(request("run", &values(&[])).is_err());
     }
 
     #[test]

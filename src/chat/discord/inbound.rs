@@ -72,9 +72,7 @@ impl DiscordBot {
                     &command.user,
                     command.member.as_deref(),
                     command.channel_id,
-                    commands::to_line(&sub, &values)
-                        .map(Request::Line)
-                        .map_err(Text::plain),
+                    commands::request(&sub, &values).map_err(Text::plain),
                     &delivery,
                 );
                 (deferred(), Some(job))

@@ -23,7 +23,8 @@ use crate::config::DiscordConfig;
 use crate::domain::ids::{ChannelRef, UserRef};
 use crate::engine::Engine;
 
-pub use commands::{to_line, SUBCOMMANDS};
+pub(crate) use commands::request;
+pub use commands::SUBCOMMANDS;
 pub use gateway::Gateway;
 
 pub struct DiscordBot {

@@ -2,7 +2,8 @@
 //! missing or malformed argument into a positioned `ParseError`.
 
 use super::ParseError;
-use crate::domain::ids::ReleaseId;
+use crate::domain::ids::{Name, ReleaseId, Version};
+use crate::domain::release::Priority;
 use crate::domain::when::{DayError, When};
 
 #[derive(Debug, Clone)]
@@ -140,6 +141,30 @@ impl<'a> Parser<'a> {
     pub(super) fn id(&mut self) -> Result<ReleaseId, ParseError> {
         let token = self.take("the release id (like R-42)")?;
         ReleaseId::parse(&token.text).map_err(|e| self.error(&token, e.0))
+    }
+
+    /// A service or environment name.
+    pub(super) fn name(&mut self, what: &str) -> Result<Name, ParseError> {
+        let token = self.take(what)?;
+        Name::parse(&token.text).map_err(|e| self.error(&token, e.0))
+    }
+
+    pub(super) fn version(&mut self) -> Result<Version, ParseError> {
+        let token = self.take("the version (like 2.4.0)")?;
+        Version::parse(&token.text).map_err(|e| self.error(&token, e.0))
+    }
+
+    pub(super) fn priority(&mut self) -> Result<Priority, ParseError> {
+        let token = self.take("the priority (low, normal or high)")?;
+        Priority::parse(&token.text).ok_or_else(|| {
+            self.error(
+                &token,
+                format!(
+                    "`{}` is not a priority: use low, normal or high.",
+                    token.text
+                ),
+            )
+        })
     }
 
     /// The rest of the line as typed, or `None` when nothing is left.

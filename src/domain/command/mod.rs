@@ -9,9 +9,11 @@ use super::release::{Priority, ReleaseStatus};
 use super::when::{Day, When};
 
 mod cursor;
+mod fields;
 mod parse;
 mod spec;
 
+pub use fields::from_fields;
 pub use parse::parse;
 pub use spec::{nearest_command, spec, CommandSpec, Needs, COMMANDS};
 

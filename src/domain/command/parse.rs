@@ -89,32 +89,24 @@ pub fn parse(input: &str) -> Result<Command, ParseError> {
         "status" => Command::Status { id: p.id()? },
         "history" => Command::History { id: p.id()? },
         "notes" => Command::Notes { id: p.id()? },
-        "list" => Command::List(parse_list_filter(&mut p)?),
+        "list" => Command::List(match p.peek() {
+            None => ListFilter::Open,
+            Some(_) => list_filter(&mut p)?,
+        }),
         "roles" => Command::Roles,
         "freezes" => Command::Freezes,
         "calendar" => Command::Calendar {
-            range: parse_calendar_range(&mut p)?,
+            range: match p.peek() {
+                None => CalendarRange::Week,
+                Some(_) => calendar_range(&mut p)?,
+            },
         },
-        "stats" => {
-            let period = match p.peek().map(|t| t.text.to_ascii_lowercase()) {
+        "stats" => Command::Stats {
+            period: match p.peek() {
                 None => StatsPeriod::Week,
-                Some(word) => {
-                    let token = p.take("the period")?;
-                    match word.as_str() {
-                        "week" => StatsPeriod::Week,
-                        "month" => StatsPeriod::Month,
-                        "quarter" => StatsPeriod::Quarter,
-                        _ => {
-                            return Err(p.error(
-                                &token,
-                                format!("`{}` is not a period. Usage: {}", token.text, p.usage),
-                            ))
-                        }
-                    }
-                }
-            };
-            Command::Stats { period }
-        }
+                Some(_) => stats_period(&mut p)?,
+            },
+        },
         "freeze" => parse_freeze(&mut p)?,
         "unfreeze" => {
             let token = p.take("the freeze id (like F-1)")?;
@@ -138,11 +130,8 @@ pub fn parse(input: &str) -> Result<Command, ParseError> {
             Command::Unfreeze { id }
         }
         "lock" | "unlock" => {
-            let service_token = p.take("the service")?;
-            let service =
-                Name::parse(&service_token.text).map_err(|e| p.error(&service_token, e.0))?;
-            let env_token = p.take("the environment")?;
-            let environment = Name::parse(&env_token.text).map_err(|e| p.error(&env_token, e.0))?;
+            let service = p.name("the service")?;
+            let environment = p.name("the environment")?;
             if spec.name == "lock" {
                 let reason = p
                     .rest()
@@ -198,10 +187,8 @@ fn missing(p: &Parser<'_>, what: &str) -> ParseError {
 }
 
 fn parse_request(p: &mut Parser<'_>) -> Result<RequestArgs, ParseError> {
-    let service_token = p.take("the service name")?;
-    let service = Name::parse(&service_token.text).map_err(|e| p.error(&service_token, e.0))?;
-    let version_token = p.take("the version (like 2.4.0)")?;
-    let version = Version::parse(&version_token.text).map_err(|e| p.error(&version_token, e.0))?;
+    let service = p.name("the service name")?;
+    let version = p.version()?;
     let mut args = RequestArgs {
         service,
         version,
@@ -219,8 +206,7 @@ fn parse_request(p: &mut Parser<'_>) -> Result<RequestArgs, ParseError> {
         }
         match word.as_str() {
             "to" => {
-                let token = p.take("the environment after `to`")?;
-                args.environment = Some(Name::parse(&token.text).map_err(|e| p.error(&token, e.0))?);
+                args.environment = Some(p.name("the environment after `to`")?);
             }
             "at" => args.at = Some(p.when()?),
             "notes" => {
@@ -234,10 +220,7 @@ fn parse_request(p: &mut Parser<'_>) -> Result<RequestArgs, ParseError> {
                 });
             }
             "priority" => {
-                let token = p.take("the priority (low, normal or high)")?;
-                args.priority = Priority::parse(&token.text).ok_or_else(|| {
-                    p.error(&token, format!("`{}` is not a priority: use low, normal or high.", token.text))
-                })?;
+                args.priority = p.priority()?;
             }
             _ => {
                 return Err(p.error(
@@ -251,11 +234,23 @@ fn parse_request(p: &mut Parser<'_>) -> Result<RequestArgs, ParseError> {
     Ok(args)
 }
 
-fn parse_calendar_range(p: &mut Parser<'_>) -> Result<CalendarRange, ParseError> {
-    let Some(token) = p.peek().cloned() else {
-        return Ok(CalendarRange::Week);
-    };
-    p.next += 1;
+/// `week`, `month`, `quarter`.
+pub(super) fn stats_period(p: &mut Parser<'_>) -> Result<StatsPeriod, ParseError> {
+    let token = p.take("the period")?;
+    match token.text.to_ascii_lowercase().as_str() {
+        "week" => Ok(StatsPeriod::Week),
+        "month" => Ok(StatsPeriod::Month),
+        "quarter" => Ok(StatsPeriod::Quarter),
+        _ => Err(p.error(
+            &token,
+            format!("`{}` is not a period. Usage: {}", token.text, p.usage),
+        )),
+    }
+}
+
+/// `today`, `week`, `month` or a date.
+pub(super) fn calendar_range(p: &mut Parser<'_>) -> Result<CalendarRange, ParseError> {
+    let token = p.take("the range")?;
     Ok(match token.text.to_ascii_lowercase().as_str() {
         "today" => CalendarRange::Today,
         "week" => CalendarRange::Week,
@@ -349,11 +344,9 @@ fn parse_change(p: &mut Parser<'_>) -> Result<Command, ParseError> {
     })
 }
 
-fn parse_list_filter(p: &mut Parser<'_>) -> Result<ListFilter, ParseError> {
-    let Some(token) = p.peek().cloned() else {
-        return Ok(ListFilter::Open);
-    };
-    p.next += 1;
+/// `open`, `pending`, `mine`, `all` or a status.
+pub(super) fn list_filter(p: &mut Parser<'_>) -> Result<ListFilter, ParseError> {
+    let token = p.take("the filter")?;
     let word = token.text.to_ascii_lowercase();
     let filter = match word.as_str() {
         "open" => ListFilter::Open,
