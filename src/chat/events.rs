@@ -1,14 +1,56 @@
-//! What every platform's inbound events share once decoded: buttons under
-//! an announcement, the reject modal's submission, and the answer to one
-//! that is not ours or names no release. Each bad input gets a reply that
-//! says what was wrong, and nothing runs.
+//! What every platform's inbound events share once decoded: a message that
+//! mentions the bot or replies in a release's thread, buttons under an
+//! announcement, the reject modal's submission, and the answer to one that
+//! is not ours or names no release. Each bad input gets a reply that says
+//! what was wrong, and nothing runs.
 
 use crate::domain::command::Command;
-use crate::domain::ids::ReleaseId;
+use crate::domain::ids::{ChannelRef, ReleaseId};
 use crate::domain::message::ButtonAction;
 use crate::domain::text::Text;
 
-use super::Outcome;
+use super::{text, Outcome};
+use crate::engine::Engine;
+
+/// The command line a chat message stands for, `None` for chatter:
+/// `mentioned` is what follows a mention of the bot (if it was mentioned),
+/// `body` the whole message, `release` the release whose thread it is in
+/// (where a command may leave out the id, and a bare "approve" counts).
+pub(crate) fn message_line(
+    mentioned: Option<&str>,
+    body: &str,
+    release: Option<ReleaseId>,
+) -> Option<String> {
+    match (mentioned, release) {
+        (Some(line), release) => {
+            let line = text::slash_text(Some(line));
+            Some(match release {
+                Some(release) => text::thread_command(&line, release).unwrap_or(line),
+                None => line,
+            })
+        }
+        (None, Some(release)) => text::thread_command(body, release),
+        (None, None) => None,
+    }
+}
+
+/// The release whose thread `posted` is, in whichever of `channels` it was
+/// announced; one trip off the async threads.
+pub(crate) async fn thread_release(
+    engine: &Engine,
+    channels: Vec<ChannelRef>,
+    posted: String,
+) -> Option<ReleaseId> {
+    engine
+        .blocking(move |engine| {
+            channels
+                .iter()
+                .find_map(|channel| engine.release_for_thread(channel, &posted))
+        })
+        .await
+        .ok()
+        .flatten()
+}
 
 /// A decoded announcement button: what it does, to which release.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +115,13 @@ fn shorten(text: &str) -> String {
 }
 
 impl Outcome {
+    /// Whether its author needs an answer: not for a redelivery, nor for a
+    /// change made in the release's own thread (`in_release_thread`), whose
+    /// thread line tells everybody.
+    pub(crate) fn wants_answer(&self, in_release_thread: bool) -> bool {
+        !(self.duplicate || (self.ok && self.changed && in_release_thread))
+    }
+
     /// An answer to input that never reached the engine.
     pub(crate) fn refused(text: Text) -> Outcome {
         Outcome {
@@ -90,6 +139,39 @@ mod tests {
 
     fn ours(id: &str) -> Option<ButtonAction> {
         id.strip_prefix("release_").and_then(ButtonAction::parse)
+    }
+
+    #[test]
+    fn a_message_is_a_command_when_it_mentions_the_bot_or_replies_in_a_thread() {
+        let r3 = Some(ReleaseId::new(3));
+        assert_eq!(
+            message_line(Some(" status R-1 "), "", None).as_deref(),
+            Some("status R-1")
+        );
+        // A bare mention asks for help.
+        assert_eq!(message_line(Some(""), "", r3).as_deref(), Some("help"));
+        assert_eq!(
+            message_line(Some("approve"), "", r3).as_deref(),
+            Some("approve R-3")
+        );
+        assert_eq!(
+            message_line(None, "approve looks good", r3).as_deref(),
+            Some("approve R-3 looks good")
+        );
+        assert_eq!(message_line(None, "lunch?", r3), None);
+        assert_eq!(message_line(None, "approve", None), None);
+    }
+
+    #[test]
+    fn a_change_in_its_own_thread_is_not_answered_again() {
+        let mut outcome = Outcome::refused(Text::plain("R-1 is now approved."));
+        (outcome.ok, outcome.changed) = (true, true);
+        assert!(!outcome.wants_answer(true));
+        assert!(outcome.wants_answer(false));
+        outcome.changed = false;
+        assert!(outcome.wants_answer(true));
+        outcome.duplicate = true;
+        assert!(!outcome.wants_answer(false));
     }
 
     #[test]

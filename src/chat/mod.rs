@@ -9,7 +9,7 @@ pub mod slack;
 pub mod tasks;
 pub mod text;
 
-pub(crate) use events::{button, reject_reason};
+pub(crate) use events::{button, message_line, reject_reason, thread_release};
 
 use crate::app::Waker;
 use crate::domain::command::{self, Command};
@@ -110,17 +110,4 @@ pub(crate) async fn first_delivery(engine: &Engine, delivery: &str) -> bool {
         .blocking(move |engine| engine.first_delivery(&delivery))
         .await
         .unwrap_or(false)
-}
-
-/// The release announced at `posted` in `channel` (its thread), if any.
-pub(crate) async fn thread_release(
-    engine: &Engine,
-    channel: ChannelRef,
-    posted: String,
-) -> Option<crate::domain::ids::ReleaseId> {
-    engine
-        .blocking(move |engine| engine.release_for_thread(&channel, &posted))
-        .await
-        .ok()
-        .flatten()
 }

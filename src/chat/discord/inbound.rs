@@ -16,7 +16,7 @@ use serenity::all::{
 
 use super::{commands, render, DiscordBot};
 use crate::chat::{self, text, Outcome, Request};
-use crate::domain::ids::{ChannelRef, ReleaseId, UserRef};
+use crate::domain::ids::{ChannelRef, UserRef};
 use crate::domain::text::Text;
 
 /// The modal asking why a release is rejected: `release:reason:<id>`.
@@ -240,18 +240,14 @@ impl DiscordBot {
                 .iter()
                 .find_map(|tag| text::after_mention(&message.content, tag).map(str::to_string))
         });
-        let release = self.thread_release(message.channel_id).await;
-        let line = match (mentioned, release) {
-            (Some(line), Some(release)) => {
-                let line = text::slash_text(Some(&line));
-                Some(text::thread_command(&line, release).unwrap_or(line))
-            }
-            (Some(line), None) => Some(text::slash_text(Some(&line))),
-            (None, Some(release)) => text::thread_command(&message.content, release),
-            (None, None) => None,
-        };
+        let release = chat::thread_release(
+            &self.engine,
+            self.announcement_channels.clone(),
+            message.channel_id.get().to_string(),
+        )
+        .await;
         // Only commands are remembered for dedupe; chatter costs no write.
-        let Some(line) = line else {
+        let Some(line) = chat::message_line(mentioned.as_deref(), &message.content, release) else {
             return;
         };
         let delivery = format!("discord:message:{}", message.id);
@@ -266,11 +262,7 @@ impl DiscordBot {
                 &delivery,
             )
             .await;
-        if outcome.duplicate {
-            return;
-        }
-        // In the release's own thread a change shows as the notifier's line.
-        if outcome.ok && outcome.changed && release.is_some() {
+        if !outcome.wants_answer(release.is_some()) {
             return;
         }
         let (words, allowed) = self.shown(&outcome.text);
@@ -281,19 +273,6 @@ impl DiscordBot {
         if let Err(error) = message.channel_id.send_message(&self.http, answer).await {
             tracing::warn!(%error, "answering a message failed");
         }
-    }
-
-    /// The release whose thread `channel` is (a thread's id is its message's).
-    async fn thread_release(&self, channel: ChannelId) -> Option<ReleaseId> {
-        let message = channel.get().to_string();
-        for announced in &self.announcement_channels {
-            let found =
-                chat::thread_release(&self.engine, announced.clone(), message.clone()).await;
-            if found.is_some() {
-                return found;
-            }
-        }
-        None
     }
 
     /// Runs a command from the Discord delivery `delivery`.

@@ -246,7 +246,7 @@ impl SlackBot {
         let Some(release) = self.thread_release(channel_id, thread).await else {
             return;
         };
-        let Some(line) = text::thread_command(&body, release) else {
+        let Some(line) = chat::message_line(None, &body, Some(release)) else {
             return;
         };
         if self.seen(delivery).await {
@@ -267,22 +267,20 @@ impl SlackBot {
                 .and_then(|rest| rest.split_once('>'))
                 .map(|(_, rest)| rest.trim().to_string()),
         };
-        let Some(line) = line else {
+        let Some(mentioned) = line else {
             return;
         };
         if self.seen(delivery).await {
             return;
         }
-        let line = text::slash_text(Some(&line));
         let thread = mention
             .origin
             .thread_ts
             .clone()
             .unwrap_or_else(|| mention.origin.ts.clone());
         let release = self.thread_release(&mention.channel, &thread).await;
-        let line = match release {
-            Some(release) => text::thread_command(&line, release).unwrap_or(line),
-            None => line,
+        let Some(line) = chat::message_line(Some(&mentioned), &body, release) else {
+            return;
         };
         let announced_there = release.is_some();
         // A top-level mention is answered in the channel: Slack shows no
@@ -319,7 +317,7 @@ impl SlackBot {
                 delivery,
             )
             .await;
-        if outcome.duplicate || (outcome.ok && outcome.changed && announced_there) {
+        if !outcome.wants_answer(announced_there) {
             return;
         }
         self.whisper(channel_id, author, thread, &outcome.text)
@@ -335,7 +333,7 @@ impl SlackBot {
         channel_id: &SlackChannelId,
         thread: &SlackTs,
     ) -> Option<ReleaseId> {
-        chat::thread_release(&self.engine, channel(channel_id), thread.to_string()).await
+        chat::thread_release(&self.engine, vec![channel(channel_id)], thread.to_string()).await
     }
 
     /// Runs a command from the Slack delivery `delivery` as a Slack user,
