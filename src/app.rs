@@ -89,6 +89,8 @@ pub struct App {
     tasks: Vec<JoinHandle<()>>,
     /// Routes chat adapters add to the HTTP listener (Slack's HTTP mode).
     routes: axum::Router,
+    /// Their paths, named to a request for one that is not served here.
+    chat_paths: Vec<&'static str>,
 }
 
 impl App {
@@ -142,12 +144,15 @@ impl App {
             shutdown,
             tasks,
             routes: axum::Router::new(),
+            chat_paths: Vec::new(),
         }
     }
 
-    /// Adds routes to the HTTP listener; call before `serve_http`.
-    pub fn mount(&mut self, routes: axum::Router) {
+    /// Adds a chat platform's routes (serving `paths`) to the HTTP listener;
+    /// call before `serve_http`.
+    pub fn mount(&mut self, paths: &[&'static str], routes: axum::Router) {
         self.routes = std::mem::take(&mut self.routes).merge(routes);
+        self.chat_paths.extend_from_slice(paths);
     }
 
     /// Binds the HTTP listener (health, metrics, CI callbacks) and serves it
@@ -164,7 +169,9 @@ impl App {
             metrics: self.metrics.clone(),
             notifier_wake: self.waker.notifier.clone(),
         };
-        let routes = crate::http::router(state).merge(self.routes.clone());
+        let routes = crate::http::router(state)
+            .merge(self.routes.clone())
+            .fallback(crate::http::not_ours(self.chat_paths.clone()));
         self.tasks.push(tokio::spawn(crate::http::serve(
             listener,
             routes,

@@ -46,6 +46,31 @@ pub fn router(state: HttpState) -> Router {
         .with_state(state)
 }
 
+/// The answer to a path nothing here serves: an event for a chat platform
+/// that is not connected over HTTP (or not at all), a typo in a CI
+/// callback's URL. It names what is served, and nothing runs.
+pub fn not_ours(
+    chat_paths: Vec<&'static str>,
+) -> impl Fn(axum::http::Uri) -> std::future::Ready<Response> + Clone + Send + 'static {
+    move |uri: axum::http::Uri| {
+        let path: String = uri.path().chars().take(100).collect();
+        let chat = if chat_paths.is_empty() {
+            "no chat platform takes events over HTTP here".to_string()
+        } else {
+            format!("chat events go to {}", chat_paths.join(", "))
+        };
+        std::future::ready(
+            (
+                StatusCode::NOT_FOUND,
+                format!(
+                    "nothing is served at {path}: this bot answers /healthz, /metrics, /ci/callback and /calendar.ics; {chat}\n"
+                ),
+            )
+                .into_response(),
+        )
+    }
+}
+
 pub async fn bind(address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(address).await
 }

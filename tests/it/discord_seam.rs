@@ -337,3 +337,32 @@ async fn typed_options_keep_their_words_and_bad_ones_change_nothing() {
     assert_eq!(bot.fake.stored_in(RELEASES).len(), posts);
     bot.stop().await;
 }
+
+/// An event for a platform this bot does not take over HTTP (Slack is not
+/// configured here; Mattermost is not a platform at all) gets a 404 that
+/// says what is served, and runs nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_for_platforms_not_served_here_are_answered_and_change_nothing() {
+    let bot = DiscordApp::spawn().await;
+    ready(&bot).await;
+    let client = reqwest::Client::new();
+    for path in ["/slack/events", "/slack/commands", "/mattermost/events"] {
+        let response = client
+            .post(format!("{}{path}", bot.http))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("command=%2Frelease&text=request+api+2.4.0+to+production&user_id=U0ALICE001")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "{path}");
+        let body = response.text().await.unwrap();
+        assert!(
+            body.starts_with(&format!("nothing is served at {path}:"))
+                && body.contains("chat events go to /discord/interactions"),
+            "{path}: {body}"
+        );
+    }
+    assert_eq!(bot.release_count(), 0);
+    assert!(bot.fake.stored_in(RELEASES).is_empty());
+    bot.stop().await;
+}

@@ -23,6 +23,9 @@ struct Endpoint {
     verifier: Arc<Verifier>,
 }
 
+/// The interactions endpoint URL to give the Discord application.
+pub const PATH: &str = "/discord/interactions";
+
 pub fn routes(bot: Arc<DiscordBot>, public_key: &str) -> Result<Router, String> {
     let bytes: [u8; 32] = hex::decode(public_key)
         .ok()
@@ -31,7 +34,7 @@ pub fn routes(bot: Arc<DiscordBot>, public_key: &str) -> Result<Router, String> 
     let verifier = Verifier::try_new(bytes)
         .map_err(|_| "the Discord public key is not a valid Ed25519 key")?;
     Ok(Router::new()
-        .route("/discord/interactions", post(interaction))
+        .route(PATH, post(interaction))
         .with_state(Endpoint {
             bot,
             verifier: Arc::new(verifier),

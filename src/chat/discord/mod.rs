@@ -211,7 +211,7 @@ impl DiscordRunning {
         app: &mut crate::app::App,
     ) -> Result<DiscordRunning, String> {
         if let Some(key) = &bot.config.public_key {
-            app.mount(http::routes(bot.clone(), key)?);
+            app.mount(&[http::PATH], http::routes(bot.clone(), key)?);
             if !bot.config.gateway {
                 // Without READY to wait for, register now, in the background.
                 let registering = bot.clone();

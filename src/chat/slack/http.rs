@@ -27,11 +27,14 @@ struct SlackHttp {
 }
 
 /// The three endpoints to give the Slack app's config (see the manifest).
+pub const PATHS: [&str; 3] = ["/slack/commands", "/slack/interactions", "/slack/events"];
+
 pub fn routes(bot: Arc<SlackBot>, secret: Secret, clock: Arc<dyn Clock>) -> Router {
+    let [commands, interactions, events] = PATHS;
     Router::new()
-        .route("/slack/commands", post(command))
-        .route("/slack/interactions", post(interaction))
-        .route("/slack/events", post(event))
+        .route(commands, post(command))
+        .route(interactions, post(interaction))
+        .route(events, post(event))
         .with_state(SlackHttp { bot, secret, clock })
 }
 

@@ -223,7 +223,10 @@ impl SlackRunning {
                     .signing_secret
                     .clone()
                     .ok_or("HTTP mode needs the signing secret")?;
-                app.mount(http::routes(bot.clone(), secret, bot.clock.clone()));
+                app.mount(
+                    &http::PATHS,
+                    http::routes(bot.clone(), secret, bot.clock.clone()),
+                );
                 None
             }
         };
