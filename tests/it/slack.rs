@@ -1005,3 +1005,110 @@ async fn stopping_waits_for_a_command_whose_answer_is_still_on_its_way() {
     let answer = answered.expect("stop returned before the command's answer went out");
     assert!(answer["text"].as_str().unwrap().contains("R-1"), "{answer}");
 }
+
+/// What the release needs decides what Slack shows: notes (escaped) on the
+/// announcement; Approve / Reject until the quorum, then Deploy; approval
+/// lines naming people without a mention; only a rejection mentioning its
+/// requester; and slash-command changes confirmed to their author alone
+/// (the channel holds the announcement and nothing else at top level).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buttons_notes_and_mentions_follow_what_the_release_needs() {
+    let bot = SlackApp::spawn("socket").await;
+    connected(&bot).await;
+    slash(
+        &bot,
+        "seam-1",
+        ALICE,
+        r#"request api 2.4.0 to production notes "fixes <b> & \"login\"""#,
+    )
+    .await;
+    eventually("the announcement", || {
+        !bot.fake.stored_in(RELEASES).is_empty()
+    })
+    .await;
+    let ts = bot.fake.stored_in(RELEASES)[0]["ts"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let blocks_text = |ts: &str| bot.fake.message(RELEASES, ts).unwrap()["blocks"].to_string();
+    assert!(
+        blocks_text(&ts).contains(r#"*Notes*\nfixes &lt;b&gt; &amp; \"login\""#),
+        "{}",
+        blocks_text(&ts)
+    );
+    let action_ids = |ts: &str| -> Vec<String> {
+        let message = bot.fake.message(RELEASES, ts).unwrap();
+        message["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b["type"] == "actions")
+            .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+            .map(|e| e["action_id"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(action_ids(&ts), ["release_approve", "release_reject"]);
+
+    slash(&bot, "seam-2", BOB, "approve R-1").await;
+    slash(&bot, "seam-3", CAROL, "approve R-1 lgtm").await;
+    for trigger in ["trigger-seam-2", "trigger-seam-3"] {
+        assert_eq!(answer(&bot, trigger).await["response_type"], "ephemeral");
+    }
+    eventually("the Deploy button", || {
+        action_ids(&ts) == ["release_deploy"]
+    })
+    .await;
+    eventually("both approval lines", || {
+        bot.fake
+            .thread(RELEASES, &ts)
+            .iter()
+            .filter(|l| l.contains("approved"))
+            .count()
+            == 2
+    })
+    .await;
+    for line in bot.fake.thread(RELEASES, &ts) {
+        assert!(!line.contains("<@"), "an approval line mentions: {line}");
+    }
+    assert_eq!(
+        bot.fake.stored_in(RELEASES).len(),
+        1,
+        "changes made with /release show as edits and thread lines only"
+    );
+
+    slash(&bot, "seam-4", ALICE, "request api 2.5.0 to production").await;
+    eventually("the second announcement", || {
+        bot.fake.stored_in(RELEASES).len() == 2
+    })
+    .await;
+    let second = bot
+        .fake
+        .stored_in(RELEASES)
+        .into_iter()
+        .map(|m| m["ts"].as_str().unwrap().to_string())
+        .find(|t| *t != ts)
+        .unwrap();
+    slash(&bot, "seam-5", CAROL, "reject R-2 breaks checkout").await;
+    eventually("the rejection line", || {
+        bot.fake
+            .thread(RELEASES, &second)
+            .iter()
+            .any(|l| l.contains("rejected"))
+    })
+    .await;
+    let lines = bot.fake.thread(RELEASES, &second);
+    let rejected = lines.iter().find(|l| l.contains("rejected")).unwrap();
+    assert!(
+        rejected.contains(&format!("<@{ALICE}>")),
+        "the requester is mentioned: {rejected}"
+    );
+    assert!(
+        !rejected.contains(&format!("<@{CAROL}>")),
+        "the rejecter is named, not mentioned: {rejected}"
+    );
+    eventually("no buttons once rejected", || {
+        action_ids(&second).is_empty()
+    })
+    .await;
+    bot.stop().await;
+}
