@@ -287,36 +287,6 @@ mod tests {
             .collect()
     }
 
-    fn command(sub: &str, pairs: &[(&str, &str)]) -> command::Command {
-        match request(sub, &values(pairs)) {
-            Ok(Request::Command(command)) => command,
-            other => panic!("`/release {sub}` gave {other:?}"),
-        }
-    }
-
-    #[test]
-    fn typed_options_become_the_command_with_notes_as_typed() {
-        let notes = r#"fixes "login" — priority low"#;
-        let typed = command(
-            "request",
-            &[
-                ("service", "api"),
-                ("version", "2.4.0"),
-                ("environment", "production"),
-                ("at", "2026-12-01 14:00"),
-                ("notes", notes),
-                ("priority", "high"),
-            ],
-        );
-        let mut from_line =
-            command::parse("request api 2.4.0 to production at 2026-12-01 14:00 priority high")
-                .unwrap();
-        if let command::Command::Request(args) = &mut from_line {
-            args.notes = Some(notes.to_string());
-        }
-        assert_eq!(typed, from_line);
-    }
-
     #[test]
     fn every_subcommand_decodes_with_its_options() {
         let sample = |o: &Opt| match (o.name, o.kind) {
