@@ -3,7 +3,6 @@
 //! follows it); lanes run at once within `[delivery] in_flight`, so a CI
 //! target that never answers holds up only its own service's jobs.
 
-use crate::engine::off_async_threads;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -14,6 +13,7 @@ use tokio::task::JoinHandle;
 
 use super::Relay;
 use crate::domain::outbox::CiJob;
+use crate::engine::off_async_threads;
 use crate::lanes::{LaneMarks, Start};
 
 /// Which lanes are under way, and the bound on jobs sent at once.

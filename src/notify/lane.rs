@@ -3,13 +3,13 @@
 //! entry supersedes is skipped, its thread line is not), or a channel's
 //! digests. The first failure stops the lane and says how long to wait.
 
-use crate::engine::off_async_threads;
 use std::time::Duration;
 
 use super::{ChatSink, DeliveryError, Notifier};
 use crate::domain::ids::ChannelRef;
 use crate::domain::message::Message;
 use crate::domain::outbox::{Announcement, Digest};
+use crate::engine::off_async_threads;
 
 /// One outbox entry, with its key.
 pub(super) enum Item {

@@ -6,7 +6,6 @@
 
 mod lane;
 
-use crate::engine::off_async_threads;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +19,7 @@ use crate::config::Delivery;
 use crate::domain::ids::ChannelRef;
 use crate::domain::message::Message;
 use crate::domain::text::Text;
+use crate::engine::off_async_threads;
 use crate::lanes::{LaneMarks, Start};
 use crate::store::Store;
 use lane::Item;

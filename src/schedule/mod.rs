@@ -2,7 +2,6 @@
 //! missed-slot policy, never twice for one slot) and per-release timers.
 //! `run_due(now)` is public so that tests drive it with a fixed clock.
 
-use crate::engine::off_async_threads;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::{Arc, Mutex};
@@ -13,6 +12,7 @@ use tokio::sync::{watch, Notify};
 
 use crate::clock::Clock;
 use crate::config::{Missed, ScheduledDigest};
+use crate::engine::off_async_threads;
 use crate::engine::Engine;
 
 /// The lease whose holder is the one active scheduler.

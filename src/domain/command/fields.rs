@@ -105,7 +105,11 @@ pub fn from_fields<'a>(
             reason: f.need_text("reason", "the reason for the bump")?,
         },
         "help" => Command::Help {
-            topic: f.text("command").map(|t| t.to_ascii_lowercase()),
+            // As on a line: the first word names the command.
+            topic: f
+                .value("command")
+                .and_then(|t| t.split_whitespace().next())
+                .map(|t| t.to_ascii_lowercase()),
         },
         // Commands with structured arguments of their own (dates with
         // optional times, users) have no fields: they come as a line.
