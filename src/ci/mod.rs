@@ -207,9 +207,8 @@ impl Relay {
         let key = report.key.clone();
         let recorded = self
             .engine
-            .blocking(move |engine| engine.job_finished(&report))
-            .await
-            .and_then(|finished| finished);
+            .blocking_try(move |engine| engine.job_finished(&report))
+            .await;
         match recorded {
             Ok(_) => self.notifier_wake.notify_one(),
             Err(error) => {
@@ -218,14 +217,22 @@ impl Relay {
         }
     }
 
+    /// Marks a job as possibly taken before its request goes out, off the
+    /// async threads: after a crash it is looked for before being sent again.
+    async fn mark_sending(&self, key: &str) -> Result<(), crate::engine::EngineError> {
+        let key = key.to_string();
+        self.engine
+            .blocking_try(move |engine| engine.job_sending(&key))
+            .await
+    }
+
     /// Records a failed attempt and when to try again, off the async threads.
     async fn retry(&self, key: &str, next: DateTime<Utc>, why: &str, unanswered: bool) {
         let (job, why) = (key.to_string(), why.to_string());
         let recorded = self
             .engine
-            .blocking(move |engine| engine.job_retry(&job, next, &why, unanswered))
-            .await
-            .and_then(|done| done);
+            .blocking_try(move |engine| engine.job_retry(&job, next, &why, unanswered))
+            .await;
         if let Err(error) = recorded {
             tracing::error!(job = %key, %error, "recording a retry failed");
         }
@@ -286,13 +293,7 @@ impl Relay {
                     return Some(next);
                 }
             }
-        } else if let Err(error) = {
-            let key = job.key.clone();
-            self.engine
-                .blocking(move |engine| engine.job_sending(&key))
-                .await
-                .and_then(|marked| marked)
-        } {
+        } else if let Err(error) = self.mark_sending(&job.key).await {
             tracing::error!(job = %job.key, %error, "marking the job as sent failed; not sending it yet");
             return Some(now + chrono::Duration::seconds(1));
         }
@@ -362,9 +363,8 @@ impl Relay {
         let (key, url) = (job.key.clone(), accepted.run_url.clone());
         let recorded = self
             .engine
-            .blocking(move |engine| engine.job_accepted(&key, url, simulated))
-            .await
-            .and_then(|done| done);
+            .blocking_try(move |engine| engine.job_accepted(&key, url, simulated))
+            .await;
         if let Err(error) = recorded {
             tracing::error!(job = %job.key, %error, "recording acceptance failed");
             return;

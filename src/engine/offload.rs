@@ -27,6 +27,14 @@ impl Engine {
         let engine = self.clone();
         off_async_threads("engine work", move || work(&engine)).await
     }
+
+    /// Like `blocking`, for work that can fail itself: one error either way.
+    pub async fn blocking_try<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Engine) -> Result<T, EngineError> + Send + 'static,
+    ) -> Result<T, EngineError> {
+        self.blocking(work).await?
+    }
 }
 
 #[cfg(test)]

@@ -61,6 +61,19 @@ fn click(bot: &SlackApp, envelope: &str, user: &str, ts: &str, action: &str, rel
     bot.fake.send(&interactive_envelope(envelope, payload));
 }
 
+/// The first line in the thread of the announcement at `ts` in #releases
+/// that contains `word`, once it is there.
+async fn thread_line(bot: &SlackApp, ts: &str, word: &str) -> String {
+    let find = || {
+        bot.fake
+            .thread(RELEASES, ts)
+            .into_iter()
+            .find(|line| line.contains(word))
+    };
+    eventually(&format!("a thread line with {word:?}"), || find().is_some()).await;
+    find().unwrap()
+}
+
 /// The `response_url` answer to a trigger.
 async fn answer(bot: &SlackApp, trigger: &str) -> Value {
     let find = || {
@@ -932,15 +945,7 @@ async fn peoples_words_in_thread_lines_are_escaped_for_mrkdwn() {
         .unwrap()
         .to_string();
     slash(&bot, "env-esc-2", CAROL, "reject R-1 a<b & c>d <!channel>").await;
-    eventually("the rejection in the thread", || {
-        bot.fake
-            .thread(RELEASES, &ts)
-            .iter()
-            .any(|line| line.contains("rejected"))
-    })
-    .await;
-    let lines = bot.fake.thread(RELEASES, &ts);
-    let line = lines.iter().find(|l| l.contains("rejected")).unwrap();
+    let line = thread_line(&bot, &ts, "rejected").await;
     assert!(
         line.contains("a&lt;b &amp; c&gt;d &lt;!channel&gt;"),
         "{line}"
@@ -1089,15 +1094,7 @@ async fn buttons_notes_and_mentions_follow_what_the_release_needs() {
         .find(|t| *t != ts)
         .unwrap();
     slash(&bot, "seam-5", CAROL, "reject R-2 breaks checkout").await;
-    eventually("the rejection line", || {
-        bot.fake
-            .thread(RELEASES, &second)
-            .iter()
-            .any(|l| l.contains("rejected"))
-    })
-    .await;
-    let lines = bot.fake.thread(RELEASES, &second);
-    let rejected = lines.iter().find(|l| l.contains("rejected")).unwrap();
+    let rejected = thread_line(&bot, &second, "rejected").await;
     assert!(
         rejected.contains(&format!("<@{ALICE}>")),
         "the requester is mentioned: {rejected}"
