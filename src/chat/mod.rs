@@ -1,6 +1,7 @@
 //! Chat adapters: platform events in, platform-neutral messages out. They
 //! translate and hold no business rules.
 
+pub mod ack;
 pub mod adapters;
 pub mod discord;
 mod events;

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use tokio::task::JoinSet;
 
+use super::ack::{self, Ack, Handled};
+
 /// How long shutdown waits for per-event tasks under way.
 pub const GRACE: Duration = Duration::from_secs(2);
 
@@ -30,14 +32,30 @@ impl EventTasks {
     /// starts: the event is dropped, logged, and (not being marked handled)
     /// will be taken again if the platform redelivers it.
     pub fn spawn(&self, what: &'static str, work: impl Future<Output = ()> + Send + 'static) {
+        // Nobody waits for this one's ack.
+        let _ = self.spawn_acked(what, |handled| {
+            drop(handled);
+            work
+        });
+    }
+
+    /// Runs `work` in a tracked task that holds a `Handled` until its
+    /// command is durable; the platform acks when the returned `Ack` says
+    /// so. After shutdown has begun the event is not taken, and not acked.
+    pub fn spawn_acked<F>(&self, what: &'static str, work: impl FnOnce(Handled) -> F) -> Ack
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let (handled, ack) = ack::pair(what);
         let mut tracked = self.lock();
-        // Finished tasks are reaped here, so the set holds only live ones.
         while tracked.running.try_join_next().is_some() {}
         if tracked.closed {
             tracing::warn!(what, "an event arrived while shutting down; not handled");
-            return;
+            handled.abandon();
+            return ack;
         }
-        tracked.running.spawn(work);
+        tracked.running.spawn(work(handled));
+        ack
     }
 
     /// How many tasks are under way (finished ones not yet reaped count).

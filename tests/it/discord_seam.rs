@@ -17,12 +17,11 @@ async fn ready(bot: &DiscordApp) {
     eventually("the gateway session", || bot.fake.live_gateways() == 1).await;
 }
 
-/// Dispatches an interaction; returns its deferred answer's edit.
+/// Dispatches an interaction; returns its answer (the first response's data).
 async fn answer(bot: &DiscordApp, data: Value) -> Value {
-    let token = data["token"].as_str().unwrap().to_string();
-    bot.fake.dispatch("INTERACTION_CREATE", data);
-    eventually("the answer", || !bot.fake.answers(&token).is_empty()).await;
-    bot.fake.answers(&token).remove(0)
+    let mut callback = callback(bot, data).await;
+    assert_eq!(callback["type"], 4, "the answer itself: {callback}");
+    callback["data"].take()
 }
 
 /// Dispatches an interaction; returns its first callback (no deferral).

@@ -212,14 +212,6 @@ impl FakeDiscord {
             .map(|c| c.body)
             .collect()
     }
-
-    /// Edits of the deferred answer for an interaction token.
-    pub fn answers(&self, token: &str) -> Vec<Value> {
-        self.ok_calls(&format!("PATCH /webhooks/{APP}/{token}/messages/@original"))
-            .into_iter()
-            .map(|c| c.body)
-            .collect()
-    }
 }
 
 async fn gateway_url(State(inner): State<Arc<Inner>>) -> Json<Value> {

@@ -1,5 +1,5 @@
 //! The gateway connection (serenity): READY registers `/release`,
-//! INTERACTION_CREATE gets its first response at once and the work after,
+//! INTERACTION_CREATE is answered once what it asks is durable,
 //! MESSAGE_CREATE is read for thread approvals and mentions. serenity
 //! resumes and reconnects; if the client stops altogether it is started
 //! again with growing pauses, so a bad token or an outage never turns into a
@@ -60,9 +60,10 @@ impl EventHandler for Handler {
     }
 }
 
-/// The first response at once (Discord waits 3 seconds for it), then the work.
+/// The response once what the interaction asks is durable (Discord waits
+/// 3 seconds for it); none for a redelivery or a command not yet durable.
 async fn answer(bot: Arc<DiscordBot>, interaction: Interaction) {
-    let Some((response, job)) = bot.first_response(&interaction).await else {
+    let Ok(response) = bot.response(&interaction).await else {
         return;
     };
     let (id, token) = match &interaction {
@@ -78,10 +79,6 @@ async fn answer(bot: Arc<DiscordBot>, interaction: Interaction) {
         .await
     {
         tracing::warn!(%error, "answering an interaction failed");
-        return;
-    }
-    if let Some(job) = job {
-        bot.finish(job).await;
     }
 }
 

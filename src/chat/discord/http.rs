@@ -2,7 +2,8 @@
 //! `X-Signature-Ed25519` (hex) over `X-Signature-Timestamp` + raw body is
 //! checked with the app's public key before the body is read; a bad or
 //! missing signature gets 401 (Discord sends some on purpose to check). The
-//! first response is the HTTP answer; the work follows like on the gateway.
+//! response is the HTTP answer, given once what it asks is durable, as on
+//! the gateway.
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use axum::{Json, Router};
 use serenity::all::{CreateInteractionResponse, Interaction};
 use serenity::interactions_endpoint::Verifier;
 
+use super::inbound::NoResponse;
 use super::DiscordBot;
 
 #[derive(Clone)]
@@ -76,17 +78,19 @@ async fn interaction(
                 .into_response();
         }
     };
-    let Some((response, job)) = endpoint.bot.first_response(&interaction).await else {
-        // A redelivery: it was answered the first time.
-        return (StatusCode::CONFLICT, "interaction already answered").into_response();
+    let response = match endpoint.bot.response(&interaction).await {
+        Ok(response) => response,
+        Err(NoResponse::Redelivery) => {
+            return (StatusCode::CONFLICT, "interaction already answered").into_response()
+        }
+        Err(NoResponse::NotDurable) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not answered: its command is not durable yet",
+            )
+                .into_response()
+        }
     };
-    if let Some(job) = job {
-        let bot = endpoint.bot.clone();
-        endpoint.bot.waker.events().spawn(
-            "a Discord interaction",
-            async move { bot.finish(job).await },
-        );
-    }
     if let CreateInteractionResponse::Pong = response {
         // PONG is exactly `{"type": 1}`; serenity would add `"data": null`.
         return Json(serde_json::json!({ "type": 1 })).into_response();

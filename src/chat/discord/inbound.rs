@@ -1,39 +1,52 @@
-//! Discord events in. Every interaction gets its first response at once
-//! (deferred and ephemeral, a modal, or autocomplete choices) so Discord's
-//! 3 seconds are never at risk; the command then runs and the deferred
-//! answer is edited with the engine's reply. Messages in a release's thread
-//! and `@releasebot` mentions run like the slash command. Redeliveries are
-//! dropped by interaction / message id.
+//! Discord events in. An interaction that runs a command is answered once
+//! the command has committed with its delivery mark (`chat::ack`): its first
+//! response is the engine's answer, private to the person who acted. Other
+//! interactions (a modal, autocomplete choices, a refused button) are
+//! answered at once. Messages in a release's thread and `@releasebot`
+//! mentions run like the slash command. Redeliveries are dropped by
+//! interaction / message id.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serenity::all::{
     ActionRowComponent, ChannelId, CommandDataOptionValue, CommandInteraction, CreateActionRow,
     CreateAutocompleteResponse, CreateInputText, CreateInteractionResponse,
-    CreateInteractionResponseMessage, CreateMessage, CreateModal, EditInteractionResponse,
-    InputTextStyle, Interaction, Member, Message, RoleId, User,
+    CreateInteractionResponseMessage, CreateMessage, CreateModal, InputTextStyle, Interaction,
+    Member, Message, RoleId, User,
 };
 
 use super::{commands, render, DiscordBot};
-use crate::chat::{self, text, Outcome, Request};
+use crate::chat::{self, ack, text, Outcome, Request};
 use crate::domain::ids::{ChannelRef, UserRef};
 use crate::domain::text::Text;
 
 /// The modal asking why a release is rejected: `release:reason:<id>`.
 const REASON_MODAL: &str = "release:reason:";
 const REASON_INPUT: &str = "reason";
-/// Pauses between tries at editing a deferred answer (its token lasts 15 minutes).
-const EDIT_RETRIES: [std::time::Duration; 3] = [
-    std::time::Duration::from_millis(250),
-    std::time::Duration::from_secs(1),
-    std::time::Duration::from_secs(3),
-];
 /// Discord shows at most 25 autocomplete choices.
 const SUGGESTIONS: usize = 25;
 
-/// Work that follows the first response: a command line to run as someone.
+/// What an interaction asks for, decoded.
+pub enum Decoded {
+    /// Answered at once: nothing in it needs a commit.
+    Answer(CreateInteractionResponse),
+    /// A command to run; it is answered once durable.
+    Run(Job),
+}
+
+/// Why an interaction gets no response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoResponse {
+    /// It was answered the first time.
+    Redelivery,
+    /// Its command did not commit within `ack::BUDGET`: not acknowledged.
+    /// It goes on; its thread line says whether it took effect.
+    NotDurable,
+}
+
+/// A command to run as someone, from an interaction.
 pub struct Job {
-    token: String,
     actor: UserRef,
     channel: ChannelRef,
     /// What to run, or why the interaction could not become a command.
@@ -43,62 +56,84 @@ pub struct Job {
 }
 
 impl DiscordBot {
-    /// The first response to an interaction, and the work after it. `None`
-    /// for a redelivery: it was answered the first time.
-    pub async fn first_response(
-        &self,
+    /// The response to an interaction, given once what it asks is durable;
+    /// else why there is none.
+    pub async fn response(
+        self: &Arc<Self>,
         interaction: &Interaction,
-    ) -> Option<(CreateInteractionResponse, Option<Job>)> {
+    ) -> Result<CreateInteractionResponse, NoResponse> {
+        let job = match self.decode(interaction).await {
+            None => return Err(NoResponse::Redelivery),
+            Some(Decoded::Answer(response)) => return Ok(response),
+            Some(Decoded::Run(job)) => job,
+        };
+        // In a tracked task of its own, so that the command finishes (and
+        // shutdown waits for it) even when its answer comes too late.
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let bot = self.clone();
+        self.waker
+            .events()
+            .spawn("a Discord interaction", async move {
+                let _ = answer.send(bot.run_job(job).await);
+            });
+        let text = ack::durable_answer("a Discord interaction", answered)
+            .await
+            .ok_or(NoResponse::NotDurable)?
+            .ok_or(NoResponse::Redelivery)?;
+        let (words, allowed) = self.shown(&text);
+        Ok(CreateInteractionResponse::Message(
+            CreateInteractionResponseMessage::new()
+                .content(fit(&words))
+                .allowed_mentions(allowed)
+                .ephemeral(true),
+        ))
+    }
+
+    /// What an interaction asks for. `None` for a redelivery.
+    async fn decode(&self, interaction: &Interaction) -> Option<Decoded> {
         match interaction {
-            Interaction::Ping(_) => return Some((CreateInteractionResponse::Pong, None)),
+            Interaction::Ping(_) => return Some(Decoded::Answer(CreateInteractionResponse::Pong)),
             // Suggestions change nothing; answering one twice is harmless.
-            Interaction::Autocomplete(command) => return Some((self.suggestions(command), None)),
+            Interaction::Autocomplete(command) => {
+                return Some(Decoded::Answer(self.suggestions(command)))
+            }
             _ => {}
         }
         let delivery = format!("discord:interaction:{}", interaction.id());
         if self.seen(&delivery).await {
             return None;
         }
-        let deferred = || {
-            CreateInteractionResponse::Defer(
-                CreateInteractionResponseMessage::new().ephemeral(true),
-            )
-        };
         Some(match interaction {
             Interaction::Command(command) => {
                 let (sub, values) = invocation(command);
-                let job = self.job(
-                    &command.token,
+                Decoded::Run(self.job(
                     &command.user,
                     command.member.as_deref(),
                     command.channel_id,
                     commands::request(&sub, &values).map_err(Text::plain),
                     &delivery,
-                );
-                (deferred(), Some(job))
+                ))
             }
             Interaction::Component(click) => {
                 let (action, release) = render::decode_custom_id(&click.data.custom_id);
                 let button = match chat::button(&click.data.custom_id, release, |_| action) {
                     Ok(button) => button,
-                    Err(refusal) => return Some((private(&self.shown(&refusal).0), None)),
+                    Err(refusal) => return Some(Decoded::Answer(private(&self.shown(&refusal).0))),
                 };
                 let Some(command) = button.command() else {
                     // Reject asks why first; a redelivered click opens nothing.
                     if !self.first_delivery(&delivery).await {
                         return None;
                     }
-                    return Some((reason_modal(&button.release.to_string()), None));
+                    return Some(Decoded::Answer(reason_modal(&button.release.to_string())));
                 };
-                let job = self.job(
-                    &click.token,
+                Decoded::Run(self.job(
                     &click.user,
                     click.member.as_ref(),
                     click.channel_id,
                     Ok(Request::Command(command)),
                     &delivery,
-                );
-                (deferred(), Some(job))
+                ))
             }
             Interaction::Modal(submit) => {
                 let release = submit
@@ -119,26 +154,22 @@ impl DiscordBot {
                     })
                     .unwrap_or_default();
                 let request = chat::reject_reason(release, &reason).map(Request::Command);
-                let job = self.job(
-                    &submit.token,
+                Decoded::Run(self.job(
                     &submit.user,
                     submit.member.as_ref(),
                     submit.channel_id,
                     request,
                     &delivery,
-                );
-                (deferred(), Some(job))
+                ))
             }
-            _ => (
-                private("releasebot does not handle this kind of interaction."),
-                None,
-            ),
+            _ => Decoded::Answer(private(
+                "releasebot does not handle this kind of interaction.",
+            )),
         })
     }
 
     fn job(
         &self,
-        token: &str,
         user: &User,
         member: Option<&Member>,
         channel: ChannelId,
@@ -154,7 +185,6 @@ impl DiscordBot {
             self.learn_roles(&actor, &member.roles);
         }
         Job {
-            token: token.to_string(),
             actor,
             channel: discord_channel(channel),
             request,
@@ -184,43 +214,20 @@ impl DiscordBot {
         CreateInteractionResponse::Autocomplete(choices)
     }
 
-    /// Runs the job and edits the deferred answer with the reply.
-    pub async fn finish(&self, job: Job) {
-        let text = match job.request {
+    /// Runs the job; its answer, or `None` for a redelivery (answer nobody).
+    async fn run_job(&self, job: Job) -> Option<Text> {
+        match job.request {
             Ok(request) => {
                 let outcome = self
                     .run(job.actor, job.channel, request, &job.delivery)
                     .await;
-                if outcome.duplicate {
-                    return;
-                }
-                outcome.text
+                (!outcome.duplicate).then_some(outcome.text)
             }
             Err(why) => {
                 self.first_delivery(&job.delivery).await;
-                why
-            }
-        };
-        let (words, allowed) = self.shown(&text);
-        let edit = EditInteractionResponse::new()
-            .content(fit(&words))
-            .allowed_mentions(allowed);
-        // Over HTTP, the deferral is our response body and may reach Discord
-        // after a quick command is done: try the edit again a few times.
-        for pause in EDIT_RETRIES {
-            match self
-                .http
-                .edit_original_interaction_response(&job.token, &edit, vec![])
-                .await
-            {
-                Ok(_) => return,
-                Err(error) => {
-                    tracing::debug!(%error, "editing the deferred answer failed; trying again");
-                    tokio::time::sleep(pause).await;
-                }
+                Some(why)
             }
         }
-        tracing::warn!("the deferred interaction answer could not be edited; the command did run");
     }
 
     /// A message: a command in a release's thread, or one after a mention.

@@ -1,7 +1,9 @@
 //! Slack's HTTP mode on the bot's axum listener: `/slack/commands`,
 //! `/slack/interactions` and `/slack/events`. Each request's signature is
 //! checked before its body is parsed; a bad, missing or stale one gets 401
-//! and changes nothing. The answer is an empty 200 at once; the work follows.
+//! and changes nothing. The answer is an empty 200 once the command is
+//! durable (`chat::ack`), else a 503 that leaves Slack to retry; the
+//! command's own answer follows on `response_url` or in the thread.
 
 use std::sync::Arc;
 
@@ -16,6 +18,7 @@ use slack_morphism::prelude::*;
 
 use super::signing::{self, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use super::SlackBot;
+use crate::chat::ack::Ack;
 use crate::clock::Clock;
 use crate::config::Secret;
 
@@ -66,6 +69,20 @@ impl IntoResponse for Refused {
     }
 }
 
+/// 200 once the event's command is durable; 503 (no ack: Slack retries,
+/// and the delivery mark drops the copy if the first did commit) when not.
+async fn acked_when_durable(ack: Ack) -> Response {
+    if ack.durable().await {
+        StatusCode::OK.into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not handled yet; send it again",
+        )
+            .into_response()
+    }
+}
+
 fn bad_request(what: &str, error: impl std::fmt::Display) -> Response {
     tracing::warn!(%error, "a signed Slack {what} could not be read");
     (
@@ -88,10 +105,7 @@ async fn command(State(state): State<SlackHttp>, headers: HeaderMap, body: Bytes
         return StatusCode::OK.into_response();
     }
     match serde_urlencoded::from_bytes::<SlackCommandEvent>(&body) {
-        Ok(event) => {
-            state.bot.on_command(event);
-            StatusCode::OK.into_response()
-        }
+        Ok(event) => acked_when_durable(state.bot.on_command(event)).await,
         Err(error) => bad_request("slash command", error),
     }
 }
@@ -112,10 +126,7 @@ async fn interaction(State(state): State<SlackHttp>, headers: HeaderMap, body: B
             serde_json::from_str::<SlackInteractionEvent>(&form.payload).map_err(|e| e.to_string())
         });
     match event {
-        Ok(event) => {
-            state.bot.on_interaction(event);
-            StatusCode::OK.into_response()
-        }
+        Ok(event) => acked_when_durable(state.bot.on_interaction(event)).await,
         Err(error) => bad_request("interaction", error),
     }
 }
@@ -129,8 +140,7 @@ async fn event(State(state): State<SlackHttp>, headers: HeaderMap, body: Bytes) 
             Json(serde_json::json!({ "challenge": challenge.challenge })).into_response()
         }
         Ok(SlackPushEvent::EventCallback(event)) => {
-            state.bot.on_push(event);
-            StatusCode::OK.into_response()
+            acked_when_durable(state.bot.on_push(event)).await
         }
         Ok(SlackPushEvent::AppRateLimited(limited)) => {
             tracing::warn!(

@@ -1,27 +1,33 @@
-//! Slack events in: every handler returns at once, so Slack gets its ack
-//! within its 3 seconds whatever the store or CI are doing, and the work
-//! runs in a task that answers through `response_url`, `chat.postEphemeral`
-//! or the release's thread. Redeliveries are dropped by their delivery id.
+//! Slack events in: each is handled in its own task, and acknowledged (see
+//! `chat::ack`) once its command has committed with its delivery mark, or
+//! once it is known to need none; the answer follows the ack, through
+//! `response_url`, `chat.postEphemeral` or the release's thread.
+//! Redeliveries are dropped by their delivery id.
 
 use std::sync::Arc;
 
 use slack_morphism::prelude::*;
 
 use super::{render, SlackBot};
+use crate::chat::ack::{Ack, Handled};
 use crate::chat::{self, text, Outcome, Request};
 use crate::domain::ids::{ChannelRef, ReleaseId, UserRef};
 use crate::domain::text::Text;
 
+/// How long a command waits for its author's name before it runs.
+const NAME_LOOKUP: std::time::Duration = std::time::Duration::from_millis(500);
 /// The modal that asks for a rejection's reason.
 const REJECT_VIEW: &str = "release_reject";
 const REASON_BLOCK: &str = "reason";
 const REASON_INPUT: &str = "reason_input";
 
 impl SlackBot {
-    /// `/release …`: acknowledged empty; the answer follows on `response_url`.
-    pub fn on_command(self: &Arc<Self>, event: SlackCommandEvent) {
+    /// `/release …`: acknowledged empty once durable; the answer follows on
+    /// `response_url`.
+    pub fn on_command(self: &Arc<Self>, event: SlackCommandEvent) -> Ack {
         let bot = self.clone();
-        self.waker.events().spawn("a Slack command", async move {
+        let tasks = self.waker.events();
+        tasks.spawn_acked("a Slack command", |handled| async move {
             let delivery = format!("slack:command:{}", event.trigger_id);
             if bot.seen(&delivery).await {
                 return;
@@ -35,6 +41,7 @@ impl SlackBot {
                     &delivery,
                 )
                 .await;
+            drop(handled);
             if outcome.duplicate {
                 return;
             }
@@ -48,45 +55,47 @@ impl SlackBot {
                 bot.whisper(&event.channel_id, &event.user_id, None, &outcome.text)
                     .await;
             }
-        });
+        })
     }
 
     /// Buttons and the reject modal.
-    pub fn on_interaction(self: &Arc<Self>, event: SlackInteractionEvent) {
+    pub fn on_interaction(self: &Arc<Self>, event: SlackInteractionEvent) -> Ack {
         let bot = self.clone();
-        self.waker
-            .events()
-            .spawn("a Slack interaction", async move {
-                match event {
-                    SlackInteractionEvent::BlockActions(actions) => {
-                        bot.on_block_actions(actions).await
-                    }
-                    SlackInteractionEvent::ViewSubmission(submission) => {
-                        bot.on_view_submission(submission).await
-                    }
-                    _ => {}
+        let tasks = self.waker.events();
+        tasks.spawn_acked("a Slack interaction", |handled| async move {
+            match event {
+                SlackInteractionEvent::BlockActions(actions) => {
+                    bot.on_block_actions(actions, handled).await
                 }
-            });
-    }
-
-    /// `message` events (replies in a release's thread) and `app_mention`s.
-    pub fn on_push(self: &Arc<Self>, event: SlackPushEventCallback) {
-        let bot = self.clone();
-        self.waker.events().spawn("a Slack event", async move {
-            let delivery = format!("slack:event:{}", event.event_id);
-            match event.event {
-                SlackEventCallbackBody::Message(message) => {
-                    bot.on_message(message, &delivery).await
-                }
-                SlackEventCallbackBody::AppMention(mention) => {
-                    bot.on_mention(mention, &delivery).await
+                SlackInteractionEvent::ViewSubmission(submission) => {
+                    bot.on_view_submission(submission, handled).await
                 }
                 _ => {}
             }
-        });
+        })
     }
 
-    async fn on_block_actions(&self, event: SlackInteractionBlockActionsEvent) {
+    /// `message` events (replies in a release's thread) and `app_mention`s.
+    pub fn on_push(self: &Arc<Self>, event: SlackPushEventCallback) -> Ack {
+        let bot = self.clone();
+        let tasks = self.waker.events();
+        tasks.spawn_acked("a Slack event", |handled| async move {
+            let delivery = format!("slack:event:{}", event.event_id);
+            match event.event {
+                SlackEventCallbackBody::Message(message) => {
+                    bot.on_message(message, &delivery, handled).await
+                }
+                SlackEventCallbackBody::AppMention(mention) => {
+                    bot.on_mention(mention, &delivery, handled).await
+                }
+                _ => {}
+            }
+        })
+    }
+
+    /// Every action is run (or its modal's delivery marked) before the ack;
+    /// answers and modals follow it.
+    async fn on_block_actions(&self, event: SlackInteractionBlockActionsEvent, handled: Handled) {
         let Some(who) = event.user.as_ref().map(|u| user(&u.id)) else {
             return;
         };
@@ -94,6 +103,7 @@ impl SlackBot {
             .channel
             .as_ref()
             .map_or_else(|| channel_ref("slack:direct"), |c| channel(&c.id));
+        let mut after_ack = Vec::new();
         for action in event.actions.iter().flatten() {
             let delivery = format!("slack:action:{}:{}", event.trigger_id, action.action_id);
             if self.seen(&delivery).await {
@@ -103,11 +113,9 @@ impl SlackBot {
             let button = match chat::button(action.action_id.value(), value, render::button_action)
             {
                 Ok(button) => button,
+                // Not one of ours, or not a release: say so, change nothing.
                 Err(refusal) => {
-                    // Not one of ours, or not a release: say so, change nothing.
-                    if let Some(url) = &event.response_url {
-                        self.respond(url.value().as_str(), &refusal).await;
-                    }
+                    after_ack.push(AfterAck::Answer(refusal));
                     continue;
                 }
             };
@@ -121,20 +129,30 @@ impl SlackBot {
                             &delivery,
                         )
                         .await;
-                    if outcome.duplicate {
-                        continue;
-                    }
-                    if let Some(url) = &event.response_url {
-                        self.respond(url.value().as_str(), &outcome.text).await;
+                    if !outcome.duplicate {
+                        after_ack.push(AfterAck::Answer(outcome.text));
                     }
                 }
                 // Reject asks why first.
                 None if self.first_delivery(&delivery).await => {
-                    let channel_id = event.channel.as_ref().map(|c| c.id.to_string());
-                    self.ask_reason(&event.trigger_id, button.release, channel_id)
-                        .await
+                    after_ack.push(AfterAck::AskReason(button.release))
                 }
                 None => {}
+            }
+        }
+        drop(handled);
+        for work in after_ack {
+            match work {
+                AfterAck::Answer(text) => {
+                    if let Some(url) = &event.response_url {
+                        self.respond(url.value().as_str(), &text).await;
+                    }
+                }
+                AfterAck::AskReason(release) => {
+                    let channel_id = event.channel.as_ref().map(|c| c.id.to_string());
+                    self.ask_reason(&event.trigger_id, release, channel_id)
+                        .await
+                }
             }
         }
     }
@@ -169,7 +187,11 @@ impl SlackBot {
         }
     }
 
-    async fn on_view_submission(&self, event: SlackInteractionViewSubmissionEvent) {
+    async fn on_view_submission(
+        &self,
+        event: SlackInteractionViewSubmissionEvent,
+        handled: Handled,
+    ) {
         let SlackView::Modal(modal) = &event.view.view else {
             return;
         };
@@ -204,6 +226,7 @@ impl SlackBot {
             }
             Err(refusal) => Outcome::refused(refusal),
         };
+        drop(handled);
         if !outcome.ok && !outcome.duplicate && !channel_id.is_empty() {
             self.whisper(&channel_id.into(), &event.user.id, None, &outcome.text)
                 .await;
@@ -211,7 +234,7 @@ impl SlackBot {
     }
 
     /// Only commands are remembered for dedupe (`delivery`); chatter costs no write.
-    async fn on_message(&self, message: SlackMessageEvent, delivery: &str) {
+    async fn on_message(&self, message: SlackMessageEvent, delivery: &str, handled: Handled) {
         // Edits, joins, bot posts (our own included) are not commands; a
         // thread reply also sent to the channel is.
         let from_a_person = matches!(
@@ -252,11 +275,16 @@ impl SlackBot {
         if self.seen(delivery).await {
             return;
         }
-        self.answer_in_thread(author, channel_id, Some(thread), true, line, delivery)
-            .await;
+        let place = Place {
+            author,
+            channel_id,
+            thread: Some(thread),
+            announced_there: true,
+        };
+        self.answer_in_thread(place, line, delivery, handled).await;
     }
 
-    async fn on_mention(&self, mention: SlackAppMentionEvent, delivery: &str) {
+    async fn on_mention(&self, mention: SlackAppMentionEvent, delivery: &str, handled: Handled) {
         let body = mention.content.text.clone().unwrap_or_default();
         let line = match self.mention() {
             Some(tag) => text::after_mention(&body, &tag).map(str::to_string),
@@ -285,42 +313,39 @@ impl SlackBot {
         let announced_there = release.is_some();
         // A top-level mention is answered in the channel: Slack shows no
         // ephemeral message in a thread that does not exist yet.
-        self.answer_in_thread(
-            &mention.user,
-            &mention.channel,
-            mention.origin.thread_ts.as_ref(),
+        let place = Place {
+            author: &mention.user,
+            channel_id: &mention.channel,
+            thread: mention.origin.thread_ts.as_ref(),
             announced_there,
-            line,
-            delivery,
-        )
-        .await;
+        };
+        self.answer_in_thread(place, line, delivery, handled).await;
     }
 
-    /// Runs a command written in a thread (or a mention) and answers its
-    /// author alone, where they see it (`thread`: the thread they wrote in,
-    /// `None` for the channel). A change in the release's own thread
-    /// (`announced_there`) needs no answer: its thread line tells everybody.
+    /// Runs a command written in a thread (or a mention), lets Slack have
+    /// its ack, and answers its author alone where they see it. A change in
+    /// the release's own thread needs no answer: its thread line tells
+    /// everybody.
     async fn answer_in_thread(
         &self,
-        author: &SlackUserId,
-        channel_id: &SlackChannelId,
-        thread: Option<&SlackTs>,
-        announced_there: bool,
+        place: Place<'_>,
         line: String,
         delivery: &str,
+        handled: Handled,
     ) {
         let outcome = self
             .run(
-                user(author),
-                channel(channel_id),
+                user(place.author),
+                channel(place.channel_id),
                 Request::Line(line),
                 delivery,
             )
             .await;
-        if !outcome.wants_answer(announced_there) {
+        drop(handled);
+        if !outcome.wants_answer(place.announced_there) {
             return;
         }
-        self.whisper(channel_id, author, thread, &outcome.text)
+        self.whisper(place.channel_id, place.author, place.thread, &outcome.text)
             .await;
     }
 
@@ -346,9 +371,15 @@ impl SlackBot {
         request: Request,
         delivery: &str,
     ) -> Outcome {
-        self.names
-            .resolve(&self.session(), vec![actor.local()], &self.engine)
-            .await;
+        // Slack's ack waits for this command: a slow `users.info` must not
+        // hold it up. An unknown name shows as the id until learned.
+        let session = self.session();
+        let learning = self
+            .names
+            .resolve(&session, vec![actor.local()], &self.engine);
+        if tokio::time::timeout(NAME_LOOKUP, learning).await.is_err() {
+            tracing::debug!("users.info is slow; the command goes on without the name");
+        }
         crate::chat::run(
             &self.engine,
             &self.waker,
@@ -403,6 +434,24 @@ impl SlackBot {
             tracing::warn!(%error, "chat.postEphemeral failed");
         }
     }
+}
+
+/// What a button click leaves to do once Slack has its ack.
+enum AfterAck {
+    /// Tell the clicker, on the interaction's `response_url`.
+    Answer(Text),
+    /// Open the modal asking why the release is rejected.
+    AskReason(ReleaseId),
+}
+
+/// Where a thread reply or mention was written, and so where it is answered.
+struct Place<'a> {
+    author: &'a SlackUserId,
+    channel_id: &'a SlackChannelId,
+    /// The thread they wrote in; `None` for the channel.
+    thread: Option<&'a SlackTs>,
+    /// Written in the release's own thread, where its thread line shows.
+    announced_there: bool,
 }
 
 /// A parse error's caret excerpt (indented under its message) kept in a

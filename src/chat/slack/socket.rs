@@ -1,14 +1,17 @@
 //! Socket Mode: the bot dials Slack (`apps.connections.open`, then a
 //! websocket) and needs no public URL. slack-morphism keeps the connections,
 //! reconnects after `disconnect`, `refresh_requested` or a dropped socket,
-//! and sends each envelope's ack when our callback returns; our callbacks
-//! hand the work to a task and return at once.
+//! and sends each envelope's ack when our callback returns Ok. Our callbacks
+//! hand the work to a task and return once its command is durable
+//! (`chat::ack`); when it is not, they return `NotDurable`, for which the
+//! error handler sends no ack, and Slack sends the envelope again.
 
 use std::sync::Arc;
 
 use slack_morphism::prelude::*;
 
 use super::SlackBot;
+use crate::chat::ack::{Ack, NotDurable};
 use crate::config::SlackConfig;
 
 pub struct SocketMode {
@@ -62,7 +65,7 @@ async fn on_command(
     states: SlackClientEventsUserState,
 ) -> UserCallbackResult<SlackCommandEventResponse> {
     if let Some(bot) = bot(&states).await {
-        bot.on_command(event);
+        acked_when_durable(bot.on_command(event)).await?;
     }
     // An empty payload: Slack shows nothing until the answer comes.
     Ok(SlackCommandEventResponse::new(SlackMessageContent::new()))
@@ -74,7 +77,7 @@ async fn on_interaction(
     states: SlackClientEventsUserState,
 ) -> UserCallbackResult<()> {
     if let Some(bot) = bot(&states).await {
-        bot.on_interaction(event);
+        acked_when_durable(bot.on_interaction(event)).await?;
     }
     Ok(())
 }
@@ -85,9 +88,19 @@ async fn on_push(
     states: SlackClientEventsUserState,
 ) -> UserCallbackResult<()> {
     if let Some(bot) = bot(&states).await {
-        bot.on_push(event);
+        acked_when_durable(bot.on_push(event)).await?;
     }
     Ok(())
+}
+
+/// Ok once the event's command is durable; else the error that keeps
+/// slack-morphism from acking.
+async fn acked_when_durable(ack: Ack) -> UserCallbackResult<()> {
+    if ack.durable().await {
+        Ok(())
+    } else {
+        Err(Box::new(NotDurable))
+    }
 }
 
 fn on_error(
@@ -95,6 +108,11 @@ fn on_error(
     _client: Arc<SlackHyperClient>,
     _states: SlackClientEventsUserState,
 ) -> HttpStatusCode {
+    if error.downcast_ref::<NotDurable>().is_some() {
+        // No ack: Slack sends the envelope again, and the delivery mark
+        // makes it a no-op if the first copy's command did commit.
+        return HttpStatusCode::SERVICE_UNAVAILABLE;
+    }
     tracing::warn!(%error, "Slack Socket Mode error");
     // Still ack: Slack would only send the same envelope again.
     HttpStatusCode::OK
