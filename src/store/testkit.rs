@@ -24,11 +24,18 @@ pub fn backend_under_test() -> &'static str {
 }
 
 /// The test server's URL, or `None` after saying (once) that the
-/// PostgreSQL tests of `group` are skipped and how to run them.
+/// PostgreSQL tests of `group` are skipped and how to run them. With
+/// `CI=true` a missing URL fails the test instead.
 pub fn database_url(group: &str) -> Option<String> {
     static SAID: Once = Once::new();
     match std::env::var(DATABASE_URL_VAR) {
         Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").as_deref() == Ok("true") => {
+            // Under CI a missing server is a failure, never a green skip.
+            panic!(
+                "CI=true but {DATABASE_URL_VAR} is not set: the {group} on PostgreSQL cannot run"
+            )
+        }
         _ => {
             SAID.call_once(|| {
                 // Straight to stderr: the test harness captures print!.
@@ -154,11 +161,13 @@ impl TestStore {
         })
     }
 
-    /// A fresh store of `backend_under_test()`; sled when PostgreSQL is
-    /// asked for but no server is set.
+    /// A fresh store of `backend_under_test()`. PostgreSQL asked for with
+    /// no server set is a failure: the suite would pass on sled instead.
     pub fn under_test() -> TestStore {
         match backend_under_test() {
-            "postgres" => TestStore::postgres("integration suite").unwrap_or_else(TestStore::sled),
+            "postgres" => TestStore::postgres("integration suite").unwrap_or_else(|| {
+                panic!("RELEASEBOT_TEST_BACKEND=postgres needs {DATABASE_URL_VAR}")
+            }),
             _ => TestStore::sled(),
         }
     }

@@ -23,9 +23,11 @@ impl Bot {
     pub fn new() -> Bot {
         use releasebot::store::testkit;
         let dir = tempfile::tempdir().unwrap();
-        let url = (testkit::backend_under_test() == "postgres")
-            .then(|| testkit::database_url("integration suite"))
-            .flatten();
+        let url = (testkit::backend_under_test() == "postgres").then(|| {
+            testkit::database_url("integration suite").unwrap_or_else(|| {
+                panic!("RELEASEBOT_TEST_BACKEND=postgres needs RELEASEBOT_TEST_DATABASE_URL")
+            })
+        });
         let Some(url) = url else {
             return Bot {
                 dir,

@@ -3,6 +3,7 @@
 //! app (engine, workers, HTTP listener, Slack and Discord adapters) against
 //! fake CI servers, a fake Slack and a fake Discord on 127.0.0.1.
 
+mod acked;
 mod calendar;
 mod chat_app;
 mod ci;
