@@ -330,8 +330,9 @@ fn check_config(cli: &Cli) -> anyhow::Result<ExitCode> {
                 }
                 StoreSettings::Postgres(settings) => settings.options().map(|options| {
                     format!(
-                        "{} (URL from ${})",
+                        "{}, {} (URL from ${})",
                         crate::store::postgres::describe(&options.url),
+                        crate::store::postgres::describe_tls(&options.url),
                         settings.url_env
                     )
                 }),

@@ -152,4 +152,6 @@ impl Store {
 }
 
 #[cfg(test)]
+mod pg_tls_tests;
+#[cfg(test)]
 mod tests;

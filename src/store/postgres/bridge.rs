@@ -157,7 +157,25 @@ pub fn db_error(error: tokio_postgres::Error) -> StoreError {
         SqlState::INSUFFICIENT_PRIVILEGE,
     ];
     if let Some(db) = error.as_db_error().filter(|db| refused.contains(db.code())) {
-        return StoreError::Rejected(db.message().to_string());
+        // `no pg_hba.conf entry for host …, no encryption`: only TLS is let in.
+        let hint = if db.message().ends_with("no encryption") {
+            "; the server takes only TLS connections: set sslmode=require (or verify-full) in the URL"
+        } else {
+            ""
+        };
+        return StoreError::Rejected(format!("{}{hint}", db.message()));
+    }
+    let text = error.to_string();
+    if text.starts_with("error performing TLS handshake") {
+        // A certificate that does not check out will not on a retry
+        // either. The driver's text leaves out why: take it from the cause.
+        let mut why = text;
+        let mut cause = std::error::Error::source(&error);
+        while let Some(inner) = cause {
+            why.push_str(&format!(": {inner}"));
+            cause = inner.source();
+        }
+        return StoreError::Rejected(why.replace('\n', " "));
     }
     if error.is_closed() || error.code().is_none() {
         StoreError::Unavailable(error.to_string())

@@ -8,6 +8,7 @@ mod backend;
 pub(crate) mod bridge;
 mod claims;
 mod migrate;
+pub mod tls;
 mod tx;
 
 use std::collections::BTreeMap;
@@ -16,7 +17,6 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use tokio_postgres::NoTls;
 
 use super::{LeaseCounts, StoreError, StoreResult};
 use bridge::Bridge;
@@ -91,10 +91,26 @@ pub fn default_instance() -> String {
     )
 }
 
+/// The driver's config and the TLS connector a URL asks for (`sslmode`,
+/// `sslrootcert` read as libpq reads them, see `tls`).
+fn driver_config(url: &str) -> Result<(tokio_postgres::Config, tls::Tls), String> {
+    let (rest, tls) = tls::split(url)?;
+    let mut config = rest.parse::<tokio_postgres::Config>().map_err(|_| {
+        "is not a PostgreSQL URL (postgres://user:password@host:5432/database)".to_string()
+    })?;
+    config.ssl_mode(tls.driver_mode());
+    Ok((config, tls))
+}
+
+/// How a URL's connections are protected: `TLS verify-full (roots from …)`.
+pub fn describe_tls(url: &str) -> String {
+    tls::split(url).map_or_else(|why| why, |(_, tls)| tls.describe())
+}
+
 /// The database a URL points at, without user or password:
 /// `PostgreSQL at 127.0.0.1:5432, database test`.
 pub fn describe(url: &str) -> String {
-    let Ok(config) = url.parse::<tokio_postgres::Config>() else {
+    let Ok((config, _)) = driver_config(url) else {
         return "PostgreSQL at an unreadable URL".to_string();
     };
     let hosts: Vec<String> = config
@@ -118,13 +134,11 @@ pub fn describe(url: &str) -> String {
     format!("PostgreSQL at {hosts}, database {database}")
 }
 
-/// Checks a URL without connecting (for `check-config`).
+/// Checks a URL without connecting (for `check-config`): its form, its
+/// TLS keys, and that a named root certificate file reads.
 pub fn check_url(url: &str) -> Result<(), String> {
-    url.parse::<tokio_postgres::Config>()
-        .map(|_| ())
-        .map_err(|_| {
-            "is not a PostgreSQL URL (postgres://user:password@host:5432/database)".to_string()
-        })
+    let (_, tls) = driver_config(url)?;
+    tls.connector().map(|_| ())
 }
 
 /// A schema name we are willing to put in a statement.
@@ -160,9 +174,9 @@ pub struct PgStore {
 impl PgStore {
     pub fn connect(options: &PgOptions) -> StoreResult<PgStore> {
         let target = describe(&options.url);
-        let mut config: tokio_postgres::Config = options.url.parse().map_err(|_| {
-            StoreError::Rejected(format!("the database URL {}", check_url("").unwrap_err()))
-        })?;
+        let (mut config, tls) = driver_config(&options.url)
+            .map_err(|why| StoreError::Rejected(format!("the database URL {why}")))?;
+        let connector = tls.connector().map_err(StoreError::Rejected)?;
         let mut session = format!(
             "-c statement_timeout={} -c idle_in_transaction_session_timeout={}",
             options.statement_timeout.as_millis(),
@@ -185,7 +199,7 @@ impl PgStore {
             .map_err(|e| StoreError::Storage(format!("starting the database runtime: {e}")))?;
         let manager = Manager::from_config(
             config,
-            NoTls,
+            connector,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -244,10 +258,10 @@ pub fn execute_once(url: &str, sql: &str) -> StoreResult<()> {
             .enable_all()
             .build()
             .map_err(|e| StoreError::Storage(e.to_string()))?;
+        let (config, tls) = driver_config(&url).map_err(StoreError::Rejected)?;
+        let connector = tls.connector().map_err(StoreError::Rejected)?;
         runtime.block_on(async move {
-            let (client, connection) = tokio_postgres::connect(&url, NoTls)
-                .await
-                .map_err(bridge::db_error)?;
+            let (client, connection) = config.connect(connector).await.map_err(bridge::db_error)?;
             tokio::spawn(connection);
             client.batch_execute(&sql).await.map_err(bridge::db_error)
         })
