@@ -78,6 +78,43 @@ async fn forget_old_deliveries(
     }
 }
 
+/// Past a claim's or lease's expiry, by how much the takeover wake waits:
+/// the database judges expiry by its own clock at its own statement's start.
+const TAKEOVER_MARGIN: Duration = Duration::from_millis(25);
+
+/// On a shared store: wakes the workers (and the scheduler) as soon as a
+/// claim or lease of another instance runs out, so that a dead instance's
+/// work is taken over then, not at the next poll (at most `POLL` later).
+async fn wake_for_takeovers(
+    engine: Engine,
+    waker: Waker,
+    scheduler: Arc<Notify>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let store = engine.store().clone();
+        let next = off_async_threads("finding the next takeover", move || store.next_takeover())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .flatten();
+        let wait = next.map_or(crate::notify::POLL, |at| {
+            (at + TAKEOVER_MARGIN).min(crate::notify::POLL)
+        });
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        if next.is_some_and(|at| at + TAKEOVER_MARGIN <= wait) {
+            waker.wake();
+            scheduler.notify_one();
+        }
+    }
+}
+
 pub struct App {
     pub engine: Engine,
     pub notifier: Arc<Notifier>,
@@ -124,16 +161,30 @@ impl App {
             waker.notifier.clone(),
         ));
         let scheduler = Arc::new(crate::schedule::Scheduler::new(engine.clone(), clock.now()));
-        let tasks = vec![
+        let scheduler_wake = Arc::new(Notify::new());
+        let mut tasks = vec![
             tokio::spawn(notifier.clone().run(waker.notifier.clone(), signal.clone())),
             tokio::spawn(relay.clone().run(waker.relay.clone(), signal.clone())),
-            tokio::spawn(scheduler.run(clock.clone(), waker.notifier.clone(), signal.clone())),
-            tokio::spawn(forget_old_deliveries(
-                engine.store().clone(),
+            tokio::spawn(scheduler.run(
                 clock.clone(),
-                signal,
+                scheduler_wake.clone(),
+                waker.notifier.clone(),
+                signal.clone(),
             )),
         ];
+        if engine.shared_store() {
+            tasks.push(tokio::spawn(wake_for_takeovers(
+                engine.clone(),
+                waker.clone(),
+                scheduler_wake,
+                signal.clone(),
+            )));
+        }
+        tasks.push(tokio::spawn(forget_old_deliveries(
+            engine.store().clone(),
+            clock.clone(),
+            signal,
+        )));
         App {
             engine,
             notifier,

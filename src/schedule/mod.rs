@@ -158,10 +158,13 @@ impl Scheduler {
         }
     }
 
-    /// The worker: ticks at least once a second, so that a job fires within a second of its time.
+    /// The worker: ticks at least once a second, so that a job fires within
+    /// a second of its time, and when `wake` says the scheduler lease of a
+    /// dead instance ran out.
     pub async fn run(
         self: Arc<Self>,
         clock: Arc<dyn Clock>,
+        wake: Arc<Notify>,
         notifier_wake: Arc<Notify>,
         mut shutdown: watch::Receiver<bool>,
     ) {
@@ -186,6 +189,7 @@ impl Scheduler {
                 .clamp(Duration::from_millis(10), Duration::from_secs(1));
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
+                _ = wake.notified() => {}
                 _ = shutdown.changed() => break,
             }
             if *shutdown.borrow() {

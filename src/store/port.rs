@@ -213,6 +213,13 @@ pub trait Backend: Send + Sync {
     /// Takes or renews the lease `name` for this instance; its epoch while
     /// held, `None` while another instance holds it.
     fn hold_lease(&self, name: &str) -> StoreResult<Option<u64>>;
+    /// How long until the earliest claim or lease another instance holds
+    /// runs out, so that workers wake to take it over then rather than at
+    /// their next poll; `None` when no other instance holds one (always,
+    /// on a store only one process opens).
+    fn next_takeover(&self) -> StoreResult<Option<std::time::Duration>> {
+        Ok(None)
+    }
     /// Gives back every claim and lease this instance holds (a clean stop).
     fn release_claims(&self) -> StoreResult<()>;
     /// Whether the store answers, and which leases this instance holds.

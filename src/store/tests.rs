@@ -346,8 +346,16 @@ fn postgres_two_instances_never_hold_one_lane_and_take_over_a_dead_ones() {
         3,
         "a renews its lanes"
     );
-    // a dies: its claims run out after the lease (2 s in tests).
-    std::thread::sleep(std::time::Duration::from_millis(2300));
+    // b knows when a's claims run out (the lease is 2 s in tests); a
+    // holds nothing of b's.
+    let due = b.next_takeover().unwrap().expect("a's claims run out");
+    assert!(
+        due > std::time::Duration::from_millis(1500) && due <= std::time::Duration::from_secs(2),
+        "{due:?}"
+    );
+    assert_eq!(a.next_takeover().unwrap(), None);
+    // a dies: b takes its lanes over once they run out.
+    std::thread::sleep(due + std::time::Duration::from_millis(50));
     let taken = b.claim_announcements(&slack, 10).unwrap();
     assert_eq!(taken.len(), 3);
     assert_eq!(b.lease_counts().takeovers, 3);

@@ -613,6 +613,10 @@ impl Backend for PgStore {
         self.lease(name)
     }
 
+    fn next_takeover(&self) -> StoreResult<Option<std::time::Duration>> {
+        self.earliest_foreign_expiry()
+    }
+
     fn release_claims(&self) -> StoreResult<()> {
         self.release_all()
     }

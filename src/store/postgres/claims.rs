@@ -174,6 +174,27 @@ impl PgStore {
         Ok(epoch)
     }
 
+    /// How long until the earliest live claim or lease of another instance
+    /// runs out, by the database's clock (the one claims are judged by).
+    pub(super) fn earliest_foreign_expiry(&self) -> StoreResult<Option<std::time::Duration>> {
+        let conn = self.bridge.conn()?;
+        let rows = conn.query(
+            "SELECT extract(epoch FROM min(until) - now())::float8 FROM (
+                 SELECT min(claimed_until) AS until FROM outbox_notify
+                     WHERE claimed_by <> $1 AND claimed_until > now()
+                 UNION ALL SELECT min(claimed_until) FROM outbox_digest
+                     WHERE claimed_by <> $1 AND claimed_until > now()
+                 UNION ALL SELECT min(claimed_until) FROM outbox_ci
+                     WHERE claimed_by <> $1 AND claimed_until > now()
+                 UNION ALL SELECT min(until) FROM leases
+                     WHERE holder <> $1 AND until > now()
+             ) AS expiries",
+            params![self.options.instance.clone()],
+        )?;
+        let seconds: Option<f64> = rows.first().and_then(|row| row.get(0));
+        Ok(seconds.map(|s| std::time::Duration::from_secs_f64(s.max(0.0))))
+    }
+
     /// Gives back every claim and lease of this instance.
     pub(super) fn release_all(&self) -> StoreResult<()> {
         let conn = self.bridge.conn()?;
