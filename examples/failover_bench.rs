@@ -1,16 +1,31 @@
-//! Failure figures for two instances on one PostgreSQL database:
+//! Failure figures for two instances on one PostgreSQL database, each its
+//! own `releasebot run` process, as an operator runs them:
 //!
 //! ```sh
+//! cargo build --release
 //! RELEASEBOT_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test \
 //!     cargo run --release --example failover_bench
 //! ```
 //!
-//! Two instances run on one schema; requests, approvals and deploys stream
-//! in through both. Twenty times, the instance holding the scheduler lease
-//! is killed mid-stream (its runtime stops dead: no cleanup, its claims left
-//! to run out) and a new one starts in its place. A counting chat sink
-//! (with the lost-post lookup) and a webhook receiver on loopback count what
-//! went out. Then it prints commands per second on PostgreSQL and on sled.
+//! Both processes connect to the fake Slack from the tests in Socket Mode
+//! (one connection each; envelopes are spread over both, as Slack does) and
+//! relay deploys to a webhook receiver on loopback that counts requests per
+//! idempotency key. Twenty times, a burst of commands goes out and the
+//! process holding the scheduler lease is SIGKILLed 3–25 ms after one of
+//! them was acknowledged; a replacement starts, and every envelope still
+//! unacknowledged is sent again, as Slack does. At the end it prints the
+//! acknowledged commands lost, duplicate announcements, CI requests per key,
+//! whether the audit chain verifies, and the takeover time: from the kill
+//! until no live claim or lease names the dead process and the scheduler
+//! lease is held again (lease 3 s). Then commands per second on PostgreSQL
+//! and on sled, through the engine in this process.
+
+#[path = "../tests/it/fake_slack.rs"]
+#[allow(dead_code)]
+mod fake_slack;
+#[path = "../tests/it/running.rs"]
+#[allow(dead_code)]
+mod running;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -18,88 +33,27 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
-use releasebot::app::App;
+use rand::Rng;
 use releasebot::clock::{Clock, SystemClock};
 use releasebot::config::Config;
-use releasebot::domain::ids::ReleaseId;
 use releasebot::domain::ids::{ChannelRef, UserRef};
-use releasebot::domain::message::Message;
-use releasebot::domain::release::{JobOutcome, ReleaseStatus};
-use releasebot::domain::text::Text;
-use releasebot::engine::{Callback, Engine, Origin};
-use releasebot::notify::{ChatSink, DeliveryError};
+use releasebot::engine::{Engine, Origin};
 use releasebot::store::testkit::{database_url, TestSchema, TestStore};
 use releasebot::store::Store;
+use serde_json::Value;
+
+use fake_slack::{slash_envelope, FakeSlack};
+use running::{Instance, Running};
 
 const KILLS: usize = 20;
-const RELEASES_PER_ROUND: usize = 5;
-
-#[derive(Default)]
-struct Seen {
-    /// First posts per (channel, release).
-    posts: BTreeMap<(String, String), usize>,
-    digests: usize,
-    /// When the newest delivery of any kind arrived.
-    last: Option<Instant>,
-}
-
-struct Sink(Arc<Mutex<Seen>>);
-
-impl Sink {
-    fn note(&self) {
-        self.0.lock().unwrap().last = Some(Instant::now());
-    }
-}
-
-#[async_trait]
-impl ChatSink for Sink {
-    async fn post(&self, channel: &ChannelRef, message: &Message) -> Result<String, DeliveryError> {
-        self.note();
-        *self
-            .0
-            .lock()
-            .unwrap()
-            .posts
-            .entry((channel.to_string(), message.release.to_string()))
-            .or_default() += 1;
-        Ok(format!("{}-{channel}", message.release))
-    }
-    async fn update(&self, _: &ChannelRef, _: &str, _: &Message) -> Result<(), DeliveryError> {
-        self.note();
-        Ok(())
-    }
-    async fn reply_in_thread(
-        &self,
-        _: &ChannelRef,
-        _: &str,
-        _: &Text,
-    ) -> Result<(), DeliveryError> {
-        self.note();
-        Ok(())
-    }
-    fn uncertain_posts(&self) -> bool {
-        true
-    }
-    async fn find_post(
-        &self,
-        channel: &ChannelRef,
-        message: &Message,
-    ) -> Result<Option<String>, DeliveryError> {
-        let made = self
-            .0
-            .lock()
-            .unwrap()
-            .posts
-            .contains_key(&(channel.to_string(), message.release.to_string()));
-        Ok(made.then(|| format!("{}-{channel}", message.release)))
-    }
-    async fn post_text(&self, _: &ChannelRef, _: &Text) -> Result<(), DeliveryError> {
-        self.note();
-        self.0.lock().unwrap().digests += 1;
-        Ok(())
-    }
-}
+/// Requests sent at once before each kill (with one deploy).
+const BURST: usize = 6;
+const RELEASES: &str = "C0RELEASES";
+const ALICE: &str = "U0ALICE001";
+const BOB: &str = "U0BOB00001";
+const DAVE: &str = "U0DAVE0001";
+/// How long Slack waits for an ack before it sends an envelope again.
+const REDELIVERY: Duration = Duration::from_secs(3);
 
 /// A webhook receiver on loopback: answers 200, counts requests per delivery id.
 fn serve(listener: TcpListener, seen: Arc<Mutex<HashMap<String, usize>>>) {
@@ -108,130 +62,225 @@ fn serve(listener: TcpListener, seen: Arc<Mutex<HashMap<String, usize>>>) {
         std::thread::spawn(move || {
             let mut stream = stream;
             let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let (mut delivery, mut length) = (String::new(), 0usize);
             loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                    return;
+                let (mut delivery, mut length) = (String::new(), 0usize);
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                    let lower = line.to_ascii_lowercase();
+                    if let Some(v) = lower.strip_prefix("x-releasebot-delivery:") {
+                        delivery = v.trim().to_string();
+                    }
+                    if let Some(v) = lower.strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
                 }
-                if line == "\r\n" {
-                    break;
-                }
-                let lower = line.to_ascii_lowercase();
-                if let Some(v) = lower.strip_prefix("x-releasebot-delivery:") {
-                    delivery = v.trim().to_string();
-                }
-                if let Some(v) = lower.strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                *seen.lock().unwrap().entry(delivery).or_default() += 1;
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
             }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            *seen.lock().unwrap().entry(delivery).or_default() += 1;
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
         });
     }
 }
 
-fn config(dir: &std::path::Path, ci_url: &str) -> Arc<Config> {
-    let demo = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/releasebot.toml"),
+/// Slack ids, services `api` and `svc0`…`svc19` (one deploy each, so no
+/// deploy waits on another), production with one approval, deploys to the
+/// webhook receiver, a digest every minute, leases of 3 s.
+fn config_text(fake: &FakeSlack, ci_url: &str, schema: &str) -> String {
+    let services: String = (0..KILLS).map(|i| format!("[services.svc{i}]\n")).collect();
+    format!(
+        r##"
+[http]
+listen = "127.0.0.1:0"
+
+[delivery]
+timeout_secs = 2
+
+[slack]
+mode = "socket"
+api_url = "{api}"
+bot_token_env = "RB_TEST_SLACK_BOT_TOKEN"
+app_token_env = "RB_TEST_SLACK_APP_TOKEN"
+connections = 1
+
+[store]
+backend = "postgres"
+url_env = "RELEASEBOT_TEST_DATABASE_URL"
+schema = "{schema}"
+lease_ttl_secs = 3
+
+[roles]
+developer = ["slack:{ALICE}"]
+release-manager = ["slack:{BOB}"]
+deployer = ["slack:{DAVE}"]
+
+[services.api]
+{services}
+[environments.production]
+channels = ["slack:{RELEASES}"]
+request = ["developer"]
+approve = ["release-manager"]
+deploy = ["deployer"]
+rollback = ["deployer"]
+approvals = 1
+
+[environments.production.ci]
+kind = "webhook"
+url = "{ci_url}"
+secret_env = "RB_TEST_CI_SECRET"
+callback_secret_env = "RB_TEST_CI_SECRET"
+request_timeout_secs = 5
+
+[[schedules]]
+name = "every-minute"
+cron = "* * * * *"
+timezone = "UTC"
+digest = "pending"
+channel = "slack:{RELEASES}"
+"##,
+        api = fake.api_url,
     )
-    .unwrap();
-    let simulated =
-        "[environments.staging.ci]\nkind = \"simulate\"\ndelay_secs = 1\noutcome = \"succeed\"";
-    let text = demo.replace(
-        simulated,
-        &format!(
-            "[environments.staging.ci]\nkind = \"webhook\"\nurl = \"{ci_url}\"\nsecret_env = \"RB_BENCH_SECRET\"\ncallback_secret_env = \"RB_BENCH_SECRET\"\nrequest_timeout_secs = 300"
-        ),
-    ) + "\n[[schedules]]\nname = \"every-minute\"\ncron = \"* * * * *\"\ntimezone = \"UTC\"\ndigest = \"pending\"\nchannel = \"shell:#releases\"\n";
-    let path = dir.join("bench.toml");
-    std::fs::write(&path, text).unwrap();
-    std::env::set_var("RB_BENCH_SECRET", "bench-secret");
-    Arc::new(Config::load(&path).unwrap())
 }
 
-struct Instance {
-    runtime: tokio::runtime::Runtime,
-    app: App,
-    engine: Engine,
+/// A command sent as a Slack envelope, and what it must have done.
+struct Sent {
+    envelope: String,
+    frame: Value,
+    /// The first envelope's id: redeliveries count under it.
+    first: String,
+    acked: bool,
+    what: Effect,
 }
 
-fn start(store: Store, config: &Arc<Config>, seen: &Arc<Mutex<Seen>>) -> Instance {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let engine = Engine::new(store, config.clone(), clock.clone());
-    let sink: Arc<dyn ChatSink> = Arc::new(Sink(seen.clone()));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let app = {
-        let _entered = runtime.enter();
-        App::start(
-            engine.clone(),
-            clock,
-            HashMap::from([("shell".to_string(), sink)]),
-        )
-    };
-    Instance {
-        runtime,
-        app,
-        engine,
+enum Effect {
+    /// A release of this service and version exists, once.
+    Request(String, String),
+    /// This release is deploying (or further).
+    Deploy(String),
+    /// An approval (checked through the deploy that needs it).
+    Approve,
+}
+
+struct Bench {
+    fake: FakeSlack,
+    sent: Vec<Sent>,
+    next: usize,
+}
+
+impl Bench {
+    /// Sends `/release <text>` as `user` on a live connection.
+    fn send(&mut self, user: &str, text: &str, what: Effect) -> usize {
+        self.next += 1;
+        let envelope = format!("env-{}", self.next);
+        let frame = slash_envelope(
+            &envelope,
+            user,
+            RELEASES,
+            text,
+            &format!("trigger-{}", self.next),
+            &self.fake.base,
+        );
+        self.fake.send_on(rand::random::<usize>(), &frame);
+        self.sent.push(Sent {
+            first: envelope.clone(),
+            envelope,
+            frame,
+            acked: false,
+            what,
+        });
+        self.sent.len() - 1
+    }
+
+    fn refresh_acks(&mut self) {
+        for sent in &mut self.sent {
+            sent.acked = sent.acked || self.fake.ack(&sent.envelope).is_some();
+        }
+    }
+
+    /// Sends every unacknowledged envelope again (a new envelope id, the
+    /// same payload), as Slack does after its 3 s, until all are acked.
+    async fn redeliver_until_acked(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            self.refresh_acks();
+            if self.sent.iter().all(|s| s.acked) || Instant::now() > deadline {
+                return;
+            }
+            tokio::time::sleep(REDELIVERY).await;
+            self.refresh_acks();
+            for sent in self.sent.iter_mut().filter(|s| !s.acked) {
+                self.next += 1;
+                sent.envelope = format!("{}-again-{}", sent.first, self.next);
+                sent.frame["envelope_id"] = Value::String(sent.envelope.clone());
+                self.fake.send_on(rand::random::<usize>(), &sent.frame);
+            }
+        }
+    }
+
+    /// The release a request's answer names (`R-7 requested: …`).
+    async fn answered_id(&self, index: usize) -> Option<String> {
+        let trigger = self.sent[index].frame["payload"]["trigger_id"]
+            .as_str()?
+            .to_string();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            let found = self.fake.responses().into_iter().find_map(|r| {
+                let text = r["text"].as_str()?;
+                let id = text.split_once(" requested")?.0;
+                (r["response_url_id"].as_str() == Some(&trigger)).then(|| id.to_string())
+            });
+            if found.is_some() {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
     }
 }
 
-/// Once the CI receiver has a release's deploy, the pipeline reports
-/// success (through `via`), so the next deploy of api to staging may start.
-fn finish(via: &Instance, id: &str, ci: &Arc<Mutex<HashMap<String, usize>>>) {
-    let release = ReleaseId::parse(id).unwrap();
-    let key = format!("{id}-deploy-1");
-    let report = Callback {
-        release,
-        job: key.clone(),
-        outcome: Some(JobOutcome::Succeeded),
-        url: None,
-        message: None,
+/// The instance name (`host:pid:…`) holding the scheduler lease, if live.
+async fn lease_holder(db: &tokio_postgres::Client, schema: &str) -> Option<String> {
+    db.query_opt(
+        &format!("SELECT holder FROM {schema}.leases WHERE name = 'scheduler' AND until > now()"),
+        &[],
+    )
+    .await
+    .ok()
+    .flatten()
+    .map(|row| row.get(0))
+}
+
+/// Whether `dead` still holds a live claim or lease, or nobody holds the
+/// scheduler lease yet.
+async fn not_yet_taken_over(db: &tokio_postgres::Client, schema: &str, dead: &str) -> bool {
+    let sql = format!(
+        "SELECT (SELECT count(*) FROM {schema}.outbox_notify WHERE claimed_by = $1)
+              + (SELECT count(*) FROM {schema}.outbox_digest WHERE claimed_by = $1)
+              + (SELECT count(*) FROM {schema}.outbox_ci WHERE claimed_by = $1)
+              + (SELECT count(*) FROM {schema}.leases WHERE holder = $1 AND until > now())"
+    );
+    let held: i64 = match db.query_one(&sql, &[&dead]).await {
+        Ok(row) => row.get(0),
+        Err(_) => return true,
     };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        via.app.wake_workers();
-        if ci.lock().unwrap().contains_key(&key.to_ascii_lowercase()) {
-            let _ = via.engine.callback(&report);
-        }
-        let done = via
-            .engine
-            .release(release)
-            .unwrap()
-            .is_some_and(|r| r.status == ReleaseStatus::Deployed);
-        if done {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
+    held > 0 || lease_holder(db, schema).await.is_none()
+}
+
+fn pid_of(instance: &str) -> Option<u32> {
+    instance.split(':').nth(1)?.parse().ok()
+}
+
+async fn connected(fake: &FakeSlack, live: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while fake.live_sockets() < live && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    eprintln!("{id} did not finish within 30 s");
-}
-
-fn kill(instance: Instance) {
-    let Instance {
-        runtime,
-        app,
-        engine,
-    } = instance;
-    std::mem::forget(app);
-    runtime.shutdown_background();
-    drop(engine);
-}
-
-fn leads(instance: &Instance) -> bool {
-    instance
-        .engine
-        .health()
-        .0
-        .leases
-        .iter()
-        .any(|l| l.starts_with("scheduler"))
 }
 
 /// Commands per second through one engine: one at a time, and from four
@@ -267,135 +316,201 @@ fn throughput(label: &str, store: Store, config: &Arc<Config>) {
     println!("{label:<10} requests: {one:>7.0}/s one at a time, {piped:>7.0}/s from 4 threads");
 }
 
-fn main() {
+fn percentile(sorted: &[Duration], q: f64) -> u128 {
+    sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)].as_millis()
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
     let Some(url) = database_url("failover bench") else {
         std::process::exit(2);
     };
-    let dir = tempfile::tempdir().unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let ci_url = format!("http://{}/hook", listener.local_addr().unwrap());
     let ci = Arc::new(Mutex::new(HashMap::new()));
     let ci_record = ci.clone();
     std::thread::spawn(move || serve(listener, ci_record));
-    let config = config(dir.path(), &ci_url);
+    let fake = FakeSlack::start().await;
     let schema = TestSchema::new(&url);
-    let seen = Arc::new(Mutex::new(Seen::default()));
-    let options = |name: &str| releasebot::store::PgOptions {
-        lease_ttl: Duration::from_secs(3),
-        ..schema.options(name)
-    };
-    let connect = |name: &str| Store::connect(&options(name)).unwrap();
+    let instance = Instance::new(&config_text(&fake, &ci_url, &schema.name), None);
+    let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
 
-    let bench_start = chrono::Utc::now();
-    let mut a = start(connect("a-0"), &config, &seen);
-    while !leads(&a) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let mut b = start(connect("b-0"), &config, &seen);
-    let origin = Origin {
-        channel: ChannelRef::parse("shell:#releases").unwrap(),
+    let mut running: Vec<Running> = vec![instance.spawn(None).await];
+    connected(&fake, 1).await;
+    running.push(instance.spawn(None).await);
+    connected(&fake, 2).await;
+
+    let mut bench = Bench {
+        fake: fake.clone(),
+        sent: Vec::new(),
+        next: 0,
     };
-    let (alice, bob) = (
-        UserRef::parse("shell:alice").unwrap(),
-        UserRef::parse("shell:bob").unwrap(),
-    );
-    let mut acknowledged = Vec::new();
     let mut takeovers = Vec::new();
-    let mut next_release = 1u64;
+    let mut acked_before_kill = Vec::new();
     for round in 0..KILLS {
-        // Stream work in through both instances; the last release of the
-        // round goes through the lease holder, which is killed the moment
-        // its deploy is acknowledged, before its workers deliver it.
-        for i in 0..RELEASES_PER_ROUND {
-            let last = i + 1 == RELEASES_PER_ROUND;
-            let leader_first = leads(&a);
-            let via = match (last, i % 2 == 0, leader_first) {
-                (true, _, true) | (false, true, _) => &a,
-                _ => &b,
-            };
-            let id = format!("R-{next_release}");
-            next_release += 1;
-            for (user, line) in [
-                (&alice, "request api 2.4.0 to staging".to_string()),
-                (&bob, format!("approve {id}")),
-                (&alice, format!("check {id} 1")),
-                (&alice, format!("deploy {id}")),
-            ] {
-                via.engine.handle_line(user, &line, &origin).unwrap();
-                via.app.wake_workers();
-            }
-            acknowledged.push(id.clone());
-            if last {
-                break;
-            }
-            finish(via, &id, &ci);
-        }
-        let id = acknowledged.last().unwrap().clone();
-        let killed = Instant::now();
-        let (leader, other) = if leads(&a) { (a, b) } else { (b, a) };
-        kill(leader);
-        let replacement = start(connect(&format!("r-{round}")), &config, &seen);
-        // The survivor takes the dead one's lanes once their claims run out.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline && seen.lock().unwrap().last.is_none_or(|t| t <= killed) {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        takeovers.push(
-            seen.lock()
-                .unwrap()
-                .last
-                .map(|t| t - killed)
-                .unwrap_or_default(),
+        // A release of its own service, approved, so its deploy can go at once.
+        let asked = bench.send(
+            ALICE,
+            &format!("request svc{round} 1.0.{round} to production"),
+            Effect::Request(format!("svc{round}"), format!("1.0.{round}")),
         );
-        finish(&other, &id, &ci);
-        a = other;
-        b = replacement;
+        bench.redeliver_until_acked().await;
+        let Some(id) = bench.answered_id(asked).await else {
+            eprintln!("round {round}: the request's answer never came; skipping its deploy");
+            continue;
+        };
+        bench.send(BOB, &format!("approve {id}"), Effect::Approve);
+        bench.redeliver_until_acked().await;
+
+        // The burst: a deploy and requests, spread over both instances.
+        let first = bench.sent.len();
+        bench.send(DAVE, &format!("deploy {id}"), Effect::Deploy(id.clone()));
+        for i in 0..BURST {
+            bench.send(
+                ALICE,
+                &format!("request api 1.{round}.{i} to production"),
+                Effect::Request("api".into(), format!("1.{round}.{i}")),
+            );
+        }
+        // Kill the lease holder 3–25 ms after one of the burst was acked.
+        let holder = lease_holder(&db, &schema.name).await;
+        let pick = first + rand::thread_rng().gen_range(0..=BURST);
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while fake.ack(&bench.sent[pick].envelope).is_none() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(rand::thread_rng().gen_range(3..=25))).await;
+        let Some((dead, at)) = holder.and_then(|h| {
+            let pid = pid_of(&h)?;
+            let at = running.iter().position(|r| r.child.id() == pid)?;
+            Some((h, at))
+        }) else {
+            eprintln!("round {round}: no lease holder found; not killing");
+            continue;
+        };
+        let mut victim = running.remove(at);
+        victim.child.kill().unwrap();
+        let killed = Instant::now();
+        let _ = victim.child.wait();
+        bench.refresh_acks();
+        acked_before_kill.extend(
+            bench.sent[first..]
+                .iter()
+                .filter(|s| s.acked)
+                .map(|s| s.first.clone()),
+        );
+        while not_yet_taken_over(&db, &schema.name, &dead).await
+            && killed.elapsed() < Duration::from_secs(30)
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        takeovers.push(killed.elapsed());
+        running.push(instance.spawn(None).await);
+        connected(&fake, 2).await;
+        bench.redeliver_until_acked().await;
     }
-    // Let everything drain.
-    let deadline = Instant::now() + Duration::from_secs(30);
+
+    // Let the outboxes drain, then stop both cleanly.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let depth = format!(
+        "SELECT (SELECT count(*) FROM {s}.outbox_notify) + (SELECT count(*) FROM {s}.outbox_ci)",
+        s = schema.name
+    );
     while Instant::now() < deadline {
-        let (notify, _) = a.engine.outbox_depths().unwrap();
-        if notify == 0 {
+        let left: i64 = db.query_one(&depth, &[]).await.unwrap().get(0);
+        if left == 0 {
             break;
         }
-        std::thread::sleep(Duration::from_millis(50));
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let store = connect("reader");
-    let lost = acknowledged
-        .iter()
-        .filter(|id| {
-            let id = ReleaseId::parse(id).unwrap();
-            store.release(id).unwrap().is_none()
-        })
-        .count();
-    let seen = seen.lock().unwrap();
-    let duplicate_posts: usize = seen.posts.values().map(|n| n - 1).sum();
+    for instance in running {
+        instance.stop().await;
+    }
+
+    let releases = instance.export();
+    let count = |service: &str, version: &str| {
+        releases
+            .iter()
+            .filter(|r| r["service"] == service && r["version"] == version)
+            .count()
+    };
+    let status_of = |id: &str| {
+        releases
+            .iter()
+            .find(|r| r["id"] == id)
+            .and_then(|r| r["status"].as_str())
+            .unwrap_or("missing")
+            .to_string()
+    };
+    let (mut lost, mut doubled, mut acked_total) = (Vec::new(), 0, 0);
+    for sent in &bench.sent {
+        let kept = match &sent.what {
+            Effect::Request(service, version) => {
+                let n = count(service, version);
+                doubled += n.saturating_sub(1);
+                n >= 1
+            }
+            Effect::Deploy(id) => {
+                !matches!(status_of(id).as_str(), "approved" | "requested" | "missing")
+            }
+            Effect::Approve => true,
+        };
+        acked_total += usize::from(sent.acked);
+        if sent.acked && !kept {
+            lost.push(sent.first.clone());
+        }
+    }
+    let mut posts: BTreeMap<String, usize> = BTreeMap::new();
+    for message in fake.stored_in(RELEASES) {
+        if let Some(release) = message["metadata"]["event_payload"]["release"].as_str() {
+            *posts.entry(release.to_string()).or_default() += 1;
+        }
+    }
+    let duplicate_posts: usize = posts.values().map(|n| n - 1).sum();
     let ci = ci.lock().unwrap();
     let resent: usize = ci.values().map(|n| n - 1).sum();
-    let bench_end = chrono::Utc::now();
-    // Slots of the every-minute digest between the first start and now.
-    let due = (bench_end.timestamp() / 60 - bench_start.timestamp() / 60) as usize;
+    let verify = instance.command(&["audit", "verify"]).output().unwrap();
     takeovers.sort();
-    println!("failover_bench: {KILLS} kills of the lease holder, {} releases streamed through two instances (lease 3 s)", acknowledged.len());
-    println!("  acknowledged commands lost:            {lost}");
-    println!(
-        "  duplicate announcements (first posts): {duplicate_posts} of {} channels×releases",
-        seen.posts.len()
-    );
-    println!("  CI jobs sent:                          {} idempotency keys; {resent} re-sent with the same key after a kill (the receiver dedupes)", ci.len());
-    println!(
-        "  digests due / posted:                  {due} / {}",
-        seen.digests
-    );
-    println!(
-        "  takeover, kill → survivor's next delivery: median {} ms, max {} ms",
-        takeovers[takeovers.len() / 2].as_millis(),
-        takeovers.last().unwrap().as_millis()
-    );
-    drop(seen);
-    kill(a);
-    kill(b);
 
+    println!(
+        "failover_bench: {} SIGKILLs of the lease holder (separate processes, lease 3 s), {} commands as Slack envelopes",
+        takeovers.len(),
+        bench.sent.len()
+    );
+    println!(
+        "  acknowledged commands lost:            {} of {acked_total} ({} acked in a burst before its kill)",
+        lost.len(),
+        acked_before_kill.len()
+    );
+    println!("  requests that took effect twice:       {doubled}");
+    println!(
+        "  duplicate announcements (first posts): {duplicate_posts} of {} releases",
+        posts.len()
+    );
+    println!(
+        "  CI jobs:                               {} idempotency keys; {resent} re-sent with the same key after a kill",
+        ci.len()
+    );
+    println!(
+        "  audit chain:                           {}",
+        String::from_utf8_lossy(&verify.stdout).trim()
+    );
+    if !takeovers.is_empty() {
+        println!(
+            "  takeover, kill → dead one's claims and lease taken: p50 {} ms, max {} ms",
+            percentile(&takeovers, 0.5),
+            takeovers.last().unwrap().as_millis()
+        );
+    }
+    if !lost.is_empty() {
+        println!("  lost: {lost:?}");
+    }
+
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/releasebot.toml");
+    let config = Arc::new(Config::load(&demo).unwrap());
     let pg = TestSchema::new(&url);
     throughput(
         "postgres",

@@ -8,18 +8,14 @@
 //! had not, and nobody was told otherwise. On sled, and on PostgreSQL when
 //! a test database is configured.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use releasebot::chat::slack::signing;
-use releasebot::store::testkit::{database_url, TestSchema};
-use serde_json::Value;
+use releasebot::store::testkit::database_url;
 
 use crate::fake_discord::{self, FakeDiscord};
-use crate::fake_slack::{self, eventually, slash_envelope, slash_payload, FakeSlack};
+use crate::fake_slack::{eventually, slash_envelope, slash_payload, FakeSlack};
+use crate::running::{Instance, Running};
 
 const ALICE: &str = "U0ALICE001";
 const RELEASES: &str = "C0RELEASES";
@@ -28,142 +24,6 @@ const REQUEST: &str = "request api 2.4.0 to production";
 const BEFORE_COMMAND: &str = "chat.before_command";
 /// Killed after the command committed, before its ack.
 const BEFORE_ACK: &str = "chat.before_ack";
-
-/// A data dir (or PostgreSQL schema) and a config that instances share.
-struct Instance {
-    dir: tempfile::TempDir,
-    config: PathBuf,
-    _schema: Option<TestSchema>,
-}
-
-/// A running `releasebot run`, and the address of its HTTP listener.
-struct Running {
-    child: Child,
-    http: String,
-}
-
-impl Instance {
-    /// On sled, or with `postgres_url` on a schema of its own.
-    fn new(config_text: &str, postgres_url: Option<&str>) -> Instance {
-        let dir = tempfile::tempdir().unwrap();
-        let schema = postgres_url.map(TestSchema::new);
-        let store = schema.as_ref().map_or(String::new(), |schema| {
-            format!(
-                "\n[store]\nbackend = \"postgres\"\nurl_env = \"RELEASEBOT_TEST_DATABASE_URL\"\nschema = \"{}\"\n",
-                schema.name
-            )
-        });
-        let config = dir.path().join("releasebot.toml");
-        std::fs::write(&config, format!("{config_text}{store}")).unwrap();
-        Instance {
-            dir,
-            config,
-            _schema: schema,
-        }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_releasebot"));
-        command
-            .arg("--config")
-            .arg(&self.config)
-            .arg("--data-dir")
-            .arg(self.dir.path().join("data"))
-            .args(args)
-            .env_remove("RELEASEBOT_FAILPOINTS")
-            .env("RB_TEST_SLACK_BOT_TOKEN", fake_slack::BOT_TOKEN)
-            .env("RB_TEST_SLACK_APP_TOKEN", fake_slack::APP_TOKEN)
-            .env(
-                "RB_TEST_SLACK_SIGNING_SECRET",
-                crate::slack_app::SIGNING_SECRET,
-            )
-            .env("RB_TEST_DISCORD_TOKEN", fake_discord::TOKEN)
-            .env(
-                "RB_TEST_DISCORD_PUBLIC_KEY",
-                crate::discord_app::public_key_hex(),
-            )
-            .env("RUST_LOG", "warn");
-        command
-    }
-
-    /// Starts `releasebot run`, armed to abort at `failpoint`; returns once
-    /// its HTTP listener is up.
-    async fn spawn(&self, failpoint: Option<&str>) -> Running {
-        let mut command = self.command(&["run"]);
-        if let Some(point) = failpoint {
-            command.env("RELEASEBOT_FAILPOINTS", point);
-        }
-        let mut child = command
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn releasebot run");
-        let (found, listening) = mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(url) = line
-                    .split_once("HTTP listening on ")
-                    .and_then(|(_, rest)| rest.split_whitespace().next())
-                {
-                    let _ = found.send(url.to_string());
-                }
-                // Kept draining, so the child never blocks on a full pipe.
-                eprintln!("  [run] {line}");
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let http = loop {
-            if let Ok(url) = listening.try_recv() {
-                break url;
-            }
-            assert!(Instant::now() < deadline, "run did not start listening");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
-        Running { child, http }
-    }
-
-    /// How many releases the store holds (read with the bot stopped).
-    fn releases(&self) -> usize {
-        let output = self.command(&["export"]).output().unwrap();
-        assert!(
-            output.status.success(),
-            "export failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_slice::<Vec<Value>>(&output.stdout)
-            .unwrap()
-            .len()
-    }
-}
-
-impl Running {
-    /// Waits for the failpoint to abort the process.
-    async fn killed(mut self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.child.try_wait().unwrap().is_none() {
-            assert!(
-                Instant::now() < deadline,
-                "the failpoint did not stop the process"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// Stops it cleanly (SIGTERM), so that the store can be read.
-    async fn stop(mut self) {
-        let sent = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.child.try_wait().unwrap().is_none() {
-            assert!(Instant::now() < deadline, "run did not stop on SIGTERM");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
 
 /// Each backend the tests run on: sled, and PostgreSQL when configured.
 fn backends() -> Vec<Option<String>> {
@@ -339,7 +199,8 @@ async fn discord_request(fake: &FakeDiscord, run: &Running, way: Discord, id: &s
 /// so the request exists once if it had committed, else not at all.
 async fn discord_survives(way: Discord, point: &str, postgres: Option<&str>) {
     let fake = FakeDiscord::start().await;
-    let instance = Instance::new(&crate::discord_app::config(&fake), postgres);
+    let mut instance = Instance::new(&crate::discord_app::config(&fake), postgres);
+    instance.discord_public_key = Some(crate::discord_app::public_key_hex());
 
     let first = instance.spawn(Some(point)).await;
     eventually("the gateway session", || fake.live_gateways() == 1).await;

@@ -200,6 +200,23 @@ impl FakeSlack {
         socket.send(Socket::Send(frame.to_string())).unwrap();
     }
 
+    /// Sends a frame on live connection `n` (modulo how many are live), as
+    /// Slack spreads envelopes over an app's connections; false when none is.
+    #[allow(dead_code)] // examples/failover_bench
+    pub fn send_on(&self, n: usize, frame: &Value) -> bool {
+        let mut sockets = self.inner.sockets.lock().unwrap();
+        sockets.retain(|s| !s.is_closed());
+        if sockets.is_empty() {
+            return false;
+        }
+        if let Some(envelope) = frame["envelope_id"].as_str() {
+            let mut sent_at = self.inner.sent_at.lock().unwrap();
+            sent_at.insert(envelope.to_string(), Instant::now());
+        }
+        let socket = &sockets[n % sockets.len()];
+        socket.send(Socket::Send(frame.to_string())).is_ok()
+    }
+
     /// Drops every connection at the TCP level, as a network failure would.
     pub fn drop_sockets(&self) {
         for socket in self.inner.sockets.lock().unwrap().drain(..) {
