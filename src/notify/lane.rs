@@ -3,9 +3,10 @@
 //! entry supersedes is skipped, its thread line is not), or a channel's
 //! digests. The first failure stops the lane and says how long to wait.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::{ChatSink, DeliveryError, Notifier};
+use super::{strays, ChatSink, DeliveryError, Notifier};
 use crate::domain::ids::ChannelRef;
 use crate::domain::message::Message;
 use crate::domain::outbox::{Announcement, Digest};
@@ -25,7 +26,7 @@ impl Notifier {
     /// Delivers a lane's entries in order; `Some(wait)` when it stopped early.
     pub(super) async fn deliver_lane(
         &self,
-        sink: &dyn ChatSink,
+        sink: &Arc<dyn ChatSink>,
         items: &[Item],
     ) -> Option<Duration> {
         for (at, item) in items.iter().enumerate() {
@@ -39,7 +40,7 @@ impl Notifier {
                     self.deliver_announcement(sink, *key, announcement, superseded)
                         .await
                 }
-                Item::Digest(key, digest) => self.deliver_digest(sink, *key, digest).await,
+                Item::Digest(key, digest) => self.deliver_digest(sink.as_ref(), *key, digest).await,
             };
             if wait.is_some() {
                 return wait;
@@ -50,7 +51,7 @@ impl Notifier {
 
     async fn deliver_announcement(
         &self,
-        sink: &dyn ChatSink,
+        sink: &Arc<dyn ChatSink>,
         key: u64,
         announcement: &Announcement,
         superseded: bool,
@@ -108,10 +109,12 @@ impl Notifier {
 
     /// Posts an announcement for the first time, or, when an earlier try's
     /// outcome is unknown (no answer, a timeout, a crash), adopts and brings
-    /// up to date the message it made.
+    /// up to date the message it made. When the lookup finds none and the
+    /// post goes again, the earlier try may still be carried out late: a
+    /// sweep then looks for that stray copy for a while and deletes it.
     async fn first_post(
         &self,
-        sink: &dyn ChatSink,
+        sink: &Arc<dyn ChatSink>,
         channel: &ChannelRef,
         message: &Message,
     ) -> Result<String, DeliveryError> {
@@ -121,20 +124,32 @@ impl Notifier {
         // The mark is fsynced: off the async threads, which answer chat.
         let store = self.store.clone();
         let (release, marked_channel) = (message.release, channel.clone());
-        let tried_before = off_async_threads("marking a post", move || {
+        let earlier_try = off_async_threads("marking a post", move || {
             store.begin_post(release, &marked_channel)
         })
         .await
         .map_err(|e| DeliveryError::Transient(format!("marking the post failed: {e}")))?
         .map_err(|e| DeliveryError::Transient(format!("marking the post failed: {e}")))?;
-        if tried_before {
-            if let Some(found) = self.timed(sink.find_post(channel, message)).await? {
-                tracing::info!(%channel, release = %message.release, "an earlier try had posted; editing that message");
-                self.timed(sink.update(channel, &found, message)).await?;
-                return Ok(found);
-            }
+        let Some(began) = earlier_try else {
+            return self.timed(sink.post(channel, message)).await;
+        };
+        let copies = self.timed(sink.find_posts(channel, message, began)).await?;
+        if let Some(found) = copies.last() {
+            tracing::info!(%channel, release = %message.release, "an earlier try had posted; editing that message");
+            self.timed(sink.update(channel, found, message)).await?;
+            return Ok(found.clone());
         }
-        self.timed(sink.post(channel, message)).await
+        let kept = self.timed(sink.post(channel, message)).await?;
+        let strays = strays::Sweep {
+            sink: sink.clone(),
+            channel: channel.clone(),
+            message: message.clone(),
+            since: began,
+            kept: kept.clone(),
+            timeout: self.timeout,
+        };
+        tokio::spawn(strays.run());
+        Ok(kept)
     }
 
     async fn deliver_digest(

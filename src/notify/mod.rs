@@ -5,12 +5,14 @@
 //! channel whose posts hang holds up nobody else's.
 
 mod lane;
+mod strays;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use tokio::sync::{watch, Notify, RwLock, Semaphore};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -66,14 +68,21 @@ pub trait ChatSink: Send + Sync {
     fn uncertain_posts(&self) -> bool {
         false
     }
-    /// The message an earlier, unanswered `post` of this announcement made,
-    /// if it made one.
-    async fn find_post(
+    /// The messages that posts of this announcement made (an earlier,
+    /// unanswered `post` may have made one, or more), newest first; the
+    /// earliest such post began at `since`, so the channel's history is
+    /// read back to then, however busy the channel has been since.
+    async fn find_posts(
         &self,
         _channel: &ChannelRef,
         _message: &Message,
-    ) -> Result<Option<String>, DeliveryError> {
-        Ok(None)
+        _since: DateTime<Utc>,
+    ) -> Result<Vec<String>, DeliveryError> {
+        Ok(Vec::new())
+    }
+    /// Deletes a message the bot posted (a stray copy of an announcement).
+    async fn delete(&self, _channel: &ChannelRef, _posted: &str) -> Result<(), DeliveryError> {
+        Ok(())
     }
     /// Posts a message that belongs to no release (a scheduled digest).
     async fn post_text(&self, channel: &ChannelRef, text: &Text) -> Result<(), DeliveryError>;
@@ -286,7 +295,7 @@ impl Notifier {
             return;
         };
         let _round = notifier.round.clone().read_owned().await;
-        guard.backoff = notifier.deliver_lane(sink.as_ref(), &items).await;
+        guard.backoff = notifier.deliver_lane(&sink, &items).await;
         sink.end_of_round().await;
         // Deliveries are recorded without an fsync each; one covers the
         // lane, off the async threads.

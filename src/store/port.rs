@@ -153,9 +153,11 @@ pub trait Backend: Send + Sync {
         message: &str,
     ) -> StoreResult<()>;
     /// Marks, durably, that a release's announcement is about to be posted
-    /// to a channel; true when an earlier try was marked and never recorded
-    /// (its outcome is unknown, so the caller looks for the post first).
-    fn begin_post(&self, id: ReleaseId, channel: &ChannelRef) -> StoreResult<bool>;
+    /// to a channel. When an earlier try was marked and never recorded (its
+    /// outcome is unknown, so the caller looks for the post first), returns
+    /// when that try began: the lookup pages back that far.
+    fn begin_post(&self, id: ReleaseId, channel: &ChannelRef)
+        -> StoreResult<Option<DateTime<Utc>>>;
     /// The release whose announcement is `message` in `channel`.
     fn release_for_thread(
         &self,

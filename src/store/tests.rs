@@ -203,8 +203,13 @@ store_suite! {
         let other = ChannelRef::parse("slack:C0OTHER").unwrap();
         store.transaction(|tx| tx.announce(&announcement(7, "slack:C0RELEASES", "requested"))).unwrap();
         let (key, _) = store.claim_announcements(&["slack".into()], 10).unwrap().remove(0);
-        assert!(!store.begin_post(ReleaseId::new(7), &channel).unwrap(), "a first try");
-        assert!(store.begin_post(ReleaseId::new(7), &channel).unwrap(), "an earlier try is known");
+        let before = Utc::now() - chrono::Duration::seconds(1);
+        assert_eq!(store.begin_post(ReleaseId::new(7), &channel).unwrap(), None, "a first try");
+        let began = store.begin_post(ReleaseId::new(7), &channel).unwrap();
+        assert!(
+            began.is_some_and(|at| at > before && at <= Utc::now()),
+            "an earlier try is known, with when it began: {began:?}"
+        );
         store.delivered(key, ReleaseId::new(7), &channel, "1764151200.000001").unwrap();
         assert_eq!(store.posted(ReleaseId::new(7), &channel).unwrap().as_deref(), Some("1764151200.000001"));
         assert_eq!(store.release_for_thread(&channel, "1764151200.000001").unwrap(), Some(ReleaseId::new(7)));
@@ -365,7 +370,7 @@ fn postgres_two_instances_never_hold_one_lane_and_take_over_a_dead_ones() {
         matches!(a.begin_post(release, &channel), Err(StoreError::ClaimLost)),
         "a stale holder may not post"
     );
-    assert!(!b.begin_post(release, &channel).unwrap());
+    assert_eq!(b.begin_post(release, &channel).unwrap(), None);
 }
 
 #[test]
@@ -431,7 +436,7 @@ fn postgres_a_schema_newer_than_this_build_is_refused_naming_both_versions() {
     let error = schema.connect("second").err().expect("refused");
     let text = error.to_string();
     assert!(
-        text.contains("schema version 99") && text.contains("reads version 1"),
+        text.contains("schema version 99") && text.contains("reads version 2"),
         "{text}"
     );
     assert!(

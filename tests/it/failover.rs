@@ -101,17 +101,21 @@ impl ChatSink for Sink {
     }
 
     /// The lost-post lookup: the message an earlier try made, by release.
-    async fn find_post(
+    async fn find_posts(
         &self,
         channel: &ChannelRef,
         message: &Message,
-    ) -> Result<Option<String>, DeliveryError> {
+        _since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<String>, DeliveryError> {
         let board = self.board.lock().unwrap();
         let made = board
             .posts
             .iter()
             .any(|(_, c, r)| *c == channel.to_string() && *r == message.release.to_string());
-        Ok(made.then(|| format!("{}-{channel}", message.release)))
+        Ok(made
+            .then(|| format!("{}-{channel}", message.release))
+            .into_iter()
+            .collect())
     }
 
     async fn post_text(&self, _: &ChannelRef, text: &Text) -> Result<(), DeliveryError> {

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -43,6 +43,13 @@ pub enum Fault {
     ServerError,
     /// The call takes effect, but the answer is lost (a 500 comes back).
     LostResponse,
+    /// The post takes effect and its answer is lost, and then `n` other
+    /// messages land in the channel: a busy channel, where the lost post
+    /// is far below the latest page of history.
+    LostInBusyChannel(usize),
+    /// Discord holds the call for `secs` and only then carries it out (the
+    /// caller has long given up): a late answer.
+    LateEffect(u64),
 }
 
 #[derive(Debug, Clone)]
@@ -62,8 +69,12 @@ struct Inner {
     /// Channel ids that exist (the text channels and opened threads).
     threads: Mutex<Vec<String>>,
     commands: Mutex<Option<Value>>,
-    /// Enforced nonces seen, by channel and nonce: the message they made.
-    nonces: Mutex<HashMap<(String, String), String>>,
+    /// Enforced nonces seen, by channel and nonce: the message they made,
+    /// and when.
+    nonces: Mutex<HashMap<(String, String), (String, Instant)>>,
+    /// How long an enforced nonce is remembered ("the past few minutes";
+    /// five unless a test shortens it).
+    nonce_window: Mutex<Option<std::time::Duration>>,
     faults: Mutex<HashMap<String, VecDeque<Fault>>>,
     gateways: Mutex<Vec<mpsc::UnboundedSender<String>>>,
     identifies: AtomicUsize,
@@ -86,9 +97,14 @@ pub struct FakeDiscord {
 impl FakeDiscord {
     pub async fn start() -> FakeDiscord {
         let inner = Arc::new(Inner::default());
+        // Real snowflakes: milliseconds since Discord's epoch in the top bits.
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
         inner
             .next_id
-            .store(1_600_000_000_000_000_000, Ordering::SeqCst);
+            .store((now_ms - 1_420_070_400_000) << 22, Ordering::SeqCst);
         let ws = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         *inner.ws_url.lock().unwrap() = format!("ws://{}", ws.local_addr().unwrap());
         tokio::spawn(accept_gateways(ws, inner.clone()));
@@ -191,6 +207,11 @@ impl FakeDiscord {
             .expect("no live gateway connection")
             .send(frame.to_string())
             .unwrap();
+    }
+
+    /// Forgets enforced nonces after `window` instead of five minutes.
+    pub fn forget_nonces_after(&self, window: std::time::Duration) {
+        *self.inner.nonce_window.lock().unwrap() = Some(window);
     }
 
     /// Interaction dispatched → its callback received, for every answered one.
@@ -320,6 +341,7 @@ fn discord_error(status: StatusCode, code: u64, message: &str) -> Response {
 async fn rest(
     State(inner): State<Arc<Inner>>,
     Path(path): Path<String>,
+    RawQuery(query): RawQuery,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
@@ -327,7 +349,35 @@ async fn rest(
     let path = format!("/{path}");
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let route = format!("{method} {path}");
-    let (status, answer) = handle(&inner, &route, &path, &method, &headers, &body);
+    let query: HashMap<String, String> =
+        serde_urlencoded::from_str(query.as_deref().unwrap_or_default()).unwrap_or_default();
+    let request = Request {
+        path: &path,
+        query: &query,
+        method: &method,
+        headers: &headers,
+        body: &body,
+    };
+    if let Some(secs) = late_effect(&inner, &route) {
+        // Carried out after `secs`, when the caller has given up.
+        let late = inner.clone();
+        let (path, method, headers, body) =
+            (path.clone(), method.clone(), headers.clone(), body.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+            let request = Request {
+                path: &path,
+                query: &query,
+                method: &method,
+                headers: &headers,
+                body: &body,
+            };
+            let _ = handle(&late, "", &request);
+        });
+        tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    let (status, answer) = handle(&inner, &route, &request);
     inner.calls.lock().unwrap().push(Call {
         method: method.to_string(),
         path: path.clone(),
@@ -338,14 +388,40 @@ async fn rest(
     answer
 }
 
-fn handle(
-    inner: &Inner,
-    route: &str,
-    path: &str,
-    method: &Method,
-    headers: &HeaderMap,
-    body: &Value,
-) -> (StatusCode, Response) {
+/// Takes a planned `LateEffect` for `route`, if one is next.
+fn late_effect(inner: &Inner, route: &str) -> Option<u64> {
+    let mut faults = inner.faults.lock().unwrap();
+    let queue = faults
+        .iter_mut()
+        .find(|(prefix, queue)| route.starts_with(prefix.as_str()) && !queue.is_empty())?
+        .1;
+    match queue.front() {
+        Some(Fault::LateEffect(secs)) => {
+            let secs = *secs;
+            queue.pop_front();
+            Some(secs)
+        }
+        _ => None,
+    }
+}
+
+/// One REST call, as the fake reads it.
+struct Request<'a> {
+    path: &'a str,
+    query: &'a HashMap<String, String>,
+    method: &'a Method,
+    headers: &'a HeaderMap,
+    body: &'a Value,
+}
+
+fn handle(inner: &Inner, route: &str, request: &Request) -> (StatusCode, Response) {
+    let Request {
+        path,
+        query,
+        method,
+        headers,
+        body,
+    } = *request;
     let fault = {
         let mut faults = inner.faults.lock().unwrap();
         faults
@@ -377,13 +453,32 @@ fn handle(
             );
         }
         Some(Fault::LostResponse) => {
-            let _ = handle(inner, "", path, method, headers, body);
+            let _ = handle(inner, "", request);
             return (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 StatusCode::INTERNAL_SERVER_ERROR.into_response(),
             );
         }
-        None => {}
+        Some(Fault::LostInBusyChannel(chatter)) => {
+            let _ = handle(inner, "", request);
+            let channel = path.split('/').nth(2).unwrap_or_default();
+            for n in 0..chatter {
+                let id = inner.next_id.fetch_add(1, Ordering::SeqCst).to_string();
+                let said = message(
+                    &id,
+                    channel,
+                    user(ALICE, "alice", false),
+                    &format!("chatter {n}"),
+                );
+                inner.messages.lock().unwrap().insert(id, said);
+            }
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+            );
+        }
+        // Taken in `rest`, which can wait.
+        Some(Fault::LateEffect(_)) | None => {}
     }
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     // Interaction callbacks and webhooks are authorised by their token, not the bot's.
@@ -497,15 +592,27 @@ fn handle(
                 .filter(|_| body["enforce_nonce"] == true);
             if let Some(nonce) = nonce {
                 let key = (channel.to_string(), nonce.to_string());
-                if let Some(earlier) = inner.nonces.lock().unwrap().get(&key) {
+                let window = inner
+                    .nonce_window
+                    .lock()
+                    .unwrap()
+                    .unwrap_or(std::time::Duration::from_secs(300));
+                let remembered = inner.nonces.lock().unwrap().get(&key).cloned();
+                if let Some((earlier, _)) = remembered.filter(|(_, at)| at.elapsed() < window) {
                     let messages = inner.messages.lock().unwrap();
-                    return ok(messages[earlier].clone());
+                    if let Some(made) = messages.get(&earlier) {
+                        return ok(made.clone());
+                    }
                 }
             }
             let id = new_id();
             if let Some(nonce) = nonce {
                 let key = (channel.to_string(), nonce.to_string());
-                inner.nonces.lock().unwrap().insert(key, id.clone());
+                inner
+                    .nonces
+                    .lock()
+                    .unwrap()
+                    .insert(key, (id.clone(), Instant::now()));
             }
             let mut posted = message(
                 &id,
@@ -525,9 +632,36 @@ fn handle(
                 .filter(|m| m["channel_id"] == *channel)
                 .cloned()
                 .collect();
-            found.sort_by(|a, b| b["id"].as_str().cmp(&a["id"].as_str()));
-            found.truncate(50);
+            // Newest first, before `before`, at most `limit` (1–100, default 50).
+            let id_of = |m: &Value| m["id"].as_str().and_then(|id| id.parse::<u64>().ok());
+            if let Some(before) = query.get("before").and_then(|b| b.parse::<u64>().ok()) {
+                found.retain(|m| id_of(m).is_some_and(|id| id < before));
+            }
+            found.sort_by_key(|m| std::cmp::Reverse(id_of(m)));
+            let limit = query
+                .get("limit")
+                .and_then(|l| l.parse::<usize>().ok())
+                .unwrap_or(50)
+                .clamp(1, 100);
+            found.truncate(limit);
             ok(json!(found))
+        }
+        ("DELETE", ["channels", channel, "messages", id]) => {
+            let mut messages = inner.messages.lock().unwrap();
+            if messages
+                .get(*id)
+                .is_none_or(|m| m["channel_id"] != *channel)
+            {
+                return (
+                    StatusCode::NOT_FOUND,
+                    discord_error(StatusCode::NOT_FOUND, 10008, "Unknown Message"),
+                );
+            }
+            messages.remove(*id);
+            (
+                StatusCode::NO_CONTENT,
+                StatusCode::NO_CONTENT.into_response(),
+            )
         }
         ("PATCH", ["channels", channel, "messages", id]) => {
             if check_message(body).is_err() {

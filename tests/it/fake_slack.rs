@@ -47,6 +47,13 @@ pub enum Fault {
     /// The call takes effect, but its answer comes only after `secs`: an
     /// endpoint that hangs.
     Hang(u64),
+    /// The call takes effect and its answer is lost, and then `n` other
+    /// messages land in the channel: a busy channel, where the lost post
+    /// is far below the latest page of history.
+    LostInBusyChannel(usize),
+    /// Slack holds the call for `secs` and only then carries it out (the
+    /// caller has long given up): a late answer.
+    LateEffect(u64),
 }
 
 #[derive(Debug, Clone)]
@@ -76,8 +83,19 @@ struct Inner {
     sent_at: Mutex<HashMap<String, Instant>>,
     acked_at: Mutex<HashMap<String, Instant>>,
     next_ts: AtomicU64,
+    /// When the fake started, in Unix seconds: the whole part of every `ts`.
+    started_secs: u64,
     opened: AtomicUsize,
     ws_url: Mutex<String>,
+}
+
+impl Inner {
+    /// A new message's `ts`: the fake's start (real time, so that `oldest`
+    /// means what it does on Slack) and a counter, unique and increasing.
+    fn next_ts(&self) -> String {
+        let n = self.next_ts.fetch_add(1, Ordering::SeqCst) + 1;
+        format!("{}.{n:06}", self.started_secs)
+    }
 }
 
 #[derive(Clone)]
@@ -91,7 +109,14 @@ pub struct FakeSlack {
 
 impl FakeSlack {
     pub async fn start() -> FakeSlack {
-        let inner = Arc::new(Inner::default());
+        let started_secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let inner = Arc::new(Inner {
+            started_secs,
+            ..Inner::default()
+        });
         let ws = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         *inner.ws_url.lock().unwrap() = format!("ws://{}/link/", ws.local_addr().unwrap());
         tokio::spawn(accept_sockets(ws, inner.clone()));
@@ -397,6 +422,34 @@ async fn web_api(
             record(if taken { "ok, answer lost" } else { "500" });
             return (StatusCode::INTERNAL_SERVER_ERROR, "upstream trouble").into_response();
         }
+        Some(Fault::LostInBusyChannel(chatter)) => {
+            let taken = answer(&inner, &method, &params).is_ok();
+            record(if taken { "ok, answer lost" } else { "500" });
+            let channel = params["channel"].as_str().unwrap_or_default().to_string();
+            for n in 0..chatter {
+                let ts = inner.next_ts();
+                let message = json!({
+                    "type": "message", "user": "U0ALICE001", "ts": ts,
+                    "text": format!("chatter {n}")
+                });
+                inner
+                    .messages
+                    .lock()
+                    .unwrap()
+                    .insert((channel.clone(), ts), message);
+            }
+            return (StatusCode::INTERNAL_SERVER_ERROR, "upstream trouble").into_response();
+        }
+        Some(Fault::LateEffect(secs)) => {
+            record("held, carried out late");
+            let (late, method, params) = (inner.clone(), method.clone(), params.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+                let _ = answer(&late, &method, &params);
+            });
+            tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+            return (StatusCode::INTERNAL_SERVER_ERROR, "upstream trouble").into_response();
+        }
         Some(Fault::Hang(secs)) => {
             let taken = answer(&inner, &method, &params).is_ok();
             record(if taken { "ok, answer held" } else { "500" });
@@ -509,8 +562,7 @@ fn answer(inner: &Inner, method: &str, params: &Value) -> Result<Value, String> 
                     return Err("thread_not_found".into());
                 }
             }
-            let n = inner.next_ts.fetch_add(1, Ordering::SeqCst) + 1;
-            let ts = format!("1764151200.{n:06}");
+            let ts = inner.next_ts();
             let mut message = json!({
                 "type": "message", "user": BOT_USER, "bot_id": "B0BOT00001", "ts": ts,
                 "text": params["text"], "blocks": params["blocks"]
@@ -551,9 +603,34 @@ fn answer(inner: &Inner, method: &str, params: &Value) -> Result<Value, String> 
                     m
                 })
                 .collect();
+            // Newest first, after `oldest`, a page at a time from `cursor`.
+            let oldest = text_of(params, "oldest").unwrap_or_default();
+            found.retain(|m| m["ts"].as_str().unwrap_or_default() > oldest.as_str());
             found.sort_by(|a, b| b["ts"].as_str().cmp(&a["ts"].as_str()));
-            found.truncate(limit);
-            Ok(json!({ "messages": found, "has_more": false }))
+            let from: usize = text_of(params, "cursor")
+                .and_then(|c| c.strip_prefix("page:").and_then(|n| n.parse().ok()))
+                .unwrap_or(0);
+            let page: Vec<Value> = found.iter().skip(from).take(limit).cloned().collect();
+            let more = found.len() > from + limit;
+            let next = if more {
+                format!("page:{}", from + limit)
+            } else {
+                String::new()
+            };
+            Ok(json!({
+                "messages": page,
+                "has_more": more,
+                "response_metadata": { "next_cursor": next }
+            }))
+        }
+        "chat.delete" => {
+            let channel = text_of(params, "channel").ok_or("channel_not_found")?;
+            let ts = text_of(params, "ts").ok_or("message_not_found")?;
+            let mut messages = inner.messages.lock().unwrap();
+            messages
+                .remove(&(channel.clone(), ts.clone()))
+                .ok_or("message_not_found")?;
+            Ok(json!({ "channel": channel, "ts": ts }))
         }
         "chat.update" => {
             let channel = text_of(params, "channel").ok_or("channel_not_found")?;

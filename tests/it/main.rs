@@ -21,6 +21,7 @@ mod fake_slack;
 mod fuzz_corpus;
 mod helpers;
 mod http_limits;
+mod lost_posts;
 mod running;
 mod shell;
 mod shutdown;

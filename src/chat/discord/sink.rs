@@ -3,6 +3,7 @@
 //! step in the thread. Failures go back to the notifier's outbox.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serenity::all::{
     AutoArchiveDuration, ChannelId, CreateMessage, CreateThread, EditMessage, LightMethod,
     MessageId, Nonce, Route,
@@ -15,8 +16,21 @@ use crate::domain::message::Message;
 use crate::domain::text::Text;
 use crate::notify::{ChatSink, DeliveryError};
 
-/// How many of a channel's latest messages a retry looks through.
-const HISTORY_LOOKBACK: u8 = 50;
+/// Messages per page of the lost-post lookup (Discord's most).
+const HISTORY_PAGE: u8 = 100;
+/// At most this many pages (20,000 messages) since the earlier try began.
+const HISTORY_PAGES: usize = 200;
+/// How far Discord's clock may run behind ours.
+const CLOCK_SLACK_SECS: i64 = 300;
+/// Discord's epoch (2015-01-01), in Unix milliseconds: a snowflake's top
+/// 42 bits count milliseconds since then.
+const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
+
+/// The smallest snowflake made at `at`.
+fn snowflake_at(at: DateTime<Utc>) -> u64 {
+    let millis = (at.timestamp_millis() - DISCORD_EPOCH_MS).max(0) as u64;
+    millis << 22
+}
 
 /// A nonce for a release's announcement in a channel, the same on every try
 /// and across restarts (Discord allows 25 characters).
@@ -128,28 +142,35 @@ impl ChatSink for DiscordBot {
         true
     }
 
-    /// The bot's announcement of this release among the channel's latest
-    /// messages: its embed's title names the release.
-    async fn find_post(
+    /// The bot's announcements of this release (an embed's title names the
+    /// release), paging back through the channel (`before`, newest first)
+    /// to when the earlier try began: in a busy channel one may lie far
+    /// below the latest page.
+    async fn find_posts(
         &self,
         channel: &ChannelRef,
         message: &Message,
-    ) -> Result<Option<String>, DeliveryError> {
-        let route = Route::ChannelMessages {
-            channel_id: channel_id(channel)?,
-        };
-        let limit = Some(vec![("limit", HISTORY_LOOKBACK.to_string())]);
-        let recent: Vec<serenity::all::Message> = self
-            .call(route, LightMethod::Get, None::<&()>, limit)
-            .await?;
+        since: DateTime<Utc>,
+    ) -> Result<Vec<String>, DeliveryError> {
+        let channel_id = channel_id(channel)?;
         let release = message.release.to_string();
         let ours = |author: &serenity::all::User| match self.me.get() {
             Some(me) => author.id == *me,
             None => author.bot,
         };
-        Ok(recent
-            .into_iter()
-            .find(|m| {
+        let oldest = snowflake_at(since - chrono::Duration::seconds(CLOCK_SLACK_SECS));
+        let mut before: Option<u64> = None;
+        let mut found = Vec::new();
+        for _ in 0..HISTORY_PAGES {
+            let route = Route::ChannelMessages { channel_id };
+            let mut query = vec![("limit", HISTORY_PAGE.to_string())];
+            if let Some(before) = before {
+                query.push(("before", before.to_string()));
+            }
+            let page: Vec<serenity::all::Message> = self
+                .call(route, LightMethod::Get, None::<&()>, Some(query))
+                .await?;
+            let copies = page.iter().filter(|m| {
                 ours(&m.author)
                     && m.embeds
                         .first()
@@ -157,8 +178,27 @@ impl ChatSink for DiscordBot {
                         .is_some_and(|title| {
                             title.split_whitespace().nth(1) == Some(release.as_str())
                         })
-            })
-            .map(|m| m.id.to_string()))
+            });
+            found.extend(copies.map(|m| m.id.to_string()));
+            match page.iter().map(|m| m.id.get()).min() {
+                Some(last) if page.len() == usize::from(HISTORY_PAGE) && last > oldest => {
+                    before = Some(last)
+                }
+                _ => return Ok(found),
+            }
+        }
+        tracing::warn!(%channel, %release, "the lost-post lookup stopped after {HISTORY_PAGES} pages");
+        Ok(found)
+    }
+
+    async fn delete(&self, channel: &ChannelRef, posted: &str) -> Result<(), DeliveryError> {
+        let route = Route::ChannelMessage {
+            channel_id: channel_id(channel)?,
+            message_id: message_id(posted)?,
+        };
+        self.call::<()>(route, LightMethod::Delete, None::<&()>, None)
+            .await?;
+        Ok(())
     }
 
     async fn update(

@@ -4,6 +4,7 @@
 //! outbox, which retries (honouring `Retry-After`) and never double-posts.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use slack_morphism::prelude::*;
 
 use super::{delivery_error, render, SlackBot};
@@ -25,8 +26,12 @@ impl SlackBot {
 
 /// The metadata event type that marks an announcement.
 const ANNOUNCEMENT_EVENT: &str = "releasebot_announcement";
-/// How many of a channel's latest messages a retry looks through.
-const HISTORY_LOOKBACK: u16 = 100;
+/// Messages per page of the lost-post lookup (Slack suggests at most 200).
+const HISTORY_PAGE: u16 = 200;
+/// At most this many pages (40,000 messages) since the earlier try began.
+const HISTORY_PAGES: usize = 200;
+/// How far Slack's clock may run behind ours, for `oldest`.
+const CLOCK_SLACK_SECS: i64 = 300;
 
 fn channel_id(channel: &ChannelRef) -> SlackChannelId {
     channel.local().into()
@@ -62,27 +67,37 @@ impl ChatSink for SlackBot {
         true
     }
 
-    /// The bot's announcement of this release among the channel's latest
-    /// messages, by its metadata.
-    async fn find_post(
+    /// The bot's announcements of this release, by their metadata, paging
+    /// back through the channel's history (newest first) to when the earlier
+    /// try began: in a busy channel one may lie far below the latest page.
+    async fn find_posts(
         &self,
         channel: &ChannelRef,
         message: &Message,
-    ) -> Result<Option<String>, DeliveryError> {
-        let request = SlackApiConversationsHistoryRequest::new()
-            .with_channel(channel_id(channel))
-            .with_limit(HISTORY_LOOKBACK)
-            .with_include_all_metadata(true);
-        let history = self
-            .session()
-            .conversations_history(&request)
-            .await
-            .map_err(delivery_error)?;
+        since: DateTime<Utc>,
+    ) -> Result<Vec<String>, DeliveryError> {
         let release = message.release.to_string();
-        Ok(history
-            .messages
-            .into_iter()
-            .find(|m| {
+        // Slack's clock may run a little behind ours.
+        let oldest =
+            (since - chrono::Duration::seconds(CLOCK_SLACK_SECS)).max(DateTime::UNIX_EPOCH);
+        let oldest = format!("{}.000000", oldest.timestamp());
+        let mut cursor: Option<SlackCursorId> = None;
+        let mut found = Vec::new();
+        for _ in 0..HISTORY_PAGES {
+            let mut request = SlackApiConversationsHistoryRequest::new()
+                .with_channel(channel_id(channel))
+                .with_limit(HISTORY_PAGE)
+                .with_oldest(oldest.clone().into())
+                .with_include_all_metadata(true);
+            if let Some(cursor) = cursor.take() {
+                request = request.with_cursor(cursor);
+            }
+            let page = self
+                .session()
+                .conversations_history(&request)
+                .await
+                .map_err(delivery_error)?;
+            let ours = page.messages.iter().filter(|m| {
                 m.content.metadata.as_ref().is_some_and(|meta| {
                     meta.event_type == ANNOUNCEMENT_EVENT
                         && meta
@@ -91,8 +106,27 @@ impl ChatSink for SlackBot {
                             .and_then(|payload| payload.get("release"))
                             == Some(&release)
                 })
-            })
-            .map(|m| m.origin.ts.to_string()))
+            });
+            found.extend(ours.map(|m| m.origin.ts.to_string()));
+            cursor = page
+                .response_metadata
+                .and_then(|meta| meta.next_cursor)
+                .filter(|next| !next.value().is_empty());
+            if cursor.is_none() {
+                return Ok(found);
+            }
+        }
+        tracing::warn!(%channel, %release, "the lost-post lookup stopped after {HISTORY_PAGES} pages");
+        Ok(found)
+    }
+
+    async fn delete(&self, channel: &ChannelRef, posted: &str) -> Result<(), DeliveryError> {
+        let request = SlackApiChatDeleteRequest::new(channel_id(channel), posted.into());
+        self.session()
+            .chat_delete(&request)
+            .await
+            .map_err(delivery_error)?;
+        Ok(())
     }
 
     async fn update(

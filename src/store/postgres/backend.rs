@@ -357,16 +357,30 @@ impl Backend for PgStore {
         Ok(())
     }
 
-    fn begin_post(&self, id: ReleaseId, channel: &ChannelRef) -> StoreResult<bool> {
+    fn begin_post(
+        &self,
+        id: ReleaseId,
+        channel: &ChannelRef,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
         let lane = format!("{id}@{channel}");
         if !self.still_claimed(Outbox::Notify, &lane)? {
             return Err(StoreError::ClaimLost);
         }
-        let inserted = self.execute(
-            "INSERT INTO posting (release, channel) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            params![id.number() as i64, channel.to_string()],
+        // Only this lane's holder gets here, so the read and the insert do
+        // not race.
+        let (release, channel) = (id.number() as i64, channel.to_string());
+        let earlier = self.rows(
+            "SELECT began FROM posting WHERE release = $1 AND channel = $2",
+            params![release, channel.clone()],
         )?;
-        Ok(inserted == 0)
+        if let Some(row) = earlier.first() {
+            return Ok(Some(row.get(0)));
+        }
+        self.execute(
+            "INSERT INTO posting (release, channel) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            params![release, channel],
+        )?;
+        Ok(None)
     }
 
     fn release_for_thread(

@@ -7,7 +7,10 @@ use super::PgStore;
 use crate::store::{StoreError, StoreResult};
 
 /// Every migration, in order; the last one's number is the schema version.
-const MIGRATIONS: &[(u64, &str)] = &[(1, include_str!("migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(u64, &str)] = &[
+    (1, include_str!("migrations/0001_initial.sql")),
+    (2, include_str!("migrations/0002_posting_began.sql")),
+];
 
 /// The schema version this build reads and writes.
 pub fn latest() -> u64 {

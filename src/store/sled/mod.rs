@@ -459,17 +459,26 @@ impl Backend for SledStore {
         Ok(())
     }
 
-    fn begin_post(&self, id: ReleaseId, channel: &ChannelRef) -> StoreResult<bool> {
+    fn begin_post(
+        &self,
+        id: ReleaseId,
+        channel: &ChannelRef,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
         let key = keys::posted(id, channel.as_str());
-        let earlier = self
-            .tree(POSTING)
-            .insert(key, &[1u8][..])
-            .map_err(storage)?
-            .is_some();
-        if !earlier {
-            self.flush()?;
+        let tree = self.tree(POSTING);
+        if let Some(earlier) = tree.get(&key).map_err(storage)? {
+            // A mark from before marks carried their time (one byte) reads
+            // as "long ago": the lookup then pages as far as it may.
+            let millis = <[u8; 8]>::try_from(earlier.as_ref()).map_or(0, i64::from_be_bytes);
+            return Ok(Some(
+                DateTime::from_timestamp_millis(millis).unwrap_or(DateTime::UNIX_EPOCH),
+            ));
         }
-        Ok(earlier)
+        // The platform's clock judges the lookup, so this is the real time.
+        let now = Utc::now().timestamp_millis();
+        tree.insert(key, &now.to_be_bytes()[..]).map_err(storage)?;
+        self.flush()?;
+        Ok(None)
     }
 
     fn release_for_thread(
