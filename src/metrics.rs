@@ -15,6 +15,7 @@ pub struct Metrics {
     pub jobs_failed: AtomicU64,
     pub callbacks_rejected: AtomicU64,
     pub http_connections_refused: AtomicU64,
+    pub http_connections_evicted: AtomicU64,
     callback_buckets: [AtomicU64; BUCKETS.len()],
     callback_count: AtomicU64,
     callback_micros: AtomicU64,
@@ -70,8 +71,13 @@ impl Metrics {
             ),
             (
                 "releasebot_http_connections_refused_total",
-                "HTTP connections closed on arrival because [http] max_connections were open.",
+                "HTTP connections closed on arrival because [http] max_connections were open, each busy with a request.",
                 &self.http_connections_refused,
+            ),
+            (
+                "releasebot_http_connections_evicted_total",
+                "Connections still waiting for a request's headers, closed (oldest first) to admit a new one at [http] max_connections.",
+                &self.http_connections_evicted,
             ),
         ];
         for (name, help, counter) in counters {

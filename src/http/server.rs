@@ -1,12 +1,18 @@
 //! The listener's connections, served with hyper: a client must send its
 //! headers within `header_timeout` and may pause at most `body_timeout`
-//! inside a body, at most `max_connections` are open at once (more are
-//! closed on arrival, so the process never runs out of file descriptors),
-//! and at shutdown idle connections close at once, requests under way get
-//! a short grace and whatever is left is cut.
+//! inside a body, and at most `max_connections` are open at once, so the
+//! process never runs out of file descriptors. At the cap, the oldest
+//! connection still waiting for a request's headers (half-sent, or idle
+//! between requests) is closed to admit the new one, so a health probe
+//! gets through a flood of slow clients; only when every connection is in
+//! the middle of a request is the new one closed on arrival. At shutdown
+//! idle connections close at once, requests under way get a short grace
+//! and whatever is left is cut.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::Request;
 use axum::http::{header, StatusCode};
@@ -16,8 +22,8 @@ use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::sync::{watch, Semaphore};
-use tokio::task::JoinSet;
+use tokio::sync::watch;
+use tokio::task::{self, AbortHandle, JoinSet};
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::config::HttpLimits;
@@ -72,7 +78,8 @@ pub async fn serve(
     let app = app
         .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
         .layer(axum::middleware::from_fn(refuse_oversized));
-    let permits = Arc::new(Semaphore::new(connection_cap(limits.max_connections)));
+    let cap = connection_cap(limits.max_connections);
+    let mut open = OpenConnections::default();
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -91,21 +98,35 @@ pub async fn serve(
                         continue;
                     }
                 };
-                let Ok(permit) = permits.clone().try_acquire_owned() else {
-                    Metrics::count(&metrics.http_connections_refused);
-                    drop(stream);
-                    continue;
+                if open.live >= cap {
+                    if open.evict_oldest_waiting() {
+                        Metrics::count(&metrics.http_connections_evicted);
+                    } else {
+                        Metrics::count(&metrics.http_connections_refused);
+                        drop(stream);
+                        continue;
+                    }
+                }
+                let busy = Arc::new(AtomicUsize::new(0));
+                let service = Tracked {
+                    inner: TowerToHyperService::new(app.clone()),
+                    busy: busy.clone(),
                 };
-                let service = TowerToHyperService::new(app.clone());
                 let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
-                connections.spawn(async move {
+                let handle = connections.spawn(async move {
                     if let Err(error) = connection.await {
                         tracing::debug!(%error, "an HTTP connection ended with an error");
                     }
-                    drop(permit);
                 });
+                open.admit(handle, busy);
             }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            Some(ended) = connections.join_next_with_id(), if !connections.is_empty() => {
+                let id = match ended {
+                    Ok((id, ())) => id,
+                    Err(error) => error.id(),
+                };
+                open.ended(id);
+            }
             changed = shutdown.changed() => {
                 if changed.is_err() || *shutdown.borrow() {
                     break;
@@ -126,4 +147,105 @@ pub async fn serve(
     }
     connections.abort_all();
     while connections.join_next().await.is_some() {}
+}
+
+/// One open connection: when it came, whether a request is being served
+/// on it, and how to close it.
+struct Open {
+    since: Instant,
+    busy: Arc<AtomicUsize>,
+    abort: AbortHandle,
+    /// Closed to admit another; no longer counted.
+    evicted: bool,
+}
+
+/// The open connections, by task, and how many count against the cap.
+#[derive(Default)]
+struct OpenConnections {
+    by_task: HashMap<task::Id, Open>,
+    live: usize,
+}
+
+impl OpenConnections {
+    fn admit(&mut self, handle: AbortHandle, busy: Arc<AtomicUsize>) {
+        let open = Open {
+            since: Instant::now(),
+            busy,
+            abort: handle,
+            evicted: false,
+        };
+        self.by_task.insert(open.abort.id(), open);
+        self.live += 1;
+    }
+
+    fn ended(&mut self, id: task::Id) {
+        if let Some(open) = self.by_task.remove(&id) {
+            if !open.evicted {
+                self.live -= 1;
+            }
+        }
+    }
+
+    /// Closes the oldest connection that is waiting for a request's headers
+    /// (none is being served on it); false when every one is busy.
+    fn evict_oldest_waiting(&mut self) -> bool {
+        let oldest = self
+            .by_task
+            .values_mut()
+            .filter(|open| !open.evicted && open.busy.load(Ordering::Relaxed) == 0)
+            .min_by_key(|open| open.since);
+        let Some(oldest) = oldest else {
+            return false;
+        };
+        oldest.abort.abort();
+        oldest.evicted = true;
+        self.live -= 1;
+        true
+    }
+}
+
+/// The connection's service, counting the requests being served on it: a
+/// connection with none is waiting for headers, and may be evicted.
+#[derive(Clone)]
+struct Tracked<S> {
+    inner: S,
+    busy: Arc<AtomicUsize>,
+}
+
+impl<S, B> hyper::service::Service<hyper::Request<B>> for Tracked<S>
+where
+    S: hyper::service::Service<hyper::Request<B>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn call(&self, request: hyper::Request<B>) -> Self::Future {
+        let busy = BusyGuard::new(self.busy.clone());
+        let served = self.inner.call(request);
+        Box::pin(async move {
+            let response = served.await;
+            drop(busy);
+            response
+        })
+    }
+}
+
+/// Counts one request under way for as long as it lives (a cancelled
+/// request is no longer under way either).
+struct BusyGuard(Arc<AtomicUsize>);
+
+impl BusyGuard {
+    fn new(busy: Arc<AtomicUsize>) -> BusyGuard {
+        busy.fetch_add(1, Ordering::Relaxed);
+        BusyGuard(busy)
+    }
+}
+
+impl Drop for BusyGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }

@@ -95,37 +95,71 @@ async fn a_huge_content_length_is_refused_at_once() {
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
 }
 
-#[tokio::test]
-async fn past_max_connections_new_ones_are_closed_and_health_returns_when_one_frees() {
-    let app = app().await;
-    let mut held = Vec::new();
-    for _ in 0..16 {
-        let mut stream = TcpStream::connect(address(&app)).await.unwrap();
-        stream.write_all(b"GET /heal").await.unwrap();
-        held.push(stream);
-    }
-    // Give the listener time to take them all.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut extra = TcpStream::connect(address(&app)).await.unwrap();
-    let closed = read_to_close(&mut extra, Duration::from_secs(3)).await;
-    assert_eq!(
-        closed.as_deref(),
-        Some(""),
-        "the 17th connection was served"
-    );
-    held.truncate(8);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(healthz(&app).await, 200);
+/// A listener whose timeouts are far away: only the cap's own rule can
+/// free a connection during these tests.
+async fn patient_app() -> CiApp {
+    let limits =
+        "\n[http]\nheader_timeout_secs = 120\nbody_timeout_secs = 120\nmax_connections = 16\n";
+    CiApp::spawn(&(config("kind = \"simulate\"", "http://127.0.0.1:9") + limits)).await
+}
+
+async fn counter(app: &CiApp, name: &str) -> u64 {
     let text = reqwest::get(format!("{}/metrics", app.http))
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
-    assert!(
-        text.lines().any(
-            |l| l.starts_with("releasebot_http_connections_refused_total ") && !l.ends_with(" 0")
-        ),
-        "{text}"
-    );
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{name} in {text}"))
+}
+
+#[tokio::test]
+async fn at_max_connections_the_oldest_half_sent_one_makes_way_for_a_probe() {
+    let app = patient_app().await;
+    let mut held = Vec::new();
+    for _ in 0..16 {
+        let mut stream = TcpStream::connect(address(&app)).await.unwrap();
+        stream.write_all(b"GET /heal").await.unwrap();
+        held.push(stream);
+        // In order, so that the first is the oldest.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A flood's worth of half-sent headers, and the probe still answers.
+    assert_eq!(healthz(&app).await, 200);
+    let oldest = read_to_close(&mut held[0], Duration::from_secs(3)).await;
+    assert_eq!(oldest.as_deref(), Some(""), "the oldest was closed for it");
+    let newest = read_to_close(&mut held[15], Duration::from_millis(300)).await;
+    assert_eq!(newest, None, "the newest is still open");
+    assert!(counter(&app, "releasebot_http_connections_evicted_total").await >= 1);
+}
+
+#[tokio::test]
+async fn at_max_connections_each_mid_request_a_new_one_is_closed_on_arrival() {
+    let app = patient_app().await;
+    let mut held = Vec::new();
+    for _ in 0..16 {
+        // Headers done, the body never comes: a request under way.
+        let mut stream = TcpStream::connect(address(&app)).await.unwrap();
+        stream
+            .write_all(
+                b"POST /ci/callback HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nx-hub-signature-256: sha256=00\r\ncontent-length: 100\r\n\r\n{",
+            )
+            .await
+            .unwrap();
+        held.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut extra = TcpStream::connect(address(&app)).await.unwrap();
+    let closed = read_to_close(&mut extra, Duration::from_secs(3)).await;
+    assert_eq!(closed.as_deref(), Some(""), "closed on arrival, unserved");
+    let still = read_to_close(&mut held[0], Duration::from_millis(300)).await;
+    assert_eq!(still, None, "no request under way was cut for it");
+    held.truncate(8);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(healthz(&app).await, 200, "answers again once one frees");
+    assert!(counter(&app, "releasebot_http_connections_refused_total").await >= 1);
 }
