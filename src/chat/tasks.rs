@@ -1,8 +1,9 @@
 //! Per-event tasks: each Slack event, Discord interaction or gateway message
-//! is answered at once and handled in its own task. Those tasks are tracked
-//! here so that shutdown waits for them (a command half done when the
-//! process stops would leave its author without an answer), within a grace;
-//! whatever is still running after it is cut, and logged.
+//! is handled in its own task (acknowledged once its command is durable,
+//! see `ack`). Those tasks are tracked here so that shutdown waits for them
+//! (a command half done when the process stops would leave its author
+//! without an answer), within a grace; whatever is still running after it
+//! is cut, and logged.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
