@@ -17,9 +17,18 @@
 //! acknowledged commands lost, duplicate announcements, CI requests per key,
 //! whether the audit chain verifies, and the takeover time: from the kill
 //! until no live claim or lease names the dead process and the scheduler
-//! lease is held again (lease 3 s). Then commands per second on PostgreSQL
-//! and on sled, through the engine in this process.
+//! lease is held again (lease 3 s).
+//!
+//! Then the same on sled, one process taking Slack envelopes and Discord
+//! interactions side by side, SIGKILLed twenty times at random 3–25 ms after
+//! an ack; Discord sends nothing again, so an interaction answered before
+//! the kill must be in the store, and one not answered may or may not be.
+//! Last, commands per second on PostgreSQL and on sled, through the engine
+//! in this process. Without a test database only the sled part runs.
 
+#[path = "../tests/it/fake_discord.rs"]
+#[allow(dead_code)]
+mod fake_discord;
 #[path = "../tests/it/fake_slack.rs"]
 #[allow(dead_code)]
 mod fake_slack;
@@ -42,6 +51,7 @@ use releasebot::store::testkit::{database_url, TestSchema, TestStore};
 use releasebot::store::Store;
 use serde_json::Value;
 
+use fake_discord::FakeDiscord;
 use fake_slack::{slash_envelope, FakeSlack};
 use running::{Instance, Running};
 
@@ -322,14 +332,34 @@ fn percentile(sorted: &[Duration], q: f64) -> u128 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let Some(url) = database_url("failover bench") else {
-        std::process::exit(2);
-    };
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let ci_url = format!("http://{}/hook", listener.local_addr().unwrap());
     let ci = Arc::new(Mutex::new(HashMap::new()));
     let ci_record = ci.clone();
     std::thread::spawn(move || serve(listener, ci_record));
+    match database_url("failover bench") {
+        Some(url) => postgres_phase(&url, &ci_url, &ci).await,
+        None => println!("failover_bench: no test database; the PostgreSQL part is skipped"),
+    }
+    sled_phase(&ci_url).await;
+    if let Some(url) = database_url("failover bench") {
+        let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/releasebot.toml");
+        let config = Arc::new(Config::load(&demo).unwrap());
+        let pg = TestSchema::new(&url);
+        throughput(
+            "postgres",
+            Store::connect(&pg.options("throughput")).unwrap(),
+            &config,
+        );
+        let sled = TestStore::sled();
+        throughput("sled", sled.store.clone(), &config);
+    }
+}
+
+/// Two processes on one PostgreSQL schema behind the fake Slack; the lease
+/// holder is SIGKILLed after each burst.
+async fn postgres_phase(url: &str, ci_url: &str, ci: &Arc<Mutex<HashMap<String, usize>>>) {
+    let (url, ci_url) = (url.to_string(), ci_url.to_string());
     let fake = FakeSlack::start().await;
     let schema = TestSchema::new(&url);
     let instance = Instance::new(&config_text(&fake, &ci_url, &schema.name), None);
@@ -508,15 +538,183 @@ async fn main() {
     if !lost.is_empty() {
         println!("  lost: {lost:?}");
     }
+}
 
-    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/releasebot.toml");
-    let config = Arc::new(Config::load(&demo).unwrap());
-    let pg = TestSchema::new(&url);
-    throughput(
-        "postgres",
-        Store::connect(&pg.options("throughput")).unwrap(),
-        &config,
+/// Slack and Discord ids, the same services, on sled: one process.
+fn sled_config(slack: &FakeSlack, discord: &FakeDiscord, ci_url: &str) -> String {
+    let alice = fake_discord::ALICE;
+    format!(
+        r##"
+[http]
+listen = "127.0.0.1:0"
+
+[delivery]
+timeout_secs = 2
+
+[slack]
+mode = "socket"
+api_url = "{api}"
+bot_token_env = "RB_TEST_SLACK_BOT_TOKEN"
+app_token_env = "RB_TEST_SLACK_APP_TOKEN"
+connections = 1
+
+[discord]
+token_env = "RB_TEST_DISCORD_TOKEN"
+application_id = "{app}"
+guilds = ["{guild}"]
+proxy_url = "{proxy}"
+
+[roles]
+developer = ["slack:{ALICE}", "discord:{alice}"]
+release-manager = ["slack:{BOB}"]
+deployer = ["slack:{DAVE}"]
+
+[services.api]
+
+[environments.production]
+channels = ["slack:{RELEASES}", "discord:{discord_releases}"]
+request = ["developer"]
+approve = ["release-manager"]
+deploy = ["deployer"]
+approvals = 1
+
+[environments.production.ci]
+kind = "webhook"
+url = "{ci_url}"
+secret_env = "RB_TEST_CI_SECRET"
+callback_secret_env = "RB_TEST_CI_SECRET"
+"##,
+        api = slack.api_url,
+        app = fake_discord::APP,
+        guild = fake_discord::GUILD,
+        proxy = discord.base,
+        discord_releases = fake_discord::RELEASES,
+    )
+}
+
+/// One sled process taking Slack envelopes and Discord interactions,
+/// SIGKILLed 3–25 ms after an ack, twenty times.
+async fn sled_phase(ci_url: &str) {
+    let slack = FakeSlack::start().await;
+    let discord = FakeDiscord::start().await;
+    let instance = Instance::new(&sled_config(&slack, &discord, ci_url), None);
+    let mut run = instance.spawn(None).await;
+    let mut bench = Bench {
+        fake: slack.clone(),
+        sent: Vec::new(),
+        next: 0,
+    };
+    // Discord interactions: (id, version).
+    let mut interactions: Vec<(String, String)> = Vec::new();
+    let mut answered_before_kill = 0;
+    let alice = (fake_discord::ALICE, "alice", &[] as &[&str]);
+    for round in 0..KILLS {
+        connected(&slack, 1).await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while discord.live_gateways() == 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let first = bench.sent.len();
+        let first_interaction = interactions.len();
+        for i in 0..BURST {
+            let version = format!("2.{round}.{i}");
+            if i % 2 == 0 {
+                bench.send(
+                    ALICE,
+                    &format!("request api {version} to production"),
+                    Effect::Request("api".into(), version),
+                );
+            } else {
+                let id = format!(
+                    "{}",
+                    1_800_000_000_000_100_000u64 + (round * BURST + i) as u64
+                );
+                discord.dispatch(
+                    "INTERACTION_CREATE",
+                    fake_discord::slash(
+                        &id,
+                        alice,
+                        "request",
+                        &[
+                            ("service", "api"),
+                            ("version", &version),
+                            ("environment", "production"),
+                        ],
+                    ),
+                );
+                interactions.push((id, version));
+            }
+        }
+        let pick = first + rand::thread_rng().gen_range(0..bench.sent.len() - first);
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while slack.ack(&bench.sent[pick].envelope).is_none() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(rand::thread_rng().gen_range(3..=25))).await;
+        run.child.kill().unwrap();
+        let _ = run.child.wait();
+        bench.refresh_acks();
+        answered_before_kill += interactions[first_interaction..]
+            .iter()
+            .filter(|(id, _)| !discord.callbacks(id).is_empty())
+            .count();
+        run = instance.spawn(None).await;
+        connected(&slack, 1).await;
+        bench.redeliver_until_acked().await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    run.stop().await;
+
+    let releases = instance.export();
+    let count = |version: &str| {
+        releases
+            .iter()
+            .filter(|r| r["service"] == "api" && r["version"] == version)
+            .count()
+    };
+    let slack_lost = bench
+        .sent
+        .iter()
+        .filter(|s| matches!(&s.what, Effect::Request(_, v) if s.acked && count(v) == 0))
+        .count();
+    let doubled: usize = bench
+        .sent
+        .iter()
+        .filter_map(|s| match &s.what {
+            Effect::Request(_, v) => Some(count(v).saturating_sub(1)),
+            _ => None,
+        })
+        .sum::<usize>()
+        + interactions
+            .iter()
+            .map(|(_, v)| count(v).saturating_sub(1))
+            .sum::<usize>();
+    let answered: Vec<&(String, String)> = interactions
+        .iter()
+        .filter(|(id, _)| !discord.callbacks(id).is_empty())
+        .collect();
+    let discord_lost = answered.iter().filter(|(_, v)| count(v) == 0).count();
+    let unanswered_kept = interactions
+        .iter()
+        .filter(|(id, v)| discord.callbacks(id).is_empty() && count(v) == 1)
+        .count();
+    let verify = instance.command(&["audit", "verify"]).output().unwrap();
+    println!(
+        "failover_bench, sled: {KILLS} SIGKILLs of one process at random 3–25 ms after an ack, {} Slack envelopes and {} Discord interactions",
+        bench.sent.len(),
+        interactions.len()
     );
-    let sled = TestStore::sled();
-    throughput("sled", sled.store.clone(), &config);
+    println!(
+        "  Slack: acknowledged commands lost:     {slack_lost} of {} acked",
+        bench.sent.iter().filter(|s| s.acked).count()
+    );
+    println!(
+        "  Discord: answered interactions lost:   {discord_lost} of {} answered ({answered_before_kill} answered before their burst's kill; {unanswered_kept} never answered but kept)",
+        answered.len()
+    );
+    println!("  requests that took effect twice:       {doubled}");
+    println!(
+        "  audit chain:                           {}",
+        String::from_utf8_lossy(&verify.stdout).trim()
+    );
 }
