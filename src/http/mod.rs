@@ -284,9 +284,13 @@ async fn ci_callback(State(state): State<HttpState>, headers: HeaderMap, body: B
             "this secret does not sign for that release's CI target",
         );
     }
+    let job = callback.job.clone();
     let result = blocking(&state.engine, move |engine| engine.callback(&callback))
         .await
         .unwrap_or(Err(CallbackError::Internal));
+    // A crash here: recorded, not answered. The pipeline sends it again,
+    // and the second copy is answered "duplicate".
+    crate::failpoint::hit("ci.callback_before_answer", &job);
     state.metrics.observe_callback(arrived.elapsed());
     match result {
         Ok(CallbackResult::Recorded) => {

@@ -111,6 +111,37 @@ async fn github_workflow_dispatch_sends_inputs_links_the_run_and_hears_back() {
     assert_eq!(app.app.engine.store().audit_log().count(), audit_before);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_a_callbacks_record_and_its_answer_leaves_it_recorded_once() {
+    let fake = FakeCi::start().await;
+    let app = CiApp::spawn(&config(&github(&fake), &fake.url)).await;
+    app.deploy("api", 1);
+    app.until("acceptance", |a| accepted(a, 1)).await;
+    releasebot::failpoint::arm("ci.callback_before_answer", "R-1-deploy-1");
+    let raw = serde_json::to_vec(&report("succeeded", &app)).unwrap();
+    let answered = reqwest::Client::new()
+        .post(format!("{}/ci/callback", app.http))
+        .header(
+            "X-Hub-Signature-256",
+            crate::ci_app::sign(CALLBACK_SECRET, &raw),
+        )
+        .body(raw)
+        .send()
+        .await;
+    assert!(answered.is_err(), "no answer after the crash: {answered:?}");
+    assert_eq!(app.release(1).status, ReleaseStatus::Deployed, "recorded");
+    let audit = app.app.engine.store().audit_log().count();
+    // The pipeline's retry is answered, and changes nothing more.
+    let (status, answer) = app
+        .callback(Some(CALLBACK_SECRET), &report("succeeded", &app))
+        .await;
+    assert_eq!(
+        (status, answer["result"].as_str()),
+        (200, Some("duplicate"))
+    );
+    assert_eq!(app.app.engine.store().audit_log().count(), audit);
+}
+
 #[tokio::test]
 async fn repository_dispatch_sends_at_most_ten_payload_keys() {
     let fake = FakeCi::start().await;
