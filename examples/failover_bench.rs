@@ -99,11 +99,37 @@ fn serve(listener: TcpListener, seen: Arc<Mutex<HashMap<String, usize>>>) {
     }
 }
 
-/// Slack ids, services `api` and `svc0`…`svc19` (one deploy each, so no
-/// deploy waits on another), production with one approval, deploys to the
-/// webhook receiver, a digest every minute, leases of 3 s.
-fn config_text(fake: &FakeSlack, ci_url: &str, schema: &str) -> String {
+/// What the processes run with besides Slack: on PostgreSQL (schema) or
+/// sled, with or without Discord.
+struct Setup<'a> {
+    schema: Option<&'a str>,
+    discord: Option<&'a FakeDiscord>,
+}
+
+/// Slack (and Discord) ids, services `api` and `svc0`…`svc19` (one deploy
+/// each, so no deploy waits on another), production with one approval,
+/// deploys to the webhook receiver; on PostgreSQL a digest every minute and
+/// leases of 3 s.
+fn config_text(slack: &FakeSlack, ci_url: &str, setup: Setup<'_>) -> String {
     let services: String = (0..KILLS).map(|i| format!("[services.svc{i}]\n")).collect();
+    let store = setup.schema.map_or(String::new(), |schema| {
+        format!(
+            "[store]\nbackend = \"postgres\"\nurl_env = \"RELEASEBOT_TEST_DATABASE_URL\"\nschema = \"{schema}\"\nlease_ttl_secs = 3\n\n[[schedules]]\nname = \"every-minute\"\ncron = \"* * * * *\"\ntimezone = \"UTC\"\ndigest = \"pending\"\nchannel = \"slack:{RELEASES}\"\n"
+        )
+    });
+    let (discord, discord_user, discord_channel) = match setup.discord {
+        Some(fake) => (
+            format!(
+                "[discord]\ntoken_env = \"RB_TEST_DISCORD_TOKEN\"\napplication_id = \"{}\"\nguilds = [\"{}\"]\nproxy_url = \"{}\"\n",
+                fake_discord::APP,
+                fake_discord::GUILD,
+                fake.base
+            ),
+            format!(", \"discord:{}\"", fake_discord::ALICE),
+            format!(", \"discord:{}\"", fake_discord::RELEASES),
+        ),
+        None => Default::default(),
+    };
     format!(
         r##"
 [http]
@@ -119,21 +145,16 @@ bot_token_env = "RB_TEST_SLACK_BOT_TOKEN"
 app_token_env = "RB_TEST_SLACK_APP_TOKEN"
 connections = 1
 
-[store]
-backend = "postgres"
-url_env = "RELEASEBOT_TEST_DATABASE_URL"
-schema = "{schema}"
-lease_ttl_secs = 3
-
+{discord}
 [roles]
-developer = ["slack:{ALICE}"]
+developer = ["slack:{ALICE}"{discord_user}]
 release-manager = ["slack:{BOB}"]
 deployer = ["slack:{DAVE}"]
 
 [services.api]
 {services}
 [environments.production]
-channels = ["slack:{RELEASES}"]
+channels = ["slack:{RELEASES}"{discord_channel}]
 request = ["developer"]
 approve = ["release-manager"]
 deploy = ["deployer"]
@@ -147,14 +168,8 @@ secret_env = "RB_TEST_CI_SECRET"
 callback_secret_env = "RB_TEST_CI_SECRET"
 request_timeout_secs = 5
 
-[[schedules]]
-name = "every-minute"
-cron = "* * * * *"
-timezone = "UTC"
-digest = "pending"
-channel = "slack:{RELEASES}"
-"##,
-        api = fake.api_url,
+{store}"##,
+        api = slack.api_url,
     )
 }
 
@@ -362,7 +377,11 @@ async fn postgres_phase(url: &str, ci_url: &str, ci: &Arc<Mutex<HashMap<String, 
     let (url, ci_url) = (url.to_string(), ci_url.to_string());
     let fake = FakeSlack::start().await;
     let schema = TestSchema::new(&url);
-    let instance = Instance::new(&config_text(&fake, &ci_url, &schema.name), None);
+    let setup = Setup {
+        schema: Some(&schema.name),
+        discord: None,
+    };
+    let instance = Instance::new(&config_text(&fake, &ci_url, setup), None);
     let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
         .unwrap();
@@ -540,64 +559,16 @@ async fn postgres_phase(url: &str, ci_url: &str, ci: &Arc<Mutex<HashMap<String, 
     }
 }
 
-/// Slack and Discord ids, the same services, on sled: one process.
-fn sled_config(slack: &FakeSlack, discord: &FakeDiscord, ci_url: &str) -> String {
-    let alice = fake_discord::ALICE;
-    format!(
-        r##"
-[http]
-listen = "127.0.0.1:0"
-
-[delivery]
-timeout_secs = 2
-
-[slack]
-mode = "socket"
-api_url = "{api}"
-bot_token_env = "RB_TEST_SLACK_BOT_TOKEN"
-app_token_env = "RB_TEST_SLACK_APP_TOKEN"
-connections = 1
-
-[discord]
-token_env = "RB_TEST_DISCORD_TOKEN"
-application_id = "{app}"
-guilds = ["{guild}"]
-proxy_url = "{proxy}"
-
-[roles]
-developer = ["slack:{ALICE}", "discord:{alice}"]
-release-manager = ["slack:{BOB}"]
-deployer = ["slack:{DAVE}"]
-
-[services.api]
-
-[environments.production]
-channels = ["slack:{RELEASES}", "discord:{discord_releases}"]
-request = ["developer"]
-approve = ["release-manager"]
-deploy = ["deployer"]
-approvals = 1
-
-[environments.production.ci]
-kind = "webhook"
-url = "{ci_url}"
-secret_env = "RB_TEST_CI_SECRET"
-callback_secret_env = "RB_TEST_CI_SECRET"
-"##,
-        api = slack.api_url,
-        app = fake_discord::APP,
-        guild = fake_discord::GUILD,
-        proxy = discord.base,
-        discord_releases = fake_discord::RELEASES,
-    )
-}
-
 /// One sled process taking Slack envelopes and Discord interactions,
 /// SIGKILLed 3–25 ms after an ack, twenty times.
 async fn sled_phase(ci_url: &str) {
     let slack = FakeSlack::start().await;
     let discord = FakeDiscord::start().await;
-    let instance = Instance::new(&sled_config(&slack, &discord, ci_url), None);
+    let setup = Setup {
+        schema: None,
+        discord: Some(&discord),
+    };
+    let instance = Instance::new(&config_text(&slack, ci_url, setup), None);
     let mut run = instance.spawn(None).await;
     let mut bench = Bench {
         fake: slack.clone(),
