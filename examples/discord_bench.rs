@@ -50,7 +50,7 @@ channels = ["discord:{releases}"]
 request = ["developer"]
 approve = ["release-manager"]
 approvals = 1
-max_per_day = 100000
+max_per_day = 1000
 "#,
         app = fake_discord::APP,
         guild = fake_discord::GUILD,

@@ -62,7 +62,7 @@ channels = ["slack:C0RELEASES"]
 request = ["developer"]
 approve = ["developer"]
 approvals = 1
-max_per_day = 100000
+max_per_day = 1000
 "#,
         api = fake.api_url
     )
