@@ -12,8 +12,9 @@
 //! 2. Socket Mode: `slash_commands` envelopes at 500/s, from the fake
 //!    sending the envelope to the bot's ack arriving back.
 //!
-//! Each command is then really run (one `request` in five, the rest
-//! `status`), so the acks are measured while that work competes for the cores.
+//! Each command is really run (one `request` in five, the rest `status`),
+//! and its ack waits until the command is durable (a `request` is fsynced
+//! first), so the acks measure that work too.
 
 #[path = "../tests/it/fake_slack.rs"]
 #[allow(dead_code)]
