@@ -49,7 +49,9 @@ self_approval = true
 pub(super) struct Harness {
     pub(super) engine: Engine,
     pub(super) clock: Arc<FixedClock>,
-    _dir: tempfile::TempDir,
+    /// A temporary sled store, or a PostgreSQL schema of its own with
+    /// `RELEASEBOT_TEST_BACKEND=postgres`; dropped with the harness.
+    _store: crate::store::testkit::TestStore,
 }
 
 impl Harness {
@@ -58,8 +60,8 @@ impl Harness {
     }
 
     pub(super) fn with_config(text: &str) -> Harness {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let test_store = crate::store::testkit::TestStore::under_test();
+        let store = test_store.store.clone();
         let config = Arc::new(Config::parse(text, "test.toml").unwrap());
         let clock = Arc::new(FixedClock::at(
             Utc.with_ymd_and_hms(2026, 11, 26, 9, 0, 0).unwrap(),
@@ -68,7 +70,7 @@ impl Harness {
         Harness {
             engine,
             clock,
-            _dir: dir,
+            _store: test_store,
         }
     }
 
