@@ -73,7 +73,7 @@ impl Engine {
             .map(|w| w.resolve(policy.timezone, now))
             .transpose()?;
         let warning = match scheduled_at {
-            Some(at) => self.check_slot(policy, &args.service, at, None)?,
+            Some(at) => self.check_slot(&self.store, policy, &args.service, at, None)?,
             None => None,
         };
         let draft = RequestDraft {
@@ -87,6 +87,10 @@ impl Engine {
         let release = self.commit(|tx| {
             let directory = self.directory_in(tx)?;
             let roles = directory.roles_of(user);
+            // Again on what this transaction commits against.
+            if let Some(at) = draft.scheduled_at {
+                self.check_slot(tx, policy, &draft.service, at, None)?;
+            }
             let id = tx.allocate_release_id()?;
             let release = lifecycle::request(id, draft.clone(), actor(user, &roles), policy, now)?;
             let step = Step {
@@ -243,12 +247,16 @@ impl Engine {
             .transpose()?;
         let warning = match at {
             Some(at) if current.status.is_awaiting_deploy() => {
-                self.check_slot(policy, &current.service, at, Some(id))?
+                self.check_slot(&self.store, policy, &current.service, at, Some(id))?
             }
             _ => None,
         };
         let (release, tz) = self.change_release(user, id, action, |release, ctx| {
             let tz = ctx.policy.timezone;
+            // Again on what this transaction commits against.
+            if let Some(at) = at.filter(|_| release.status.is_awaiting_deploy()) {
+                self.check_slot(ctx.tx, ctx.policy, &release.service, at, Some(release.id))?;
+            }
             lifecycle::schedule(release, ctx.actor, at, ctx.policy, ctx.now)?;
             let thread_line = Text::new().person(user).say(match at {
                 Some(at) => format!(" scheduled it for {}", format_local(at, tz)),
@@ -355,15 +363,17 @@ impl Engine {
     pub(super) fn deploy(&self, user: &UserRef, id: ReleaseId) -> EngineResult<Reply> {
         // Windows, freezes and locks matter only to someone who may deploy at all.
         if let Some(current) = self.store.release(id)? {
-            if self
-                .policy(&current.environment)?
-                .deploy
-                .allows(&self.roles_of(user))
-            {
-                self.check_deploy_now(user, &current)?;
+            let policy = self.policy(&current.environment)?;
+            if policy.deploy.allows(&self.roles_of(user)) {
+                self.check_deploy_now(&self.store, policy, user, &current)?;
             }
         }
         let (release, deployment) = self.change_release(user, id, "deploy", |release, ctx| {
+            // Again on what this transaction commits against: a freeze or
+            // lock that committed a moment ago counts.
+            if ctx.policy.deploy.allows(ctx.actor.roles) {
+                self.check_deploy_now(ctx.tx, ctx.policy, user, release)?;
+            }
             self.refuse_if_target_busy(ctx.tx, release)?;
             let live = ctx.tx.live(&release.service, &release.environment)?;
             let deployment = lifecycle::start_deploy(

@@ -6,11 +6,10 @@ use std::fmt::Write;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use crate::domain::calendar::{week_start, weekday_name, Booking, Freeze, Lock};
+use crate::domain::calendar::{week_start, weekday_name, Freeze, Lock};
 use crate::domain::command::{CalendarRange, FreezeBound};
 use crate::domain::ids::{Name, ReleaseId, UserRef};
 use crate::domain::lifecycle;
-use crate::domain::policy::EnvPolicy;
 use crate::domain::release::{Release, ReleaseStatus};
 use crate::domain::text::{Span, Text};
 use crate::domain::when::format_local;
@@ -27,7 +26,7 @@ fn local_midnight(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
     )
 }
 
-fn short(at: DateTime<Utc>, tz: Tz) -> String {
+pub(super) fn short(at: DateTime<Utc>, tz: Tz) -> String {
     let local = at.with_timezone(&tz);
     format!(
         "{} {}",
@@ -37,120 +36,6 @@ fn short(at: DateTime<Utc>, tz: Tz) -> String {
 }
 
 impl Engine {
-    /// Other open releases in the environment around `at`, as bookings.
-    fn bookings(
-        &self,
-        environment: &Name,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        except: Option<ReleaseId>,
-    ) -> EngineResult<Vec<Booking>> {
-        Ok(self
-            .store
-            .scheduled_between(from, to)?
-            .into_iter()
-            .filter(|r| {
-                &r.environment == environment
-                    && r.status.is_awaiting_deploy()
-                    && Some(r.id) != except
-            })
-            .filter_map(|r| {
-                r.scheduled_at.map(|at| Booking {
-                    release: r.id,
-                    service: r.service,
-                    requester: r.requester,
-                    at,
-                })
-            })
-            .collect())
-    }
-
-    /// Checks a deploy time against windows, freezes and capacity. A broken
-    /// rule is a refusal (with the next free slots) or, where the policy
-    /// says warn, a warning to add to the reply.
-    pub(super) fn check_slot(
-        &self,
-        policy: &EnvPolicy,
-        service: &Name,
-        at: DateTime<Utc>,
-        except: Option<ReleaseId>,
-    ) -> EngineResult<Option<String>> {
-        let freezes = self.store.freezes(Some(&policy.name))?;
-        let rules = &policy.slots;
-        // Other bookings matter only to capacity rules, and only near `at`
-        // until a conflict asks for the next free slots.
-        let uses_bookings = rules.max_per_day.is_some() || rules.service_gap.is_some();
-        let around = |days: i64| -> EngineResult<Vec<Booking>> {
-            if uses_bookings {
-                self.bookings(
-                    &policy.name,
-                    at.checked_sub_signed(Duration::days(1))
-                        .unwrap_or(DateTime::<Utc>::MIN_UTC),
-                    at.checked_add_signed(Duration::days(days))
-                        .unwrap_or(DateTime::<Utc>::MAX_UTC),
-                    except,
-                )
-            } else {
-                Ok(Vec::new())
-            }
-        };
-        let tz = policy.timezone;
-        let Err(conflict) = rules.check(at, tz, service, &freezes, &around(1)?) else {
-            return Ok(None);
-        };
-        let others = around(15)?;
-        let slots: Vec<String> = policy
-            .slots
-            .next_free(at, tz, service, &freezes, &others, 3)
-            .into_iter()
-            .map(|slot| short(slot, tz))
-            .collect();
-        let next = if slots.is_empty() {
-            "no free slot in the next two weeks".to_string()
-        } else {
-            format!("next free slots: {}", slots.join(", "))
-        };
-        let text = format!(
-            "{} for {service} in {} does not suit: {}; {next}.",
-            format_local(at, tz),
-            policy.name,
-            conflict.describe(tz)
-        );
-        if policy.slots.refuse_conflicts {
-            Err(Refusal::SlotTaken { why: text }.into())
-        } else {
-            Ok(Some(format!("⚠️ Heads-up: {text}")))
-        }
-    }
-
-    /// Refuses a deploy now if the environment is closed or someone else holds a lock.
-    pub(super) fn check_deploy_now(&self, user: &UserRef, release: &Release) -> EngineResult<()> {
-        let policy = self.policy(&release.environment)?;
-        let now = self.clock.now();
-        if let Some(lock) = self.store.lock(&release.service, &release.environment)? {
-            if &lock.by != user {
-                return Err(Refusal::Locked {
-                    held_for: age(now - lock.at),
-                    service: lock.service,
-                    environment: lock.environment,
-                    by: lock.by,
-                    reason: lock.reason,
-                }
-                .into());
-            }
-        }
-        let freezes = self.store.freezes(Some(&release.environment))?;
-        if let Err(conflict) = policy.slots.open_at(now, policy.timezone, &freezes) {
-            return Err(Refusal::Frozen {
-                release: release.id,
-                environment: release.environment.clone(),
-                why: conflict.describe(policy.timezone),
-            }
-            .into());
-        }
-        Ok(())
-    }
-
     /// The freeze a rollback breaks, if any, for the record.
     pub(super) fn break_glass(&self, release: &Release) -> EngineResult<Option<String>> {
         let policy = self.policy(&release.environment)?;

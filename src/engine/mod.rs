@@ -5,6 +5,7 @@
 mod actions;
 mod admin;
 mod calendar;
+mod guards;
 mod jobs;
 pub mod offload;
 mod ops;
@@ -499,5 +500,7 @@ mod calendar_tests;
 mod hardening_tests;
 #[cfg(test)]
 mod policy_tests;
+#[cfg(test)]
+mod race_tests;
 #[cfg(test)]
 mod tests;

@@ -51,6 +51,14 @@ pub trait TxPort {
     fn freeze(&self, id: u64) -> TxResult<Option<Freeze>>;
     fn remove_freeze(&self, id: u64) -> TxResult<()>;
     fn lock(&self, service: &Name, environment: &Name) -> TxResult<Option<Lock>>;
+    /// An environment's freezes, in start order, as this transaction
+    /// commits against them: a guard that reads them here cannot be passed
+    /// by two writers at once.
+    fn freezes(&self, environment: &Name) -> TxResult<Vec<Freeze>>;
+    /// Releases with a deploy time in `[from, to)`, in time order, as this
+    /// transaction commits against them (capacity guards read them here).
+    /// Releases this transaction itself wrote may not be among them.
+    fn scheduled_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> TxResult<Vec<Release>>;
     fn set_lock(&self, service: &Name, environment: &Name, lock: Option<&Lock>) -> TxResult<()>;
     /// Replaces a release's timers: removes `old`, adds `new`.
     fn replace_timers(&self, old: &[Timer], new: &[Timer]) -> TxResult<()>;

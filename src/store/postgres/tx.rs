@@ -71,6 +71,18 @@ impl PgTx<'_, '_> {
         }
     }
 
+    fn all<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        sql: &'static str,
+        params: Vec<Param>,
+    ) -> TxResult<Vec<T>> {
+        self.query(sql, params)?
+            .iter()
+            .map(|row| from_json(what, row, "body").map_err(|e| TxError::corrupt("record", e)))
+            .collect()
+    }
+
     fn counter(&self, name: &'static str) -> TxResult<u64> {
         let rows = self.query(
             "UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value - 1",
@@ -250,6 +262,23 @@ impl TxPort for PgTx<'_, '_> {
             "lock",
             "SELECT body FROM locks WHERE service = $1 AND environment = $2",
             params![service.to_string(), environment.to_string()],
+        )
+    }
+
+    fn freezes(&self, environment: &Name) -> TxResult<Vec<Freeze>> {
+        self.all(
+            "freeze",
+            "SELECT body FROM freezes WHERE environment = $1 ORDER BY starts, id",
+            params![environment.to_string()],
+        )
+    }
+
+    fn scheduled_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> TxResult<Vec<Release>> {
+        self.all(
+            "release",
+            "SELECT body FROM releases WHERE scheduled_at >= $1 AND scheduled_at < $2
+             ORDER BY scheduled_at, id",
+            params![from, to],
         )
     }
 

@@ -95,11 +95,33 @@ pub struct SledStore {
     db: ::sled::Db,
     trees: Vec<::sled::Tree>,
     dir: PathBuf,
+    /// The one writer: transactions run one at a time, so what a guard reads
+    /// outside sled's transactional trees (freezes, the calendar's range
+    /// scans) is the state its write commits against.
+    writer: std::sync::Mutex<()>,
 }
 
 /// How much memory sled may use for its page cache. Small on purpose: the
 /// working set (open releases, indexes) is tiny, and an idle bot should be too.
 const CACHE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// What sled is told when a transaction's closure stops.
+fn abort_for(error: super::TxError) -> ConflictableTransactionError<StoreError> {
+    let super::TxError(failure) = error;
+    match failure {
+        TxFailure::Refused(refusal) => {
+            ConflictableTransactionError::Abort(StoreError::Refused(refusal))
+        }
+        TxFailure::Duplicate => ConflictableTransactionError::Abort(StoreError::Duplicate),
+        TxFailure::Corrupt(why) => ConflictableTransactionError::Abort(StoreError::Corrupt(why)),
+        TxFailure::Backend(error) => match error.downcast::<UnabortableTransactionError>() {
+            Ok(sled_error) => (*sled_error).into(),
+            Err(other) => {
+                ConflictableTransactionError::Abort(StoreError::Storage(other.to_string()))
+            }
+        },
+    }
+}
 
 impl SledStore {
     pub fn open(dir: &Path) -> StoreResult<SledStore> {
@@ -122,6 +144,7 @@ impl SledStore {
             db,
             trees,
             dir: dir.to_path_buf(),
+            writer: std::sync::Mutex::new(()),
         };
         store.check_schema()?;
         store.index_grants()?;
@@ -255,26 +278,24 @@ impl Backend for SledStore {
         durable: bool,
     ) -> StoreResult<()> {
         let change = std::cell::RefCell::new(change);
-        let result = self.trees.as_slice().transaction(|trees| {
-            let tx = SledTx { trees };
-            (change.borrow_mut())(&tx).map_err(|super::TxError(failure)| match failure {
-                TxFailure::Refused(refusal) => {
-                    ConflictableTransactionError::Abort(StoreError::Refused(refusal))
-                }
-                TxFailure::Duplicate => ConflictableTransactionError::Abort(StoreError::Duplicate),
-                TxFailure::Corrupt(why) => {
-                    ConflictableTransactionError::Abort(StoreError::Corrupt(why))
-                }
-                TxFailure::Backend(error) => {
-                    match error.downcast::<UnabortableTransactionError>() {
-                        Ok(sled_error) => (*sled_error).into(),
-                        Err(other) => ConflictableTransactionError::Abort(StoreError::Storage(
-                            other.to_string(),
-                        )),
-                    }
-                }
-            })
-        });
+        let writing = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let reads = tx::CommittedReads::default();
+        let result = loop {
+            let result = self.trees.as_slice().transaction(|trees| {
+                let tx = SledTx {
+                    trees,
+                    reads: &reads,
+                };
+                (change.borrow_mut())(&tx).map_err(abort_for)
+            });
+            // Stopped for scans: make them (still the one writer) and go again.
+            if result.is_err() && reads.wanted() {
+                reads.make(self)?;
+                continue;
+            }
+            break result;
+        };
+        drop(writing);
         result.map_err(|e| match e {
             TransactionError::Abort(aborted) => aborted,
             TransactionError::Storage(error) => storage(error),

@@ -20,6 +20,64 @@ use crate::store::{StoreError, StoreResult};
 
 pub struct SledTx<'a> {
     pub(super) trees: &'a [TransactionalTree],
+    /// Committed reads that sled's transactional trees cannot make (scans).
+    pub(super) reads: &'a CommittedReads,
+}
+
+/// A committed read a transaction asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) enum Read {
+    Freezes(Name),
+    Scheduled(DateTime<Utc>, DateTime<Utc>),
+}
+
+#[derive(Debug, Clone)]
+enum Answer {
+    Freezes(Vec<Freeze>),
+    Scheduled(Vec<Release>),
+}
+
+/// Scans a transaction needs, made outside it. sled holds its global write
+/// lock while a transaction's closure runs, so a scan from inside would wait
+/// for itself. A transaction that asks for a scan not made yet stops; the
+/// store makes the scans and runs it again. The store's one writer is held
+/// throughout, so no other transaction commits between scan and commit.
+#[derive(Default)]
+pub(super) struct CommittedReads {
+    made: std::cell::RefCell<std::collections::HashMap<Read, Answer>>,
+    wanted: std::cell::RefCell<Vec<Read>>,
+}
+
+impl CommittedReads {
+    fn get(&self, read: Read) -> TxResult<Answer> {
+        if let Some(answer) = self.made.borrow().get(&read) {
+            return Ok(answer.clone());
+        }
+        self.wanted.borrow_mut().push(read);
+        Err(TxError::backend(std::io::Error::other(
+            "a committed read is needed first",
+        )))
+    }
+
+    /// Whether the last try stopped for reads it asked for.
+    pub(super) fn wanted(&self) -> bool {
+        !self.wanted.borrow().is_empty()
+    }
+
+    /// Makes the reads the last try asked for.
+    pub(super) fn make(&self, store: &super::SledStore) -> StoreResult<()> {
+        use crate::store::port::Backend;
+        for read in self.wanted.borrow_mut().drain(..) {
+            let answer = match &read {
+                Read::Freezes(environment) => Answer::Freezes(store.freezes(Some(environment))?),
+                Read::Scheduled(from, to) => {
+                    Answer::Scheduled(store.scheduled_between(*from, *to)?)
+                }
+            };
+            self.made.borrow_mut().insert(read, answer);
+        }
+        Ok(())
+    }
 }
 
 fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> TxResult<T> {
@@ -118,6 +176,20 @@ impl SledTx<'_> {
 }
 
 impl TxPort for SledTx<'_> {
+    fn freezes(&self, environment: &Name) -> TxResult<Vec<Freeze>> {
+        match self.reads.get(Read::Freezes(environment.clone()))? {
+            Answer::Freezes(freezes) => Ok(freezes),
+            Answer::Scheduled(_) => unreachable!("answers are kept by their read"),
+        }
+    }
+
+    fn scheduled_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> TxResult<Vec<Release>> {
+        match self.reads.get(Read::Scheduled(from, to))? {
+            Answer::Scheduled(releases) => Ok(releases),
+            Answer::Freezes(_) => unreachable!("answers are kept by their read"),
+        }
+    }
+
     /// Marks an inbound chat delivery (`slack:event:Ev…`) handled, in the
     /// same transaction as the command's effect: the effect and the mark
     /// commit together or not at all. Fails the transaction when the
