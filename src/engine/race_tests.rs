@@ -17,6 +17,7 @@ use crate::store::testkit::{backend_under_test, database_url, TestSchema, TestSt
 const CONFIG: &str = r##"
 [bot]
 timezone = "Europe/Berlin"
+admin_roles = ["release-manager"]
 
 [roles]
 developer = ["shell:alice"]
@@ -206,6 +207,106 @@ fn a_lock_racing_a_deploy_is_never_passed_by_the_deploy_after_it() {
             }
             Err(EngineError::Refused(Refusal::Locked { .. })) => {}
             Err(other) => panic!("svc{i}: {other:?}"),
+        }
+    }
+}
+
+/// The audit sequence of the first entry with `action` whose detail holds
+/// `needle` (or whose release is `release`).
+fn seq_of(
+    engine: &Engine,
+    action: &str,
+    matches: impl Fn(&crate::store::AuditEntry) -> bool,
+) -> Option<u64> {
+    engine
+        .store()
+        .audit_log()
+        .filter_map(Result::ok)
+        .find(|e| e.action == action && matches(e))
+        .map(|e| e.seq)
+}
+
+#[test]
+fn a_freeze_racing_deploys_lets_none_commit_after_it() {
+    let engines = engines(20);
+    let first = &engines.engines[0];
+    for i in 0..20 {
+        run(
+            first,
+            "alice",
+            &format!("request svc{i} 1.0.0 to production"),
+        )
+        .unwrap();
+        run(first, "bob", &format!("approve R-{}", i + 1)).unwrap();
+    }
+    let mut jobs: Vec<Job<Outcome>> = Vec::new();
+    for i in 0..20 {
+        let deploy = format!("deploy R-{}", i + 1);
+        jobs.push(Box::new(move |engine: &Engine| {
+            run(engine, "dave", &deploy)
+        }));
+        if i == 3 {
+            jobs.push(Box::new(|engine: &Engine| {
+                run(
+                    engine,
+                    "bob",
+                    "freeze production 2026-11-26 to 2026-11-27 incident",
+                )
+            }));
+        }
+    }
+    let results = race(&engines, jobs);
+    let frozen_at = seq_of(first, "freeze", |_| true).expect("the freeze took");
+    for (i, result) in results.iter().enumerate().filter(|(i, _)| *i != 4) {
+        let release = if i < 4 { i + 1 } else { i };
+        match result {
+            Ok(_) => {
+                let at = seq_of(first, "deploy", |e| {
+                    e.release.map(|r| r.number()) == Some(release as u64)
+                })
+                .expect("the deploy's entry");
+                assert!(at < frozen_at, "R-{release} deployed after the freeze");
+            }
+            Err(EngineError::Refused(Refusal::Frozen { .. })) => {}
+            Err(other) => panic!("R-{release}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_revoke_racing_approvals_lets_none_commit_after_it() {
+    let engines = engines(0);
+    let first = &engines.engines[0];
+    run(first, "bob", "grant shell:frank release-manager").unwrap();
+    for _ in 0..20 {
+        run(first, "alice", "request api 2.4.0 to production").unwrap();
+    }
+    let mut jobs: Vec<Job<Outcome>> = Vec::new();
+    for i in 0..20 {
+        let approve = format!("approve R-{}", i + 1);
+        jobs.push(Box::new(move |engine: &Engine| {
+            run(engine, "frank", &approve)
+        }));
+        if i == 3 {
+            jobs.push(Box::new(|engine: &Engine| {
+                run(engine, "bob", "revoke shell:frank release-manager")
+            }));
+        }
+    }
+    let results = race(&engines, jobs);
+    let revoked_at = seq_of(first, "revoke", |_| true).expect("the revoke took");
+    for (i, result) in results.iter().enumerate().filter(|(i, _)| *i != 4) {
+        let release = if i < 4 { i + 1 } else { i };
+        match result {
+            Ok(_) => {
+                let at = seq_of(first, "approve", |e| {
+                    e.release.map(|r| r.number()) == Some(release as u64)
+                })
+                .expect("the approval's entry");
+                assert!(at < revoked_at, "R-{release} approved after the revoke");
+            }
+            Err(EngineError::Refused(Refusal::NotPermitted { .. })) => {}
+            Err(other) => panic!("R-{release}: {other:?}"),
         }
     }
 }
