@@ -226,6 +226,51 @@ fn seq_of(
         .map(|e| e.seq)
 }
 
+/// Twenty `action`s on R-1…R-20 by `user`, with `guard` by bob slipped in
+/// after the fourth; every one that took committed before the guard, and
+/// every other was refused as `refused` allows.
+fn none_commit_after(
+    engines: &Engines,
+    (user, action): (&'static str, &'static str),
+    (guard, guard_line): (&'static str, &'static str),
+    refused: impl Fn(&Refusal) -> bool,
+) {
+    let mut jobs: Vec<Job<Outcome>> = Vec::new();
+    for i in 1..=20 {
+        let line = format!("{action} R-{i}");
+        jobs.push(Box::new(move |engine: &Engine| run(engine, user, &line)));
+        if i == 4 {
+            jobs.push(Box::new(move |engine: &Engine| {
+                run(engine, "bob", guard_line)
+            }));
+        }
+    }
+    let results = race(engines, jobs);
+    let first = &engines.engines[0];
+    let guarded_at = seq_of(first, guard, |_| true).expect("the guard took");
+    let mut releases = 1..=20u64;
+    for (at, result) in results.iter().enumerate() {
+        if at == 4 {
+            continue;
+        }
+        let release = releases.next().unwrap();
+        match result {
+            Ok(_) => {
+                let done_at = seq_of(first, action, |e| {
+                    e.release.map(|r| r.number()) == Some(release)
+                })
+                .expect("its entry");
+                assert!(
+                    done_at < guarded_at,
+                    "R-{release}: {action} after the {guard}"
+                );
+            }
+            Err(EngineError::Refused(why)) if refused(why) => {}
+            Err(other) => panic!("R-{release}: {other:?}"),
+        }
+    }
+}
+
 #[test]
 fn a_freeze_racing_deploys_lets_none_commit_after_it() {
     let engines = engines(20);
@@ -239,38 +284,15 @@ fn a_freeze_racing_deploys_lets_none_commit_after_it() {
         .unwrap();
         run(first, "bob", &format!("approve R-{}", i + 1)).unwrap();
     }
-    let mut jobs: Vec<Job<Outcome>> = Vec::new();
-    for i in 0..20 {
-        let deploy = format!("deploy R-{}", i + 1);
-        jobs.push(Box::new(move |engine: &Engine| {
-            run(engine, "dave", &deploy)
-        }));
-        if i == 3 {
-            jobs.push(Box::new(|engine: &Engine| {
-                run(
-                    engine,
-                    "bob",
-                    "freeze production 2026-11-26 to 2026-11-27 incident",
-                )
-            }));
-        }
-    }
-    let results = race(&engines, jobs);
-    let frozen_at = seq_of(first, "freeze", |_| true).expect("the freeze took");
-    for (i, result) in results.iter().enumerate().filter(|(i, _)| *i != 4) {
-        let release = if i < 4 { i + 1 } else { i };
-        match result {
-            Ok(_) => {
-                let at = seq_of(first, "deploy", |e| {
-                    e.release.map(|r| r.number()) == Some(release as u64)
-                })
-                .expect("the deploy's entry");
-                assert!(at < frozen_at, "R-{release} deployed after the freeze");
-            }
-            Err(EngineError::Refused(Refusal::Frozen { .. })) => {}
-            Err(other) => panic!("R-{release}: {other:?}"),
-        }
-    }
+    none_commit_after(
+        &engines,
+        ("dave", "deploy"),
+        (
+            "freeze",
+            "freeze production 2026-11-26 to 2026-11-27 incident",
+        ),
+        |why| matches!(why, Refusal::Frozen { .. }),
+    );
 }
 
 #[test]
@@ -281,32 +303,10 @@ fn a_revoke_racing_approvals_lets_none_commit_after_it() {
     for _ in 0..20 {
         run(first, "alice", "request api 2.4.0 to production").unwrap();
     }
-    let mut jobs: Vec<Job<Outcome>> = Vec::new();
-    for i in 0..20 {
-        let approve = format!("approve R-{}", i + 1);
-        jobs.push(Box::new(move |engine: &Engine| {
-            run(engine, "frank", &approve)
-        }));
-        if i == 3 {
-            jobs.push(Box::new(|engine: &Engine| {
-                run(engine, "bob", "revoke shell:frank release-manager")
-            }));
-        }
-    }
-    let results = race(&engines, jobs);
-    let revoked_at = seq_of(first, "revoke", |_| true).expect("the revoke took");
-    for (i, result) in results.iter().enumerate().filter(|(i, _)| *i != 4) {
-        let release = if i < 4 { i + 1 } else { i };
-        match result {
-            Ok(_) => {
-                let at = seq_of(first, "approve", |e| {
-                    e.release.map(|r| r.number()) == Some(release as u64)
-                })
-                .expect("the approval's entry");
-                assert!(at < revoked_at, "R-{release} approved after the revoke");
-            }
-            Err(EngineError::Refused(Refusal::NotPermitted { .. })) => {}
-            Err(other) => panic!("R-{release}: {other:?}"),
-        }
-    }
+    none_commit_after(
+        &engines,
+        ("frank", "approve"),
+        ("revoke", "revoke shell:frank release-manager"),
+        |why| matches!(why, Refusal::NotPermitted { .. }),
+    );
 }
