@@ -34,6 +34,19 @@ fn backends() -> Vec<Option<String>> {
     backends
 }
 
+/// Whether `check` comes true within 5 s (an ack that will come comes in
+/// milliseconds).
+async fn within_a_while(check: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
 /// How an event reaches the bot.
 #[derive(Debug, Clone, Copy)]
 enum Slack {
@@ -53,14 +66,7 @@ async fn slack_request(fake: &FakeSlack, run: &Running, way: Slack, envelope: &s
                 "trigger-kill",
                 &fake.base,
             ));
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline {
-                if fake.ack(envelope).is_some() {
-                    return true;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            false
+            within_a_while(|| fake.ack(envelope).is_some()).await
         }
         Slack::Http => {
             let payload = slash_payload(ALICE, RELEASES, REQUEST, "trigger-kill", &fake.base);
@@ -167,14 +173,7 @@ async fn discord_request(fake: &FakeDiscord, run: &Running, way: Discord, id: &s
     match way {
         Discord::Gateway => {
             fake.dispatch("INTERACTION_CREATE", interaction);
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline {
-                if !fake.callbacks(id).is_empty() {
-                    return true;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            false
+            within_a_while(|| !fake.callbacks(id).is_empty()).await
         }
         Discord::Http => {
             let body = interaction.to_string();
