@@ -152,6 +152,8 @@ impl Store {
 }
 
 #[cfg(test)]
+mod pg_tests;
+#[cfg(test)]
 mod pg_tls_tests;
 #[cfg(test)]
 mod tests;
