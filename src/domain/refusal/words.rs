@@ -1,337 +1,75 @@
-//! Why a command was refused: one variant per reason, carrying its data.
-//! Their words are written here and nowhere else ([`Refusal::text`]); code
-//! and tests match the variants.
+//! Every refusal's words, by group: one match per group, so that each reads
+//! in one screen; `write` sends each variant to its group.
 
 use std::fmt::{self, Write as _};
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use chrono_tz::Tz;
+use chrono::NaiveDateTime;
 
-use super::ids::{Name, ReleaseId, UserRef};
-use super::release::ReleaseStatus;
-use super::text::Text;
-use super::when::format_local;
-
-/// What someone tried to do, as a refusal names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Act {
-    Request,
-    Approve,
-    Reject,
-    Cancel,
-    Schedule,
-    Unschedule,
-    Change,
-    Check,
-    Deploy,
-    Rollback,
-    Lock,
-    Bump,
-    Freeze,
-    Unfreeze,
-    Grant,
-    Revoke,
-}
-
-impl Act {
-    /// "You can't {verb} …"
-    fn verb(self) -> &'static str {
-        match self {
-            Act::Request => "request releases to",
-            Act::Approve => "approve releases to",
-            Act::Reject => "reject releases to",
-            Act::Cancel => "cancel",
-            Act::Schedule => "schedule",
-            Act::Unschedule => "unschedule",
-            Act::Change => "change",
-            Act::Check => "tick the checklist of",
-            Act::Deploy => "deploy to",
-            Act::Rollback => "roll back",
-            Act::Lock => "lock",
-            Act::Bump => "bump releases",
-            Act::Freeze => "freeze environments",
-            Act::Unfreeze => "lift freezes",
-            Act::Grant => "grant roles",
-            Act::Revoke => "revoke roles",
-        }
-    }
-
-    /// "… so it can't be {done} any more."
-    fn done(self) -> &'static str {
-        match self {
-            Act::Approve => "approved",
-            Act::Reject => "rejected",
-            Act::Cancel => "cancelled",
-            Act::Schedule => "scheduled",
-            Act::Unschedule => "unscheduled",
-            Act::Change => "changed",
-            Act::Check => "re-checked",
-            Act::Deploy => "deployed",
-            Act::Rollback => "rolled back",
-            Act::Request
-            | Act::Lock
-            | Act::Bump
-            | Act::Freeze
-            | Act::Unfreeze
-            | Act::Grant
-            | Act::Revoke => "changed",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
-    // Who may act.
-    /// The actor's roles do not allow `act` in `environment`; `needs` says
-    /// who may.
-    NotPermitted {
-        act: Act,
-        environment: Name,
-        needs: String,
-    },
-    /// An act only the bot's admins may do.
-    NotAdmin {
-        act: Act,
-        needs: String,
-    },
-    /// Only the release's requester or someone who may approve or deploy
-    /// to its environment may do this.
-    NotParticipant {
-        act: Act,
-        release: ReleaseId,
-        requester: UserRef,
-        environment: Name,
-    },
-    /// Cancelling takes the requester or an approver.
-    MayNotCancel {
-        release: ReleaseId,
-        requester: UserRef,
-        approvers: String,
-    },
-    SelfApproval {
-        release: ReleaseId,
-        environment: Name,
-    },
-    /// Moving a release to `environment` takes the request permission there.
-    MayNotMoveTo {
-        release: ReleaseId,
-        environment: Name,
-        needs: String,
-    },
-
-    // Where the release stands.
-    /// The release has left the approval phase.
-    Ended {
-        release: ReleaseId,
-        status: ReleaseStatus,
-        act: Act,
-    },
-    AlreadyApproved {
-        release: ReleaseId,
-        at: DateTime<Utc>,
-    },
-    NotApprovedYet {
-        release: ReleaseId,
-        missing: Vec<String>,
-    },
-    /// Approvals ran out (or were never enough) by deploy time.
-    ApprovalsStale {
-        release: ReleaseId,
-        missing: Vec<String>,
-        expired: Vec<UserRef>,
-        environment: Name,
-        hours: i64,
-    },
-    AlreadyRunning {
-        release: ReleaseId,
-        status: ReleaseStatus,
-        by: Option<UserRef>,
-        at: Option<DateTime<Utc>>,
-    },
-    NotDeployable {
-        release: ReleaseId,
-        status: ReleaseStatus,
-    },
-    ChecklistOpen {
-        release: ReleaseId,
-        done: usize,
-        total: usize,
-        open: Vec<String>,
-    },
-    NotRollbackable {
-        release: ReleaseId,
-        status: ReleaseStatus,
-    },
-    NothingToRollBackTo {
-        release: ReleaseId,
-        service: Name,
-        environment: Name,
-    },
-    /// `unschedule` or `bump` of a release with no deploy time.
-    NoDeployTime {
-        release: ReleaseId,
-        act: Act,
-    },
-    NothingToChange {
-        release: ReleaseId,
-        title: String,
-    },
-    NoChecklistItem {
-        release: ReleaseId,
-        item: String,
-        items: Vec<String>,
-    },
-    ChecklistAlready {
-        release: ReleaseId,
-        item: String,
-        done: bool,
-    },
-    /// Another release of the same service is deploying to the same place.
-    TargetBusy {
-        release: ReleaseId,
-        other: ReleaseId,
-        service: Name,
-        environment: Name,
-    },
-
-    // Things that are not there.
-    NoSuchRelease(ReleaseId),
-    NoSuchService {
-        service: String,
-        known: String,
-    },
-    NoSuchEnvironment {
-        environment: String,
-        known: String,
-    },
-    /// A stored release names an environment the config no longer has.
-    EnvironmentGone {
-        environment: Name,
-        known: String,
-    },
-    NotReleasedTo {
-        service: Name,
-        environment: Name,
-        allowed: Vec<Name>,
-    },
-    NoEnvironmentGiven {
-        known: String,
-    },
-    NoSuchJob {
-        release: ReleaseId,
-        job: String,
-    },
-    JobNotRunning {
-        job: String,
-    },
-    NoSuchCommand {
-        topic: String,
-    },
-    NoSuchRole {
-        role: String,
-        known: Vec<String>,
-    },
-    NoSuchFreeze(u64),
-
-    // Time and the calendar.
-    /// A clock change skips that local time.
-    SkippedTime {
-        local: NaiveDateTime,
-        tz: Tz,
-    },
-    TooFarAhead {
-        local: NaiveDateTime,
-        years: i32,
-        horizon: NaiveDate,
-    },
-    InThePast {
-        local: NaiveDateTime,
-        tz: Tz,
-        now: DateTime<Utc>,
-    },
-    /// A freeze's start or end falls in a clock change's gap.
-    NoSuchLocalTime,
-    OutOfCalendar {
-        day: String,
-    },
-    /// The slot conflicts and the environment refuses conflicts; `why`
-    /// describes the conflict and the next free slots.
-    SlotTaken {
-        why: String,
-    },
-    Frozen {
-        release: ReleaseId,
-        environment: Name,
-        why: String,
-    },
-    FreezeBackwards {
-        start: DateTime<Utc>,
-        end: DateTime<Utc>,
-        tz: Tz,
-    },
-    FreezeInPast {
-        now: DateTime<Utc>,
-        tz: Tz,
-    },
-    FreezeOverlaps {
-        label: String,
-        reason: String,
-        start: DateTime<Utc>,
-        end: DateTime<Utc>,
-        tz: Tz,
-    },
-    /// Someone else holds the lock a deploy needs.
-    Locked {
-        service: Name,
-        environment: Name,
-        by: UserRef,
-        held_for: String,
-        reason: String,
-    },
-    AlreadyLocked {
-        service: Name,
-        environment: Name,
-        by: UserRef,
-        reason: String,
-    },
-    NotLocked {
-        service: Name,
-        environment: Name,
-    },
-    LockHeldByOther {
-        by: UserRef,
-        admins: String,
-    },
-
-    // Roles and imports.
-    AlreadyHasRole {
-        user: UserRef,
-        role: String,
-        in_config: bool,
-    },
-    RoleFromConfig {
-        user: UserRef,
-        role: String,
-    },
-    NotGranted {
-        user: UserRef,
-        role: String,
-    },
-    ImportClash(ReleaseId),
-}
+use super::{Act, Refusal};
+use crate::domain::ids::Name;
+use crate::domain::text::Text;
+use crate::domain::when::format_local;
 
 impl Refusal {
-    /// The words its author reads.
-    pub fn text(&self) -> Text {
-        let mut t = Text::new();
-        // Writing to a `Text` cannot fail.
-        let _ = self.write(&mut t);
-        t
+    /// Each refusal's words, written by the group it belongs to.
+    pub(super) fn write(&self, t: &mut Text) -> fmt::Result {
+        use Refusal::*;
+        match self {
+            NotPermitted { .. }
+            | NotAdmin { .. }
+            | NotParticipant { .. }
+            | MayNotCancel { .. }
+            | SelfApproval { .. }
+            | MayNotMoveTo { .. } => self.write_who(t),
+            Ended { .. }
+            | AlreadyApproved { .. }
+            | NotApprovedYet { .. }
+            | ApprovalsStale { .. } => self.write_state(t),
+            AlreadyRunning { .. }
+            | NotDeployable { .. }
+            | ChecklistOpen { .. }
+            | NotRollbackable { .. }
+            | NothingToRollBackTo { .. } => self.write_deploys(t),
+            NoDeployTime { .. }
+            | NothingToChange { .. }
+            | NoChecklistItem { .. }
+            | ChecklistAlready { .. }
+            | TargetBusy { .. } => self.write_schedule(t),
+            NoSuchRelease(..)
+            | NoSuchService { .. }
+            | NoSuchEnvironment { .. }
+            | EnvironmentGone { .. }
+            | NotReleasedTo { .. }
+            | NoEnvironmentGiven { .. }
+            | NoSuchJob { .. }
+            | JobNotRunning { .. }
+            | NoSuchCommand { .. }
+            | NoSuchRole { .. }
+            | NoSuchFreeze(..) => self.write_unknown(t),
+            SkippedTime { .. }
+            | TooFarAhead { .. }
+            | InThePast { .. }
+            | NoSuchLocalTime
+            | OutOfCalendar { .. }
+            | SlotTaken { .. }
+            | Frozen { .. }
+            | FreezeBackwards { .. }
+            | FreezeInPast { .. }
+            | FreezeOverlaps { .. } => self.write_time(t),
+            Locked { .. }
+            | AlreadyLocked { .. }
+            | NotLocked { .. }
+            | LockHeldByOther { .. }
+            | AlreadyHasRole { .. }
+            | RoleFromConfig { .. }
+            | NotGranted { .. }
+            | ImportClash(..) => self.write_held(t),
+        }
     }
 
-    fn write(&self, t: &mut Text) -> fmt::Result {
+    /// Who may do what: roles, participants, self-approval.
+    fn write_who(&self, t: &mut Text) -> fmt::Result {
         use Refusal::*;
-        let minute = |at: &NaiveDateTime| at.format("%Y-%m-%d %H:%M").to_string();
         match self {
             NotPermitted {
                 act: Act::Lock,
@@ -381,6 +119,14 @@ impl Refusal {
                 t,
                 "You can't move {release} to {environment}: requesting there takes {needs}."
             ),
+            _ => unreachable!("dispatched by `write`"),
+        }
+    }
+
+    /// What the release's state allows: approvals and its end.
+    fn write_state(&self, t: &mut Text) -> fmt::Result {
+        use Refusal::*;
+        match self {
             Ended {
                 release,
                 status,
@@ -424,6 +170,14 @@ impl Refusal {
                 }
                 t.write_str(".")
             }
+            _ => unreachable!("dispatched by `write`"),
+        }
+    }
+
+    /// Deploys and rollbacks.
+    fn write_deploys(&self, t: &mut Text) -> fmt::Result {
+        use Refusal::*;
+        match self {
             AlreadyRunning {
                 release,
                 status,
@@ -464,6 +218,14 @@ impl Refusal {
                 t,
                 "{release} has nothing to roll back to: no earlier successful deploy of {service} to {environment} is on record. Deploy a fixed version instead."
             ),
+            _ => unreachable!("dispatched by `write`"),
+        }
+    }
+
+    /// Deploy times, changes, the checklist, a busy target.
+    fn write_schedule(&self, t: &mut Text) -> fmt::Result {
+        use Refusal::*;
+        match self {
             NoDeployTime {
                 release,
                 act: Act::Bump,
@@ -501,6 +263,14 @@ impl Refusal {
                 t,
                 "{release} can't start: {other} is deploying {service} to {environment} right now. Wait for it to finish (`status {other}`)."
             ),
+            _ => unreachable!("dispatched by `write`"),
+        }
+    }
+
+    /// Names that point at nothing.
+    fn write_unknown(&self, t: &mut Text) -> fmt::Result {
+        use Refusal::*;
+        match self {
             NoSuchRelease(id) => write!(
                 t,
                 "There is no release {id}. `list all` shows the latest releases."
@@ -542,6 +312,14 @@ impl Refusal {
                 write!(t, "There is no role `{role}`. Roles: {}.", known.join(", "))
             }
             NoSuchFreeze(id) => write!(t, "There is no freeze F-{id}. `freezes` lists them."),
+            _ => unreachable!("dispatched by `write`"),
+        }
+    }
+
+    /// Times, windows and freezes.
+    fn write_time(&self, t: &mut Text) -> fmt::Result {
+        use Refusal::*;
+        match self {
             SkippedTime { local, tz } => write!(
                 t,
                 "{} does not exist in {tz}: the clocks skip it that day. Pick another time.",
@@ -598,6 +376,14 @@ impl Refusal {
                 format_local(*start, *tz),
                 format_local(*end, *tz)
             ),
+            _ => unreachable!("dispatched by `write`"),
+        }
+    }
+
+    /// Locks, granted roles, imports.
+    fn write_held(&self, t: &mut Text) -> fmt::Result {
+        use Refusal::*;
+        match self {
             Locked {
                 service,
                 environment,
@@ -654,56 +440,12 @@ impl Refusal {
                 t,
                 "{id} already exists in this store; import only into a store that does not hold those ids."
             ),
+            _ => unreachable!("dispatched by `write`"),
         }
     }
 }
 
-/// The words, with people by their local id (logs, tests, the CLI).
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.text(), f)
-    }
-}
-
-impl std::error::Error for Refusal {}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn people_in_a_refusal_are_named_not_pinged() {
-        let alice = UserRef::parse("slack:U0ALICE001").unwrap();
-        let refusal = Refusal::NotParticipant {
-            act: Act::Schedule,
-            release: ReleaseId::new(3),
-            requester: alice.clone(),
-            environment: Name::parse("production").unwrap(),
-        };
-        let text = refusal.text();
-        assert!(text.pinged().is_empty());
-        assert_eq!(
-            text.to_string(),
-            "You can't schedule R-3: only its requester (U0ALICE001) or someone who may approve or deploy to production can."
-        );
-    }
-
-    #[test]
-    fn expired_approvers_are_named_and_the_sentence_ends_once() {
-        let refusal = Refusal::ApprovalsStale {
-            release: ReleaseId::new(2),
-            missing: vec!["1 more approval".into()],
-            expired: vec![
-                UserRef::parse("shell:bob").unwrap(),
-                UserRef::parse("shell:carol").unwrap(),
-            ],
-            environment: Name::parse("production").unwrap(),
-            hours: 24,
-        };
-        assert_eq!(
-            refusal.to_string(),
-            "R-2 needs fresh approvals before it can deploy: missing 1 more approval (approvals from bob, carol expired: production approvals last 24 h)."
-        );
-        assert!(refusal.text().pinged().is_empty());
-    }
+/// A local time as refusals write it.
+fn minute(at: &NaiveDateTime) -> String {
+    at.format("%Y-%m-%d %H:%M").to_string()
 }
