@@ -118,8 +118,59 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
         UserRef::parse("shell:alice").expect("a valid literal")
     });
 
+    let directory = directory(&raw.roles, problems);
+    let known_roles: BTreeSet<&str> = raw.roles.keys().map(String::as_str).collect();
+
+    let environments = environments(
+        &raw.environments,
+        timezone_default,
+        (&known_roles, &directory),
+        problems,
+    );
+
+    let services = services(&raw, &environments, problems);
+
+    let calendar_token = calendar_token(&raw.calendar, problems);
+    let schedules = schedules(&raw.schedules, timezone_default, problems);
+    let reminders = reminders(&raw.reminders, problems);
+    let delivery = delivery(&raw.delivery, problems);
+    let http_limits = http_limits(&raw.http, problems);
+    let store = store_settings(&raw.store, problems);
+    let timezones = timezones(&raw.timezones, problems);
+    let admin = permission(
+        &raw.bot.admin_roles,
+        &["bot", "admin_roles"],
+        &known_roles,
+        problems,
+    );
+    let http_listen = http_listen(&raw.http, problems);
+    let (slack, discord) = chat(&raw, http_listen, problems);
+
+    Config {
+        timezone: timezone_default,
+        data_dir: raw.bot.data_dir.map(Into::into),
+        http_listen,
+        slack,
+        discord,
+        shell_user,
+        directory,
+        admin,
+        calendar_token,
+        schedules,
+        reminders,
+        delivery,
+        http_limits,
+        store,
+        timezones,
+        services,
+        environments,
+    }
+}
+
+/// `[roles]`: who holds which role, by `platform:user`.
+fn directory(roles: &BTreeMap<String, Vec<String>>, problems: &mut Problems<'_>) -> Directory {
     let mut roles_by_user: BTreeMap<UserRef, BTreeSet<String>> = BTreeMap::new();
-    for (role, users) in &raw.roles {
+    for (role, users) in roles {
         for user in users {
             match UserRef::parse(user) {
                 Ok(user) => {
@@ -129,17 +180,24 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
             }
         }
     }
-    let directory = Directory::new(roles_by_user);
-    let known_roles: BTreeSet<&str> = raw.roles.keys().map(String::as_str).collect();
+    Directory::new(roles_by_user)
+}
 
-    if raw.environments.is_empty() {
+/// `[environments.*]`: each one's policy and CI target.
+fn environments(
+    raw: &BTreeMap<String, RawEnvironment>,
+    timezone_default: Tz,
+    (known_roles, directory): (&BTreeSet<&str>, &Directory),
+    problems: &mut Problems<'_>,
+) -> BTreeMap<Name, Environment> {
+    if raw.is_empty() {
         problems.add(
             &["environments"],
             "no environment is configured; add at least [environments.production]",
         );
     }
     let mut environments = BTreeMap::new();
-    for (name_text, env) in &raw.environments {
+    for (name_text, env) in raw {
         let Some(name) = name_or_problem(name_text, &["environments", name_text], problems) else {
             continue;
         };
@@ -147,14 +205,22 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
             name.clone(),
             env,
             timezone_default,
-            &known_roles,
-            &directory,
+            known_roles,
+            directory,
             problems,
         );
         let ci = ci_target(&env.ci, &["environments", name_text, "ci"], problems);
         environments.insert(name, Environment { policy, ci });
     }
+    environments
+}
 
+/// `[services.*]`: each one's environments, channels and CI targets.
+fn services(
+    raw: &RawConfig,
+    environments: &BTreeMap<Name, Environment>,
+    problems: &mut Problems<'_>,
+) -> BTreeMap<Name, Service> {
     let mut services = BTreeMap::new();
     if raw.services.is_empty() {
         problems.add(
@@ -222,25 +288,33 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
             },
         );
     }
+    services
+}
 
-    let calendar_token =
-        raw.calendar
-            .feed_token_env
-            .as_ref()
-            .and_then(|var| match std::env::var(var) {
-                Ok(token) if !token.is_empty() => Some(super::Secret::new(token)),
-                _ => {
-                    problems.add(
-                        &["calendar", "feed_token_env"],
-                        format!("environment variable {var} is not set"),
-                    );
-                    None
-                }
-            });
-    let schedules = schedules(&raw.schedules, timezone_default, problems);
-    let reminders = Reminders {
-        before_window: raw
-            .reminders
+/// `[calendar] feed_token_env`: the `.ics` feed's token, from the environment.
+fn calendar_token(
+    calendar: &super::raw::RawCalendar,
+    problems: &mut Problems<'_>,
+) -> Option<super::Secret> {
+    calendar
+        .feed_token_env
+        .as_ref()
+        .and_then(|var| match std::env::var(var) {
+            Ok(token) if !token.is_empty() => Some(super::Secret::new(token)),
+            _ => {
+                problems.add(
+                    &["calendar", "feed_token_env"],
+                    format!("environment variable {var} is not set"),
+                );
+                None
+            }
+        })
+}
+
+/// `[reminders]`: how long before a window, and how often approvers are nudged.
+fn reminders(reminders: &super::raw::RawReminders, problems: &mut Problems<'_>) -> Reminders {
+    Reminders {
+        before_window: reminders
             .before_window_minutes
             .and_then(|m| {
                 within(
@@ -252,8 +326,7 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
                 )
             })
             .map(|m| chrono::Duration::minutes(i64::from(m))),
-        approval_nudge: raw
-            .reminders
+        approval_nudge: reminders
             .approval_nudge_hours
             .and_then(|h| {
                 within(
@@ -265,12 +338,13 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
                 )
             })
             .map(|h| chrono::Duration::hours(i64::from(h))),
-    };
-    let delivery = delivery(&raw.delivery, problems);
-    let http_limits = http_limits(&raw.http, problems);
-    let store = store_settings(&raw.store, problems);
+    }
+}
+
+/// `[timezones]`: people's and channels' own timezones.
+fn timezones(raw: &BTreeMap<String, String>, problems: &mut Problems<'_>) -> BTreeMap<String, Tz> {
     let mut timezones = BTreeMap::new();
-    for (who, tz) in &raw.timezones {
+    for (who, tz) in raw {
         let valid_ref = UserRef::parse(who).is_ok();
         if !valid_ref {
             problems.add(
@@ -281,13 +355,12 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
         let zone = timezone(tz, &["timezones", who], problems);
         timezones.insert(who.clone(), zone);
     }
-    let admin = permission(
-        &raw.bot.admin_roles,
-        &["bot", "admin_roles"],
-        &known_roles,
-        problems,
-    );
-    let http_listen = raw.http.listen.as_ref().and_then(|listen| {
+    timezones
+}
+
+/// `[http] listen`.
+fn http_listen(http: &super::raw::RawHttp, problems: &mut Problems<'_>) -> Option<SocketAddr> {
+    http.listen.as_ref().and_then(|listen| {
         listen
             .parse::<SocketAddr>()
             .map_err(|_| {
@@ -297,8 +370,15 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
                 )
             })
             .ok()
-    });
+    })
+}
 
+/// `[slack]` and `[discord]`, with what their HTTP modes need of `[http]`.
+fn chat(
+    raw: &RawConfig,
+    http_listen: Option<SocketAddr>,
+    problems: &mut Problems<'_>,
+) -> (Option<super::SlackConfig>, Option<super::DiscordConfig>) {
     let slack = raw.slack.as_ref().map(|slack| {
         let slack = super::chat::slack(slack, &mut |key, message| {
             problems.add(&["slack", key], message)
@@ -324,26 +404,7 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
         }
         discord
     });
-
-    Config {
-        timezone: timezone_default,
-        data_dir: raw.bot.data_dir.map(Into::into),
-        http_listen,
-        slack,
-        discord,
-        shell_user,
-        directory,
-        admin,
-        calendar_token,
-        schedules,
-        reminders,
-        delivery,
-        http_limits,
-        store,
-        timezones,
-        services,
-        environments,
-    }
+    (slack, discord)
 }
 
 /// `[delivery]`: each number within a range where the bot still works.
