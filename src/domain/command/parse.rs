@@ -43,8 +43,15 @@ pub fn parse(input: &str) -> Result<Command, ParseError> {
         next: 1,
         usage: spec.usage,
     };
-    let command = match spec.name {
-        "request" => Command::Request(parse_request(&mut p)?),
+    let command = command(spec.name, &mut p)?;
+    p.finish()?;
+    Ok(command)
+}
+
+/// The command `name` names, read from the rest of the line.
+fn command(name: &str, p: &mut Parser<'_>) -> Result<Command, ParseError> {
+    Ok(match name {
+        "request" => Command::Request(parse_request(p)?),
         "approve" => Command::Approve {
             id: p.id()?,
             comment: p.rest(),
@@ -53,7 +60,7 @@ pub fn parse(input: &str) -> Result<Command, ParseError> {
             let id = p.id()?;
             let reason = p
                 .rest()
-                .ok_or_else(|| missing(&p, "the reason for rejecting"))?;
+                .ok_or_else(|| missing(p, "the reason for rejecting"))?;
             Command::Reject { id, reason }
         }
         "cancel" => Command::Cancel {
@@ -65,25 +72,15 @@ pub fn parse(input: &str) -> Result<Command, ParseError> {
             at: p.when()?,
         },
         "unschedule" => Command::Unschedule { id: p.id()? },
-        "change" => parse_change(&mut p)?,
+        "change" => parse_change(p)?,
         "checklist" => Command::Checklist { id: p.id()? },
-        "check" | "uncheck" => {
-            let id = p.id()?;
-            let item = p
-                .rest()
-                .ok_or_else(|| missing(&p, "the checklist item (its number or name)"))?;
-            if spec.name == "check" {
-                Command::Check { id, item }
-            } else {
-                Command::Uncheck { id, item }
-            }
-        }
+        "check" | "uncheck" => parse_check(name, p)?,
         "deploy" => Command::Deploy { id: p.id()? },
         "rollback" => {
             let id = p.id()?;
             let reason = p
                 .rest()
-                .ok_or_else(|| missing(&p, "the reason for the rollback"))?;
+                .ok_or_else(|| missing(p, "the reason for the rollback"))?;
             Command::Rollback { id, reason }
         }
         "status" => Command::Status { id: p.id()? },
@@ -91,89 +88,109 @@ pub fn parse(input: &str) -> Result<Command, ParseError> {
         "notes" => Command::Notes { id: p.id()? },
         "list" => Command::List(match p.peek() {
             None => ListFilter::Open,
-            Some(_) => list_filter(&mut p)?,
+            Some(_) => list_filter(p)?,
         }),
         "roles" => Command::Roles,
         "freezes" => Command::Freezes,
         "calendar" => Command::Calendar {
             range: match p.peek() {
                 None => CalendarRange::Week,
-                Some(_) => calendar_range(&mut p)?,
+                Some(_) => calendar_range(p)?,
             },
         },
         "stats" => Command::Stats {
             period: match p.peek() {
                 None => StatsPeriod::Week,
-                Some(_) => stats_period(&mut p)?,
+                Some(_) => stats_period(p)?,
             },
         },
-        "freeze" => parse_freeze(&mut p)?,
-        "unfreeze" => {
-            let token = p.take("the freeze id (like F-1)")?;
-            let digits = token
-                .text
-                .trim_start_matches(['F', 'f'])
-                .trim_start_matches('-');
-            let id = digits
-                .parse::<u64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| {
-                    p.error(
-                        &token,
-                        format!(
-                            "`{}` is not a freeze id; freeze ids look like F-1",
-                            token.text
-                        ),
-                    )
-                })?;
-            Command::Unfreeze { id }
-        }
-        "lock" | "unlock" => {
-            let service = p.name("the service")?;
-            let environment = p.name("the environment")?;
-            if spec.name == "lock" {
-                let reason = p
-                    .rest()
-                    .ok_or_else(|| missing(&p, "the reason for the lock"))?;
-                Command::Lock {
-                    service,
-                    environment,
-                    reason,
-                }
-            } else {
-                Command::Unlock {
-                    service,
-                    environment,
-                }
-            }
-        }
+        "freeze" => parse_freeze(p)?,
+        "unfreeze" => parse_unfreeze(p)?,
+        "lock" | "unlock" => parse_lock(name, p)?,
         "bump" => {
             let id = p.id()?;
             let reason = p
                 .rest()
-                .ok_or_else(|| missing(&p, "the reason for the bump"))?;
+                .ok_or_else(|| missing(p, "the reason for the bump"))?;
             Command::Bump { id, reason }
         }
-        "grant" | "revoke" => {
-            let user_token = p.take("the user (platform:id, like shell:erin)")?;
-            let user = UserRef::parse(&user_token.text).map_err(|e| p.error(&user_token, e.0))?;
-            let role = p.take("the role")?.text.to_ascii_lowercase();
-            if spec.name == "grant" {
-                Command::Grant { user, role }
-            } else {
-                Command::Revoke { user, role }
-            }
-        }
+        "grant" | "revoke" => parse_grant(name, p)?,
         "help" => {
             let topic = p.peek().map(|t| t.text.to_ascii_lowercase());
             p.next = p.tokens.len();
             Command::Help { topic }
         }
         other => unreachable!("spec table and parser disagree on `{other}`"),
-    };
-    p.finish()?;
-    Ok(command)
+    })
+}
+
+/// `check <id> <item>`, `uncheck …`: an item by number or name.
+fn parse_check(name: &str, p: &mut Parser<'_>) -> Result<Command, ParseError> {
+    let id = p.id()?;
+    let item = p
+        .rest()
+        .ok_or_else(|| missing(p, "the checklist item (its number or name)"))?;
+    Ok(if name == "check" {
+        Command::Check { id, item }
+    } else {
+        Command::Uncheck { id, item }
+    })
+}
+
+/// `unfreeze F-1`.
+fn parse_unfreeze(p: &mut Parser<'_>) -> Result<Command, ParseError> {
+    let token = p.take("the freeze id (like F-1)")?;
+    let digits = token
+        .text
+        .trim_start_matches(['F', 'f'])
+        .trim_start_matches('-');
+    let id = digits
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| {
+            p.error(
+                &token,
+                format!(
+                    "`{}` is not a freeze id; freeze ids look like F-1",
+                    token.text
+                ),
+            )
+        })?;
+    Ok(Command::Unfreeze { id })
+}
+
+/// `lock <service> <env> <reason>`, `unlock <service> <env>`.
+fn parse_lock(name: &str, p: &mut Parser<'_>) -> Result<Command, ParseError> {
+    let service = p.name("the service")?;
+    let environment = p.name("the environment")?;
+    Ok(if name == "lock" {
+        let reason = p
+            .rest()
+            .ok_or_else(|| missing(p, "the reason for the lock"))?;
+        Command::Lock {
+            service,
+            environment,
+            reason,
+        }
+    } else {
+        Command::Unlock {
+            service,
+            environment,
+        }
+    })
+}
+
+/// `grant <platform:user> <role>`, `revoke …`.
+fn parse_grant(name: &str, p: &mut Parser<'_>) -> Result<Command, ParseError> {
+    let user_token = p.take("the user (platform:id, like shell:erin)")?;
+    let user = UserRef::parse(&user_token.text).map_err(|e| p.error(&user_token, e.0))?;
+    let role = p.take("the role")?.text.to_ascii_lowercase();
+    Ok(if name == "grant" {
+        Command::Grant { user, role }
+    } else {
+        Command::Revoke { user, role }
+    })
 }
 
 fn missing(p: &Parser<'_>, what: &str) -> ParseError {
