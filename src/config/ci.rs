@@ -227,120 +227,8 @@ pub fn build(raw: &RawCi, report: &mut Report<'_>) -> CiTarget {
     let kind_name = raw.kind.clone().unwrap_or_else(|| "simulate".to_string());
     reject_foreign(raw, &kind_name, report);
     let git_ref = raw.git_ref.clone().unwrap_or_else(|| "main".to_string());
-    let kind = match kind_name.as_str() {
-        "simulate" => {
-            let outcome = match raw.outcome.as_deref().unwrap_or("succeed") {
-                "succeed" => JobOutcome::Succeeded,
-                "fail" => JobOutcome::Failed,
-                other => {
-                    report(
-                        "outcome",
-                        format!("`{other}` is not an outcome; use succeed or fail"),
-                    );
-                    JobOutcome::Succeeded
-                }
-            };
-            let delay = raw.delay_secs.unwrap_or(2.0);
-            if !(0.0..=86_400.0).contains(&delay) {
-                report("delay_secs", "must be between 0 and 86400 seconds".into());
-            }
-            CiKind::Simulate {
-                delay: Duration::from_secs_f64(delay.clamp(0.0, 86_400.0)),
-                outcome,
-            }
-        }
-        "github" => {
-            let api_url = http_url(
-                "api_url",
-                raw.api_url
-                    .clone()
-                    .unwrap_or_else(|| "https://api.github.com".into()),
-                report,
-            );
-            let repo = required("repo", &raw.repo, report);
-            if !repo.is_empty() && repo.split('/').count() != 2 {
-                report("repo", format!("`{repo}` should be owner/repo"));
-            }
-            let token = secret("token_env", raw.token_env.as_ref(), report);
-            match (&raw.workflow, &raw.event_type) {
-                (Some(workflow), None) => CiKind::GithubWorkflow {
-                    api_url,
-                    repo,
-                    workflow: workflow.clone(),
-                    git_ref,
-                    token,
-                },
-                (None, Some(event_type)) => CiKind::GithubDispatch {
-                    api_url,
-                    repo,
-                    event_type: event_type.clone(),
-                    token,
-                },
-                _ => {
-                    report("workflow", "set exactly one of workflow (workflow_dispatch) or event_type (repository_dispatch)".into());
-                    CiKind::GithubDispatch {
-                        api_url,
-                        repo,
-                        event_type: String::new(),
-                        token,
-                    }
-                }
-            }
-        }
-        "gitlab" => CiKind::Gitlab {
-            url: http_url(
-                "url",
-                raw.url
-                    .clone()
-                    .unwrap_or_else(|| "https://gitlab.com".into()),
-                report,
-            ),
-            project: required("project", &raw.project, report),
-            git_ref,
-            token: secret("token_env", raw.token_env.as_ref(), report),
-        },
-        "jenkins" => CiKind::Jenkins {
-            url: http_url("url", required("url", &raw.url, report), report),
-            job: required("job", &raw.job, report),
-            user: required("user", &raw.user, report),
-            token: secret("token_env", raw.token_env.as_ref(), report),
-        },
-        "webhook" => CiKind::Webhook {
-            url: http_url("url", required("url", &raw.url, report), report),
-            secret: secret("secret_env", raw.secret_env.as_ref(), report),
-        },
-        other => {
-            report(
-                "kind",
-                format!(
-                    "`{other}` is not a CI kind; use simulate, github, gitlab, jenkins or webhook"
-                ),
-            );
-            CiKind::Simulate {
-                delay: Duration::ZERO,
-                outcome: JobOutcome::Succeeded,
-            }
-        }
-    };
-    let mut field_names = default_names(&kind_name);
-    for (field, name) in &raw.fields {
-        match JOB_FIELDS.iter().find(|f| *f == field) {
-            Some(known) => {
-                field_names.insert(known, (!name.is_empty()).then(|| name.clone()));
-            }
-            None => report(
-                "fields",
-                format!("unknown field `{field}`; fields: {}", JOB_FIELDS.join(", ")),
-            ),
-        }
-    }
-    if matches!(kind, CiKind::GithubDispatch { .. }) && field_names.values().flatten().count() > 10
-    {
-        report(
-            "fields",
-            "repository_dispatch takes at most 10 client_payload keys".into(),
-        );
-    }
+    let kind = kind(raw, &kind_name, git_ref, report);
+    let field_names = field_names(raw, &kind_name, &kind, report);
     let callback_secret = raw
         .callback_secret_env
         .as_ref()
@@ -382,4 +270,138 @@ pub fn build(raw: &RawCi, report: &mut Report<'_>) -> CiTarget {
         max_attempts: max_attempts.clamp(1, 100),
         request_timeout: Duration::from_secs(request_timeout_secs.clamp(1, 300)),
     }
+}
+
+/// What kind of CI system, and how to reach it.
+fn kind(raw: &RawCi, kind_name: &str, git_ref: String, report: &mut Report<'_>) -> CiKind {
+    match kind_name {
+        "simulate" => simulate(raw, report),
+        "github" => github(raw, git_ref, report),
+        "gitlab" => CiKind::Gitlab {
+            url: http_url(
+                "url",
+                raw.url
+                    .clone()
+                    .unwrap_or_else(|| "https://gitlab.com".into()),
+                report,
+            ),
+            project: required("project", &raw.project, report),
+            git_ref,
+            token: secret("token_env", raw.token_env.as_ref(), report),
+        },
+        "jenkins" => CiKind::Jenkins {
+            url: http_url("url", required("url", &raw.url, report), report),
+            job: required("job", &raw.job, report),
+            user: required("user", &raw.user, report),
+            token: secret("token_env", raw.token_env.as_ref(), report),
+        },
+        "webhook" => CiKind::Webhook {
+            url: http_url("url", required("url", &raw.url, report), report),
+            secret: secret("secret_env", raw.secret_env.as_ref(), report),
+        },
+        other => {
+            report(
+                "kind",
+                format!(
+                    "`{other}` is not a CI kind; use simulate, github, gitlab, jenkins or webhook"
+                ),
+            );
+            CiKind::Simulate {
+                delay: Duration::ZERO,
+                outcome: JobOutcome::Succeeded,
+            }
+        }
+    }
+}
+
+/// `kind = "simulate"`: the built-in CI that reports after a delay.
+fn simulate(raw: &RawCi, report: &mut Report<'_>) -> CiKind {
+    let outcome = match raw.outcome.as_deref().unwrap_or("succeed") {
+        "succeed" => JobOutcome::Succeeded,
+        "fail" => JobOutcome::Failed,
+        other => {
+            report(
+                "outcome",
+                format!("`{other}` is not an outcome; use succeed or fail"),
+            );
+            JobOutcome::Succeeded
+        }
+    };
+    let delay = raw.delay_secs.unwrap_or(2.0);
+    if !(0.0..=86_400.0).contains(&delay) {
+        report("delay_secs", "must be between 0 and 86400 seconds".into());
+    }
+    CiKind::Simulate {
+        delay: Duration::from_secs_f64(delay.clamp(0.0, 86_400.0)),
+        outcome,
+    }
+}
+
+/// `kind = "github"`: a workflow_dispatch or a repository_dispatch.
+fn github(raw: &RawCi, git_ref: String, report: &mut Report<'_>) -> CiKind {
+    let api_url = http_url(
+        "api_url",
+        raw.api_url
+            .clone()
+            .unwrap_or_else(|| "https://api.github.com".into()),
+        report,
+    );
+    let repo = required("repo", &raw.repo, report);
+    if !repo.is_empty() && repo.split('/').count() != 2 {
+        report("repo", format!("`{repo}` should be owner/repo"));
+    }
+    let token = secret("token_env", raw.token_env.as_ref(), report);
+    match (&raw.workflow, &raw.event_type) {
+        (Some(workflow), None) => CiKind::GithubWorkflow {
+            api_url,
+            repo,
+            workflow: workflow.clone(),
+            git_ref,
+            token,
+        },
+        (None, Some(event_type)) => CiKind::GithubDispatch {
+            api_url,
+            repo,
+            event_type: event_type.clone(),
+            token,
+        },
+        _ => {
+            report("workflow", "set exactly one of workflow (workflow_dispatch) or event_type (repository_dispatch)".into());
+            CiKind::GithubDispatch {
+                api_url,
+                repo,
+                event_type: String::new(),
+                token,
+            }
+        }
+    }
+}
+
+/// `fields`: which job facts go out, under which names.
+fn field_names(
+    raw: &RawCi,
+    kind_name: &str,
+    kind: &CiKind,
+    report: &mut Report<'_>,
+) -> BTreeMap<&'static str, Option<String>> {
+    let mut field_names = default_names(kind_name);
+    for (field, name) in &raw.fields {
+        match JOB_FIELDS.iter().find(|f| *f == field) {
+            Some(known) => {
+                field_names.insert(known, (!name.is_empty()).then(|| name.clone()));
+            }
+            None => report(
+                "fields",
+                format!("unknown field `{field}`; fields: {}", JOB_FIELDS.join(", ")),
+            ),
+        }
+    }
+    if matches!(kind, CiKind::GithubDispatch { .. }) && field_names.values().flatten().count() > 10
+    {
+        report(
+            "fields",
+            "repository_dispatch takes at most 10 client_payload keys".into(),
+        );
+    }
+    field_names
 }
