@@ -3,6 +3,7 @@
 
 pub mod chat;
 pub mod ci;
+mod policy;
 mod raw;
 pub mod store;
 mod validate;

@@ -5,14 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono_tz::Tz;
 
-use super::raw::{RawCi, RawConfig, RawEnvironment, RawSchedule};
-use super::{
-    CiTarget, Config, Digest, Environment, Missed, Problem, Reminders, ScheduledDigest, Service,
-};
-use crate::domain::calendar::{RecurringFreeze, SlotRules, WeeklySpan};
-use crate::domain::cron_spec::CronSpec;
+use super::policy::{ci_target, env_policy, permission, schedules};
+use super::raw::{RawConfig, RawEnvironment};
+use super::{Config, Environment, Problem, Reminders, Service};
 use crate::domain::ids::{ChannelRef, Name, UserRef};
-use crate::domain::policy::{Directory, EnvPolicy, Permission};
+use crate::domain::policy::Directory;
 use std::net::SocketAddr;
 
 /// Finds the line of a key path in the document, for messages.
@@ -55,13 +52,13 @@ impl<'a> Locator<'a> {
     }
 }
 
-struct Problems<'a> {
+pub(super) struct Problems<'a> {
     locator: Locator<'a>,
     list: Vec<Problem>,
 }
 
 impl Problems<'_> {
-    fn add(&mut self, path: &[&str], message: impl Into<String>) {
+    pub(super) fn add(&mut self, path: &[&str], message: impl Into<String>) {
         self.list.push(Problem {
             key: path.join("."),
             line: self.locator.line(path),
@@ -101,7 +98,7 @@ pub fn parse(text: &str) -> Result<Config, Vec<Problem>> {
     }
 }
 
-fn timezone(text: &str, path: &[&str], problems: &mut Problems<'_>) -> Tz {
+pub(super) fn timezone(text: &str, path: &[&str], problems: &mut Problems<'_>) -> Tz {
     text.parse::<Tz>().unwrap_or_else(|_| {
         problems.add(
             path,
@@ -438,7 +435,7 @@ fn delivery(raw: &super::raw::RawDelivery, problems: &mut Problems<'_>) -> super
 
 /// A number within `range`, else a problem naming the range and `unit`;
 /// what the bot computes from each stays far inside chrono's range.
-fn within<T: PartialOrd + std::fmt::Display + Copy>(
+pub(super) fn within<T: PartialOrd + std::fmt::Display + Copy>(
     value: T,
     range: std::ops::RangeInclusive<T>,
     unit: &str,
@@ -578,11 +575,19 @@ fn http_limits(raw: &super::raw::RawHttp, problems: &mut Problems<'_>) -> super:
     limits
 }
 
-fn name_or_problem(text: &str, path: &[&str], problems: &mut Problems<'_>) -> Option<Name> {
+pub(super) fn name_or_problem(
+    text: &str,
+    path: &[&str],
+    problems: &mut Problems<'_>,
+) -> Option<Name> {
     Name::parse(text).map_err(|e| problems.add(path, e.0)).ok()
 }
 
-fn channels(list: &[String], path: &[&str], problems: &mut Problems<'_>) -> Vec<ChannelRef> {
+pub(super) fn channels(
+    list: &[String],
+    path: &[&str],
+    problems: &mut Problems<'_>,
+) -> Vec<ChannelRef> {
     list.iter()
         .filter_map(|c| {
             ChannelRef::parse(c)
@@ -590,308 +595,4 @@ fn channels(list: &[String], path: &[&str], problems: &mut Problems<'_>) -> Vec<
                 .ok()
         })
         .collect()
-}
-
-fn permission(
-    roles: &[String],
-    path: &[&str],
-    known: &BTreeSet<&str>,
-    problems: &mut Problems<'_>,
-) -> Permission {
-    for role in roles {
-        if role != Permission::ANYONE && !known.contains(role.as_str()) {
-            problems.add(
-                path,
-                format!(
-                    "unknown role `{role}`; roles defined under [roles]: {}",
-                    known.iter().copied().collect::<Vec<_>>().join(", ")
-                ),
-            );
-        }
-    }
-    Permission(roles.to_vec())
-}
-
-fn env_policy(
-    name: Name,
-    env: &RawEnvironment,
-    timezone_default: Tz,
-    known: &BTreeSet<&str>,
-    directory: &Directory,
-    problems: &mut Problems<'_>,
-) -> EnvPolicy {
-    let n = name.as_str();
-    let tz = env.timezone.as_deref().map_or(timezone_default, |t| {
-        timezone(t, &["environments", n, "timezone"], problems)
-    });
-    let policy = EnvPolicy {
-        timezone: tz,
-        channels: channels(&env.channels, &["environments", n, "channels"], problems),
-        request: permission(
-            &env.request,
-            &["environments", n, "request"],
-            known,
-            problems,
-        ),
-        approve: permission(
-            &env.approve,
-            &["environments", n, "approve"],
-            known,
-            problems,
-        ),
-        deploy: permission(&env.deploy, &["environments", n, "deploy"], known, problems),
-        rollback: permission(
-            &env.rollback,
-            &["environments", n, "rollback"],
-            known,
-            problems,
-        ),
-        approvals: env.approvals,
-        approvals_by_role: env.approvals_by_role.clone(),
-        self_approval: env.self_approval,
-        approval_expiry: chrono::Duration::hours(i64::from(env.approval_expiry_hours.min(8_760))),
-        checklist: env.checklist.clone(),
-        slots: slot_rules(env, n, problems),
-        name: name.clone(),
-    };
-    for role in env.approvals_by_role.keys() {
-        if !env
-            .approve
-            .iter()
-            .any(|r| r == role || r == Permission::ANYONE)
-        {
-            problems.add(
-                &["environments", n, "approvals_by_role"],
-                format!(
-                    "`{role}` is not among the roles that may approve here ({})",
-                    policy.approve.describe()
-                ),
-            );
-        }
-    }
-    if env.approval_expiry_hours == 0 {
-        problems.add(
-            &["environments", n, "approval_expiry_hours"],
-            "must be at least 1 hour",
-        );
-    } else {
-        within(
-            env.approval_expiry_hours,
-            1..=8_760,
-            "hours (a year)",
-            &["environments", n, "approval_expiry_hours"],
-            problems,
-        );
-    }
-    check_quorum_is_reachable(&policy, directory, problems);
-    policy
-}
-
-/// An environment whose quorum no configured group of users can meet would
-/// block every release to it.
-fn check_quorum_is_reachable(
-    policy: &EnvPolicy,
-    directory: &Directory,
-    problems: &mut Problems<'_>,
-) {
-    let n = policy.name.as_str();
-    if policy.approve.0.iter().any(|r| r == Permission::ANYONE) {
-        return;
-    }
-    if policy.approve.0.is_empty() && policy.approvals_needed() > 0 {
-        problems.add(
-            &["environments", n, "approve"],
-            "no role may approve, but approvals are required",
-        );
-        return;
-    }
-    let approvers: Vec<&UserRef> = directory
-        .users()
-        .filter(|(_, roles)| policy.approve.allows(roles))
-        .map(|(user, _)| user)
-        .collect();
-    // A Slack user group or Discord role may have any number of members.
-    let open_ended = |holders: &[&UserRef]| holders.iter().any(|user| user.is_group());
-    let needed = policy.approvals_needed() as usize;
-    if approvers.len() < needed && !open_ended(&approvers) {
-        problems.add(
-            &["environments", n, "approvals"],
-            format!(
-                "a quorum of {needed} can never be met: only {} configured user{} may approve ({})",
-                approvers.len(),
-                if approvers.len() == 1 { "" } else { "s" },
-                policy.approve.describe()
-            ),
-        );
-    }
-    for (role, wanted) in &policy.approvals_by_role {
-        let holding: Vec<&UserRef> = directory
-            .users()
-            .filter(|(_, roles)| roles.contains(role))
-            .map(|(user, _)| user)
-            .collect();
-        let holders = holding.len();
-        if holders < *wanted as usize && !open_ended(&holding) {
-            problems.add(
-                &["environments", n, "approvals_by_role", role],
-                format!(
-                    "needs {wanted} {role} approval(s) but only {holders} user(s) hold that role"
-                ),
-            );
-        }
-    }
-}
-
-fn ci_target(ci: &RawCi, path: &[&str], problems: &mut Problems<'_>) -> CiTarget {
-    let mut found: Vec<(String, String)> = Vec::new();
-    let target = super::ci::build(ci, &mut |key: &str, message: String| {
-        found.push((key.to_string(), message))
-    });
-    for (key, message) in found {
-        let mut key_path = path.to_vec();
-        key_path.push(&key);
-        problems.add(&key_path, message);
-    }
-    target
-}
-
-fn slot_rules(env: &RawEnvironment, n: &str, problems: &mut Problems<'_>) -> SlotRules {
-    let windows = env
-        .windows
-        .iter()
-        .filter_map(|w| {
-            WeeklySpan::parse(w)
-                .map_err(|e| problems.add(&["environments", n, "windows"], e))
-                .ok()
-        })
-        .collect();
-    let recurring_freezes = env
-        .freezes
-        .iter()
-        .filter_map(|f| {
-            WeeklySpan::parse(&f.span)
-                .map_err(|e| problems.add(&["environments", n, "freezes"], e))
-                .ok()
-                .map(|span| RecurringFreeze {
-                    span,
-                    reason: f.reason.clone(),
-                })
-        })
-        .collect();
-    let refuse_conflicts = match env.conflicts.as_deref() {
-        None | Some("refuse") => true,
-        Some("warn") => false,
-        Some(other) => {
-            problems.add(
-                &["environments", n, "conflicts"],
-                format!("`{other}` is not a policy; use refuse or warn"),
-            );
-            true
-        }
-    };
-    SlotRules {
-        windows,
-        recurring_freezes,
-        max_per_day: env.max_per_day.and_then(|m| {
-            within(
-                m,
-                1..=1_000,
-                "releases",
-                &["environments", n, "max_per_day"],
-                problems,
-            )
-        }),
-        service_gap: env
-            .service_gap_minutes
-            .and_then(|m| {
-                within(
-                    m,
-                    1..=1_440,
-                    "minutes (a day)",
-                    &["environments", n, "service_gap_minutes"],
-                    problems,
-                )
-            })
-            .map(|m| chrono::Duration::minutes(i64::from(m))),
-        refuse_conflicts,
-    }
-}
-
-fn schedules(
-    raw: &[RawSchedule],
-    default_tz: Tz,
-    problems: &mut Problems<'_>,
-) -> Vec<ScheduledDigest> {
-    let mut seen = BTreeSet::new();
-    let mut jobs = Vec::new();
-    for (i, job) in raw.iter().enumerate() {
-        let index = i.to_string();
-        let path = |key: &'static str| ["schedules".to_string(), index.clone(), key.to_string()];
-        let mut add = |key: &'static str, message: String| {
-            let p = path(key);
-            let refs: Vec<&str> = p.iter().map(String::as_str).collect();
-            problems.add(&refs, format!("job `{}`: {message}", job.name));
-        };
-        if !seen.insert(job.name.clone()) {
-            add("name", "the name is used twice".into());
-        }
-        let cron = CronSpec::parse(&job.cron)
-            .map_err(|e| add("cron", format!("`{}`: {e}", job.cron)))
-            .ok();
-        let timezone = match &job.timezone {
-            Some(tz) => tz
-                .parse::<Tz>()
-                .map_err(|_| add("timezone", format!("`{tz}` is not a known timezone")))
-                .ok(),
-            None => Some(default_tz),
-        };
-        let digest = match job.digest.as_str() {
-            "pending" => Some(Digest::Pending),
-            "today" => Some(Digest::Today),
-            "week" => Some(Digest::Week),
-            "status" => Some(Digest::Status),
-            other => {
-                add(
-                    "digest",
-                    format!("`{other}` is not a digest; use pending, today, week or status"),
-                );
-                None
-            }
-        };
-        let channel = ChannelRef::parse(&job.channel)
-            .map_err(|e| add("channel", e.0))
-            .ok();
-        let minutes = job.missed_within_minutes.unwrap_or(60);
-        if !(1..=10_080).contains(&minutes) {
-            add(
-                "missed_within_minutes",
-                format!("{minutes} is out of range; give 1 to 10080 minutes (a week)"),
-            );
-        }
-        let within = chrono::Duration::minutes(i64::from(minutes.clamp(1, 10_080)));
-        let missed = match job.missed.as_deref() {
-            None | Some("run_once") => Some(Missed::RunOnce(within)),
-            Some("skip") => Some(Missed::Skip),
-            Some(other) => {
-                add(
-                    "missed",
-                    format!("`{other}` is not a policy; use run_once or skip"),
-                );
-                None
-            }
-        };
-        if let (Some(cron), Some(timezone), Some(digest), Some(channel), Some(missed)) =
-            (cron, timezone, digest, channel, missed)
-        {
-            jobs.push(ScheduledDigest {
-                name: job.name.clone(),
-                cron,
-                timezone,
-                digest,
-                channel,
-                missed,
-            });
-        }
-    }
-    jobs
 }
