@@ -152,19 +152,22 @@ fn twenty_schedules_racing_into_a_day_of_three_leave_exactly_three() {
     assert_eq!(on_the_day, 3, "the day holds its three");
 }
 
-#[test]
-fn a_lock_racing_a_deploy_is_never_passed_by_the_deploy_after_it() {
+/// R-1…R-20, one per service `svc0`…`svc19`, each approved and ready to deploy.
+fn approved_one_per_service() -> Engines {
     let engines = engines(20);
     let first = &engines.engines[0];
     for i in 0..20 {
-        run(
-            first,
-            "alice",
-            &format!("request svc{i} 1.0.0 to production"),
-        )
-        .unwrap();
+        let request = format!("request svc{i} 1.0.0 to production");
+        run(first, "alice", &request).unwrap();
         run(first, "bob", &format!("approve R-{}", i + 1)).unwrap();
     }
+    engines
+}
+
+#[test]
+fn a_lock_racing_a_deploy_is_never_passed_by_the_deploy_after_it() {
+    let engines = approved_one_per_service();
+    let first = &engines.engines[0];
     // Each service: bob locks it while dave deploys into it.
     let mut jobs: Vec<Job<Outcome>> = Vec::new();
     for i in 0..20 {
@@ -273,17 +276,7 @@ fn none_commit_after(
 
 #[test]
 fn a_freeze_racing_deploys_lets_none_commit_after_it() {
-    let engines = engines(20);
-    let first = &engines.engines[0];
-    for i in 0..20 {
-        run(
-            first,
-            "alice",
-            &format!("request svc{i} 1.0.0 to production"),
-        )
-        .unwrap();
-        run(first, "bob", &format!("approve R-{}", i + 1)).unwrap();
-    }
+    let engines = approved_one_per_service();
     none_commit_after(
         &engines,
         ("dave", "deploy"),
