@@ -263,9 +263,8 @@ fn the_survivor_delivers_a_dead_instances_post_job_and_digest_exactly_once() {
             .iter()
             .any(|l| l.starts_with("scheduler"))
     });
-    let mut b = start("b", &schema, &config, &board, false);
-
-    // Commands through a: its workers claim what they cause.
+    // Commands through a: its workers claim what they cause (b starts only
+    // once a holds them, so b cannot claim a lane first).
     let alice = UserRef::parse("shell:alice").unwrap();
     let bob = UserRef::parse("shell:bob").unwrap();
     let origin = Origin {
@@ -299,6 +298,9 @@ fn the_survivor_delivers_a_dead_instances_post_job_and_digest_exactly_once() {
                 .iter()
                 .any(|l| l.contains("digests"))
     });
+    // b, the standby, is up and polling before a dies.
+    let mut b = start("b", &schema, &config, &board, false);
+    std::thread::sleep(Duration::from_millis(300));
     let killed = Instant::now();
     let Instance {
         runtime,
