@@ -351,18 +351,9 @@ async fn rest(
     let route = format!("{method} {path}");
     let query: HashMap<String, String> =
         serde_urlencoded::from_str(query.as_deref().unwrap_or_default()).unwrap_or_default();
-    let request = Request {
-        path: &path,
-        query: &query,
-        method: &method,
-        headers: &headers,
-        body: &body,
-    };
     if let Some(secs) = late_effect(&inner, &route) {
         // Carried out after `secs`, when the caller has given up.
         let late = inner.clone();
-        let (path, method, headers, body) =
-            (path.clone(), method.clone(), headers.clone(), body.clone());
         tokio::spawn(async move {
             tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
             let request = Request {
@@ -377,6 +368,13 @@ async fn rest(
         tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
+    let request = Request {
+        path: &path,
+        query: &query,
+        method: &method,
+        headers: &headers,
+        body: &body,
+    };
     let (status, answer) = handle(&inner, &route, &request);
     inner.calls.lock().unwrap().push(Call {
         method: method.to_string(),
