@@ -121,7 +121,6 @@ async fn main() {
         engine
             .handle_line(&alice, &format!("deploy R-{i}"), &origin)
             .unwrap();
-        app.wake_workers();
         let arrived = loop {
             if let Some(at) = arrivals.lock().unwrap().get(&key) {
                 break *at;

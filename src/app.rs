@@ -1,5 +1,5 @@
-//! Wiring: one engine, the notifier and relay workers, and a shutdown signal
-//! cloned into every task.
+//! Wiring: one engine, the notifier, relay and scheduler workers woken by
+//! the store's change feed, and a shutdown signal cloned into every task.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,7 +8,6 @@ use std::time::Duration;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
-use crate::chat::tasks::EventTasks;
 use crate::ci::Relay;
 use crate::clock::Clock;
 use crate::engine::{off_async_threads, Engine};
@@ -16,26 +15,45 @@ use crate::http::HttpState;
 use crate::metrics::Metrics;
 use crate::notify::{ChatSink, Notifier};
 
-/// What chat adapters share with the app; cheap to clone. It wakes the
-/// notifier and relay after a command from chat, and tracks the adapters'
-/// per-event tasks so that stopping the app waits for them. Made before the
-/// app, so chat adapters (which are also the app's sinks) can hold one.
-#[derive(Clone, Default)]
-pub struct Waker {
-    notifier: Arc<Notify>,
-    relay: Arc<Notify>,
-    events: EventTasks,
+/// Work that must finish before the app stops: the chat adapters'
+/// per-event tasks (a command under way is answered, not cut).
+#[async_trait::async_trait]
+pub trait Drain: Send + Sync {
+    /// Waits for the work under way, at most `grace`, then cuts the rest.
+    async fn close(&self, grace: Duration);
 }
 
-impl Waker {
-    pub fn wake(&self) {
-        self.relay.notify_one();
-        self.notifier.notify_one();
-    }
+/// The workers' wake-ups. Nobody calls them after a change: every
+/// committed transaction reaches `follow_feed` through the store's change
+/// feed (from this process and, on a shared store, from every instance).
+#[derive(Clone, Default)]
+struct Wakes {
+    notifier: Arc<Notify>,
+    relay: Arc<Notify>,
+    scheduler: Arc<Notify>,
+}
 
-    /// Where adapters start the task that handles one inbound event.
-    pub fn events(&self) -> &EventTasks {
-        &self.events
+/// Wakes each worker when a change concerns it.
+async fn follow_feed(
+    mut feed: crate::store::Subscription,
+    wakes: Wakes,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let change = tokio::select! {
+            change = feed.next() => change,
+            _ = shutdown.changed() => return,
+        };
+        let Some(change) = change else { return };
+        if change.wakes_notifier() {
+            wakes.notifier.notify_one();
+        }
+        if change.wakes_relay() {
+            wakes.relay.notify_one();
+        }
+        if change.wakes_scheduler() {
+            wakes.scheduler.notify_one();
+        }
     }
 }
 
@@ -47,8 +65,12 @@ const STOP_BUDGET: Duration = Duration::from_secs(3);
 /// event for about 6 minutes, Discord redelivers after a resume; a day is plenty.
 const DELIVERY_MEMORY: chrono::Duration = chrono::Duration::hours(24);
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
+/// How long the record of published changes is kept, for listeners that
+/// reconnect and catch up (a reconnect takes seconds).
+const CHANGE_MEMORY: chrono::Duration = chrono::Duration::hours(1);
 
-/// Prunes the inbound-delivery marks every few minutes, off the async threads.
+/// Prunes the inbound-delivery marks and the record of published changes
+/// every few minutes, off the async threads.
 async fn forget_old_deliveries(
     store: crate::store::Store,
     clock: Arc<dyn Clock>,
@@ -63,9 +85,10 @@ async fn forget_old_deliveries(
             return;
         }
         let store = store.clone();
-        let before = clock.now() - DELIVERY_MEMORY;
+        let now = clock.now();
         match off_async_threads("pruning delivery ids", move || {
-            store.forget_deliveries(before)
+            store.forget_changes(now - CHANGE_MEMORY)?;
+            store.forget_deliveries(now - DELIVERY_MEMORY)
         })
         .await
         {
@@ -85,12 +108,7 @@ const TAKEOVER_MARGIN: Duration = Duration::from_millis(25);
 /// On a shared store: wakes the workers (and the scheduler) as soon as a
 /// claim or lease of another instance runs out, so that a dead instance's
 /// work is taken over then, not at the next poll (at most `POLL` later).
-async fn wake_for_takeovers(
-    engine: Engine,
-    waker: Waker,
-    scheduler: Arc<Notify>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+async fn wake_for_takeovers(engine: Engine, wakes: Wakes, mut shutdown: watch::Receiver<bool>) {
     loop {
         let store = engine.store().clone();
         let next = off_async_threads("finding the next takeover", move || store.next_takeover())
@@ -109,8 +127,9 @@ async fn wake_for_takeovers(
             return;
         }
         if next.is_some_and(|at| at + TAKEOVER_MARGIN <= wait) {
-            waker.wake();
-            scheduler.notify_one();
+            wakes.notifier.notify_one();
+            wakes.relay.notify_one();
+            wakes.scheduler.notify_one();
         }
     }
 }
@@ -121,7 +140,9 @@ pub struct App {
     pub relay: Arc<Relay>,
     pub metrics: Arc<Metrics>,
     clock: Arc<dyn Clock>,
-    waker: Waker,
+    wakes: Wakes,
+    /// Waited for at stop, after the HTTP listener and before the flush.
+    drains: Vec<Arc<dyn Drain>>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     /// Routes chat adapters add to the HTTP listener (Slack's HTTP mode).
@@ -137,16 +158,6 @@ impl App {
         clock: Arc<dyn Clock>,
         sinks: HashMap<String, Arc<dyn ChatSink>>,
     ) -> App {
-        App::start_with(engine, clock, sinks, Waker::default())
-    }
-
-    /// Starts the workers, woken through `waker` (which adapters already hold).
-    pub fn start_with(
-        engine: Engine,
-        clock: Arc<dyn Clock>,
-        sinks: HashMap<String, Arc<dyn ChatSink>>,
-        waker: Waker,
-    ) -> App {
         let (shutdown, signal) = watch::channel(false);
         let notifier = Arc::new(Notifier::new(
             engine.store().clone(),
@@ -154,29 +165,23 @@ impl App {
             engine.config().delivery,
         ));
         let metrics = Arc::new(Metrics::default());
-        let relay = Arc::new(Relay::new(
-            engine.clone(),
-            clock.clone(),
-            metrics.clone(),
-            waker.notifier.clone(),
-        ));
+        let relay = Arc::new(Relay::new(engine.clone(), clock.clone(), metrics.clone()));
         let scheduler = Arc::new(crate::schedule::Scheduler::new(engine.clone(), clock.now()));
-        let scheduler_wake = Arc::new(Notify::new());
+        let wakes = Wakes::default();
         let mut tasks = vec![
-            tokio::spawn(notifier.clone().run(waker.notifier.clone(), signal.clone())),
-            tokio::spawn(relay.clone().run(waker.relay.clone(), signal.clone())),
-            tokio::spawn(scheduler.run(
-                clock.clone(),
-                scheduler_wake.clone(),
-                waker.notifier.clone(),
+            tokio::spawn(follow_feed(
+                engine.store().feed().subscribe(),
+                wakes.clone(),
                 signal.clone(),
             )),
+            tokio::spawn(notifier.clone().run(wakes.notifier.clone(), signal.clone())),
+            tokio::spawn(relay.clone().run(wakes.relay.clone(), signal.clone())),
+            tokio::spawn(scheduler.run(clock.clone(), wakes.scheduler.clone(), signal.clone())),
         ];
         if engine.shared_store() {
             tasks.push(tokio::spawn(wake_for_takeovers(
                 engine.clone(),
-                waker.clone(),
-                scheduler_wake,
+                wakes.clone(),
                 signal.clone(),
             )));
         }
@@ -191,7 +196,8 @@ impl App {
             relay,
             metrics,
             clock,
-            waker,
+            wakes,
+            drains: Vec::new(),
             shutdown,
             tasks,
             routes: axum::Router::new(),
@@ -218,7 +224,6 @@ impl App {
             engine: self.engine.clone(),
             clock: self.clock.clone(),
             metrics: self.metrics.clone(),
-            notifier_wake: self.waker.notifier.clone(),
         };
         let routes = crate::http::router(state)
             .merge(self.routes.clone())
@@ -233,15 +238,17 @@ impl App {
         Ok(bound)
     }
 
-    /// Tells the workers that a command may have queued work for them.
-    pub fn wake_workers(&self) {
-        self.waker.wake();
+    /// Adds work that `stop` waits for (after the HTTP listener stops,
+    /// before the final flush).
+    pub fn drain_on_stop(&mut self, drain: Arc<dyn Drain>) {
+        self.drains.push(drain);
     }
 
-    /// Tells only the relay; for callers that deliver announcements themselves
-    /// (the shell prints them right under its reply).
-    pub fn wake_relay(&self) {
-        self.waker.relay.notify_one();
+    /// Pokes the notifier and relay: for a test that moved its fixed clock
+    /// (a change in the store wakes them by itself, through the feed).
+    pub fn wake_workers(&self) {
+        self.wakes.notifier.notify_one();
+        self.wakes.relay.notify_one();
     }
 
     /// True when no CI job and no announcement is waiting.
@@ -273,11 +280,10 @@ impl App {
             let _ = task.await;
         }
         // After the listener: an event it took during its grace still runs.
-        let left = budget.saturating_duration_since(tokio::time::Instant::now());
-        self.waker
-            .events
-            .close(left.max(Duration::from_millis(500)))
-            .await;
+        for drain in &self.drains {
+            let left = budget.saturating_duration_since(tokio::time::Instant::now());
+            drain.close(left.max(Duration::from_millis(500))).await;
+        }
         // Hands this instance's claims and leases back at once, so that
         // another instance (or the next start) need not wait them out.
         let engine = self.engine.clone();

@@ -285,7 +285,6 @@ fn run_command(cli: &Cli, listen: Option<std::net::SocketAddr>) -> anyhow::Resul
             services = %config.service_names(),
             "releasebot running: relay and notifier started; chat adapters: shell channels print here (interactive shell: `releasebot shell`)"
         );
-        app.wake_workers();
         termination().await;
         tracing::info!("stopping: finishing in-flight work and flushing the store");
         adapters.stop().await;

@@ -45,6 +45,7 @@ impl Metrics {
         outbox_notify: usize,
         outbox_ci: usize,
         leases: crate::store::LeaseCounts,
+        feed: crate::store::FeedCounts,
     ) -> String {
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let mut out = String::new();
@@ -128,7 +129,52 @@ impl Metrics {
                 "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
             );
         }
+        render_feed(&mut out, &feed);
         out
+    }
+}
+
+/// The change feed: changes seen, the lag of those from other instances,
+/// and the cross-instance listener's connection.
+fn render_feed(out: &mut String, feed: &crate::store::FeedCounts) {
+    let name = "releasebot_feed_changes_total";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Committed changes seen on the change feed, by origin.\n# TYPE {name} counter"
+    );
+    let _ = writeln!(out, "{name}{{origin=\"local\"}} {}", feed.local);
+    let _ = writeln!(out, "{name}{{origin=\"remote\"}} {}", feed.remote);
+    let name = "releasebot_feed_lag_seconds";
+    let _ = writeln!(
+        out,
+        "# HELP {name} From another instance's publish (just before its commit) to this instance hearing of it.\n# TYPE {name} summary"
+    );
+    let _ = writeln!(out, "{name}_sum {}", feed.lag_ms_sum as f64 / 1e3);
+    let _ = writeln!(out, "{name}_count {}", feed.lag_count);
+    for (name, kind, help, value) in [
+        (
+            "releasebot_feed_last_lag_seconds",
+            "gauge",
+            "The lag of the latest change heard from another instance.",
+            feed.lag_ms_last as f64 / 1e3,
+        ),
+        (
+            "releasebot_feed_reconnects_total",
+            "counter",
+            "Times the cross-instance listener connected again after losing its connection.",
+            feed.reconnects as f64,
+        ),
+        (
+            "releasebot_feed_connected",
+            "gauge",
+            "1 while the cross-instance listener is connected (always on a store only one process opens).",
+            u8::from(feed.connected) as f64,
+        ),
+    ] {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+        );
     }
 }
 
@@ -148,7 +194,17 @@ mod tests {
                 claims: 3,
                 takeovers: 1,
             },
+            crate::store::FeedCounts {
+                remote: 4,
+                lag_ms_sum: 10,
+                lag_count: 4,
+                connected: true,
+                ..Default::default()
+            },
         );
+        assert!(text.contains("releasebot_feed_changes_total{origin=\"remote\"} 4\n"));
+        assert!(text.contains("releasebot_feed_lag_seconds_sum 0.01\n"));
+        assert!(text.contains("releasebot_feed_connected 1\n"));
         assert!(text.contains("releasebot_ci_jobs_sent_total 1\n"));
         assert!(text.contains("releasebot_ci_callback_latency_seconds_bucket{le=\"0.0025\"} 0\n"));
         assert!(text.contains("releasebot_ci_callback_latency_seconds_bucket{le=\"0.005\"} 1\n"));

@@ -12,7 +12,8 @@ use async_trait::async_trait;
 
 use super::discord::{DiscordBot, DiscordRunning};
 use super::slack::{SlackBot, SlackRunning};
-use crate::app::{App, Waker};
+use super::tasks::EventTasks;
+use crate::app::App;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::engine::Engine;
@@ -40,12 +41,12 @@ pub trait Connected: Send {
 fn configured(
     engine: &Engine,
     config: &Config,
-    waker: &Waker,
+    events: &EventTasks,
     clock: &Arc<dyn Clock>,
 ) -> Result<Vec<Box<dyn Platform>>, String> {
     let mut platforms: Vec<Box<dyn Platform>> = Vec::new();
     if let Some(slack) = &config.slack {
-        let bot = SlackBot::new(engine.clone(), slack, waker.clone(), clock.clone())
+        let bot = SlackBot::new(engine.clone(), slack, events.clone(), clock.clone())
             .map_err(|e| format!("setting up the Slack client: {e}"))?;
         platforms.push(Box::new(SlackPlatform(bot, slack.clone())));
     }
@@ -53,7 +54,7 @@ fn configured(
         platforms.push(Box::new(DiscordBot::new(
             engine.clone(),
             discord,
-            waker.clone(),
+            events.clone(),
         )));
     }
     Ok(platforms)
@@ -75,12 +76,13 @@ impl Adapters {
         mut sinks: HashMap<String, Arc<dyn ChatSink>>,
     ) -> Result<(App, Adapters), String> {
         let config = engine.config().clone();
-        let waker = Waker::default();
-        let platforms = configured(&engine, &config, &waker, &clock)?;
+        let events = EventTasks::default();
+        let platforms = configured(&engine, &config, &events, &clock)?;
         for platform in &platforms {
             sinks.insert(platform.name().to_string(), platform.sink());
         }
-        let mut app = App::start_with(engine, clock, sinks, waker);
+        let mut app = App::start(engine, clock, sinks);
+        app.drain_on_stop(Arc::new(events));
         let mut connected = Vec::new();
         for platform in platforms {
             connected.push(platform.start(&mut app).await?);

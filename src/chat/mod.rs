@@ -12,7 +12,6 @@ pub mod text;
 
 pub(crate) use events::{button, message_line, reject_reason, thread_release};
 
-use crate::app::Waker;
 use crate::domain::command::{self, Command};
 use crate::domain::ids::{ChannelRef, UserRef};
 use crate::domain::text::Text;
@@ -40,13 +39,12 @@ pub(crate) struct Outcome {
 }
 
 /// Runs one request from chat in the engine, off the async threads (sled
-/// and fsync block), then wakes the notifier and relay. `delivery` is the
+/// and fsync block); what it changed wakes the workers through the feed. `delivery` is the
 /// platform's id of the event it came in: it is marked handled in the
 /// command's own transaction, so a crash anywhere loses nothing and a
 /// redelivery takes effect once (`Outcome::duplicate`).
 pub(crate) async fn run(
     engine: &Engine,
-    waker: &Waker,
     actor: UserRef,
     origin: ChannelRef,
     request: Request,
@@ -84,7 +82,6 @@ pub(crate) async fn run(
             }
         })
         .await;
-    waker.wake();
     ran.unwrap_or_else(|error| Outcome {
         text: error.reply(),
         ok: false,

@@ -255,7 +255,6 @@ impl<'a> Shell<'a> {
                     Step::Wait(limit) => {
                         self.flush_and_print(&mut replies);
                         drop(hold.take());
-                        self.app.wake_relay();
                         self.app.notifier.deliver_pending().await;
                         replies.push(self.wait(limit).await);
                         hold = Some(app.notifier.hold().await);
@@ -268,7 +267,6 @@ impl<'a> Shell<'a> {
             }
             self.flush_and_print(&mut replies);
             drop(hold);
-            self.app.wake_relay();
             self.app.notifier.deliver_pending().await;
             if quit {
                 break;

@@ -106,6 +106,13 @@ impl EventTasks {
     }
 }
 
+#[async_trait::async_trait]
+impl crate::app::Drain for EventTasks {
+    async fn close(&self, grace: Duration) {
+        EventTasks::close(self, grace).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

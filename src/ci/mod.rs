@@ -17,7 +17,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::config::{CiKind, CiTarget};
@@ -38,8 +37,6 @@ pub struct Relay {
     /// building the client (root certificates) costs start time and memory.
     client: std::sync::OnceLock<reqwest::Client>,
     metrics: Arc<Metrics>,
-    /// Woken after a job changes, so its announcement goes out at once.
-    notifier_wake: Arc<Notify>,
     /// The worker's lanes (one per service and environment) under way.
     lanes: worker::LaneBook,
 }
@@ -85,19 +82,13 @@ pub fn http_client(timeout: Duration) -> reqwest::Client {
 }
 
 impl Relay {
-    pub fn new(
-        engine: Engine,
-        clock: Arc<dyn Clock>,
-        metrics: Arc<Metrics>,
-        notifier_wake: Arc<Notify>,
-    ) -> Self {
+    pub fn new(engine: Engine, clock: Arc<dyn Clock>, metrics: Arc<Metrics>) -> Self {
         Relay {
             clock,
             client: std::sync::OnceLock::new(),
             lanes: worker::LaneBook::new(engine.config().delivery.in_flight),
             engine,
             metrics,
-            notifier_wake,
         }
     }
 
@@ -210,7 +201,7 @@ impl Relay {
             .blocking_try(move |engine| engine.job_finished(&report))
             .await;
         match recorded {
-            Ok(_) => self.notifier_wake.notify_one(),
+            Ok(_) => {}
             Err(error) => {
                 tracing::error!(job = %key, %error, "recording a job's end failed")
             }
@@ -369,14 +360,9 @@ impl Relay {
             tracing::error!(job = %job.key, %error, "recording acceptance failed");
             return;
         }
-        self.notifier_wake.notify_one();
         if let Some(item) = accepted.follow {
-            let (client, target, engine, wake) = (
-                self.client().clone(),
-                target.clone(),
-                self.engine.clone(),
-                self.notifier_wake.clone(),
-            );
+            let (client, target, engine) =
+                (self.client().clone(), target.clone(), self.engine.clone());
             let (release, key) = (job.release, job.key.clone());
             tokio::spawn(async move {
                 if let Some(build) = jenkins::follow_queue_item(&client, &target, &item).await {
@@ -387,10 +373,7 @@ impl Relay {
                         url: Some(build),
                         message: None,
                     };
-                    let recorded = engine.blocking(move |e| e.callback(&started)).await;
-                    if matches!(recorded, Ok(Ok(_))) {
-                        wake.notify_one();
-                    }
+                    let _ = engine.blocking(move |e| e.callback(&started)).await;
                 }
             });
         }

@@ -63,13 +63,7 @@ impl Relay {
     /// is still pending and goes again, with the same idempotency key.
     pub async fn run(self: Arc<Self>, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
         let mut lanes: Vec<JoinHandle<()>> = Vec::new();
-        // On a shared store, look again every poll: to renew this
-        // instance's claims and to take over those of one that died.
-        let longest = if self.engine.shared_store() {
-            crate::notify::POLL
-        } else {
-            Duration::from_secs(3600)
-        };
+        let shared = self.engine.shared_store();
         loop {
             lanes.retain(|lane| !lane.is_finished());
             // Read off the async threads: the store may fsync or wait on
@@ -80,6 +74,13 @@ impl Relay {
                 .await
                 .unwrap_or_else(|e| Err(crate::store::StoreError::Storage(e.to_string())));
             let next = self.dispatch(self.clock.now(), (read_at, jobs), &mut lanes);
+            // Holding claims on a shared store, look again every poll to
+            // renew them; else the change feed wakes the worker.
+            let longest = if shared && !lanes.is_empty() {
+                crate::notify::POLL
+            } else {
+                crate::notify::SAFETY_POLL
+            };
             let wait = next
                 .map(|at| (at - self.clock.now()).to_std().unwrap_or(Duration::ZERO))
                 .unwrap_or(longest)

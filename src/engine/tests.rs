@@ -147,7 +147,6 @@ impl Harness {
             self.engine.clone(),
             self.clock.clone(),
             Arc::new(crate::metrics::Metrics::default()),
-            Arc::new(tokio::sync::Notify::new()),
         )
     }
 }

@@ -14,7 +14,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::Notify;
 
 use crate::ci::signature;
 use crate::clock::Clock;
@@ -34,7 +33,6 @@ pub struct HttpState {
     pub engine: Engine,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
-    pub notifier_wake: Arc<Notify>,
 }
 
 pub fn router(state: HttpState) -> Router {
@@ -124,7 +122,9 @@ async fn metrics(State(state): State<HttpState>) -> Response {
     });
     (
         [("content-type", "text/plain; version=0.0.4")],
-        state.metrics.render(notify, ci, leases),
+        state
+            .metrics
+            .render(notify, ci, leases, state.engine.store().feed().counts()),
     )
         .into_response()
 }
@@ -294,7 +294,6 @@ async fn ci_callback(State(state): State<HttpState>, headers: HeaderMap, body: B
     state.metrics.observe_callback(arrived.elapsed());
     match result {
         Ok(CallbackResult::Recorded) => {
-            state.notifier_wake.notify_one();
             Json(json!({ "ok": true, "result": "recorded" })).into_response()
         }
         Ok(CallbackResult::Duplicate) => {

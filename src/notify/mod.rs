@@ -114,6 +114,8 @@ pub struct Notifier {
     book: std::sync::Mutex<LaneBook>,
     /// Woken when a lane finishes, so its later entries go out at once.
     lane_done: Notify,
+    /// Woken (all waiters) when the last busy lane finishes.
+    idle: Notify,
 }
 
 /// Lanes of work: (lane, its sink, its entries in order).
@@ -128,9 +130,16 @@ struct LaneBook {
 /// How many outbox entries one dispatch reads.
 const BATCH: usize = 256;
 
-/// How often the worker looks at a shared store's outboxes when nothing
-/// woke it: a third of the shortest sensible lease, so claims stay renewed.
+/// How often a worker that holds claims on a shared store looks at its
+/// outbox again when nothing woke it: a third of the shortest sensible
+/// lease, so its claims stay renewed. The takeover watcher looks this often
+/// for claims of other instances running out.
 pub const POLL: Duration = Duration::from_secs(1);
+
+/// How often a worker with nothing under way looks at its outbox when
+/// nothing woke it: a safety net under the change feed, which wakes it for
+/// every change.
+pub const SAFETY_POLL: Duration = Duration::from_secs(30);
 
 /// Clears a lane's busy mark however its task ends (done, panicked,
 /// aborted at shutdown), and wakes the dispatcher.
@@ -148,8 +157,12 @@ impl Drop for LaneGuard {
             book.not_before
                 .insert(self.lane.clone(), Instant::now() + wait);
         }
+        let idle = !book.marks.any_busy();
         drop(book);
         self.notifier.lane_done.notify_one();
+        if idle {
+            self.notifier.idle.notify_waiters();
+        }
     }
 }
 
@@ -167,6 +180,7 @@ impl Notifier {
             timeout: delivery.timeout,
             book: std::sync::Mutex::new(LaneBook::default()),
             lane_done: Notify::new(),
+            idle: Notify::new(),
         }
     }
 
@@ -191,13 +205,25 @@ impl Notifier {
                 let _ = lane.await;
             }
             // Lanes the worker started may hold what the caller must see.
-            while self.book().marks.any_busy() {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
+            self.until_idle().await;
             // A zero wait means a lane was skipped as stale: read again.
             if !started && retry != Some(Duration::ZERO) {
                 return retry;
             }
+        }
+    }
+
+    /// Returns once no lane is delivering.
+    async fn until_idle(&self) {
+        loop {
+            let idle = self.idle.notified();
+            tokio::pin!(idle);
+            // Registered before the look, so a lane ending in between wakes it.
+            idle.as_mut().enable();
+            if !self.book().marks.any_busy() {
+                return;
+            }
+            idle.await;
         }
     }
 
@@ -330,14 +356,15 @@ impl Notifier {
     pub async fn run(self: Arc<Self>, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
         let mut lanes: Vec<JoinHandle<()>> = Vec::new();
         let mut retry_in: Option<Duration> = Some(Duration::ZERO);
-        // On a shared store, look again every poll: to renew this
-        // instance's claims and to take over those of one that died.
-        let poll = if self.store.shared() {
-            POLL
-        } else {
-            Duration::from_secs(3600)
-        };
+        let shared = self.store.shared();
         loop {
+            // Holding claims on a shared store, look again every poll to
+            // renew them; else the change feed wakes the worker.
+            let poll = if shared && !lanes.is_empty() {
+                POLL
+            } else {
+                SAFETY_POLL
+            };
             let wait = retry_in.unwrap_or(poll).min(poll);
             tokio::select! {
                 _ = wake.notified() => {}

@@ -12,8 +12,10 @@
 
 pub mod audit;
 mod copy;
+pub mod feed;
 mod port;
 pub mod postgres;
+mod recorder;
 mod sled;
 #[doc(hidden)]
 pub mod testkit;
@@ -25,6 +27,7 @@ use std::sync::Arc;
 pub use self::postgres::PgOptions;
 pub use audit::{AuditDraft, AuditEntry};
 pub use copy::{copy, CopyReport};
+pub use feed::{Change, Feed, FeedCounts, Subscription};
 pub use port::{Backend, Targets, Tx, TxPort};
 pub use tx::{TxError, TxResult};
 
@@ -93,10 +96,15 @@ pub struct LeaseCounts {
     pub takeovers: u64,
 }
 
-/// The store: a shared handle on one backend. Cloning shares it.
+/// The store: a shared handle on one backend and its change feed. Cloning
+/// shares both.
 #[derive(Clone)]
 pub struct Store {
     backend: Arc<dyn Backend>,
+    feed: Feed,
+    /// Changes committed without a flush, published by the next `flush`:
+    /// nobody acts on a change a crash could still take back.
+    unflushed: Arc<std::sync::Mutex<Vec<Change>>>,
 }
 
 impl std::ops::Deref for Store {
@@ -110,17 +118,41 @@ impl std::ops::Deref for Store {
 impl Store {
     /// The embedded sled store in `dir` (created when missing).
     pub fn open(dir: &Path) -> StoreResult<Store> {
-        Ok(Store {
-            backend: Arc::new(sled::SledStore::open(dir)?),
-        })
+        Ok(Store::on(Arc::new(sled::SledStore::open(dir)?)))
     }
 
     /// A PostgreSQL store: connects, applies migrations, refuses a schema
     /// newer than this build.
     pub fn connect(options: &PgOptions) -> StoreResult<Store> {
-        Ok(Store {
-            backend: Arc::new(postgres::PgStore::connect(options)?),
-        })
+        Ok(Store::on(Arc::new(postgres::PgStore::connect(options)?)))
+    }
+
+    fn on(backend: Arc<dyn Backend>) -> Store {
+        let feed = Feed::new();
+        backend.listen(feed.clone());
+        Store {
+            backend,
+            feed,
+            unflushed: Arc::default(),
+        }
+    }
+
+    /// The change feed: every transaction committed here, and on a shared
+    /// store on every other instance.
+    pub fn feed(&self) -> &Feed {
+        &self.feed
+    }
+
+    /// Makes every change so far durable, then publishes the changes that
+    /// waited for it.
+    pub fn flush(&self) -> StoreResult<()> {
+        self.backend.flush()?;
+        let waiting =
+            std::mem::take(&mut *self.unflushed.lock().unwrap_or_else(|e| e.into_inner()));
+        for change in waiting {
+            self.feed.publish(change);
+        }
+        Ok(())
     }
 
     /// Runs `change` as one serializable transaction, durable when this
@@ -138,19 +170,42 @@ impl Store {
         self.run(change, false)
     }
 
+    /// Runs `change` through the recorder (the shared rules), and publishes
+    /// what it changed once it is durable.
     fn run<T>(&self, change: impl Fn(&Tx<'_>) -> TxResult<T>, durable: bool) -> StoreResult<T> {
         let mut value = None;
+        let mut made = None;
         self.backend.run(
             &mut |tx| {
-                value = Some(change(tx)?);
+                let recorder = recorder::Recorder::new(tx);
+                value = Some(change(&recorder)?);
+                let mut changed = recorder.finish();
+                made = None;
+                if !changed.is_empty() {
+                    changed.at_ms = feed::now_ms();
+                    changed.seq = tx.publish(&changed)?;
+                    made = Some(changed);
+                }
                 Ok(())
             },
             durable,
         )?;
+        if let Some(changed) = made {
+            if durable {
+                self.feed.publish(changed);
+            } else {
+                self.unflushed
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(changed);
+            }
+        }
         value.ok_or_else(|| StoreError::Storage("a transaction ended without its value".into()))
     }
 }
 
+#[cfg(test)]
+mod feed_tests;
 #[cfg(test)]
 mod pg_tests;
 #[cfg(test)]

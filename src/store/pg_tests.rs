@@ -134,7 +134,7 @@ fn postgres_a_schema_newer_than_this_build_is_refused_naming_both_versions() {
     let error = schema.connect("second").err().expect("refused");
     let text = error.to_string();
     assert!(
-        text.contains("schema version 99") && text.contains("reads version 2"),
+        text.contains("schema version 99") && text.contains("reads version 3"),
         "{text}"
     );
     assert!(

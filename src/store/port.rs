@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 
 use super::audit::{AuditDraft, AuditEntry};
+use super::feed::{Change, Feed};
 use super::{Health, LeaseCounts, Page, StoreResult, TxResult};
 use crate::domain::calendar::{Freeze, Lock};
 use crate::domain::ids::{ChannelRef, Name, ReleaseId, UserRef};
@@ -27,8 +28,9 @@ pub trait TxPort {
     fn allocate_release_id(&self) -> TxResult<ReleaseId>;
     /// Raises the id counter past `id` (used by import and copy).
     fn reserve_release_id(&self, id: ReleaseId) -> TxResult<()>;
-    /// Writes a release and keeps every index in step with it. Every change
-    /// raises the revision; a new or imported release keeps its own.
+    /// Writes a release as given and keeps every index in step with it
+    /// (`before` is what was stored). Through `Store::transaction`, a change
+    /// has raised the revision already (see `recorder`).
     fn put_release(&self, release: &Release, before: Option<&Release>) -> TxResult<()>;
     /// Appends to the one hash chain (appends are serialised) and indexes the
     /// entry by release.
@@ -90,6 +92,13 @@ pub trait TxPort {
     fn put_posted(&self, id: ReleaseId, channel: &ChannelRef, message: &str) -> TxResult<()>;
     /// Marks an inbound delivery handled as of `at`, whatever was there (copy).
     fn put_seen(&self, delivery: &str, at: DateTime<Utc>) -> TxResult<()>;
+    /// Sends what this transaction changed to other instances, at commit
+    /// (the last step of a transaction that changed something); the store's
+    /// sequence number for it, where it keeps one. A store only one process
+    /// opens has no one to tell.
+    fn publish(&self, _change: &Change) -> TxResult<Option<u64>> {
+        Ok(None)
+    }
 }
 
 /// A transaction, as the engine's closures see it.
@@ -229,6 +238,13 @@ pub trait Backend: Send + Sync {
     /// on a store only one process opens).
     fn next_takeover(&self) -> StoreResult<Option<std::time::Duration>> {
         Ok(None)
+    }
+    /// Starts passing other instances' changes to `feed` (a shared store).
+    fn listen(&self, _feed: Feed) {}
+    /// Forgets the record of changes published before `before` (kept for
+    /// listeners that reconnect); returns how many.
+    fn forget_changes(&self, _before: DateTime<Utc>) -> StoreResult<usize> {
+        Ok(0)
     }
     /// Gives back every claim and lease this instance holds (a clean stop).
     fn release_claims(&self) -> StoreResult<()>;

@@ -194,9 +194,10 @@ impl CiApp {
         let origin = Origin {
             channel: ChannelRef::parse("shell:#test").unwrap(),
         };
-        let result = self.app.engine.handle_line(&user, line, &origin);
-        self.app.wake_workers();
-        result
+        // No wake: the change feed wakes the workers.
+        self.app
+            .engine
+            .handle_line(&user, line, &origin)
             .map(|r| r.text.to_string())
             .map_err(|e| e.reply_text())
     }
@@ -235,7 +236,6 @@ impl CiApp {
             if done(self) {
                 return;
             }
-            self.app.wake_workers();
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         panic!(
@@ -271,7 +271,6 @@ impl CiApp {
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         let body = response.json::<Value>().await.unwrap_or_default();
-        self.app.wake_workers();
         (status, body)
     }
 

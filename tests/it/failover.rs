@@ -274,7 +274,6 @@ fn the_survivor_delivers_a_dead_instances_post_job_and_digest_exactly_once() {
         a.engine
             .handle_line(user, line, &origin)
             .unwrap_or_else(|e| panic!("{line}: {e}"));
-        a.app.as_ref().unwrap().wake_workers();
     };
     run(&alice, "request api 2.4.0 to staging");
     run(&bob, "approve R-1");

@@ -46,14 +46,13 @@ impl EventHandler for Handler {
     async fn interaction_create(&self, _ctx: Context, interaction: Interaction) {
         let bot = self.bot.clone();
         self.bot
-            .waker
-            .events()
+            .events
             .spawn("a Discord interaction", answer(bot, interaction));
     }
 
     async fn message(&self, _ctx: Context, message: Message) {
         let bot = self.bot.clone();
-        self.bot.waker.events().spawn(
+        self.bot.events.spawn(
             "a Discord message",
             async move { bot.on_message(message).await },
         );

@@ -71,11 +71,9 @@ impl DiscordBot {
         // shutdown waits for it) even when its answer comes too late.
         let (answer, answered) = tokio::sync::oneshot::channel();
         let bot = self.clone();
-        self.waker
-            .events()
-            .spawn("a Discord interaction", async move {
-                let _ = answer.send(bot.run_job(job).await);
-            });
+        self.events.spawn("a Discord interaction", async move {
+            let _ = answer.send(bot.run_job(job).await);
+        });
         let text = ack::durable_answer("a Discord interaction", answered)
             .await
             .ok_or(NoResponse::NotDurable)?
@@ -290,15 +288,7 @@ impl DiscordBot {
         request: Request,
         delivery: &str,
     ) -> Outcome {
-        crate::chat::run(
-            &self.engine,
-            &self.waker,
-            actor,
-            origin,
-            request,
-            Some(delivery),
-        )
-        .await
+        crate::chat::run(&self.engine, actor, origin, request, Some(delivery)).await
     }
 }
 

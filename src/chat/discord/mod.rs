@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use serenity::all::{ApplicationId, GuildId, Http, HttpBuilder, UserId};
 
-use crate::app::Waker;
+use crate::chat::tasks::EventTasks;
 use crate::config::DiscordConfig;
 use crate::domain::ids::{ChannelRef, UserRef};
 use crate::engine::Engine;
@@ -34,7 +34,7 @@ pub struct DiscordBot {
     /// timeout as `http`'s.
     rest: reqwest::Client,
     config: DiscordConfig,
-    waker: Waker,
+    events: EventTasks,
     /// The bot's own user id (from READY), to spot mentions.
     me: OnceLock<UserId>,
     /// Discord channels that carry announcements (and so release threads),
@@ -75,7 +75,7 @@ fn serenity_client(config: &DiscordConfig, client: reqwest::Client) -> Http {
 }
 
 impl DiscordBot {
-    pub fn new(engine: Engine, config: &DiscordConfig, waker: Waker) -> Arc<DiscordBot> {
+    pub fn new(engine: Engine, config: &DiscordConfig, events: EventTasks) -> Arc<DiscordBot> {
         let timeout = engine.config().delivery.timeout;
         let bot_config = engine.config();
         let announcement_channels = bot_config
@@ -95,7 +95,7 @@ impl DiscordBot {
             http: Arc::new(serenity_client(config, rest.clone())),
             rest,
             config: config.clone(),
-            waker,
+            events,
             me: OnceLock::new(),
             announcement_channels,
             role_groups,
@@ -215,11 +215,9 @@ impl DiscordRunning {
             if !bot.config.gateway {
                 // Without READY to wait for, register now, in the background.
                 let registering = bot.clone();
-                bot.waker
-                    .events()
-                    .spawn("registering /release", async move {
-                        registering.register_commands().await
-                    });
+                bot.events.spawn("registering /release", async move {
+                    registering.register_commands().await
+                });
             }
         }
         let gateway = bot.config.gateway.then(|| Gateway::start(bot.clone()));

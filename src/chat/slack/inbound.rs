@@ -26,7 +26,7 @@ impl SlackBot {
     /// `response_url`.
     pub fn on_command(self: &Arc<Self>, event: SlackCommandEvent) -> Ack {
         let bot = self.clone();
-        let tasks = self.waker.events();
+        let tasks = &self.events;
         tasks.spawn_acked("a Slack command", |handled| async move {
             let delivery = format!("slack:command:{}", event.trigger_id);
             if bot.seen(&delivery).await {
@@ -61,7 +61,7 @@ impl SlackBot {
     /// Buttons and the reject modal.
     pub fn on_interaction(self: &Arc<Self>, event: SlackInteractionEvent) -> Ack {
         let bot = self.clone();
-        let tasks = self.waker.events();
+        let tasks = &self.events;
         tasks.spawn_acked("a Slack interaction", |handled| async move {
             match event {
                 SlackInteractionEvent::BlockActions(actions) => {
@@ -78,7 +78,7 @@ impl SlackBot {
     /// `message` events (replies in a release's thread) and `app_mention`s.
     pub fn on_push(self: &Arc<Self>, event: SlackPushEventCallback) -> Ack {
         let bot = self.clone();
-        let tasks = self.waker.events();
+        let tasks = &self.events;
         tasks.spawn_acked("a Slack event", |handled| async move {
             let delivery = format!("slack:event:{}", event.event_id);
             match event.event {
@@ -380,15 +380,7 @@ impl SlackBot {
         if tokio::time::timeout(NAME_LOOKUP, learning).await.is_err() {
             tracing::debug!("users.info is slow; the command goes on without the name");
         }
-        crate::chat::run(
-            &self.engine,
-            &self.waker,
-            actor,
-            origin,
-            request,
-            Some(delivery),
-        )
-        .await
+        crate::chat::run(&self.engine, actor, origin, request, Some(delivery)).await
     }
 
     /// Answers on a `response_url`, to the asker alone. False when Slack

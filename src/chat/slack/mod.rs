@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use slack_morphism::prelude::*;
 
-use crate::app::Waker;
+use crate::chat::tasks::EventTasks;
 use crate::clock::Clock;
 use crate::config::SlackConfig;
 use crate::domain::ids::UserRef;
@@ -35,7 +35,7 @@ pub struct SlackBot {
     engine: Engine,
     client: Arc<Client>,
     token: SlackApiToken,
-    waker: Waker,
+    events: EventTasks,
     clock: Arc<dyn Clock>,
     names: Names,
     /// The bot's own user id (from `auth.test`), to ignore its own messages
@@ -67,7 +67,7 @@ impl SlackBot {
     pub fn new(
         engine: Engine,
         config: &SlackConfig,
-        waker: Waker,
+        events: EventTasks,
         clock: Arc<dyn Clock>,
     ) -> std::io::Result<Arc<SlackBot>> {
         let token = SlackApiToken::new(config.bot_token.expose().into());
@@ -76,7 +76,7 @@ impl SlackBot {
             engine,
             client: Arc::new(client(config)?),
             token,
-            waker,
+            events,
             clock,
             names: Names::new(timeout),
             bot_user: OnceLock::new(),
@@ -210,7 +210,7 @@ impl SlackRunning {
         // Learning our own id and the user groups needs Slack; never hold up
         // the start (and the HTTP listener) for it.
         let preparing = bot.clone();
-        bot.waker.events().spawn(
+        bot.events.spawn(
             "learning Slack's ids",
             async move { preparing.prepare().await },
         );

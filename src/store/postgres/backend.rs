@@ -16,6 +16,7 @@ use crate::domain::ids::{ChannelRef, Name, ReleaseId, UserRef};
 use crate::domain::outbox::{Announcement, CiJob, Digest, Timer, TimerKind};
 use crate::domain::release::{Release, ReleaseStatus};
 use crate::store::audit::AuditEntry;
+use crate::store::feed::Feed;
 use crate::store::port::{Backend, Targets, Tx};
 use crate::store::tx::{TxError, TxFailure, TxResult};
 use crate::store::{Health, LeaseCounts, Page, StoreError, StoreResult};
@@ -125,7 +126,10 @@ impl PgStore {
         // statement that outlived its wait) never carries it into ours.
         conn.batch("ROLLBACK; BEGIN ISOLATION LEVEL SERIALIZABLE")?
             .map_err(db_error)?;
-        let outcome = change(&PgTx { conn: &conn });
+        let outcome = change(&PgTx {
+            conn: &conn,
+            feed: &self.channel,
+        });
         let failure = match outcome {
             Ok(()) => match conn.batch("COMMIT")? {
                 Ok(()) => return Ok(Some(())),
@@ -420,6 +424,20 @@ impl Backend for PgStore {
 
     fn forget_deliveries(&self, before: DateTime<Utc>) -> StoreResult<usize> {
         Ok(self.execute("DELETE FROM seen WHERE at < $1", params![before])? as usize)
+    }
+
+    fn listen(&self, feed: Feed) {
+        let (config, connector) = self.listener.clone();
+        self.bridge.spawn(super::listen::run(
+            config,
+            connector,
+            self.channel.clone(),
+            feed,
+        ));
+    }
+
+    fn forget_changes(&self, before: DateTime<Utc>) -> StoreResult<usize> {
+        Ok(self.execute("DELETE FROM changes WHERE at < $1", params![before])? as usize)
     }
 
     fn granted_roles(&self, user: &UserRef) -> StoreResult<BTreeSet<String>> {

@@ -52,6 +52,13 @@ impl Bridge {
         }
     }
 
+    /// Starts `work` on the store's runtime; it stops with the runtime.
+    pub fn spawn(&self, work: impl Future<Output = ()> + Send + 'static) {
+        if let Some(runtime) = &self.runtime {
+            runtime.spawn(work);
+        }
+    }
+
     /// Runs `work` on the store's runtime and waits for it.
     pub fn wait<T: Send + 'static>(
         &self,

@@ -10,6 +10,7 @@ use crate::store::{StoreError, StoreResult};
 const MIGRATIONS: &[(u64, &str)] = &[
     (1, include_str!("migrations/0001_initial.sql")),
     (2, include_str!("migrations/0002_posting_began.sql")),
+    (3, include_str!("migrations/0003_changes.sql")),
 ];
 
 /// The schema version this build reads and writes.

@@ -7,6 +7,7 @@
 mod backend;
 pub(crate) mod bridge;
 mod claims;
+mod listen;
 mod migrate;
 pub mod tls;
 mod tx;
@@ -169,6 +170,12 @@ pub struct PgStore {
     leases: Mutex<BTreeMap<String, u64>>,
     /// How many outbox lanes this instance claimed in its latest rounds.
     lanes: Mutex<BTreeMap<&'static str, usize>>,
+    /// Where changes are sent, and how the feed's listener connects.
+    channel: listen::Channel,
+    listener: (
+        tokio_postgres::Config,
+        tokio_postgres_rustls::MakeRustlsConnect,
+    ),
 }
 
 impl PgStore {
@@ -197,6 +204,7 @@ impl PgStore {
             .enable_all()
             .build()
             .map_err(|e| StoreError::Storage(format!("starting the database runtime: {e}")))?;
+        let listener = (config.clone(), connector.clone());
         let manager = Manager::from_config(
             config,
             connector,
@@ -223,6 +231,8 @@ impl PgStore {
             takeovers: AtomicU64::new(0),
             leases: Mutex::default(),
             lanes: Mutex::default(),
+            channel: listen::Channel::new(options.schema.as_deref(), &options.instance),
+            listener,
         };
         store.migrate().map_err(|error| match error {
             StoreError::Unavailable(why) => StoreError::Unavailable(format!("{target}: {why}")),
@@ -247,6 +257,11 @@ impl PgStore {
     fn ttl_secs(&self) -> f64 {
         self.options.lease_ttl.as_secs_f64()
     }
+}
+
+/// The `application_name` of a schema's feed listener (tests cut it).
+pub fn listener_name(schema: &str) -> String {
+    listen::application_name(&listen::Channel::new(Some(schema), "").name)
 }
 
 /// Runs one statement on its own connection, from any thread (tests drop

@@ -15,11 +15,14 @@ use crate::domain::ids::{ChannelRef, Name, ReleaseId, UserRef};
 use crate::domain::outbox::{Announcement, CiJob, Digest, Timer};
 use crate::domain::release::{LiveVersion, Release};
 use crate::store::audit::{AuditDraft, AuditEntry};
+use crate::store::feed::Change;
 use crate::store::port::TxPort;
 use crate::store::tx::{TxError, TxResult};
 
 pub struct PgTx<'a, 'c> {
     pub conn: &'a Conn<'c>,
+    /// Where this store's changes are sent (`NOTIFY`), and who sends them.
+    pub feed: &'a super::listen::Channel,
 }
 
 pub fn json<T: Serialize>(value: &T) -> serde_json::Value {
@@ -134,14 +137,7 @@ impl TxPort for PgTx<'_, '_> {
         self.reserve("next_release_id", id.number())
     }
 
-    fn put_release(&self, release: &Release, before: Option<&Release>) -> TxResult<()> {
-        let stored = match before {
-            Some(old) => Release {
-                revision: old.revision + 1,
-                ..release.clone()
-            },
-            None => release.clone(),
-        };
+    fn put_release(&self, stored: &Release, _before: Option<&Release>) -> TxResult<()> {
         self.execute(
             "INSERT INTO releases (id, status, scheduled_at, service, environment, requester, body)
              VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -463,6 +459,17 @@ impl TxPort for PgTx<'_, '_> {
             )?;
         }
         Ok(())
+    }
+
+    /// Records the change and sends it at commit, in one statement.
+    fn publish(&self, change: &Change) -> TxResult<Option<u64>> {
+        let body = serde_json::to_string(change).expect("a change always serializes");
+        let rows = self.query(
+            "WITH c AS (INSERT INTO changes (origin, body) VALUES ($1, $2) RETURNING seq)
+             SELECT seq, pg_notify($3, seq::text || ' ' || $2 || ' ' || $1) FROM c",
+            params![self.feed.origin.clone(), body, self.feed.name.clone()],
+        )?;
+        Ok(rows.first().map(|row| row.get::<_, i64>(0) as u64))
     }
 
     fn put_seen(&self, delivery: &str, at: DateTime<Utc>) -> TxResult<()> {

@@ -253,20 +253,8 @@ impl TxPort for SledTx<'_> {
             self.tree(BY_REQUESTER)
                 .insert(keys::by_requester(&release.requester, id), &[])?;
         }
-        // Every change raises the revision; a new or imported release keeps its own.
-        let revised;
-        let stored = match before {
-            Some(old) => {
-                revised = Release {
-                    revision: old.revision + 1,
-                    ..release.clone()
-                };
-                &revised
-            }
-            None => release,
-        };
         self.tree(RELEASES)
-            .insert(&keys::release(id), encode(stored))?;
+            .insert(&keys::release(id), encode(release))?;
         Ok(())
     }
 
