@@ -31,3 +31,4 @@ pub mod metrics;
 pub mod notify;
 pub mod schedule;
 pub mod store;
+pub mod view;

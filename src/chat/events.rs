@@ -125,7 +125,7 @@ impl Outcome {
     /// An answer to input that never reached the engine.
     pub(crate) fn refused(text: Text) -> Outcome {
         Outcome {
-            text,
+            view: crate::view::View::Said(text),
             ok: false,
             changed: false,
             duplicate: false,

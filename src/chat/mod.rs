@@ -14,8 +14,8 @@ pub(crate) use events::{button, message_line, reject_reason, thread_release};
 
 use crate::domain::command::{self, Command};
 use crate::domain::ids::{ChannelRef, UserRef};
-use crate::domain::text::Text;
 use crate::engine::{Engine, EngineError, Origin};
+use crate::view::View;
 
 /// What an inbound chat event asks for, decoded once at the platform's edge.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +30,8 @@ pub(crate) enum Request {
 
 /// What the engine answered a command from chat.
 pub(crate) struct Outcome {
-    pub text: Text,
+    /// The answer; each platform renders its text.
+    pub view: View,
     pub ok: bool,
     /// A change (shown to the channel) rather than a query (shown to the asker).
     pub changed: bool,
@@ -68,13 +69,13 @@ pub(crate) async fn run(
             crate::failpoint::hit("chat.after_command", &subject);
             match result {
                 Ok(reply) => Outcome {
-                    text: reply.text,
+                    view: reply.view,
                     ok: true,
                     changed,
                     duplicate: false,
                 },
                 Err(error) => Outcome {
-                    text: error.reply(),
+                    view: View::Said(error.reply()),
                     ok: false,
                     changed,
                     duplicate: matches!(error, EngineError::Duplicate),
@@ -83,7 +84,7 @@ pub(crate) async fn run(
         })
         .await;
     ran.unwrap_or_else(|error| Outcome {
-        text: error.reply(),
+        view: View::Said(error.reply()),
         ok: false,
         changed: false,
         duplicate: false,

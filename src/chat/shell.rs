@@ -15,6 +15,7 @@ use crate::domain::message::Message;
 use crate::domain::text::Text;
 use crate::engine::Origin;
 use crate::notify::{ChatSink, DeliveryError};
+use crate::view::View;
 
 /// The longest `/wait` the shell takes: an hour.
 const MAX_WAIT_SECS: u64 = 3600;
@@ -27,6 +28,13 @@ pub type ShellOut = Arc<Mutex<Box<dyn Write + Send>>>;
 
 /// Stdout behind a buffer: a batch of replies or a round of announcements
 /// leaves in one write, not one per line; `flush_out` ends each.
+/// A view as the shell prints it: plain text, people by the name their
+/// platform knows, else by their id.
+pub fn render(view: &View, name: &dyn Fn(&UserRef) -> Option<String>) -> String {
+    view.text()
+        .to_plain(&|user| name(user).unwrap_or_else(|| user.local().to_string()))
+}
+
 pub fn stdout_out() -> ShellOut {
     Arc::new(Mutex::new(Box::new(io::BufWriter::with_capacity(
         64 * 1024,
@@ -352,16 +360,10 @@ impl<'a> Shell<'a> {
             crate::failpoint::hit("shell.command", line);
             self.engine.handle_line(&self.user, line, &self.origin)
         }));
-        let named = |text: Text| {
-            text.to_plain(&|user| {
-                self.engine
-                    .name_of(user)
-                    .unwrap_or_else(|| user.local().to_string())
-            })
-        };
+        let name = |user: &UserRef| self.engine.name_of(user);
         Step::Reply(match result {
-            Ok(Ok(reply)) => named(reply.text),
-            Ok(Err(error)) => named(error.reply()),
+            Ok(Ok(reply)) => render(&reply.view, &name),
+            Ok(Err(error)) => render(&View::Said(error.reply()), &name),
             Err(_) => {
                 tracing::error!("a command panicked; it was answered generically");
                 crate::engine::EngineError::Internal(String::new()).reply_text()

@@ -241,6 +241,12 @@ pub struct Release {
 }
 
 impl Release {
+    /// The revision a write of this release over `before` stores: one more
+    /// than `before`'s; a new or imported release keeps its own.
+    pub fn revision_over(&self, before: Option<&Release>) -> u64 {
+        before.map_or(self.revision, |old| old.revision + 1)
+    }
+
     pub fn checklist_done(&self) -> usize {
         self.checklist.iter().filter(|c| c.done).count()
     }

@@ -115,13 +115,16 @@ impl Engine {
         } else {
             format!(" Checklist 0/{}.", release.checklist.len())
         };
-        Ok(Reply::new(format!(
-            "{} requested: {}, {window}. Needs {}.{checklist}{}",
-            release.id,
-            release.title(),
-            policy.describe_quorum(),
-            warning.map(|w| format!("\n{w}")).unwrap_or_default()
-        )))
+        Ok(Reply::changed(
+            &release,
+            format!(
+                "{} requested: {}, {window}. Needs {}.{checklist}{}",
+                release.id,
+                release.title(),
+                policy.describe_quorum(),
+                warning.map(|w| format!("\n{w}")).unwrap_or_default()
+            ),
+        ))
     }
 
     pub(super) fn approve(
@@ -174,7 +177,7 @@ impl Engine {
                 quorum.missing.join(" and ")
             )
         };
-        Ok(Reply::new(text))
+        Ok(Reply::changed(&release, text))
     }
 
     pub(super) fn reject(
@@ -183,7 +186,7 @@ impl Engine {
         id: ReleaseId,
         reason: String,
     ) -> EngineResult<Reply> {
-        self.change_release(user, id, "reject", |release, ctx| {
+        let (release, ()) = self.change_release(user, id, "reject", |release, ctx| {
             lifecycle::reject(release, ctx.actor, reason.clone(), ctx.policy, ctx.now)?;
             // The requester is needed: their release will not go out.
             let thread_line = Text::new()
@@ -196,9 +199,10 @@ impl Engine {
                 thread_line,
             })
         })?;
-        Ok(Reply::new(format!(
-            "You rejected {id}: {reason}. Its requester has been told in the thread."
-        )))
+        Ok(Reply::changed(
+            &release,
+            format!("You rejected {id}: {reason}. Its requester has been told in the thread."),
+        ))
     }
 
     pub(super) fn cancel(
@@ -207,7 +211,7 @@ impl Engine {
         id: ReleaseId,
         reason: Option<String>,
     ) -> EngineResult<Reply> {
-        self.change_release(user, id, "cancel", |release, ctx| {
+        let (release, ()) = self.change_release(user, id, "cancel", |release, ctx| {
             lifecycle::cancel(release, ctx.actor, reason.clone(), ctx.policy, ctx.now)?;
             let thread_line = Text::new().person(user).say(" cancelled it");
             let thread_line = match &reason {
@@ -220,7 +224,7 @@ impl Engine {
                 thread_line,
             })
         })?;
-        Ok(Reply::new(format!("{id} is cancelled.")))
+        Ok(Reply::changed(&release, format!("{id} is cancelled.")))
     }
 
     pub(super) fn schedule(
@@ -268,7 +272,8 @@ impl Engine {
                 thread_line,
             })
         })?;
-        Ok(Reply::new(
+        Ok(Reply::changed(
+            &release,
             match release.scheduled_at {
                 Some(at) => format!(
                     "{id} is set for {} (status: {}).",
@@ -317,7 +322,7 @@ impl Engine {
                 thread_line,
             })
         })?;
-        Ok(Reply::new(format!(
+        Ok(Reply::changed(&release, format!(
             "{id} is now {}. {dropped} approval{} and the checklist ticks dropped; it needs {} again.",
             release.title(),
             if dropped == 1 { "" } else { "s" },
@@ -351,13 +356,16 @@ impl Engine {
                 thread_line,
             })
         })?;
-        Ok(Reply::new(format!(
-            "{} `{}` on {id}. Checklist {}/{}.",
-            if done { "Checked" } else { "Unchecked" },
-            release.checklist[index].item,
-            release.checklist_done(),
-            release.checklist.len()
-        )))
+        Ok(Reply::changed(
+            &release,
+            format!(
+                "{} `{}` on {id}. Checklist {}/{}.",
+                if done { "Checked" } else { "Unchecked" },
+                release.checklist[index].item,
+                release.checklist_done(),
+                release.checklist.len()
+            ),
+        ))
     }
 
     pub(super) fn deploy(&self, user: &UserRef, id: ReleaseId) -> EngineResult<Reply> {
@@ -396,12 +404,15 @@ impl Engine {
                 value: deployment,
             })
         })?;
-        Ok(Reply::new(format!(
-            "{id} is deploying: {} via {} (job {}). I'll announce the result.",
-            release.title(),
-            self.ci_kind(&release),
-            deployment.job
-        )))
+        Ok(Reply::changed(
+            &release,
+            format!(
+                "{id} is deploying: {} via {} (job {}). I'll announce the result.",
+                release.title(),
+                self.ci_kind(&release),
+                deployment.job
+            ),
+        ))
     }
 
     pub(super) fn rollback(
@@ -442,7 +453,7 @@ impl Engine {
             .as_ref()
             .map(|p| format!(" (as shipped in {})", p.release))
             .unwrap_or_default();
-        Ok(Reply::new(format!(
+        Ok(Reply::changed(&release, format!(
             "{id} is rolling back: {} {} → {}{from} in {} via {} (job {}). Reason recorded: {reason}{glass}",
             release.service,
             release.version,

@@ -1,12 +1,11 @@
 //! Administration: roles granted in chat, and importing an export.
 
-use std::fmt::Write;
-
 use crate::domain::ids::UserRef;
 use crate::domain::release::{LiveVersion, Release, ReleaseStatus};
-use crate::domain::text::Text;
 use crate::domain::{Act, Refusal};
 use crate::store::AuditDraft;
+
+use crate::view::{RolesView, View};
 
 use super::{Engine, EngineResult, Reply};
 
@@ -142,23 +141,19 @@ impl Engine {
     pub(super) fn roles(&self) -> EngineResult<Reply> {
         let granted = self.store.grants()?;
         let directory = self.directory();
-        let mut out = Text::plain("Roles (* granted in chat):");
-        for (user, roles) in directory.users() {
-            let list: Vec<String> = roles
-                .iter()
-                .map(|role| {
-                    let mark = if granted.iter().any(|(u, r)| u == user && r == role) {
-                        "*"
-                    } else {
-                        ""
-                    };
-                    format!("{role}{mark}")
-                })
-                .collect();
-            let _ = writeln!(out);
-            out.push_person(user);
-            let _ = write!(out, ": {}", list.join(", "));
-        }
-        Ok(Reply::new(out))
+        let people = directory
+            .users()
+            .map(|(user, roles)| {
+                let roles = roles
+                    .iter()
+                    .map(|role| {
+                        let in_chat = granted.iter().any(|(u, r)| u == user && r == role);
+                        (role.clone(), in_chat)
+                    })
+                    .collect();
+                (user.clone(), roles)
+            })
+            .collect();
+        Ok(Reply::view(View::Roles(RolesView { people })))
     }
 }

@@ -1,8 +1,6 @@
 //! The release calendar: slot checks for schedules and deploys, freezes,
 //! locks, bumping, and the `calendar` view.
 
-use std::fmt::Write;
-
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
@@ -11,10 +9,12 @@ use crate::domain::command::{CalendarRange, FreezeBound};
 use crate::domain::ids::{Name, ReleaseId, UserRef};
 use crate::domain::lifecycle;
 use crate::domain::release::{Release, ReleaseStatus};
-use crate::domain::text::{Span, Text};
+use crate::domain::text::Text;
 use crate::domain::when::format_local;
 use crate::domain::{Act, Refusal};
 use crate::store::AuditDraft;
+
+use crate::view::{CalendarLane, CalendarView, FreezesView, View, WeeklyFreeze};
 
 use super::{Change, Engine, EngineResult, Reply};
 
@@ -194,46 +194,31 @@ impl Engine {
 
     pub(super) fn freezes(&self) -> EngineResult<Reply> {
         let now = self.clock.now();
-        let mut out = Text::plain("Freezes:");
-        let mut any = false;
-        for freeze in self
+        let freezes = self
             .store
             .freezes(None)?
             .into_iter()
             .filter(|f| f.end > now)
-        {
-            let tz = self
-                .policy(&freeze.environment)
-                .map_or(self.config.timezone, |p| p.timezone);
-            let state = if freeze.covers(now) { "now" } else { "ahead" };
-            let _ = write!(
-                out,
-                "\n{} {} {}: {} → {} “{}” (by ",
-                freeze.label(),
-                freeze.environment,
-                state,
-                short(freeze.start, tz),
-                short(freeze.end, tz),
-                freeze.reason,
-            );
-            out.push_person(&freeze.by);
-            out.push(Span::Plain(")".into()));
-            any = true;
-        }
+            .map(|freeze| {
+                let tz = self
+                    .policy(&freeze.environment)
+                    .map_or(self.config.timezone, |p| p.timezone);
+                let holds = freeze.covers(now);
+                (freeze, tz, holds)
+            })
+            .collect();
+        let mut weekly = Vec::new();
         for (name, env) in &self.config.environments {
             for recurring in &env.policy.slots.recurring_freezes {
-                let _ = write!(
-                    out,
-                    "\nweekly {name}: {} ({}) “{}”",
-                    recurring.span, env.policy.timezone, recurring.reason
-                );
-                any = true;
+                weekly.push(WeeklyFreeze {
+                    environment: name.clone(),
+                    span: recurring.span.clone(),
+                    timezone: env.policy.timezone,
+                    reason: recurring.reason.clone(),
+                });
             }
         }
-        if !any {
-            let _ = write!(out, " none.");
-        }
-        Ok(Reply::new(out))
+        Ok(Reply::view(View::Freezes(FreezesView { freezes, weekly })))
     }
 
     pub(super) fn lock(
@@ -405,47 +390,33 @@ impl Engine {
             .into_iter()
             .filter(|f| f.overlaps(from, to))
             .collect();
-        let mut out = Text::plain(format!("Calendar, {title} ({tz}):"));
-        if releases.is_empty() && freezes.is_empty() {
-            let _ = write!(out, " nothing scheduled.");
-        }
-        for env in self.config.environments.keys() {
-            let env_releases: Vec<&Release> =
-                releases.iter().filter(|r| &r.environment == env).collect();
-            let env_freezes: Vec<&Freeze> =
-                freezes.iter().filter(|f| &f.environment == env).collect();
-            if env_releases.is_empty() && env_freezes.is_empty() {
-                continue;
-            }
-            let _ = write!(out, "\n{env}");
-            for freeze in env_freezes {
-                let _ = write!(
-                    out,
-                    "\n  🧊 {} → {}  {} {}",
-                    short(freeze.start, tz),
-                    short(freeze.end, tz),
-                    freeze.label(),
-                    freeze.reason
-                );
-            }
-            for release in env_releases {
-                let at = release
-                    .scheduled_at
-                    .map(|a| short(a, tz))
-                    .unwrap_or_default();
-                let _ = write!(
-                    out,
-                    "\n  {at}  {:<6} {} {:<10} {:<11} ",
-                    release.id.to_string(),
-                    release.service,
-                    release.version.as_str(),
-                    release.status.as_str(),
-                );
-                out.push_person(&release.requester);
-                let _ = write!(out, " ({})", release.priority.as_str());
-            }
-        }
-        Ok(Reply::new(out))
+        let environments = self
+            .config
+            .environments
+            .iter()
+            .map(|(name, env)| CalendarLane {
+                environment: name.clone(),
+                windows: env.policy.slots.windows.clone(),
+                window_timezone: env.policy.timezone,
+                freezes: freezes
+                    .iter()
+                    .filter(|f| &f.environment == name)
+                    .cloned()
+                    .collect(),
+                releases: releases
+                    .iter()
+                    .filter(|r| &r.environment == name)
+                    .cloned()
+                    .collect(),
+            })
+            .collect();
+        Ok(Reply::view(View::Calendar(CalendarView {
+            title,
+            timezone: tz,
+            from,
+            to,
+            environments,
+        })))
     }
 }
 

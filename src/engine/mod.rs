@@ -28,10 +28,11 @@ use crate::domain::release::Release;
 use crate::domain::text::Text;
 use crate::domain::Refusal;
 use crate::store::{AuditDraft, Store, StoreError, Tx, TxResult};
+use crate::view::{Done, View};
 
+pub use crate::domain::stats::{compute as compute_stats, ServiceStats};
 pub use jobs::{Callback, CallbackError, CallbackResult, JobReport};
 pub use offload::off_async_threads;
-pub use stats::{compute as compute_stats, ServiceStats};
 
 /// Where a command came from, so replies and threads can find their way back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,15 +40,37 @@ pub struct Origin {
     pub channel: ChannelRef,
 }
 
-/// What to tell the person who sent the command.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What to tell the person who sent the command: a typed view, which each
+/// surface renders (chat through `Reply::text`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
-    pub text: Text,
+    pub view: View,
 }
 
 impl Reply {
+    /// A change that is not about one release (a grant, a freeze).
     fn new(text: impl Into<Text>) -> Self {
-        Reply { text: text.into() }
+        Reply::view(View::Done(Done {
+            release: None,
+            said: text.into(),
+        }))
+    }
+
+    /// A change to `release` (as it is after the change).
+    fn changed(release: &Release, text: impl Into<Text>) -> Self {
+        Reply::view(View::Done(Done {
+            release: Some(Box::new(release.clone())),
+            said: text.into(),
+        }))
+    }
+
+    fn view(view: View) -> Self {
+        Reply { view }
+    }
+
+    /// The reply as chat shows it.
+    pub fn text(&self) -> Text {
+        self.view.text()
     }
 }
 
@@ -423,6 +446,8 @@ impl Engine {
                 thread_line,
             };
             self.record(tx, &directory, Some(&before), &release, step)?;
+            // As stored (the store raised the revision).
+            release.revision = release.revision_over(Some(&before));
             Ok((release, value))
         })?;
         Ok(changed)

@@ -86,7 +86,7 @@ fn run(engine: &Engine, user: &str, line: &str) -> Outcome {
     let user = UserRef::parse(&format!("shell:{user}")).unwrap();
     engine
         .handle_line(&user, line, &origin)
-        .map(|reply| reply.text.to_string())
+        .map(|reply| reply.text().to_string())
 }
 
 /// Runs `jobs` on `THREADS` threads, spread over the engines; their results

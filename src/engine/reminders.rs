@@ -237,8 +237,8 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> EngineResult<Text> {
         match kind {
-            DigestKind::Today => Ok(self.calendar(CalendarRange::Today, tz)?.text),
-            DigestKind::Week => Ok(self.calendar(CalendarRange::Week, tz)?.text),
+            DigestKind::Today => Ok(self.calendar(CalendarRange::Today, tz)?.text()),
+            DigestKind::Week => Ok(self.calendar(CalendarRange::Week, tz)?.text()),
             DigestKind::Pending => {
                 let directory = self.directory();
                 let mut page = self.store.with_status(ReleaseStatus::Requested, 20)?;

@@ -84,7 +84,7 @@ impl Harness {
 
     pub(super) fn ok(&self, user: &str, line: &str) -> String {
         match self.run(user, line) {
-            Ok(reply) => reply.text.to_string(),
+            Ok(reply) => reply.text().to_string(),
             Err(error) => panic!("`{line}` as {user} failed: {error}"),
         }
     }
@@ -178,6 +178,35 @@ fn a_request_is_filed_with_its_window_quorum_and_checklist() {
         (2, 0),
         "one announcement each for #releases and #api"
     );
+}
+
+#[test]
+fn replies_carry_the_release_as_stored_and_reads_carry_typed_views() {
+    let h = Harness::new();
+    h.ok("alice", "request api 2.4.0 to production");
+    let approved = h.run("erin", "approve R-1").unwrap();
+    let stored = h
+        .engine
+        .store()
+        .release(ReleaseId::new(1))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        approved.view.release(),
+        Some(&stored),
+        "the release after the change"
+    );
+    assert_eq!(stored.revision, 1);
+    let status = h.run("bob", "status R-1").unwrap();
+    let crate::view::View::Release(view) = &status.view else {
+        panic!("{:?}", status.view)
+    };
+    assert_eq!(view.release, stored);
+    assert_eq!((view.quorum.counted, view.quorum.needed), (1, 2));
+    assert!(matches!(
+        h.run("bob", "list").unwrap().view,
+        crate::view::View::List(crate::view::ListView { total: 1, .. })
+    ));
 }
 
 #[test]
@@ -457,7 +486,7 @@ fn concurrent_requests_never_share_an_id() {
                             )
                             .unwrap();
                         reply
-                            .text
+                            .text()
                             .to_string()
                             .split(' ')
                             .next()

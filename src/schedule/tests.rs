@@ -109,7 +109,7 @@ impl Setup {
         self.engine
             .handle_line(&user, line, &origin)
             .unwrap()
-            .text
+            .text()
             .to_string()
     }
 

@@ -56,15 +56,14 @@ impl TxPort for Recorder<'_> {
     /// Every change raises the revision; a new or imported release keeps its own.
     fn put_release(&self, release: &Release, before: Option<&Release>) -> TxResult<()> {
         let revised;
-        let stored = match before {
-            Some(old) => {
-                revised = Release {
-                    revision: old.revision + 1,
-                    ..release.clone()
-                };
-                &revised
-            }
-            None => release,
+        let stored = if before.is_some() {
+            revised = Release {
+                revision: release.revision_over(before),
+                ..release.clone()
+            };
+            &revised
+        } else {
+            release
         };
         self.inner.put_release(stored, before)?;
         self.note(|c| c.release(stored.id, stored.revision));

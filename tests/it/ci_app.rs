@@ -198,7 +198,7 @@ impl CiApp {
         self.app
             .engine
             .handle_line(&user, line, &origin)
-            .map(|r| r.text.to_string())
+            .map(|r| r.text().to_string())
             .map_err(|e| e.reply_text())
     }
 

@@ -63,7 +63,7 @@ fn every_kept_command_is_answered_by_the_engine_without_a_panic() {
         let line = String::from_utf8_lossy(&input);
         for user in [&bob, &nobody] {
             let answer = match engine.handle_line(user, &line, &origin) {
-                Ok(reply) => reply.text.to_string(),
+                Ok(reply) => reply.text().to_string(),
                 Err(error) => error.reply_text(),
             };
             assert!(!answer.trim().is_empty(), "{name}: no answer");

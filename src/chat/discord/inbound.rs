@@ -219,7 +219,7 @@ impl DiscordBot {
                 let outcome = self
                     .run(job.actor, job.channel, request, &job.delivery)
                     .await;
-                (!outcome.duplicate).then_some(outcome.text)
+                (!outcome.duplicate).then(|| outcome.view.text())
             }
             Err(why) => {
                 self.first_delivery(&job.delivery).await;
@@ -270,7 +270,7 @@ impl DiscordBot {
         if !outcome.wants_answer(release.is_some()) {
             return;
         }
-        let (words, allowed) = self.shown(&outcome.text);
+        let (words, allowed) = self.shown(&outcome.view.text());
         let answer = CreateMessage::new()
             .content(fit(&words))
             .allowed_mentions(allowed.replied_user(false))

@@ -52,6 +52,11 @@ pub fn person(user: &UserRef, name: &dyn Fn(&UserRef) -> Option<String>) -> Stri
     mention(user).unwrap_or_else(|| name(user).unwrap_or_else(|| user.local().to_string()))
 }
 
+/// A view as Discord message content.
+pub fn view(view: &crate::view::View, name: &dyn Fn(&UserRef) -> Option<String>) -> String {
+    content(&view.text(), name)
+}
+
 /// Text as Discord message content.
 pub fn content(text: &Text, name: &dyn Fn(&UserRef) -> Option<String>) -> String {
     text.render(&mut |span, out| match span {

@@ -48,12 +48,17 @@ impl SlackBot {
             // To its author only: a change shows to everybody already, in
             // the edited announcement and its thread line.
             let answered = bot
-                .respond(event.response_url.value().as_str(), &outcome.text)
+                .respond(event.response_url.value().as_str(), &outcome.view.text())
                 .await;
             if !answered {
                 // response_url takes 5 answers in 30 minutes; past that, whisper.
-                bot.whisper(&event.channel_id, &event.user_id, None, &outcome.text)
-                    .await;
+                bot.whisper(
+                    &event.channel_id,
+                    &event.user_id,
+                    None,
+                    &outcome.view.text(),
+                )
+                .await;
             }
         })
     }
@@ -130,7 +135,7 @@ impl SlackBot {
                         )
                         .await;
                     if !outcome.duplicate {
-                        after_ack.push(AfterAck::Answer(outcome.text));
+                        after_ack.push(AfterAck::Answer(outcome.view.text()));
                     }
                 }
                 // Reject asks why first.
@@ -228,8 +233,13 @@ impl SlackBot {
         };
         drop(handled);
         if !outcome.ok && !outcome.duplicate && !channel_id.is_empty() {
-            self.whisper(&channel_id.into(), &event.user.id, None, &outcome.text)
-                .await;
+            self.whisper(
+                &channel_id.into(),
+                &event.user.id,
+                None,
+                &outcome.view.text(),
+            )
+            .await;
         }
     }
 
@@ -345,8 +355,13 @@ impl SlackBot {
         if !outcome.wants_answer(place.announced_there) {
             return;
         }
-        self.whisper(place.channel_id, place.author, place.thread, &outcome.text)
-            .await;
+        self.whisper(
+            place.channel_id,
+            place.author,
+            place.thread,
+            &outcome.view.text(),
+        )
+        .await;
     }
 
     fn mention(&self) -> Option<String> {

@@ -60,6 +60,11 @@ fn person(user: &UserRef, ping: bool, name: &dyn Fn(&UserRef) -> Option<String>)
     escape(&name(user).unwrap_or_else(|| local.to_string()))
 }
 
+/// A view as a Slack message's mrkdwn.
+pub fn view(view: &crate::view::View, name: &dyn Fn(&UserRef) -> Option<String>) -> String {
+    mrkdwn(&view.text(), name)
+}
+
 /// Text as mrkdwn.
 pub fn mrkdwn(text: &Text, name: &dyn Fn(&UserRef) -> Option<String>) -> String {
     text.render(&mut |span, out| match span {
