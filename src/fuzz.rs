@@ -71,13 +71,13 @@ fn text(input: &[u8]) -> std::borrow::Cow<'_, str> {
 
 fn command(input: &[u8]) {
     let text = text(input);
-    let _ = crate::domain::command::parse(&text);
+    let _ = crate::commands::parse(&text);
     if let Some(line) = crate::chat::text::thread_command(&text, ReleaseId::new(1)) {
-        let _ = crate::domain::command::parse(&line);
+        let _ = crate::commands::parse(&line);
     }
-    let _ = crate::domain::command::parse(&crate::chat::text::slash_text(Some(&text)));
+    let _ = crate::commands::parse(&crate::chat::text::slash_text(Some(&text)));
     if let Some(rest) = crate::chat::text::after_mention(&text, "<@U0BOT>") {
-        let _ = crate::domain::command::parse(rest);
+        let _ = crate::commands::parse(rest);
     }
     let _ = crate::chat::text::shorten(&text, 40);
     // People's words through every renderer: escaped, never markup.
@@ -92,7 +92,7 @@ fn command(input: &[u8]) {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     if let Ok(crate::chat::Request::Line(line)) = crate::chat::discord::request(sub, &values) {
-        let _ = crate::domain::command::parse(&line);
+        let _ = crate::commands::parse(&line);
     }
 }
 
@@ -127,7 +127,7 @@ fn when(input: &[u8]) {
         format!("calendar {text}"),
         format!("freeze production {text}"),
     ] {
-        let _ = crate::domain::command::parse(&line);
+        let _ = crate::commands::parse(&line);
     }
 }
 
@@ -155,7 +155,7 @@ fn slack(input: &[u8]) {
     }
     if let Ok(command) = serde_urlencoded::from_bytes::<SlackCommandEvent>(input) {
         let text = crate::chat::text::slash_text(command.text.as_deref());
-        let _ = crate::domain::command::parse(&text);
+        let _ = crate::commands::parse(&text);
     }
 }
 
@@ -167,7 +167,7 @@ fn discord(input: &[u8]) {
         let (sub, values) = crate::chat::discord::inbound::invocation(&command);
         let _ = crate::chat::discord::inbound::focused_value(&command);
         if let Ok(crate::chat::Request::Line(line)) = crate::chat::discord::request(&sub, &values) {
-            let _ = crate::domain::command::parse(&line);
+            let _ = crate::commands::parse(&line);
         }
     }
     if let Ok(message) = serde_json::from_slice::<serenity::all::Message>(input) {

@@ -20,6 +20,7 @@ pub mod chat;
 pub mod ci;
 pub mod cli;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod engine;

@@ -12,7 +12,7 @@ pub mod text;
 
 pub(crate) use events::{button, message_line, reject_reason, thread_release};
 
-use crate::domain::command::{self, Command};
+use crate::domain::command::Command;
 use crate::domain::ids::{ChannelRef, UserRef};
 use crate::engine::{Engine, EngineError, Origin};
 use crate::view::View;
@@ -60,10 +60,10 @@ pub(crate) async fn run(
         .blocking(move |engine| {
             crate::failpoint::hit("chat.before_command", &subject);
             let parsed = match request {
-                Request::Line(line) => command::parse(&line).map_err(EngineError::from),
+                Request::Line(line) => crate::commands::parse(&line).map_err(EngineError::from),
                 Request::Command(command) => Ok(command),
             };
-            let changed = parsed.as_ref().is_ok_and(|c| c.changes_state());
+            let changed = parsed.as_ref().is_ok_and(crate::commands::changes_state);
             let result = parsed
                 .and_then(|command| engine.handle(&actor, command, &Origin { channel: origin }));
             crate::failpoint::hit("chat.after_command", &subject);

@@ -35,22 +35,8 @@ pub fn thread_command(text: &str, release: ReleaseId) -> Option<String> {
             format!("approve {release} {rest}")
         });
     }
-    const NEED_ID: &[&str] = &[
-        "reject",
-        "deploy",
-        "rollback",
-        "status",
-        "cancel",
-        "checklist",
-        "check",
-        "uncheck",
-        "history",
-        "notes",
-        "schedule",
-        "unschedule",
-        "bump",
-    ];
-    if !NEED_ID.contains(&word) {
+    // Commands about one release (`Def::in_thread`) may leave its id out.
+    if !crate::commands::find(word).is_some_and(|def| def.in_thread) {
         return None;
     }
     let names_a_release = rest

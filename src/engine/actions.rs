@@ -51,7 +51,7 @@ impl Engine {
         }
     }
 
-    pub(super) fn request(&self, user: &UserRef, args: RequestArgs) -> EngineResult<Reply> {
+    pub(crate) fn request(&self, user: &UserRef, args: RequestArgs) -> EngineResult<Reply> {
         let now = self.clock.now();
         self.known_service(&args.service)?;
         let environment = match args.environment {
@@ -127,7 +127,7 @@ impl Engine {
         ))
     }
 
-    pub(super) fn approve(
+    pub(crate) fn approve(
         &self,
         user: &UserRef,
         id: ReleaseId,
@@ -180,7 +180,7 @@ impl Engine {
         Ok(Reply::changed(&release, text))
     }
 
-    pub(super) fn reject(
+    pub(crate) fn reject(
         &self,
         user: &UserRef,
         id: ReleaseId,
@@ -205,7 +205,7 @@ impl Engine {
         ))
     }
 
-    pub(super) fn cancel(
+    pub(crate) fn cancel(
         &self,
         user: &UserRef,
         id: ReleaseId,
@@ -227,7 +227,7 @@ impl Engine {
         Ok(Reply::changed(&release, format!("{id} is cancelled.")))
     }
 
-    pub(super) fn schedule(
+    pub(crate) fn schedule(
         &self,
         user: &UserRef,
         id: ReleaseId,
@@ -285,7 +285,7 @@ impl Engine {
         ))
     }
 
-    pub(super) fn change(
+    pub(crate) fn change(
         &self,
         user: &UserRef,
         id: ReleaseId,
@@ -330,7 +330,7 @@ impl Engine {
         )))
     }
 
-    pub(super) fn set_check(
+    pub(crate) fn set_check(
         &self,
         user: &UserRef,
         id: ReleaseId,
@@ -368,7 +368,7 @@ impl Engine {
         ))
     }
 
-    pub(super) fn deploy(&self, user: &UserRef, id: ReleaseId) -> EngineResult<Reply> {
+    pub(crate) fn deploy(&self, user: &UserRef, id: ReleaseId) -> EngineResult<Reply> {
         // Windows, freezes and locks matter only to someone who may deploy at all.
         if let Some(current) = self.store.release(id)? {
             let policy = self.policy(&current.environment)?;
@@ -415,7 +415,7 @@ impl Engine {
         ))
     }
 
-    pub(super) fn rollback(
+    pub(crate) fn rollback(
         &self,
         user: &UserRef,
         id: ReleaseId,

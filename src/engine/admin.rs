@@ -82,7 +82,7 @@ impl Engine {
         }
     }
 
-    pub(super) fn grant(
+    pub(crate) fn grant(
         &self,
         actor: &UserRef,
         user: UserRef,
@@ -113,7 +113,7 @@ impl Engine {
         Ok(Reply::new(format!("{user} is now {role}.")))
     }
 
-    pub(super) fn revoke(
+    pub(crate) fn revoke(
         &self,
         actor: &UserRef,
         user: UserRef,
@@ -138,7 +138,7 @@ impl Engine {
         Ok(Reply::new(format!("{user} is no longer {role}.")))
     }
 
-    pub(super) fn roles(&self) -> EngineResult<Reply> {
+    pub(crate) fn roles(&self) -> EngineResult<Reply> {
         let granted = self.store.grants()?;
         let directory = self.directory();
         let people = directory

@@ -60,7 +60,7 @@ impl Engine {
         }
     }
 
-    pub(super) fn freeze(
+    pub(crate) fn freeze(
         &self,
         user: &UserRef,
         environment: Name,
@@ -167,7 +167,7 @@ impl Engine {
         )))
     }
 
-    pub(super) fn unfreeze(&self, user: &UserRef, id: u64) -> EngineResult<Reply> {
+    pub(crate) fn unfreeze(&self, user: &UserRef, id: u64) -> EngineResult<Reply> {
         self.require_admin(user, Act::Unfreeze)?;
         let freeze = self.commit(|tx| {
             let freeze = tx.freeze(id)?.ok_or(Refusal::NoSuchFreeze(id))?;
@@ -192,7 +192,7 @@ impl Engine {
         )))
     }
 
-    pub(super) fn freezes(&self) -> EngineResult<Reply> {
+    pub(crate) fn freezes(&self) -> EngineResult<Reply> {
         let now = self.clock.now();
         let freezes = self
             .store
@@ -221,7 +221,7 @@ impl Engine {
         Ok(Reply::view(View::Freezes(FreezesView { freezes, weekly })))
     }
 
-    pub(super) fn lock(
+    pub(crate) fn lock(
         &self,
         user: &UserRef,
         service: Name,
@@ -272,7 +272,7 @@ impl Engine {
         )))
     }
 
-    pub(super) fn unlock(
+    pub(crate) fn unlock(
         &self,
         user: &UserRef,
         service: Name,
@@ -301,7 +301,7 @@ impl Engine {
         )))
     }
 
-    pub(super) fn bump(
+    pub(crate) fn bump(
         &self,
         user: &UserRef,
         id: ReleaseId,
@@ -341,7 +341,7 @@ impl Engine {
     }
 
     /// The calendar in `tz` (the viewer's or the channel's, from config).
-    pub(super) fn calendar(&self, range: CalendarRange, tz: Tz) -> EngineResult<Reply> {
+    pub(crate) fn calendar(&self, range: CalendarRange, tz: Tz) -> EngineResult<Reply> {
         let today = self.clock.now().with_timezone(&tz).date_naive();
         let week_after = |day: NaiveDate| {
             week_start(day)

@@ -64,7 +64,7 @@ impl Reply {
         }))
     }
 
-    fn view(view: View) -> Self {
+    pub(crate) fn view(view: View) -> Self {
         Reply { view }
     }
 
@@ -281,7 +281,7 @@ impl Engine {
 
     /// Parses and runs one line of the command language.
     pub fn handle_line(&self, actor: &UserRef, line: &str, origin: &Origin) -> EngineResult<Reply> {
-        let command = command::parse(line)?;
+        let command = crate::commands::parse(line)?;
         self.handle(actor, command, origin)
     }
 
@@ -291,54 +291,7 @@ impl Engine {
         command: Command,
         _origin: &Origin,
     ) -> EngineResult<Reply> {
-        let result = match command {
-            Command::Request(args) => self.request(actor, args),
-            Command::Approve { id, comment } => self.approve(actor, id, comment),
-            Command::Reject { id, reason } => self.reject(actor, id, reason),
-            Command::Cancel { id, reason } => self.cancel(actor, id, reason),
-            Command::Schedule { id, at } => self.schedule(actor, id, Some(at)),
-            Command::Unschedule { id } => self.schedule(actor, id, None),
-            Command::Change {
-                id,
-                version,
-                environment,
-            } => self.change(actor, id, version, environment),
-            Command::Check { id, item } => self.set_check(actor, id, &item, true),
-            Command::Uncheck { id, item } => self.set_check(actor, id, &item, false),
-            Command::Deploy { id } => self.deploy(actor, id),
-            Command::Rollback { id, reason } => self.rollback(actor, id, reason),
-            Command::Checklist { id } => self.checklist(id),
-            Command::Status { id } => self.status(id),
-            Command::List(filter) => self.list(actor, filter),
-            Command::History { id } => self.history(id),
-            Command::Notes { id } => self.notes(id),
-            Command::Help { topic } => self.help(actor, topic.as_deref()),
-            Command::Grant { user, role } => self.grant(actor, user, role),
-            Command::Revoke { user, role } => self.revoke(actor, user, role),
-            Command::Roles => self.roles(),
-            Command::Calendar { range } => {
-                self.calendar(range, self.config.timezone_of(actor.as_str()))
-            }
-            Command::Freeze {
-                environment,
-                from,
-                to,
-                reason,
-            } => self.freeze(actor, environment, from, to, reason),
-            Command::Freezes => self.freezes(),
-            Command::Unfreeze { id } => self.unfreeze(actor, id),
-            Command::Lock {
-                service,
-                environment,
-                reason,
-            } => self.lock(actor, service, environment, reason),
-            Command::Unlock {
-                service,
-                environment,
-            } => self.unlock(actor, service, environment),
-            Command::Bump { id, reason } => self.bump(actor, id, reason),
-            Command::Stats { period } => self.stats(period),
-        };
+        let result = crate::commands::apply(self, actor, command);
         match &result {
             Err(EngineError::Internal(error)) => tracing::error!(%actor, %error, "command failed"),
             Err(EngineError::Unavailable(why)) => {
@@ -357,7 +310,7 @@ impl Engine {
     }
 
     /// The user's roles: from the config file, plus any granted in chat.
-    fn roles_of(&self, user: &UserRef) -> BTreeSet<String> {
+    pub(crate) fn roles_of(&self, user: &UserRef) -> BTreeSet<String> {
         let mut roles = {
             let groups = self.groups.read().unwrap_or_else(|e| e.into_inner());
             self.config

@@ -9,7 +9,7 @@ use crate::view::{StatsView, View};
 use super::{Engine, EngineResult, Reply};
 
 impl Engine {
-    pub(super) fn stats(&self, period: StatsPeriod) -> EngineResult<Reply> {
+    pub(crate) fn stats(&self, period: StatsPeriod) -> EngineResult<Reply> {
         let to = self.clock.now();
         let from = to - Duration::days(period.days());
         let releases = self.store.all_releases().collect::<Result<Vec<_>, _>>()?;

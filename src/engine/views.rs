@@ -1,13 +1,14 @@
-//! Read-only commands: status, checklist, list, history, notes and help,
+//! Read-only commands: status, checklist, list, history and notes,
 //! each answered with a view (rendered in `crate::view`).
 
 use chrono_tz::Tz;
 
-use crate::domain::command::{spec, ListFilter, Needs, COMMANDS};
+use std::collections::BTreeSet;
+
+use crate::domain::command::{ListFilter, Needs};
 use crate::domain::ids::{ReleaseId, UserRef};
 use crate::domain::release::{Release, ReleaseStatus};
-use crate::domain::Refusal;
-use crate::view::{HelpView, HistoryView, ListKind, ListView, NotesView, ReleaseView, View};
+use crate::view::{HistoryView, ListKind, ListView, NotesView, ReleaseView, View};
 
 use super::{no_such_release, Engine, EngineResult, Reply};
 
@@ -24,7 +25,7 @@ impl Engine {
             .map_or(self.config.timezone, |p| p.timezone)
     }
 
-    pub(super) fn status(&self, id: ReleaseId) -> EngineResult<Reply> {
+    pub(crate) fn status(&self, id: ReleaseId) -> EngineResult<Reply> {
         let release = self.get(id)?;
         let policy = self.policy(&release.environment)?;
         let now = self.clock.now();
@@ -42,11 +43,11 @@ impl Engine {
         }))))
     }
 
-    pub(super) fn checklist(&self, id: ReleaseId) -> EngineResult<Reply> {
+    pub(crate) fn checklist(&self, id: ReleaseId) -> EngineResult<Reply> {
         Ok(Reply::view(View::Checklist(Box::new(self.get(id)?))))
     }
 
-    pub(super) fn list(&self, user: &UserRef, filter: ListFilter) -> EngineResult<Reply> {
+    pub(crate) fn list(&self, user: &UserRef, filter: ListFilter) -> EngineResult<Reply> {
         let (kind, releases, total) = match filter {
             ListFilter::Status(status) => {
                 let page = self.store.with_status(status, LIST_LIMIT)?;
@@ -95,7 +96,7 @@ impl Engine {
         Ok(Reply::view(View::List(ListView { kind, rows, total })))
     }
 
-    pub(super) fn history(&self, id: ReleaseId) -> EngineResult<Reply> {
+    pub(crate) fn history(&self, id: ReleaseId) -> EngineResult<Reply> {
         self.get(id)?;
         Ok(Reply::view(View::History(HistoryView {
             release: id,
@@ -104,7 +105,7 @@ impl Engine {
     }
 
     /// Release notes: what, why, who approved, checklist, how to deploy and roll back.
-    pub(super) fn notes(&self, id: ReleaseId) -> EngineResult<Reply> {
+    pub(crate) fn notes(&self, id: ReleaseId) -> EngineResult<Reply> {
         let release = self.get(id)?;
         let now = self.clock.now();
         let policy = self.policy(&release.environment)?;
@@ -121,44 +122,19 @@ impl Engine {
         }))))
     }
 
-    /// Lists only what the caller's roles allow somewhere.
-    pub(super) fn help(&self, user: &UserRef, topic: Option<&str>) -> EngineResult<Reply> {
-        let roles = self.roles_of(user);
-        let allowed = |needs: Needs| {
-            self.config.environments.values().any(|env| {
-                let policy = &env.policy;
-                match needs {
-                    Needs::Anyone => true,
-                    Needs::Request => {
-                        policy.request.allows(&roles) || policy.approve.allows(&roles)
-                    }
-                    Needs::Approve => policy.approve.allows(&roles),
-                    Needs::Deploy => policy.deploy.allows(&roles),
-                    Needs::Rollback => policy.rollback.allows(&roles),
-                    Needs::Admin => self.config.admin.allows(&roles),
-                }
-            })
-        };
-        if let Some(topic) = topic {
-            let spec = spec(topic).ok_or_else(|| Refusal::NoSuchCommand {
-                topic: topic.to_string(),
-            })?;
-            return Ok(Reply::view(View::Help(HelpView::Topic {
-                usage: spec.usage,
-                name: spec.name,
-                summary: spec.summary,
-                allowed: allowed(spec.needs),
-            })));
-        }
-        Ok(Reply::view(View::Help(HelpView::All {
-            user: user.clone(),
-            roles: roles.iter().cloned().collect(),
-            usages: COMMANDS
-                .iter()
-                .filter(|c| allowed(c.needs))
-                .map(|c| c.usage)
-                .collect(),
-        })))
+    /// Whether `roles` allow what `needs` names in some environment.
+    pub(crate) fn allowed_somewhere(&self, roles: &BTreeSet<String>, needs: Needs) -> bool {
+        self.config.environments.values().any(|env| {
+            let policy = &env.policy;
+            match needs {
+                Needs::Anyone => true,
+                Needs::Request => policy.request.allows(roles) || policy.approve.allows(roles),
+                Needs::Approve => policy.approve.allows(roles),
+                Needs::Deploy => policy.deploy.allows(roles),
+                Needs::Rollback => policy.rollback.allows(roles),
+                Needs::Admin => self.config.admin.allows(roles),
+            }
+        })
     }
 }
 

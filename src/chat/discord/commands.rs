@@ -8,168 +8,26 @@ use serde_json::{json, Value};
 use serenity::all::{CommandOptionType, CreateCommand, CreateCommandOption};
 
 use crate::chat::Request;
+use crate::commands::{self, Kind, Opt};
 use crate::config::Config;
-use crate::domain::command;
 
-/// What an option holds, and so how Discord offers it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Text,
-    /// A release id; autocompleted from open releases.
-    Release,
-    /// One of the configured services (choices).
-    Service,
-    /// One of the configured environments (choices).
-    Environment,
-    /// One of fixed words.
-    Choice(&'static [&'static str]),
+/// `/release run`: any command as a line, for those without typed options.
+const RUN: &[Opt] = &[Opt {
+    name: "command",
+    description: "any releasebot command, as in the shell (freeze, grant, change, …)",
+    required: true,
+    kind: Kind::Text,
+}];
+
+/// The subcommands, in the order Discord shows them (at most 25): every
+/// command with typed options, then `run`.
+pub fn subcommands() -> Vec<(&'static str, &'static [Opt])> {
+    commands::REGISTRY
+        .iter()
+        .filter_map(|def| def.typed.as_ref().map(|typed| (def.name, typed.options)))
+        .chain([("run", RUN)])
+        .collect()
 }
-
-#[derive(Debug)]
-pub struct Opt {
-    pub name: &'static str,
-    pub description: &'static str,
-    pub required: bool,
-    pub kind: Kind,
-}
-
-const fn opt(name: &'static str, description: &'static str, required: bool, kind: Kind) -> Opt {
-    Opt {
-        name,
-        description,
-        required,
-        kind,
-    }
-}
-
-const ID: Opt = opt("id", "the release, e.g. R-12", true, Kind::Release);
-
-/// The subcommands, in the order Discord shows them (at most 25).
-pub const SUBCOMMANDS: &[(&str, &[Opt])] = &[
-    (
-        "request",
-        &[
-            opt("service", "what to release", true, Kind::Service),
-            opt("version", "the version, e.g. 2.4.0", true, Kind::Text),
-            opt("environment", "where to", false, Kind::Environment),
-            opt(
-                "at",
-                "when: YYYY-MM-DD HH:MM, in the environment's timezone",
-                false,
-                Kind::Text,
-            ),
-            opt("notes", "release notes", false, Kind::Text),
-            opt(
-                "priority",
-                "low, normal or high",
-                false,
-                Kind::Choice(&["low", "normal", "high"]),
-            ),
-        ],
-    ),
-    (
-        "approve",
-        &[
-            ID,
-            opt("comment", "a note with your approval", false, Kind::Text),
-        ],
-    ),
-    ("reject", &[ID, opt("reason", "why", true, Kind::Text)]),
-    ("cancel", &[ID, opt("reason", "why", false, Kind::Text)]),
-    (
-        "schedule",
-        &[
-            ID,
-            opt(
-                "at",
-                "YYYY-MM-DD HH:MM, in the environment's timezone",
-                true,
-                Kind::Text,
-            ),
-        ],
-    ),
-    ("unschedule", &[ID]),
-    ("deploy", &[ID]),
-    ("rollback", &[ID, opt("reason", "why", true, Kind::Text)]),
-    ("status", &[ID]),
-    (
-        "list",
-        &[opt(
-            "filter",
-            "which releases (default: open ones)",
-            false,
-            Kind::Choice(&[
-                "pending",
-                "approved",
-                "scheduled",
-                "deploying",
-                "deployed",
-                "failed",
-                "mine",
-                "all",
-            ]),
-        )],
-    ),
-    ("history", &[ID]),
-    ("checklist", &[ID]),
-    (
-        "check",
-        &[ID, opt("item", "item number or name", true, Kind::Text)],
-    ),
-    (
-        "uncheck",
-        &[ID, opt("item", "item number or name", true, Kind::Text)],
-    ),
-    (
-        "calendar",
-        &[opt(
-            "range",
-            "today, week, month or a date (YYYY-MM-DD)",
-            false,
-            Kind::Text,
-        )],
-    ),
-    ("freezes", &[]),
-    (
-        "lock",
-        &[
-            opt("service", "the service", true, Kind::Service),
-            opt("environment", "the environment", true, Kind::Environment),
-            opt("reason", "why", true, Kind::Text),
-        ],
-    ),
-    (
-        "unlock",
-        &[
-            opt("service", "the service", true, Kind::Service),
-            opt("environment", "the environment", true, Kind::Environment),
-        ],
-    ),
-    ("bump", &[ID, opt("reason", "why", true, Kind::Text)]),
-    (
-        "stats",
-        &[opt(
-            "period",
-            "week, month or quarter",
-            false,
-            Kind::Choice(&["week", "month", "quarter"]),
-        )],
-    ),
-    ("roles", &[]),
-    (
-        "help",
-        &[opt("command", "a command to explain", false, Kind::Text)],
-    ),
-    (
-        "run",
-        &[opt(
-            "command",
-            "any releasebot command, as in the shell (freeze, grant, change, …)",
-            true,
-            Kind::Text,
-        )],
-    ),
-];
 
 /// Discord allows 25 choices; past that a name is typed freely.
 const MAX_CHOICES: usize = 25;
@@ -177,7 +35,7 @@ const MAX_CHOICES: usize = 25;
 fn description(name: &str) -> &'static str {
     match name {
         "run" => "run any releasebot command as written in the shell",
-        _ => command::spec(name).map_or("releasebot", |s| s.summary),
+        _ => commands::find(name).map_or("releasebot", |def| def.summary),
     }
 }
 
@@ -185,9 +43,9 @@ fn description(name: &str) -> &'static str {
 pub fn definition(config: &Config) -> CreateCommand {
     let services: Vec<String> = config.services.keys().map(|n| n.to_string()).collect();
     let environments: Vec<String> = config.environments.keys().map(|n| n.to_string()).collect();
-    let subcommands = SUBCOMMANDS.iter().map(|(name, opts)| {
+    let subcommands = subcommands().into_iter().map(|(name, opts)| {
         let mut sub =
-            CreateCommandOption::new(CommandOptionType::SubCommand, *name, description(name));
+            CreateCommandOption::new(CommandOptionType::SubCommand, name, description(name));
         for o in opts.iter() {
             let mut option =
                 CreateCommandOption::new(CommandOptionType::String, o.name, o.description)
@@ -219,12 +77,12 @@ pub fn definition(config: &Config) -> CreateCommand {
 /// command line, read by the parser as in the shell. The engine then checks
 /// it like any other (an unknown service gets the same refusal everywhere).
 pub(crate) fn request(sub: &str, values: &BTreeMap<String, String>) -> Result<Request, String> {
-    let Some((name, _)) = SUBCOMMANDS.iter().find(|(name, _)| *name == sub) else {
+    let Some((name, _)) = subcommands().into_iter().find(|(name, _)| *name == sub) else {
         return Err(format!(
             "`/release {sub}` is not a command this bot knows; try `/release help`."
         ));
     };
-    if *name == "run" {
+    if name == "run" {
         return values
             .get("command")
             .map(|line| line.trim())
@@ -232,7 +90,7 @@ pub(crate) fn request(sub: &str, values: &BTreeMap<String, String>) -> Result<Re
             .map(|line| Request::Line(line.to_string()))
             .ok_or_else(|| "`/release run` needs `command`.".to_string());
     }
-    command::from_fields(name, &|key| values.get(key).map(String::as_str))
+    commands::from_fields(name, &|key| values.get(key).map(String::as_str))
         .map(Request::Command)
         .map_err(|error| format!("`/release {name}`: {}", error.message))
 }
@@ -301,7 +159,7 @@ mod tests {
             ("command", _) => "freeze production 2026-12-24 to 2026-12-26 holidays",
             _ => "some words",
         };
-        for (name, opts) in SUBCOMMANDS {
+        for (name, opts) in subcommands() {
             let all: Vec<(&str, &str)> = opts.iter().map(|o| (o.name, sample(o))).collect();
             let decoded = request(name, &values(&all));
             assert!(decoded.is_ok(), "`/release {name}`: {decoded:?}");
@@ -343,8 +201,8 @@ mod tests {
 
     #[test]
     fn at_most_25_subcommands_each_described() {
-        assert!(SUBCOMMANDS.len() <= 25);
-        for (name, opts) in SUBCOMMANDS {
+        assert!(subcommands().len() <= 25);
+        for (name, opts) in subcommands() {
             assert!(
                 description(name) != "releasebot",
                 "{name} has no summary in the command table"

@@ -24,7 +24,7 @@ use crate::domain::ids::{ChannelRef, UserRef};
 use crate::engine::Engine;
 
 pub(crate) use commands::request;
-pub use commands::SUBCOMMANDS;
+pub use commands::subcommands;
 pub use gateway::Gateway;
 
 pub struct DiscordBot {

@@ -7,19 +7,19 @@ use crate::domain::release::Priority;
 use crate::domain::when::{DayError, When};
 
 #[derive(Debug, Clone)]
-pub(super) struct Token {
-    pub(super) text: String,
-    pub(super) start: usize,
-    pub(super) end: usize,
-    pub(super) byte_start: usize,
-    pub(super) quoted: bool,
+pub struct Token {
+    pub text: String,
+    pub start: usize,
+    pub end: usize,
+    pub byte_start: usize,
+    pub quoted: bool,
 }
 
 fn is_quote(c: char) -> bool {
     matches!(c, '"' | '“' | '”')
 }
 
-pub(super) fn tokenize(input: &str) -> Result<Vec<Token>, ParseError> {
+pub fn tokenize(input: &str) -> Result<Vec<Token>, ParseError> {
     let mut tokens = Vec::new();
     let mut chars = input.char_indices().enumerate().peekable();
     while let Some(&(index, (byte, c))) = chars.peek() {
@@ -86,12 +86,7 @@ pub(super) fn tokenize(input: &str) -> Result<Vec<Token>, ParseError> {
     Ok(tokens)
 }
 
-pub(super) fn error_at(
-    input: &str,
-    start: usize,
-    end: usize,
-    message: impl Into<String>,
-) -> ParseError {
+pub fn error_at(input: &str, start: usize, end: usize, message: impl Into<String>) -> ParseError {
     ParseError {
         message: message.into(),
         start,
@@ -100,27 +95,27 @@ pub(super) fn error_at(
     }
 }
 
-pub(super) struct Parser<'a> {
-    pub(super) input: &'a str,
-    pub(super) tokens: Vec<Token>,
-    pub(super) next: usize,
-    pub(super) usage: &'static str,
+pub struct Parser<'a> {
+    pub input: &'a str,
+    pub tokens: Vec<Token>,
+    pub next: usize,
+    pub usage: &'static str,
 }
 
 impl<'a> Parser<'a> {
-    pub(super) fn end_position(&self) -> usize {
+    pub fn end_position(&self) -> usize {
         self.input.chars().count()
     }
 
-    pub(super) fn error(&self, token: &Token, message: impl Into<String>) -> ParseError {
+    pub fn error(&self, token: &Token, message: impl Into<String>) -> ParseError {
         error_at(self.input, token.start, token.end, message)
     }
 
-    pub(super) fn peek(&self) -> Option<&Token> {
+    pub fn peek(&self) -> Option<&Token> {
         self.tokens.get(self.next)
     }
 
-    pub(super) fn take(&mut self, what: &str) -> Result<Token, ParseError> {
+    pub fn take(&mut self, what: &str) -> Result<Token, ParseError> {
         match self.tokens.get(self.next) {
             Some(token) => {
                 self.next += 1;
@@ -138,23 +133,23 @@ impl<'a> Parser<'a> {
         }
     }
 
-    pub(super) fn id(&mut self) -> Result<ReleaseId, ParseError> {
+    pub fn id(&mut self) -> Result<ReleaseId, ParseError> {
         let token = self.take("the release id (like R-42)")?;
         ReleaseId::parse(&token.text).map_err(|e| self.error(&token, e.0))
     }
 
     /// A service or environment name.
-    pub(super) fn name(&mut self, what: &str) -> Result<Name, ParseError> {
+    pub fn name(&mut self, what: &str) -> Result<Name, ParseError> {
         let token = self.take(what)?;
         Name::parse(&token.text).map_err(|e| self.error(&token, e.0))
     }
 
-    pub(super) fn version(&mut self) -> Result<Version, ParseError> {
+    pub fn version(&mut self) -> Result<Version, ParseError> {
         let token = self.take("the version (like 2.4.0)")?;
         Version::parse(&token.text).map_err(|e| self.error(&token, e.0))
     }
 
-    pub(super) fn priority(&mut self) -> Result<Priority, ParseError> {
+    pub fn priority(&mut self) -> Result<Priority, ParseError> {
         let token = self.take("the priority (low, normal or high)")?;
         Priority::parse(&token.text).ok_or_else(|| {
             self.error(
@@ -168,7 +163,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The rest of the line as typed, or `None` when nothing is left.
-    pub(super) fn rest(&mut self) -> Option<String> {
+    pub fn rest(&mut self) -> Option<String> {
         let first = self.tokens.get(self.next)?;
         let text = if self.tokens.len() == self.next + 1 && first.quoted {
             first.text.clone()
@@ -179,7 +174,18 @@ impl<'a> Parser<'a> {
         Some(text).filter(|t| !t.is_empty())
     }
 
-    pub(super) fn finish(&self) -> Result<(), ParseError> {
+    /// "Missing …" at the end of the line, with the usage.
+    pub fn missing(&self, what: &str) -> ParseError {
+        let end = self.end_position();
+        error_at(
+            self.input,
+            end,
+            end + 1,
+            format!("Missing {what}. Usage: {}", self.usage),
+        )
+    }
+
+    pub fn finish(&self) -> Result<(), ParseError> {
         match self.peek() {
             None => Ok(()),
             Some(extra) => Err(self.error(
@@ -189,7 +195,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    pub(super) fn when(&mut self) -> Result<When, ParseError> {
+    pub fn when(&mut self) -> Result<When, ParseError> {
         let first = self.take("the date and time (like 2026-12-01 14:00)")?;
         let (day_text, time_token) = match first.text.split_once(['T', 't']) {
             Some((day, time)) if When::read_day(day) != Err(DayError::NotADate) => {

@@ -1,6 +1,7 @@
-//! The command language shared by every chat surface, and its pure parser.
-//!
-//! A parse error is a value with a position; its `Display` is the chat reply.
+//! The command language shared by every chat surface: the command values,
+//! and the readers each command's grammar (in `crate::commands`) is built
+//! from. A parse error is a value with a position; its `Display` is the
+//! chat reply.
 
 use std::fmt;
 
@@ -10,12 +11,21 @@ use super::when::{Day, When};
 
 mod cursor;
 mod fields;
-mod parse;
-mod spec;
 
-pub use fields::from_fields;
-pub use parse::parse;
-pub use spec::{nearest_command, spec, CommandSpec, Needs, COMMANDS};
+pub use cursor::{error_at, tokenize, Parser, Token};
+pub use fields::Fields;
+
+/// What a caller needs before `help` shows them a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    Anyone,
+    Request,
+    Approve,
+    Deploy,
+    Rollback,
+    /// May grant and revoke roles.
+    Admin,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestArgs {
@@ -134,26 +144,6 @@ pub enum Command {
     },
 }
 
-impl Command {
-    /// Whether it changes anything. Chat adapters answer queries (and
-    /// errors) to the asker alone and show changes to the channel.
-    pub fn changes_state(&self) -> bool {
-        !matches!(
-            self,
-            Command::Checklist { .. }
-                | Command::Status { .. }
-                | Command::List(_)
-                | Command::History { .. }
-                | Command::Notes { .. }
-                | Command::Help { .. }
-                | Command::Roles
-                | Command::Calendar { .. }
-                | Command::Freezes
-                | Command::Stats { .. }
-        )
-    }
-}
-
 /// Which days `calendar` shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CalendarRange {
@@ -218,6 +208,3 @@ impl fmt::Display for ParseError {
 }
 
 impl std::error::Error for ParseError {}
-
-#[cfg(test)]
-mod tests;

@@ -1,6 +1,9 @@
 //! The command parser, line by line.
 
-use super::*;
+use super::{changes_state, of, parse, REGISTRY};
+use crate::domain::command::*;
+use crate::domain::ids::ReleaseId;
+use crate::domain::release::{Priority, ReleaseStatus};
 use crate::domain::when::Day;
 
 #[test]
@@ -105,9 +108,18 @@ fn list_filters_and_slash_prefix() {
 }
 
 #[test]
-fn every_spec_has_a_parser() {
-    for spec in COMMANDS {
-        // Parsing only the name must not hit the unreachable arm.
-        let _ = parse(spec.name);
+fn the_registry_and_the_command_values_agree_both_ways() {
+    for def in REGISTRY {
+        let line = def.example;
+        assert_eq!(line.split(' ').next(), Some(def.name), "{line}");
+        let command = parse(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        assert!(std::ptr::eq(of(&command), *def), "{line} is {}'s", def.name);
+        assert_eq!(changes_state(&command), def.changes);
+        // A name alone is either a command or a clear error, never a panic.
+        let _ = parse(def.name);
     }
+    let mut names: Vec<&str> = REGISTRY.iter().map(|def| def.name).collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), REGISTRY.len(), "one file per name");
 }
