@@ -195,7 +195,7 @@ fn fill(data: &Path, count: usize) {
         .build()
         .unwrap();
     let notifier = std::sync::Arc::new(Notifier::new(
-        engine.store().clone(),
+        engine.store().outboxes(),
         sinks,
         engine.config().delivery,
     ));

@@ -160,7 +160,7 @@ impl App {
     ) -> App {
         let (shutdown, signal) = watch::channel(false);
         let notifier = Arc::new(Notifier::new(
-            engine.store().clone(),
+            engine.store().outboxes(),
             sinks,
             engine.config().delivery,
         ));

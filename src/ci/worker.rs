@@ -52,10 +52,6 @@ impl Drop for LaneGuard {
     }
 }
 
-fn lane_of(job: &CiJob) -> String {
-    format!("{}@{}", job.service, job.environment)
-}
-
 impl Relay {
     /// The worker: starts every lane with a due job, sleeping until the next
     /// falls due, it is woken, or a lane finishes; it never waits for a slow
@@ -122,7 +118,7 @@ impl Relay {
         let mut order: Vec<String> = Vec::new();
         let mut by_lane: HashMap<String, Vec<CiJob>> = HashMap::new();
         for job in jobs {
-            let lane = lane_of(&job);
+            let lane = job.lane();
             if !by_lane.contains_key(&lane) {
                 order.push(lane.clone());
             }

@@ -85,6 +85,30 @@ pub enum TimerKind {
     ApprovalExpiry,
 }
 
+/// Lanes: entries that must go out in order, one after another. The
+/// notifier and relay deliver a lane at a time; a shared store claims whole
+/// lanes for one instance. One definition for both.
+impl Announcement {
+    /// A release's steps in one channel.
+    pub fn lane(&self) -> String {
+        format!("{}@{}", self.message.release, self.channel)
+    }
+}
+
+impl Digest {
+    /// A channel's digests.
+    pub fn lane(&self) -> String {
+        format!("digest@{}", self.channel)
+    }
+}
+
+impl CiJob {
+    /// A service's jobs in one environment.
+    pub fn lane(&self) -> String {
+        format!("{}@{}", self.service, self.environment)
+    }
+}
+
 impl TimerKind {
     pub fn code(self) -> u8 {
         self as u8

@@ -23,7 +23,7 @@ use crate::domain::message::Message;
 use crate::domain::text::Text;
 use crate::engine::off_async_threads;
 use crate::lanes::{LaneMarks, Start};
-use crate::store::Store;
+use crate::store::OutboxStore;
 use lane::Item;
 
 /// Why a delivery did not happen.
@@ -99,7 +99,8 @@ pub trait ChatSink: Send + Sync {
 }
 
 pub struct Notifier {
-    store: Store,
+    /// The outboxes: all of the store the notifier needs.
+    store: Arc<dyn OutboxStore>,
     /// Sinks by platform name (`shell`, `slack`, `discord`).
     sinks: HashMap<String, Arc<dyn ChatSink>>,
     /// Lanes hold it shared while they deliver; the shell holds it alone
@@ -168,7 +169,7 @@ impl Drop for LaneGuard {
 
 impl Notifier {
     pub fn new(
-        store: Store,
+        store: Arc<dyn OutboxStore>,
         sinks: HashMap<String, Arc<dyn ChatSink>>,
         delivery: Delivery,
     ) -> Self {
@@ -292,7 +293,7 @@ impl Notifier {
                 continue;
             };
             let lane = if sink.concurrent() {
-                format!("{}@{}", announcement.message.release, announcement.channel)
+                announcement.lane()
             } else {
                 platform
             };
@@ -304,7 +305,7 @@ impl Notifier {
                 continue;
             };
             let lane = if sink.concurrent() {
-                format!("digest@{}", digest.channel)
+                digest.lane()
             } else {
                 platform
             };

@@ -28,7 +28,18 @@ pub use self::postgres::PgOptions;
 pub use audit::{AuditDraft, AuditEntry};
 pub use copy::{copy, CopyReport};
 pub use feed::{Change, Feed, FeedCounts, Subscription};
-pub use port::{Backend, Targets, Tx, TxPort};
+pub use port::{
+    AdminStore, Backend, CalendarStore, Durable, OutboxStore, ReleaseStore, SchedulerStore,
+    Targets, Tx, TxAdmin, TxCalendar, TxOutboxes, TxPort, TxReleases, TxScheduler,
+};
+
+/// The store's traits, for code that calls their methods.
+pub mod prelude {
+    pub use super::port::{
+        AdminStore, Backend, CalendarStore, Durable, OutboxStore, ReleaseStore, SchedulerStore,
+        TxAdmin, TxCalendar, TxOutboxes, TxPort, TxReleases, TxScheduler,
+    };
+}
 pub use tx::{TxError, TxResult};
 
 use crate::domain::release::Release;
@@ -135,6 +146,11 @@ impl Store {
             feed,
             unflushed: Arc::default(),
         }
+    }
+
+    /// The outboxes alone, for a worker that needs nothing else.
+    pub fn outboxes(&self) -> Arc<dyn OutboxStore> {
+        self.backend.clone()
     }
 
     /// The change feed: every transaction committed here, and on a shared

@@ -1,5 +1,11 @@
 //! `Backend` on PostgreSQL: transactions with retries, and the reads.
 
+mod admin;
+mod calendar;
+mod outbox;
+mod releases;
+mod scheduler;
+
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -17,7 +23,7 @@ use crate::domain::outbox::{Announcement, CiJob, Digest, Timer, TimerKind};
 use crate::domain::release::{Release, ReleaseStatus};
 use crate::store::audit::AuditEntry;
 use crate::store::feed::Feed;
-use crate::store::port::{Backend, Targets, Tx};
+use crate::store::port::{Backend, Durable, Targets, Tx};
 use crate::store::tx::{TxError, TxFailure, TxResult};
 use crate::store::{Health, LeaseCounts, Page, StoreError, StoreResult};
 
@@ -155,6 +161,16 @@ impl PgStore {
     }
 }
 
+impl Durable for PgStore {
+    fn flush(&self) -> StoreResult<()> {
+        Ok(())
+    }
+
+    fn shared(&self) -> bool {
+        true
+    }
+}
+
 impl Backend for PgStore {
     fn kind(&self) -> &'static str {
         "postgres"
@@ -179,253 +195,6 @@ impl Backend for PgStore {
         )))
     }
 
-    fn flush(&self) -> StoreResult<()> {
-        Ok(())
-    }
-
-    fn release(&self, id: ReleaseId) -> StoreResult<Option<Release>> {
-        Ok(self
-            .releases(
-                "SELECT body FROM releases WHERE id = $1",
-                params![id.number() as i64],
-            )?
-            .pop())
-    }
-
-    fn count(&self, status: ReleaseStatus) -> StoreResult<u64> {
-        let rows = self.rows(
-            "SELECT count(*) FROM releases WHERE status = $1",
-            params![status.code() as i16],
-        )?;
-        Ok(rows.first().map_or(0, |row| row.get::<_, i64>(0) as u64))
-    }
-
-    fn with_status(&self, status: ReleaseStatus, limit: usize) -> StoreResult<Page> {
-        let releases = self.releases(
-            "SELECT body FROM releases WHERE status = $1 ORDER BY id LIMIT $2",
-            params![status.code() as i16, cap(limit)],
-        )?;
-        Ok(Page {
-            releases,
-            total: self.count(status)?,
-        })
-    }
-
-    fn newest_with_status(&self, status: ReleaseStatus, limit: usize) -> StoreResult<Vec<Release>> {
-        self.releases(
-            "SELECT body FROM releases WHERE status = $1 ORDER BY id DESC LIMIT $2",
-            params![status.code() as i16, cap(limit)],
-        )
-    }
-
-    fn requested_by(&self, user: &UserRef, limit: usize) -> StoreResult<Vec<Release>> {
-        self.releases(
-            "SELECT body FROM releases WHERE requester = $1 ORDER BY id DESC LIMIT $2",
-            params![user.to_string(), cap(limit)],
-        )
-    }
-
-    fn newest(&self, limit: usize) -> StoreResult<Vec<Release>> {
-        self.releases(
-            "SELECT body FROM releases ORDER BY id DESC LIMIT $1",
-            params![cap(limit)],
-        )
-    }
-
-    fn release_count(&self) -> StoreResult<u64> {
-        let rows = self.rows(
-            "SELECT value - 1 FROM counters WHERE name = 'next_release_id'",
-            params![],
-        )?;
-        Ok(rows.first().map_or(0, |row| row.get::<_, i64>(0) as u64))
-    }
-
-    fn all_releases(&self) -> Box<dyn Iterator<Item = StoreResult<Release>> + '_> {
-        paged(
-            move |after| {
-                self.releases(
-                    "SELECT body FROM releases WHERE id > $1 ORDER BY id LIMIT $2",
-                    params![after, PAGE],
-                )
-            },
-            |release: &Release| release.id.number() as i64,
-        )
-    }
-
-    fn scheduled_between(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> StoreResult<Vec<Release>> {
-        self.releases(
-            "SELECT body FROM releases WHERE scheduled_at >= $1 AND scheduled_at < $2
-             ORDER BY scheduled_at, id",
-            params![from, to],
-        )
-    }
-
-    fn audit_for(&self, id: ReleaseId) -> StoreResult<Vec<AuditEntry>> {
-        let rows = self.rows(
-            "SELECT entry AS body FROM audit WHERE release = $1 ORDER BY seq",
-            params![id.number() as i64],
-        )?;
-        bodies("audit entry", &rows)
-    }
-
-    fn audit_log(&self) -> Box<dyn Iterator<Item = StoreResult<AuditEntry>> + '_> {
-        paged(
-            move |after| {
-                let rows = self.rows(
-                    "SELECT entry AS body FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2",
-                    params![after, PAGE],
-                )?;
-                bodies("audit entry", &rows)
-            },
-            |entry: &AuditEntry| entry.seq as i64,
-        )
-    }
-
-    fn pending_announcements(&self, limit: usize) -> StoreResult<Vec<(u64, Announcement)>> {
-        let rows = self.rows(
-            "SELECT seq, body FROM outbox_notify ORDER BY seq LIMIT $1",
-            params![cap(limit)],
-        )?;
-        keyed("announcement", &rows)
-    }
-
-    fn claim_announcements(
-        &self,
-        platforms: &[String],
-        limit: usize,
-    ) -> StoreResult<Vec<(u64, Announcement)>> {
-        let rows = self.claim(Outbox::Notify, platforms)?;
-        let mut entries = keyed("announcement", &rows)?;
-        entries.truncate(limit);
-        Ok(entries)
-    }
-
-    fn posted(&self, id: ReleaseId, channel: &ChannelRef) -> StoreResult<Option<String>> {
-        let rows = self.rows(
-            "SELECT message FROM posted WHERE release = $1 AND channel = $2",
-            params![id.number() as i64, channel.to_string()],
-        )?;
-        Ok(rows.first().map(|row| row.get(0)))
-    }
-
-    fn all_posted(&self) -> StoreResult<Vec<(ReleaseId, ChannelRef, String)>> {
-        let rows = self.rows(
-            "SELECT release, channel, message FROM posted ORDER BY release, channel",
-            params![],
-        )?;
-        rows.iter()
-            .map(|row| {
-                let channel = ChannelRef::parse(&row.get::<_, String>(1))
-                    .map_err(|e| corrupt(format!("posted channel: {e}")))?;
-                Ok((
-                    ReleaseId::new(row.get::<_, i64>(0) as u64),
-                    channel,
-                    row.get(2),
-                ))
-            })
-            .collect()
-    }
-
-    /// One statement, so atomic: the message, the thread index, the end
-    /// of the posting mark and the entry go together.
-    fn delivered(
-        &self,
-        key: u64,
-        id: ReleaseId,
-        channel: &ChannelRef,
-        message: &str,
-    ) -> StoreResult<()> {
-        self.execute(
-            "WITH p AS (
-                 INSERT INTO posted (release, channel, message) VALUES ($1, $2, $3)
-                 ON CONFLICT (release, channel) DO UPDATE SET message = EXCLUDED.message
-             ), t AS (
-                 INSERT INTO threads (channel, message, release)
-                 SELECT $2, $3, $1 WHERE $3 <> ''
-                 ON CONFLICT (channel, message) DO UPDATE SET release = EXCLUDED.release
-             ), g AS (
-                 DELETE FROM posting WHERE release = $1 AND channel = $2
-             )
-             DELETE FROM outbox_notify WHERE seq = $4",
-            params![
-                id.number() as i64,
-                channel.to_string(),
-                message.to_string(),
-                key as i64
-            ],
-        )?;
-        Ok(())
-    }
-
-    fn begin_post(
-        &self,
-        id: ReleaseId,
-        channel: &ChannelRef,
-    ) -> StoreResult<Option<DateTime<Utc>>> {
-        let lane = format!("{id}@{channel}");
-        if !self.still_claimed(Outbox::Notify, &lane)? {
-            return Err(StoreError::ClaimLost);
-        }
-        // Only this lane's holder gets here, so the read and the insert do
-        // not race.
-        let (release, channel) = (id.number() as i64, channel.to_string());
-        let earlier = self.rows(
-            "SELECT began FROM posting WHERE release = $1 AND channel = $2",
-            params![release, channel.clone()],
-        )?;
-        if let Some(row) = earlier.first() {
-            return Ok(Some(row.get(0)));
-        }
-        self.execute(
-            "INSERT INTO posting (release, channel) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            params![release, channel],
-        )?;
-        Ok(None)
-    }
-
-    fn release_for_thread(
-        &self,
-        channel: &ChannelRef,
-        message: &str,
-    ) -> StoreResult<Option<ReleaseId>> {
-        let rows = self.rows(
-            "SELECT release FROM threads WHERE channel = $1 AND message = $2",
-            params![channel.to_string(), message.to_string()],
-        )?;
-        Ok(rows
-            .first()
-            .map(|row| ReleaseId::new(row.get::<_, i64>(0) as u64)))
-    }
-
-    fn delivery_seen(&self, delivery: &str) -> StoreResult<bool> {
-        Ok(!self
-            .rows(
-                "SELECT 1 FROM seen WHERE delivery = $1",
-                params![delivery.to_string()],
-            )?
-            .is_empty())
-    }
-
-    fn all_seen(&self) -> StoreResult<Vec<(String, DateTime<Utc>)>> {
-        let rows = self.rows("SELECT delivery, at FROM seen ORDER BY delivery", params![])?;
-        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
-    }
-
-    fn first_delivery(&self, delivery: &str, now: DateTime<Utc>) -> StoreResult<bool> {
-        Ok(self.execute(
-            "INSERT INTO seen (delivery, at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            params![delivery.to_string(), now],
-        )? == 1)
-    }
-
-    fn forget_deliveries(&self, before: DateTime<Utc>) -> StoreResult<usize> {
-        Ok(self.execute("DELETE FROM seen WHERE at < $1", params![before])? as usize)
-    }
-
     fn listen(&self, feed: Feed) {
         let (config, connector) = self.listener.clone();
         self.bridge.spawn(super::listen::run(
@@ -434,223 +203,6 @@ impl Backend for PgStore {
             self.channel.clone(),
             feed,
         ));
-    }
-
-    fn forget_changes(&self, before: DateTime<Utc>) -> StoreResult<usize> {
-        Ok(self.execute("DELETE FROM changes WHERE at < $1", params![before])? as usize)
-    }
-
-    fn granted_roles(&self, user: &UserRef) -> StoreResult<BTreeSet<String>> {
-        let rows = self.rows(
-            "SELECT role FROM roles WHERE user_ref = $1",
-            params![user.to_string()],
-        )?;
-        Ok(rows.iter().map(|row| row.get(0)).collect())
-    }
-
-    fn grants(&self) -> StoreResult<Vec<(UserRef, String)>> {
-        let rows = self.rows(
-            "SELECT user_ref, role FROM roles ORDER BY user_ref, role",
-            params![],
-        )?;
-        rows.iter()
-            .map(|row| {
-                let user = UserRef::parse(&row.get::<_, String>(0))
-                    .map_err(|e| corrupt(format!("role grant: {e}")))?;
-                Ok((user, row.get(1)))
-            })
-            .collect()
-    }
-
-    fn freezes(&self, environment: Option<&Name>) -> StoreResult<Vec<Freeze>> {
-        let rows = match environment {
-            Some(environment) => self.rows(
-                "SELECT body FROM freezes WHERE environment = $1 ORDER BY starts, id",
-                params![environment.to_string()],
-            )?,
-            None => self.rows("SELECT body FROM freezes ORDER BY starts, id", params![])?,
-        };
-        bodies("freeze", &rows)
-    }
-
-    fn lock(&self, service: &Name, environment: &Name) -> StoreResult<Option<Lock>> {
-        let rows = self.rows(
-            "SELECT body FROM locks WHERE service = $1 AND environment = $2",
-            params![service.to_string(), environment.to_string()],
-        )?;
-        Ok(bodies("lock", &rows)?.pop())
-    }
-
-    fn targets(&self) -> StoreResult<Targets> {
-        let pairs = |sql: &'static str| -> StoreResult<Vec<(Name, Name, Row)>> {
-            self.rows(sql, params![])?
-                .into_iter()
-                .map(|row| Ok((name(row.get(0))?, name(row.get(1))?, row)))
-                .collect()
-        };
-        fn decode<T: DeserializeOwned>(
-            what: &str,
-            rows: Vec<(Name, Name, Row)>,
-        ) -> StoreResult<Vec<(Name, Name, T)>> {
-            rows.into_iter()
-                .map(|(s, e, row)| Ok((s, e, from_json(what, &row, "body").map_err(corrupt)?)))
-                .collect()
-        }
-        Ok(Targets {
-            locks: decode(
-                "lock",
-                pairs("SELECT service, environment, body FROM locks ORDER BY 1, 2")?,
-            )?,
-            live: decode(
-                "live version",
-                pairs("SELECT service, environment, body FROM live ORDER BY 1, 2")?,
-            )?,
-            in_flight: pairs("SELECT service, environment, release FROM in_flight ORDER BY 1, 2")?
-                .into_iter()
-                .map(|(s, e, row)| (s, e, ReleaseId::new(row.get::<_, i64>(2) as u64)))
-                .collect(),
-        })
-    }
-
-    fn last_fired(&self, key: &str) -> StoreResult<Option<DateTime<Utc>>> {
-        let rows = self.rows(
-            "SELECT fired_at FROM scheduler WHERE key = $1",
-            params![key.to_string()],
-        )?;
-        Ok(rows.first().map(|row| row.get(0)))
-    }
-
-    fn all_fired(&self) -> StoreResult<Vec<(String, DateTime<Utc>)>> {
-        let rows = self.rows(
-            "SELECT key, fired_at FROM scheduler ORDER BY key",
-            params![],
-        )?;
-        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
-    }
-
-    fn due_timers(&self, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<Timer>> {
-        // Whole seconds, as the sled index keeps them.
-        let end = now + chrono::Duration::seconds(1);
-        let rows = self.rows(
-            "SELECT due, kind, release FROM timers WHERE due < date_trunc('second', $1::timestamptz)
-             ORDER BY due, kind, release LIMIT $2",
-            params![end, cap(limit)],
-        )?;
-        rows.iter().map(timer).collect()
-    }
-
-    fn next_timer(&self) -> StoreResult<Option<DateTime<Utc>>> {
-        let rows = self.rows("SELECT min(due) FROM timers", params![])?;
-        Ok(rows.first().and_then(|row| row.get(0)))
-    }
-
-    fn all_timers(&self) -> StoreResult<Vec<Timer>> {
-        let rows = self.rows(
-            "SELECT due, kind, release FROM timers ORDER BY due, kind, release",
-            params![],
-        )?;
-        rows.iter().map(timer).collect()
-    }
-
-    fn timer_count(&self) -> StoreResult<usize> {
-        let rows = self.rows("SELECT count(*) FROM timers", params![])?;
-        Ok(rows.first().map_or(0, |row| row.get::<_, i64>(0) as usize))
-    }
-
-    fn pending_digests(&self, limit: usize) -> StoreResult<Vec<(u64, Digest)>> {
-        let rows = self.rows(
-            "SELECT seq, body FROM outbox_digest ORDER BY seq LIMIT $1",
-            params![cap(limit)],
-        )?;
-        keyed("digest", &rows)
-    }
-
-    fn claim_digests(&self, platforms: &[String], limit: usize) -> StoreResult<Vec<(u64, Digest)>> {
-        let rows = self.claim(Outbox::Digest, platforms)?;
-        let mut entries = keyed("digest", &rows)?;
-        entries.truncate(limit);
-        Ok(entries)
-    }
-
-    fn digest_delivered(&self, key: u64) -> StoreResult<()> {
-        self.execute(
-            "DELETE FROM outbox_digest WHERE seq = $1",
-            params![key as i64],
-        )?;
-        Ok(())
-    }
-
-    fn jobs(&self) -> StoreResult<Vec<CiJob>> {
-        bodies(
-            "ci job",
-            &self.rows("SELECT body FROM outbox_ci ORDER BY seq", params![])?,
-        )
-    }
-
-    fn claim_jobs(&self) -> StoreResult<Vec<CiJob>> {
-        bodies("ci job", &self.claim(Outbox::Ci, &[])?)
-    }
-
-    fn outbox_depths(&self) -> StoreResult<(usize, usize)> {
-        let rows = self.rows(
-            "SELECT (SELECT count(*) FROM outbox_notify) + (SELECT count(*) FROM outbox_digest),
-                    (SELECT count(*) FROM outbox_ci)",
-            params![],
-        )?;
-        let row = rows
-            .first()
-            .ok_or_else(|| StoreError::Storage("no outbox depths".into()))?;
-        Ok((row.get::<_, i64>(0) as usize, row.get::<_, i64>(1) as usize))
-    }
-
-    /// A hash over every table's content (claims left out: they change
-    /// whenever a worker looks).
-    fn fingerprint(&self) -> StoreResult<u32> {
-        let rows = self.rows(
-            "SELECT md5(concat_ws('|',
-                (SELECT string_agg((t)::text, ',' ORDER BY (t)::text) FROM releases t),
-                (SELECT string_agg((t)::text, ',' ORDER BY (t)::text) FROM counters t),
-                (SELECT string_agg((t)::text, ',' ORDER BY (t)::text) FROM audit t),
-                (SELECT string_agg((t)::text, ',' ORDER BY (t)::text) FROM audit_head t),
-                (SELECT string_agg((ROW(t.seq, t.lane, t.body))::text, ',' ORDER BY (ROW(t.seq, t.lane, t.body))::text) FROM outbox_notify t),
-                (SELECT string_agg((ROW(t.seq, t.lane, t.body))::text, ',' ORDER BY (ROW(t.seq, t.lane, t.body))::text) FROM outbox_digest t),
-                (SELECT string_agg((ROW(t.key, t.lane, t.body))::text, ',' ORDER BY (ROW(t.key, t.lane, t.body))::text) FROM outbox_ci t),
-                (SELECT string_agg((t)::text, ',' ORDER BY (t)::text) FROM posted t),
-                (SELECT string_agg((t)::text, ',' ORDER BY (t)::text) FROM threads t),
-                (SELECT string_agg((t)::text, ',' ORDER BY (t)::text) FROM posting t),
-                (SELECT string_agg((t)::text, ',' ORDER BY (t)::text) FROM seen t),
-                (SELECT string_agg((t)::text, ',' ORDER BY (t)::text) FROM roles t),
-                (SELECT string_agg((t)::text, ',' ORDER BY (t)::text) FROM freezes t),
-                (SELECT string_agg((t)::text, ',' ORDER BY (t)::text) FROM locks t),
-                (SELECT string_agg((t)::text, ',' ORDER BY (t)::text) FROM live t),
-                (SELECT string_agg((t)::text, ',' ORDER BY (t)::text) FROM in_flight t),
-                (SELECT string_agg((t)::text, ',' ORDER BY (t)::text) FROM scheduler t),
-                (SELECT string_agg((t)::text, ',' ORDER BY (t)::text) FROM fired_slots t),
-                (SELECT string_agg((t)::text, ',' ORDER BY (t)::text) FROM timers t)
-             ))",
-            params![],
-        )?;
-        let hex: String = rows
-            .first()
-            .map(|row| row.get(0))
-            .ok_or_else(|| StoreError::Storage("no fingerprint".into()))?;
-        u32::from_str_radix(&hex[..8], 16).map_err(|e| StoreError::Storage(e.to_string()))
-    }
-
-    fn shared(&self) -> bool {
-        true
-    }
-
-    fn hold_lease(&self, name: &str) -> StoreResult<Option<u64>> {
-        self.lease(name)
-    }
-
-    fn next_takeover(&self) -> StoreResult<Option<std::time::Duration>> {
-        self.earliest_foreign_expiry()
-    }
-
-    fn release_claims(&self) -> StoreResult<()> {
-        self.release_all()
     }
 
     fn health(&self) -> Health {
@@ -675,9 +227,5 @@ impl Backend for PgStore {
             problem,
             leases,
         }
-    }
-
-    fn lease_counts(&self) -> LeaseCounts {
-        self.counts()
     }
 }

@@ -2,6 +2,7 @@
 //! with the driver's error boxed, so that `PgStore::run` can retry
 //! serialization failures.
 
+use crate::store::prelude::*;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
@@ -16,7 +17,6 @@ use crate::domain::outbox::{Announcement, CiJob, Digest, Timer};
 use crate::domain::release::{LiveVersion, Release};
 use crate::store::audit::{AuditDraft, AuditEntry};
 use crate::store::feed::Change;
-use crate::store::port::TxPort;
 use crate::store::tx::{TxError, TxResult};
 
 pub struct PgTx<'a, 'c> {
@@ -32,15 +32,6 @@ pub fn json<T: Serialize>(value: &T) -> serde_json::Value {
 pub fn from_json<T: DeserializeOwned>(what: &str, row: &Row, column: &str) -> Result<T, String> {
     let value: serde_json::Value = row.get(column);
     serde_json::from_value(value).map_err(|e| format!("{what}: {e}"))
-}
-
-/// The lane an announcement belongs to: its release in its channel.
-pub fn announcement_lane(announcement: &Announcement) -> String {
-    format!("{}@{}", announcement.message.release, announcement.channel)
-}
-
-pub fn job_lane(job: &CiJob) -> String {
-    format!("{}@{}", job.service, job.environment)
 }
 
 impl PgTx<'_, '_> {
@@ -109,18 +100,7 @@ fn user(text: String) -> TxResult<UserRef> {
     UserRef::parse(&text).map_err(|e| TxError::corrupt("role grant", e))
 }
 
-impl TxPort for PgTx<'_, '_> {
-    fn mark_delivery(&self, delivery: &str, now: DateTime<Utc>) -> TxResult<()> {
-        let inserted = self.execute(
-            "INSERT INTO seen (delivery, at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            params![delivery.to_string(), now],
-        )?;
-        if inserted == 0 {
-            return Err(TxError::duplicate());
-        }
-        Ok(())
-    }
-
+impl TxReleases for PgTx<'_, '_> {
     fn release(&self, id: ReleaseId) -> TxResult<Option<Release>> {
         self.one(
             "release",
@@ -185,38 +165,59 @@ impl TxPort for PgTx<'_, '_> {
         Ok(())
     }
 
-    fn granted_roles(&self, user: &UserRef) -> TxResult<BTreeSet<String>> {
-        let rows = self.query(
-            "SELECT role FROM roles WHERE user_ref = $1",
-            params![user.to_string()],
+    fn live(&self, service: &Name, environment: &Name) -> TxResult<Option<LiveVersion>> {
+        self.one(
+            "live version",
+            "SELECT body FROM live WHERE service = $1 AND environment = $2",
+            params![service.to_string(), environment.to_string()],
+        )
+    }
+
+    fn set_live(&self, service: &Name, environment: &Name, live: &LiveVersion) -> TxResult<()> {
+        self.execute(
+            "INSERT INTO live (service, environment, body) VALUES ($1, $2, $3)
+             ON CONFLICT (service, environment) DO UPDATE SET body = EXCLUDED.body",
+            params![service.to_string(), environment.to_string(), json(live)],
         )?;
-        Ok(rows.iter().map(|row| row.get(0)).collect())
+        Ok(())
     }
 
-    fn grants(&self) -> TxResult<Vec<(UserRef, String)>> {
+    fn in_flight(&self, service: &Name, environment: &Name) -> TxResult<Option<ReleaseId>> {
         let rows = self.query(
-            "SELECT user_ref, role FROM roles ORDER BY user_ref, role",
-            params![],
+            "SELECT release FROM in_flight WHERE service = $1 AND environment = $2",
+            params![service.to_string(), environment.to_string()],
         )?;
-        rows.iter()
-            .map(|row| Ok((user(row.get(0))?, row.get(1))))
-            .collect()
+        Ok(rows
+            .first()
+            .map(|row| ReleaseId::new(row.get::<_, i64>(0) as u64)))
     }
 
-    fn grant(&self, user: &UserRef, role: &str) -> TxResult<bool> {
-        Ok(self.execute(
-            "INSERT INTO roles (user_ref, role) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            params![user.to_string(), role.to_string()],
-        )? == 1)
+    fn set_in_flight(
+        &self,
+        service: &Name,
+        environment: &Name,
+        release: Option<ReleaseId>,
+    ) -> TxResult<()> {
+        match release {
+            Some(id) => self.execute(
+                "INSERT INTO in_flight (service, environment, release) VALUES ($1, $2, $3)
+                 ON CONFLICT (service, environment) DO UPDATE SET release = EXCLUDED.release",
+                params![
+                    service.to_string(),
+                    environment.to_string(),
+                    id.number() as i64
+                ],
+            )?,
+            None => self.execute(
+                "DELETE FROM in_flight WHERE service = $1 AND environment = $2",
+                params![service.to_string(), environment.to_string()],
+            )?,
+        };
+        Ok(())
     }
+}
 
-    fn revoke(&self, user: &UserRef, role: &str) -> TxResult<bool> {
-        Ok(self.execute(
-            "DELETE FROM roles WHERE user_ref = $1 AND role = $2",
-            params![user.to_string(), role.to_string()],
-        )? == 1)
-    }
-
+impl TxCalendar for PgTx<'_, '_> {
     fn allocate_freeze_id(&self) -> TxResult<u64> {
         self.counter("next_freeze_id")
     }
@@ -292,7 +293,87 @@ impl TxPort for PgTx<'_, '_> {
         };
         Ok(())
     }
+}
 
+impl TxOutboxes for PgTx<'_, '_> {
+    fn post_digest(&self, digest: &Digest) -> TxResult<()> {
+        self.execute(
+            "INSERT INTO outbox_digest (lane, platform, body) VALUES ($1, $2, $3)",
+            params![
+                digest.lane(),
+                digest.channel.platform().to_string(),
+                json(digest)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn announce(&self, announcement: &Announcement) -> TxResult<()> {
+        self.execute(
+            "INSERT INTO outbox_notify (lane, platform, body) VALUES ($1, $2, $3)",
+            params![
+                announcement.lane(),
+                announcement.channel.platform().to_string(),
+                json(announcement)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn job(&self, key: &str) -> TxResult<Option<CiJob>> {
+        self.one(
+            "ci job",
+            "SELECT body FROM outbox_ci WHERE key = $1",
+            params![key.to_string()],
+        )
+    }
+
+    fn put_job(&self, job: &CiJob) -> TxResult<()> {
+        self.execute(
+            "INSERT INTO outbox_ci (key, lane, body) VALUES ($1, $2, $3)
+             ON CONFLICT (key) DO UPDATE SET body = EXCLUDED.body",
+            params![job.key.clone(), job.lane(), json(job)],
+        )?;
+        Ok(())
+    }
+
+    fn remove_job(&self, key: &str) -> TxResult<()> {
+        self.execute(
+            "DELETE FROM outbox_ci WHERE key = $1",
+            params![key.to_string()],
+        )?;
+        Ok(())
+    }
+
+    fn put_posted(&self, id: ReleaseId, channel: &ChannelRef, message: &str) -> TxResult<()> {
+        self.execute(
+            "INSERT INTO posted (release, channel, message) VALUES ($1, $2, $3)
+             ON CONFLICT (release, channel) DO UPDATE SET message = EXCLUDED.message",
+            params![id.number() as i64, channel.to_string(), message.to_string()],
+        )?;
+        if !message.is_empty() {
+            self.execute(
+                "INSERT INTO threads (channel, message, release) VALUES ($1, $2, $3)
+                 ON CONFLICT (channel, message) DO UPDATE SET release = EXCLUDED.release",
+                params![channel.to_string(), message.to_string(), id.number() as i64],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Records the change and sends it at commit, in one statement.
+    fn publish(&self, change: &Change) -> TxResult<Option<u64>> {
+        let body = serde_json::to_string(change).expect("a change always serializes");
+        let rows = self.query(
+            "WITH c AS (INSERT INTO changes (origin, body) VALUES ($1, $2) RETURNING seq)
+             SELECT seq, pg_notify($3, seq::text || ' ' || $2 || ' ' || $1) FROM c",
+            params![self.feed.origin.clone(), body, self.feed.name.clone()],
+        )?;
+        Ok(rows.first().map(|row| row.get::<_, i64>(0) as u64))
+    }
+}
+
+impl TxScheduler for PgTx<'_, '_> {
     fn replace_timers(&self, old: &[Timer], new: &[Timer]) -> TxResult<()> {
         for timer in old.iter().filter(|t| !new.contains(t)) {
             self.take_timer(timer)?;
@@ -344,132 +425,50 @@ impl TxPort for PgTx<'_, '_> {
             params![key.to_string(), slot],
         )? == 1)
     }
+}
 
-    fn post_digest(&self, digest: &Digest) -> TxResult<()> {
-        self.execute(
-            "INSERT INTO outbox_digest (lane, platform, body) VALUES ($1, $2, $3)",
-            params![
-                format!("digest@{}", digest.channel),
-                digest.channel.platform().to_string(),
-                json(digest)
-            ],
+impl TxAdmin for PgTx<'_, '_> {
+    fn mark_delivery(&self, delivery: &str, now: DateTime<Utc>) -> TxResult<()> {
+        let inserted = self.execute(
+            "INSERT INTO seen (delivery, at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            params![delivery.to_string(), now],
         )?;
-        Ok(())
-    }
-
-    fn announce(&self, announcement: &Announcement) -> TxResult<()> {
-        self.execute(
-            "INSERT INTO outbox_notify (lane, platform, body) VALUES ($1, $2, $3)",
-            params![
-                announcement_lane(announcement),
-                announcement.channel.platform().to_string(),
-                json(announcement)
-            ],
-        )?;
-        Ok(())
-    }
-
-    fn job(&self, key: &str) -> TxResult<Option<CiJob>> {
-        self.one(
-            "ci job",
-            "SELECT body FROM outbox_ci WHERE key = $1",
-            params![key.to_string()],
-        )
-    }
-
-    fn put_job(&self, job: &CiJob) -> TxResult<()> {
-        self.execute(
-            "INSERT INTO outbox_ci (key, lane, body) VALUES ($1, $2, $3)
-             ON CONFLICT (key) DO UPDATE SET body = EXCLUDED.body",
-            params![job.key.clone(), job_lane(job), json(job)],
-        )?;
-        Ok(())
-    }
-
-    fn remove_job(&self, key: &str) -> TxResult<()> {
-        self.execute(
-            "DELETE FROM outbox_ci WHERE key = $1",
-            params![key.to_string()],
-        )?;
-        Ok(())
-    }
-
-    fn live(&self, service: &Name, environment: &Name) -> TxResult<Option<LiveVersion>> {
-        self.one(
-            "live version",
-            "SELECT body FROM live WHERE service = $1 AND environment = $2",
-            params![service.to_string(), environment.to_string()],
-        )
-    }
-
-    fn set_live(&self, service: &Name, environment: &Name, live: &LiveVersion) -> TxResult<()> {
-        self.execute(
-            "INSERT INTO live (service, environment, body) VALUES ($1, $2, $3)
-             ON CONFLICT (service, environment) DO UPDATE SET body = EXCLUDED.body",
-            params![service.to_string(), environment.to_string(), json(live)],
-        )?;
-        Ok(())
-    }
-
-    fn in_flight(&self, service: &Name, environment: &Name) -> TxResult<Option<ReleaseId>> {
-        let rows = self.query(
-            "SELECT release FROM in_flight WHERE service = $1 AND environment = $2",
-            params![service.to_string(), environment.to_string()],
-        )?;
-        Ok(rows
-            .first()
-            .map(|row| ReleaseId::new(row.get::<_, i64>(0) as u64)))
-    }
-
-    fn set_in_flight(
-        &self,
-        service: &Name,
-        environment: &Name,
-        release: Option<ReleaseId>,
-    ) -> TxResult<()> {
-        match release {
-            Some(id) => self.execute(
-                "INSERT INTO in_flight (service, environment, release) VALUES ($1, $2, $3)
-                 ON CONFLICT (service, environment) DO UPDATE SET release = EXCLUDED.release",
-                params![
-                    service.to_string(),
-                    environment.to_string(),
-                    id.number() as i64
-                ],
-            )?,
-            None => self.execute(
-                "DELETE FROM in_flight WHERE service = $1 AND environment = $2",
-                params![service.to_string(), environment.to_string()],
-            )?,
-        };
-        Ok(())
-    }
-
-    fn put_posted(&self, id: ReleaseId, channel: &ChannelRef, message: &str) -> TxResult<()> {
-        self.execute(
-            "INSERT INTO posted (release, channel, message) VALUES ($1, $2, $3)
-             ON CONFLICT (release, channel) DO UPDATE SET message = EXCLUDED.message",
-            params![id.number() as i64, channel.to_string(), message.to_string()],
-        )?;
-        if !message.is_empty() {
-            self.execute(
-                "INSERT INTO threads (channel, message, release) VALUES ($1, $2, $3)
-                 ON CONFLICT (channel, message) DO UPDATE SET release = EXCLUDED.release",
-                params![channel.to_string(), message.to_string(), id.number() as i64],
-            )?;
+        if inserted == 0 {
+            return Err(TxError::duplicate());
         }
         Ok(())
     }
 
-    /// Records the change and sends it at commit, in one statement.
-    fn publish(&self, change: &Change) -> TxResult<Option<u64>> {
-        let body = serde_json::to_string(change).expect("a change always serializes");
+    fn granted_roles(&self, user: &UserRef) -> TxResult<BTreeSet<String>> {
         let rows = self.query(
-            "WITH c AS (INSERT INTO changes (origin, body) VALUES ($1, $2) RETURNING seq)
-             SELECT seq, pg_notify($3, seq::text || ' ' || $2 || ' ' || $1) FROM c",
-            params![self.feed.origin.clone(), body, self.feed.name.clone()],
+            "SELECT role FROM roles WHERE user_ref = $1",
+            params![user.to_string()],
         )?;
-        Ok(rows.first().map(|row| row.get::<_, i64>(0) as u64))
+        Ok(rows.iter().map(|row| row.get(0)).collect())
+    }
+
+    fn grants(&self) -> TxResult<Vec<(UserRef, String)>> {
+        let rows = self.query(
+            "SELECT user_ref, role FROM roles ORDER BY user_ref, role",
+            params![],
+        )?;
+        rows.iter()
+            .map(|row| Ok((user(row.get(0))?, row.get(1))))
+            .collect()
+    }
+
+    fn grant(&self, user: &UserRef, role: &str) -> TxResult<bool> {
+        Ok(self.execute(
+            "INSERT INTO roles (user_ref, role) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            params![user.to_string(), role.to_string()],
+        )? == 1)
+    }
+
+    fn revoke(&self, user: &UserRef, role: &str) -> TxResult<bool> {
+        Ok(self.execute(
+            "DELETE FROM roles WHERE user_ref = $1 AND role = $2",
+            params![user.to_string(), role.to_string()],
+        )? == 1)
     }
 
     fn put_seen(&self, delivery: &str, at: DateTime<Utc>) -> TxResult<()> {

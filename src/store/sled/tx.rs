@@ -1,5 +1,6 @@
 //! One sled transaction behind `TxPort`.
 
+use crate::store::prelude::*;
 use std::collections::BTreeSet;
 
 use ::sled::transaction::{TransactionalTree, UnabortableTransactionError};
@@ -14,7 +15,6 @@ use crate::domain::ids::{ChannelRef, Name, ReleaseId, UserRef};
 use crate::domain::outbox::{Announcement, CiJob, Digest, Timer};
 use crate::domain::release::{LiveVersion, Release};
 use crate::store::audit::{AuditDraft, AuditEntry, GENESIS};
-use crate::store::port::TxPort;
 use crate::store::tx::{TxError, TxResult};
 use crate::store::{StoreError, StoreResult};
 
@@ -66,7 +66,6 @@ impl CommittedReads {
 
     /// Makes the reads the last try asked for.
     pub(super) fn make(&self, store: &super::SledStore) -> StoreResult<()> {
-        use crate::store::port::Backend;
         for read in self.wanted.borrow_mut().drain(..) {
             let answer = match &read {
                 Read::Freezes(environment) => Answer::Freezes(store.freezes(Some(environment))?),
@@ -175,34 +174,7 @@ impl SledTx<'_> {
     }
 }
 
-impl TxPort for SledTx<'_> {
-    fn freezes(&self, environment: &Name) -> TxResult<Vec<Freeze>> {
-        match self.reads.get(Read::Freezes(environment.clone()))? {
-            Answer::Freezes(freezes) => Ok(freezes),
-            Answer::Scheduled(_) => unreachable!("answers are kept by their read"),
-        }
-    }
-
-    fn scheduled_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> TxResult<Vec<Release>> {
-        match self.reads.get(Read::Scheduled(from, to))? {
-            Answer::Scheduled(releases) => Ok(releases),
-            Answer::Freezes(_) => unreachable!("answers are kept by their read"),
-        }
-    }
-
-    /// Marks an inbound chat delivery (`slack:event:Ev…`) handled, in the
-    /// same transaction as the command's effect: the effect and the mark
-    /// commit together or not at all. Fails the transaction when the
-    /// delivery was marked before (a redelivery racing the first).
-    fn mark_delivery(&self, delivery: &str, now: DateTime<Utc>) -> TxResult<()> {
-        let seen = self.tree(SEEN);
-        if seen.get(delivery.as_bytes())?.is_some() {
-            return Err(TxError::duplicate());
-        }
-        seen.insert(delivery.as_bytes(), &now.timestamp().to_be_bytes())?;
-        Ok(())
-    }
-
+impl TxReleases for SledTx<'_> {
     fn release(&self, id: ReleaseId) -> TxResult<Option<Release>> {
         match self.tree(RELEASES).get(keys::release(id))? {
             Some(bytes) => Ok(Some(decode("release", &bytes)?)),
@@ -281,25 +253,55 @@ impl TxPort for SledTx<'_> {
         Ok(())
     }
 
-    fn granted_roles(&self, user: &UserRef) -> TxResult<BTreeSet<String>> {
+    fn live(&self, service: &Name, environment: &Name) -> TxResult<Option<LiveVersion>> {
+        match self.tree(META).get(keys::live(service, environment))? {
+            Some(bytes) => Ok(Some(decode("live version", &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn set_live(&self, service: &Name, environment: &Name, live: &LiveVersion) -> TxResult<()> {
+        self.tree(META)
+            .insert(keys::live(service, environment), encode(live))?;
+        Ok(())
+    }
+
+    /// The release with a CI job running in this service+environment, if any.
+    fn in_flight(&self, service: &Name, environment: &Name) -> TxResult<Option<ReleaseId>> {
         Ok(self
-            .grant_list()?
-            .into_iter()
-            .filter(|(u, _)| u == user)
-            .map(|(_, role)| role)
-            .collect())
+            .tree(META)
+            .get(keys::in_flight(service, environment))?
+            .and_then(|b| keys::release_from(&b)))
     }
 
-    fn grants(&self) -> TxResult<Vec<(UserRef, String)>> {
-        self.grant_list()
+    fn set_in_flight(
+        &self,
+        service: &Name,
+        environment: &Name,
+        release: Option<ReleaseId>,
+    ) -> TxResult<()> {
+        let key = keys::in_flight(service, environment);
+        match release {
+            Some(id) => self.tree(META).insert(key, &keys::release(id))?,
+            None => self.tree(META).remove(key)?,
+        };
+        Ok(())
+    }
+}
+
+impl TxCalendar for SledTx<'_> {
+    fn freezes(&self, environment: &Name) -> TxResult<Vec<Freeze>> {
+        match self.reads.get(Read::Freezes(environment.clone()))? {
+            Answer::Freezes(freezes) => Ok(freezes),
+            Answer::Scheduled(_) => unreachable!("answers are kept by their read"),
+        }
     }
 
-    fn grant(&self, user: &UserRef, role: &str) -> TxResult<bool> {
-        self.set_grant(user, role, true)
-    }
-
-    fn revoke(&self, user: &UserRef, role: &str) -> TxResult<bool> {
-        self.set_grant(user, role, false)
+    fn scheduled_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> TxResult<Vec<Release>> {
+        match self.reads.get(Read::Scheduled(from, to))? {
+            Answer::Scheduled(releases) => Ok(releases),
+            Answer::Freezes(_) => unreachable!("answers are kept by their read"),
+        }
     }
 
     fn allocate_freeze_id(&self) -> TxResult<u64> {
@@ -346,40 +348,9 @@ impl TxPort for SledTx<'_> {
         };
         Ok(())
     }
+}
 
-    /// Replaces a release's timers: removes `old`, adds `new`.
-    fn replace_timers(&self, old: &[Timer], new: &[Timer]) -> TxResult<()> {
-        for timer in old.iter().filter(|t| !new.contains(t)) {
-            self.tree(TIMERS).remove(keys::timer(timer))?;
-        }
-        for timer in new {
-            self.tree(TIMERS).insert(keys::timer(timer), &[])?;
-        }
-        Ok(())
-    }
-
-    /// When a scheduler key last fired, inside the transaction.
-    fn last_fired(&self, key: &str) -> TxResult<Option<DateTime<Utc>>> {
-        match self.tree(SCHEDULER).get(key.as_bytes())? {
-            Some(bytes) => Ok(Some(decode("scheduler state", &bytes)?)),
-            None => Ok(None),
-        }
-    }
-
-    fn set_last_fired(&self, key: &str, at: DateTime<Utc>) -> TxResult<()> {
-        self.tree(SCHEDULER).insert(key.as_bytes(), encode(&at))?;
-        Ok(())
-    }
-
-    fn take_timer(&self, timer: &Timer) -> TxResult<bool> {
-        Ok(self.tree(TIMERS).remove(keys::timer(timer))?.is_some())
-    }
-
-    fn record_slot(&self, key: &str, slot: DateTime<Utc>) -> TxResult<bool> {
-        let slot_key = keys::slot(key, slot);
-        Ok(self.tree(SLOTS).insert(slot_key, &[])?.is_none())
-    }
-
+impl TxOutboxes for SledTx<'_> {
     fn post_digest(&self, digest: &Digest) -> TxResult<()> {
         let key = self.next_key(OUTBOX_DIGEST)?;
         self.tree(OUTBOX_DIGEST)
@@ -412,41 +383,6 @@ impl TxPort for SledTx<'_> {
         Ok(())
     }
 
-    fn live(&self, service: &Name, environment: &Name) -> TxResult<Option<LiveVersion>> {
-        match self.tree(META).get(keys::live(service, environment))? {
-            Some(bytes) => Ok(Some(decode("live version", &bytes)?)),
-            None => Ok(None),
-        }
-    }
-
-    fn set_live(&self, service: &Name, environment: &Name, live: &LiveVersion) -> TxResult<()> {
-        self.tree(META)
-            .insert(keys::live(service, environment), encode(live))?;
-        Ok(())
-    }
-
-    /// The release with a CI job running in this service+environment, if any.
-    fn in_flight(&self, service: &Name, environment: &Name) -> TxResult<Option<ReleaseId>> {
-        Ok(self
-            .tree(META)
-            .get(keys::in_flight(service, environment))?
-            .and_then(|b| keys::release_from(&b)))
-    }
-
-    fn set_in_flight(
-        &self,
-        service: &Name,
-        environment: &Name,
-        release: Option<ReleaseId>,
-    ) -> TxResult<()> {
-        let key = keys::in_flight(service, environment);
-        match release {
-            Some(id) => self.tree(META).insert(key, &keys::release(id))?,
-            None => self.tree(META).remove(key)?,
-        };
-        Ok(())
-    }
-
     fn put_posted(&self, id: ReleaseId, channel: &ChannelRef, message: &str) -> TxResult<()> {
         let posted = keys::posted(id, channel.as_str());
         if !message.is_empty() {
@@ -455,6 +391,77 @@ impl TxPort for SledTx<'_> {
         }
         self.tree(POSTED).insert(posted, message.as_bytes())?;
         Ok(())
+    }
+}
+
+impl TxScheduler for SledTx<'_> {
+    /// Replaces a release's timers: removes `old`, adds `new`.
+    fn replace_timers(&self, old: &[Timer], new: &[Timer]) -> TxResult<()> {
+        for timer in old.iter().filter(|t| !new.contains(t)) {
+            self.tree(TIMERS).remove(keys::timer(timer))?;
+        }
+        for timer in new {
+            self.tree(TIMERS).insert(keys::timer(timer), &[])?;
+        }
+        Ok(())
+    }
+
+    /// When a scheduler key last fired, inside the transaction.
+    fn last_fired(&self, key: &str) -> TxResult<Option<DateTime<Utc>>> {
+        match self.tree(SCHEDULER).get(key.as_bytes())? {
+            Some(bytes) => Ok(Some(decode("scheduler state", &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn set_last_fired(&self, key: &str, at: DateTime<Utc>) -> TxResult<()> {
+        self.tree(SCHEDULER).insert(key.as_bytes(), encode(&at))?;
+        Ok(())
+    }
+
+    fn take_timer(&self, timer: &Timer) -> TxResult<bool> {
+        Ok(self.tree(TIMERS).remove(keys::timer(timer))?.is_some())
+    }
+
+    fn record_slot(&self, key: &str, slot: DateTime<Utc>) -> TxResult<bool> {
+        let slot_key = keys::slot(key, slot);
+        Ok(self.tree(SLOTS).insert(slot_key, &[])?.is_none())
+    }
+}
+
+impl TxAdmin for SledTx<'_> {
+    /// Marks an inbound chat delivery (`slack:event:Ev…`) handled, in the
+    /// same transaction as the command's effect: the effect and the mark
+    /// commit together or not at all. Fails the transaction when the
+    /// delivery was marked before (a redelivery racing the first).
+    fn mark_delivery(&self, delivery: &str, now: DateTime<Utc>) -> TxResult<()> {
+        let seen = self.tree(SEEN);
+        if seen.get(delivery.as_bytes())?.is_some() {
+            return Err(TxError::duplicate());
+        }
+        seen.insert(delivery.as_bytes(), &now.timestamp().to_be_bytes())?;
+        Ok(())
+    }
+
+    fn granted_roles(&self, user: &UserRef) -> TxResult<BTreeSet<String>> {
+        Ok(self
+            .grant_list()?
+            .into_iter()
+            .filter(|(u, _)| u == user)
+            .map(|(_, role)| role)
+            .collect())
+    }
+
+    fn grants(&self) -> TxResult<Vec<(UserRef, String)>> {
+        self.grant_list()
+    }
+
+    fn grant(&self, user: &UserRef, role: &str) -> TxResult<bool> {
+        self.set_grant(user, role, true)
+    }
+
+    fn revoke(&self, user: &UserRef, role: &str) -> TxResult<bool> {
+        self.set_grant(user, role, false)
     }
 
     fn put_seen(&self, delivery: &str, at: DateTime<Utc>) -> TxResult<()> {
