@@ -105,32 +105,41 @@ impl Metrics {
             load(&self.callback_micros) as f64 / 1e6
         );
         let _ = writeln!(out, "{name}_count {count}");
-        let name = "releasebot_outbox_depth";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Entries waiting in each outbox.\n# TYPE {name} gauge"
-        );
-        let _ = writeln!(out, "{name}{{outbox=\"notify\"}} {outbox_notify}");
-        let _ = writeln!(out, "{name}{{outbox=\"ci\"}} {outbox_ci}");
-        for (name, help, value) in [
-            (
-                "releasebot_store_claims_total",
-                "Outbox entries this instance claimed (or renewed) under a lease.",
-                leases.claims,
-            ),
-            (
-                "releasebot_store_takeovers_total",
-                "Outbox entries and leases taken over from an instance whose lease ran out.",
-                leases.takeovers,
-            ),
-        ] {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
-            );
-        }
+        render_store(&mut out, (outbox_notify, outbox_ci), leases);
         render_feed(&mut out, &feed);
         out
+    }
+}
+
+/// What the store says: outbox depths, claims and takeovers.
+fn render_store(
+    out: &mut String,
+    (outbox_notify, outbox_ci): (usize, usize),
+    leases: crate::store::LeaseCounts,
+) {
+    let name = "releasebot_outbox_depth";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Entries waiting in each outbox.\n# TYPE {name} gauge"
+    );
+    let _ = writeln!(out, "{name}{{outbox=\"notify\"}} {outbox_notify}");
+    let _ = writeln!(out, "{name}{{outbox=\"ci\"}} {outbox_ci}");
+    for (name, help, value) in [
+        (
+            "releasebot_store_claims_total",
+            "Outbox entries this instance claimed (or renewed) under a lease.",
+            leases.claims,
+        ),
+        (
+            "releasebot_store_takeovers_total",
+            "Outbox entries and leases taken over from an instance whose lease ran out.",
+            leases.takeovers,
+        ),
+    ] {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+        );
     }
 }
 

@@ -122,6 +122,29 @@ pub enum InputLine {
     TooLong(usize),
 }
 
+/// Lines of `input`, read on a thread of their own (stdin blocks).
+fn read_lines(input: Box<dyn BufRead + Send>) -> mpsc::Receiver<io::Result<InputLine>> {
+    let (lines_tx, lines) = mpsc::channel::<io::Result<InputLine>>(256);
+    std::thread::spawn(move || {
+        let mut input = input;
+        loop {
+            match read_bounded(&mut input, MAX_LINE_BYTES) {
+                Ok(None) => break,
+                Ok(Some(line)) => {
+                    if lines_tx.blocking_send(Ok(line)).is_err() {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    let _ = lines_tx.blocking_send(Err(error));
+                    break;
+                }
+            }
+        }
+    });
+    lines
+}
+
 /// Reads one line without holding more than `max` bytes of it in memory.
 pub fn read_bounded(reader: &mut impl BufRead, max: usize) -> io::Result<Option<InputLine>> {
     let mut line = Vec::new();
@@ -202,24 +225,7 @@ impl<'a> Shell<'a> {
 
     /// Reads `input` to its end (or until `stop` turns true), answering each line.
     pub async fn run(mut self, input: Box<dyn BufRead + Send>, mut stop: watch::Receiver<bool>) {
-        let (lines_tx, mut lines) = mpsc::channel::<io::Result<InputLine>>(256);
-        std::thread::spawn(move || {
-            let mut input = input;
-            loop {
-                match read_bounded(&mut input, MAX_LINE_BYTES) {
-                    Ok(None) => break,
-                    Ok(Some(line)) => {
-                        if lines_tx.blocking_send(Ok(line)).is_err() {
-                            break;
-                        }
-                    }
-                    Err(error) => {
-                        let _ = lines_tx.blocking_send(Err(error));
-                        break;
-                    }
-                }
-            }
-        });
+        let mut lines = read_lines(input);
         if self.interactive {
             write_lines(&self.out, "releasebot shell. Type `help` for commands, `/as bob` to act as someone else, `/quit` to leave.");
             flush_out(&self.out);

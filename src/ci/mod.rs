@@ -251,38 +251,8 @@ impl Relay {
         }
         let client = self.client();
         if job.uncertain {
-            // An earlier request went unanswered (a timeout, a crash): it
-            // may have been taken. Look before sending it again.
-            match lookup(client, target, job).await {
-                Ok(Some(found)) => {
-                    tracing::info!(job = %job.key, "an earlier request was taken; not sending it again");
-                    self.accepted(job, target, found, None).await;
-                    return None;
-                }
-                Ok(None) => {}
-                Err(why) if job.attempts + 1 >= target.max_attempts => {
-                    Metrics::count(&self.metrics.jobs_failed);
-                    self.finish(JobReport {
-                        key: job.key.clone(),
-                        outcome: JobOutcome::Failed,
-                        url: None,
-                        message: Some(format!(
-                            "gave up: an earlier request went unanswered and {} could not be asked whether it took it ({why}); check {} before deploying again",
-                            target.display_name(),
-                            target.display_name()
-                        )),
-                    })
-                    .await;
-                    return None;
-                }
-                Err(why) => {
-                    let next = now
-                        + chrono::Duration::from_std(backoff(job.attempts + 1))
-                            .unwrap_or(chrono::Duration::seconds(1));
-                    tracing::warn!(job = %job.key, %why, "looking for an earlier request failed; will look again");
-                    self.retry(&job.key, next, &why, true).await;
-                    return Some(next);
-                }
+            if let Err(then) = self.look_before_resending(job, target, now).await {
+                return then;
             }
         } else if let Err(error) = self.mark_sending(&job.key).await {
             tracing::error!(job = %job.key, %error, "marking the job as sent failed; not sending it yet");
@@ -300,6 +270,62 @@ impl Relay {
         };
         // A crash here: the CI system answered, the bot never recorded it.
         crate::failpoint::hit("ci.after_answer", &job.key);
+        self.settle(job, target, result, now).await
+    }
+
+    /// Before sending a job again whose earlier request went unanswered:
+    /// whether the CI system took it. `Err` carries what `send` returns
+    /// instead of sending (when to look again, or nothing).
+    async fn look_before_resending(
+        &self,
+        job: &CiJob,
+        target: &CiTarget,
+        now: DateTime<Utc>,
+    ) -> Result<(), Option<DateTime<Utc>>> {
+        let client = self.client();
+        // An earlier request went unanswered (a timeout, a crash): it
+        // may have been taken. Look before sending it again.
+        match lookup(client, target, job).await {
+            Ok(Some(found)) => {
+                tracing::info!(job = %job.key, "an earlier request was taken; not sending it again");
+                self.accepted(job, target, found, None).await;
+                Err(None)
+            }
+            Ok(None) => Ok(()),
+            Err(why) if job.attempts + 1 >= target.max_attempts => {
+                Metrics::count(&self.metrics.jobs_failed);
+                self.finish(JobReport {
+                    key: job.key.clone(),
+                    outcome: JobOutcome::Failed,
+                    url: None,
+                    message: Some(format!(
+                        "gave up: an earlier request went unanswered and {} could not be asked whether it took it ({why}); check {} before deploying again",
+                        target.display_name(),
+                        target.display_name()
+                    )),
+                })
+                .await;
+                Err(None)
+            }
+            Err(why) => {
+                let next = now
+                    + chrono::Duration::from_std(backoff(job.attempts + 1))
+                        .unwrap_or(chrono::Duration::seconds(1));
+                tracing::warn!(job = %job.key, %why, "looking for an earlier request failed; will look again");
+                self.retry(&job.key, next, &why, true).await;
+                Err(Some(next))
+            }
+        }
+    }
+
+    /// What a CI system's answer leaves: accepted, a retry, or given up.
+    async fn settle(
+        &self,
+        job: &CiJob,
+        target: &CiTarget,
+        result: Result<Accepted, SendError>,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
         match result {
             Ok(accepted) => {
                 self.accepted(job, target, accepted, None).await;

@@ -53,78 +53,88 @@ pub fn feed(name: &str, releases: &[Release], freezes: &[Freeze], now: DateTime<
     line("METHOD:PUBLISH".into());
     line(format!("X-WR-CALNAME:{}", escape(name)));
     for release in releases {
-        let Some(start) = release.scheduled_at else {
-            continue;
-        };
-        let status = match release.status {
-            ReleaseStatus::Cancelled | ReleaseStatus::Rejected => "CANCELLED",
-            ReleaseStatus::Requested => "TENTATIVE",
-            _ => "CONFIRMED",
-        };
-        // The store raises the revision with every change, so two changes in
-        // one second, or a clock stepped back, still raise the SEQUENCE.
-        let sequence = release.revision;
-        line("BEGIN:VEVENT".into());
-        line(format!("UID:{}@releasebot", release.id));
-        line(format!("DTSTAMP:{}", stamp(now)));
-        line(format!("DTSTART:{}", stamp(start)));
-        line("DURATION:PT30M".into());
-        line(format!("SEQUENCE:{sequence}"));
-        line(format!("LAST-MODIFIED:{}", stamp(release.updated_at)));
-        line(format!(
-            "SUMMARY:{}",
-            escape(&format!(
-                "{} {} ({})",
-                release.id,
-                release.title(),
-                release.status
-            ))
-        ));
-        let mut description = format!(
-            "Requested by {}. Priority {}.",
-            release.requester,
-            release.priority.as_str()
-        );
-        if let Some(notes) = &release.notes {
-            description.push_str(&format!("\n{notes}"));
-        }
-        line(format!("DESCRIPTION:{}", escape(&description)));
-        line(format!(
-            "CATEGORIES:{}",
-            escape(release.environment.as_str())
-        ));
-        line(format!("STATUS:{status}"));
-        line("END:VEVENT".into());
+        release_event(release, now, &mut line);
     }
     for freeze in freezes {
-        line("BEGIN:VEVENT".into());
-        line(format!(
-            "UID:{}-{}@releasebot",
-            freeze.label(),
-            freeze.environment
-        ));
-        line(format!("DTSTAMP:{}", stamp(now)));
-        line(format!("DTSTART:{}", stamp(freeze.start)));
-        line(format!("DTEND:{}", stamp(freeze.end)));
-        // A freeze never changes; it is made or lifted.
-        line("SEQUENCE:0".into());
-        line(format!(
-            "SUMMARY:{}",
-            escape(&format!(
-                "🧊 {} freeze: {}",
-                freeze.environment, freeze.reason
-            ))
-        ));
-        line(format!(
-            "CATEGORIES:{}",
-            escape(freeze.environment.as_str())
-        ));
-        line("TRANSP:TRANSPARENT".into());
-        line("STATUS:CONFIRMED".into());
-        line("END:VEVENT".into());
+        freeze_event(freeze, now, &mut line);
     }
     line("END:VCALENDAR".into());
     out
+}
+
+/// A scheduled release as an event (nothing for one without a time).
+fn release_event(release: &Release, now: DateTime<Utc>, line: &mut impl FnMut(String)) {
+    let Some(start) = release.scheduled_at else {
+        return;
+    };
+    let status = match release.status {
+        ReleaseStatus::Cancelled | ReleaseStatus::Rejected => "CANCELLED",
+        ReleaseStatus::Requested => "TENTATIVE",
+        _ => "CONFIRMED",
+    };
+    // The store raises the revision with every change, so two changes in
+    // one second, or a clock stepped back, still raise the SEQUENCE.
+    let sequence = release.revision;
+    line("BEGIN:VEVENT".into());
+    line(format!("UID:{}@releasebot", release.id));
+    line(format!("DTSTAMP:{}", stamp(now)));
+    line(format!("DTSTART:{}", stamp(start)));
+    line("DURATION:PT30M".into());
+    line(format!("SEQUENCE:{sequence}"));
+    line(format!("LAST-MODIFIED:{}", stamp(release.updated_at)));
+    line(format!(
+        "SUMMARY:{}",
+        escape(&format!(
+            "{} {} ({})",
+            release.id,
+            release.title(),
+            release.status
+        ))
+    ));
+    let mut description = format!(
+        "Requested by {}. Priority {}.",
+        release.requester,
+        release.priority.as_str()
+    );
+    if let Some(notes) = &release.notes {
+        description.push_str(&format!("\n{notes}"));
+    }
+    line(format!("DESCRIPTION:{}", escape(&description)));
+    line(format!(
+        "CATEGORIES:{}",
+        escape(release.environment.as_str())
+    ));
+    line(format!("STATUS:{status}"));
+    line("END:VEVENT".into());
+}
+
+/// A freeze as a transparent event.
+fn freeze_event(freeze: &Freeze, now: DateTime<Utc>, line: &mut impl FnMut(String)) {
+    line("BEGIN:VEVENT".into());
+    line(format!(
+        "UID:{}-{}@releasebot",
+        freeze.label(),
+        freeze.environment
+    ));
+    line(format!("DTSTAMP:{}", stamp(now)));
+    line(format!("DTSTART:{}", stamp(freeze.start)));
+    line(format!("DTEND:{}", stamp(freeze.end)));
+    // A freeze never changes; it is made or lifted.
+    line("SEQUENCE:0".into());
+    line(format!(
+        "SUMMARY:{}",
+        escape(&format!(
+            "🧊 {} freeze: {}",
+            freeze.environment, freeze.reason
+        ))
+    ));
+    line(format!(
+        "CATEGORIES:{}",
+        escape(freeze.environment.as_str())
+    ));
+    line("TRANSP:TRANSPARENT".into());
+    line("STATUS:CONFIRMED".into());
+    line("END:VEVENT".into());
 }
 
 #[cfg(test)]

@@ -60,17 +60,15 @@ impl Engine {
         }
     }
 
-    pub(crate) fn freeze(
+    /// When a freeze asked for runs, in UTC: from now on at the earliest,
+    /// ending after it starts, and overlapping no other freeze there.
+    fn freeze_span(
         &self,
-        user: &UserRef,
-        environment: Name,
-        from: FreezeBound,
-        to: FreezeBound,
-        reason: String,
-    ) -> EngineResult<Reply> {
-        self.require_admin(user, Act::Freeze)?;
-        let policy = self.policy(&environment)?;
-        let (tz, now) = (policy.timezone, self.clock.now());
+        environment: &Name,
+        tz: Tz,
+        (from, to): (FreezeBound, FreezeBound),
+        now: DateTime<Utc>,
+    ) -> EngineResult<(DateTime<Utc>, DateTime<Utc>)> {
         let resolve = |bound: FreezeBound, is_end: bool| {
             let date = bound.day.date_in(tz, now);
             match bound.time {
@@ -94,7 +92,7 @@ impl Engine {
             return Err(Refusal::FreezeInPast { now, tz }.into());
         }
         start = start.max(now);
-        let existing = self.store.freezes(Some(&environment))?;
+        let existing = self.store.freezes(Some(environment))?;
         if let Some(clash) = existing.iter().find(|f| f.overlaps(start, end)) {
             return Err(Refusal::FreezeOverlaps {
                 label: clash.label(),
@@ -105,6 +103,21 @@ impl Engine {
             }
             .into());
         }
+        Ok((start, end))
+    }
+
+    pub(crate) fn freeze(
+        &self,
+        user: &UserRef,
+        environment: Name,
+        from: FreezeBound,
+        to: FreezeBound,
+        reason: String,
+    ) -> EngineResult<Reply> {
+        self.require_admin(user, Act::Freeze)?;
+        let policy = self.policy(&environment)?;
+        let (tz, now) = (policy.timezone, self.clock.now());
+        let (start, end) = self.freeze_span(&environment, tz, (from, to), now)?;
         let affected: Vec<Release> = self
             .store
             .scheduled_between(start, end)?

@@ -473,6 +473,8 @@ pub(super) fn no_such_release(id: ReleaseId) -> Refusal {
 }
 
 #[cfg(test)]
+mod bad_input_tests;
+#[cfg(test)]
 mod calendar_tests;
 #[cfg(test)]
 mod hardening_tests;

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::config::{Digest as DigestKind, ScheduledDigest};
 use crate::domain::command::CalendarRange;
 use crate::domain::outbox::{Digest, Timer, TimerKind};
-use crate::domain::policy::{Directory, EnvPolicy};
+use crate::domain::policy::{Directory, EnvPolicy, QuorumState};
 use crate::domain::release::{Release, ReleaseStatus};
 use crate::domain::text::Text;
 use crate::domain::when::format_local;
@@ -97,6 +97,45 @@ impl Engine {
         }
     }
 
+    /// The reminder before a release's window: what it still needs, or
+    /// nothing when it is ready.
+    fn window_reminder(
+        &self,
+        release: &Release,
+        policy: &EnvPolicy,
+        quorum: &QuorumState,
+        directory: &Directory,
+    ) -> Option<Text> {
+        let ready = quorum.met() && release.checklist_complete();
+        let at = release
+            .scheduled_at
+            .map(|a| format_local(a, policy.timezone))
+            .unwrap_or_default();
+        (!ready).then(|| {
+            let mut missing = quorum.missing.clone();
+            if !release.checklist_complete() {
+                missing.push(format!(
+                    "checklist {}/{}",
+                    release.checklist_done(),
+                    release.checklist.len()
+                ));
+            }
+            let line = Text::plain("⏰ ")
+                .release(release.id)
+                .say(format!(
+                    " goes out at {at} but still needs {}. ",
+                    missing.join(", ")
+                ))
+                .ping(&release.requester);
+            if quorum.met() {
+                line
+            } else {
+                line.say("; approvers: ")
+                    .then(self.approvers(policy, directory))
+            }
+        })
+    }
+
     /// Fires one due timer: posts to the release's thread if its condition
     /// still holds, and sets the next timer where one follows. Returns the line posted.
     pub fn fire_timer(&self, timer: Timer, now: DateTime<Utc>) -> EngineResult<Option<Text>> {
@@ -116,34 +155,7 @@ impl Engine {
             let quorum = policy.quorum(&release.approvals, &directory, now);
             let line = match timer.kind {
                 TimerKind::WindowReminder => {
-                    let ready = quorum.met() && release.checklist_complete();
-                    let at = release
-                        .scheduled_at
-                        .map(|a| format_local(a, policy.timezone))
-                        .unwrap_or_default();
-                    (!ready).then(|| {
-                        let mut missing = quorum.missing.clone();
-                        if !release.checklist_complete() {
-                            missing.push(format!(
-                                "checklist {}/{}",
-                                release.checklist_done(),
-                                release.checklist.len()
-                            ));
-                        }
-                        let line = Text::plain("⏰ ")
-                            .release(release.id)
-                            .say(format!(
-                                " goes out at {at} but still needs {}. ",
-                                missing.join(", ")
-                            ))
-                            .ping(&release.requester);
-                        if quorum.met() {
-                            line
-                        } else {
-                            line.say("; approvers: ")
-                                .then(self.approvers(policy, &directory))
-                        }
-                    })
+                    self.window_reminder(&release, policy, &quorum, &directory)
                 }
                 TimerKind::ApprovalNudge => {
                     tx.set_last_fired(&nudge_key(&release), now)?;

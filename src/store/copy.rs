@@ -66,8 +66,19 @@ pub fn copy(from: &Store, to: &Store) -> StoreResult<CopyReport> {
             to.kind()
         )));
     }
-    let mut report = CopyReport::default();
+    let mut report = CopyReport {
+        releases: copy_releases(from, to)?,
+        audit_entries: copy_audit(from, to)?,
+        ..CopyReport::default()
+    };
+    copy_the_rest(from, to, &mut report)?;
+    to.flush()?;
+    Ok(report)
+}
 
+/// Releases, a batch per transaction; how many.
+fn copy_releases(from: &Store, to: &Store) -> StoreResult<usize> {
+    let mut copied = 0;
     let mut batch = Vec::with_capacity(BATCH);
     let mut releases = from.all_releases();
     loop {
@@ -85,10 +96,13 @@ pub fn copy(from: &Store, to: &Store) -> StoreResult<CopyReport> {
             }
             Ok(())
         })?;
-        report.releases += batch.len();
+        copied += batch.len();
     }
-    drop(releases);
+    Ok(copied)
+}
 
+/// The audit log entry by entry, as it was; how many, once the copy verifies.
+fn copy_audit(from: &Store, to: &Store) -> StoreResult<u64> {
     let mut entries = from.audit_log();
     let mut chunk = Vec::with_capacity(BATCH);
     loop {
@@ -103,13 +117,17 @@ pub fn copy(from: &Store, to: &Store) -> StoreResult<CopyReport> {
     }
     drop(entries);
     let copied: Vec<_> = to.audit_log().collect::<StoreResult<_>>()?;
-    report.audit_entries = audit::verify(&copied).map_err(|broken| {
+    audit::verify(&copied).map_err(|broken| {
         StoreError::Corrupt(format!(
             "the copied audit log does not verify at entry #{}: {}",
             broken.seq, broken.why
         ))
-    })?;
+    })
+}
 
+/// Outboxes, grants, freezes, per-target state, posts, delivery marks and
+/// scheduler state, in one transaction.
+fn copy_the_rest(from: &Store, to: &Store, report: &mut CopyReport) -> StoreResult<()> {
     let announcements = from.pending_announcements(usize::MAX)?;
     let digests = from.pending_digests(usize::MAX)?;
     let jobs = from.jobs()?;
@@ -167,6 +185,5 @@ pub fn copy(from: &Store, to: &Store) -> StoreResult<CopyReport> {
     report.deliveries = seen.len();
     report.scheduler_keys = fired.len();
     report.timers = timers.len();
-    to.flush()?;
-    Ok(report)
+    Ok(())
 }

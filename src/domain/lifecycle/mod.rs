@@ -354,6 +354,39 @@ pub fn set_check(
     Ok(index)
 }
 
+/// Whether a release's status lets it deploy (before its quorum and
+/// checklist are looked at).
+fn deployable(
+    release: &Release,
+    policy: &EnvPolicy,
+    directory: &Directory,
+    now: DateTime<Utc>,
+) -> Result<(), Refusal> {
+    match release.status {
+        ReleaseStatus::Approved | ReleaseStatus::Scheduled | ReleaseStatus::Failed => Ok(()),
+        ReleaseStatus::Requested => {
+            let quorum = policy.quorum(&release.approvals, directory, now);
+            Err(Refusal::NotApprovedYet {
+                release: release.id,
+                missing: quorum.missing,
+            })
+        }
+        ReleaseStatus::Deploying | ReleaseStatus::RollingBack => {
+            let job = release.current_job();
+            Err(Refusal::AlreadyRunning {
+                release: release.id,
+                status: release.status,
+                by: job.map(|j| j.by.clone()),
+                at: job.map(|j| j.started_at),
+            })
+        }
+        status => Err(Refusal::NotDeployable {
+            release: release.id,
+            status,
+        }),
+    }
+}
+
 pub fn start_deploy(
     release: &mut Release,
     actor: Actor<'_>,
@@ -369,31 +402,7 @@ pub fn start_deploy(
             needs: policy.deploy.describe(),
         });
     }
-    match release.status {
-        ReleaseStatus::Approved | ReleaseStatus::Scheduled | ReleaseStatus::Failed => {}
-        ReleaseStatus::Requested => {
-            let quorum = policy.quorum(&release.approvals, directory, now);
-            return Err(Refusal::NotApprovedYet {
-                release: release.id,
-                missing: quorum.missing,
-            });
-        }
-        ReleaseStatus::Deploying | ReleaseStatus::RollingBack => {
-            let job = release.current_job();
-            return Err(Refusal::AlreadyRunning {
-                release: release.id,
-                status: release.status,
-                by: job.map(|j| j.by.clone()),
-                at: job.map(|j| j.started_at),
-            });
-        }
-        status => {
-            return Err(Refusal::NotDeployable {
-                release: release.id,
-                status,
-            })
-        }
-    }
+    deployable(release, policy, directory, now)?;
     let quorum = policy.quorum(&release.approvals, directory, now);
     if !quorum.met() {
         return Err(Refusal::ApprovalsStale {
