@@ -70,9 +70,10 @@ impl Relay {
                 .await
                 .unwrap_or_else(|e| Err(crate::store::StoreError::Storage(e.to_string())));
             let next = self.dispatch(self.clock.now(), (read_at, jobs), &mut lanes);
-            // Holding claims on a shared store, look again every poll to
-            // renew them; else the change feed wakes the worker.
-            let longest = if shared && !lanes.is_empty() {
+            // Holding claims on a shared store (lanes under way, or jobs
+            // due later), look again every poll to renew them; else the
+            // change feed wakes the worker.
+            let longest = if shared && (!lanes.is_empty() || next.is_some()) {
                 crate::notify::POLL
             } else {
                 crate::notify::SAFETY_POLL

@@ -359,9 +359,10 @@ impl Notifier {
         let mut retry_in: Option<Duration> = Some(Duration::ZERO);
         let shared = self.store.shared();
         loop {
-            // Holding claims on a shared store, look again every poll to
-            // renew them; else the change feed wakes the worker.
-            let poll = if shared && !lanes.is_empty() {
+            // Holding claims on a shared store (lanes under way, or waiting
+            // out a push-back), look again every poll to renew them; else
+            // the change feed wakes the worker.
+            let poll = if shared && (!lanes.is_empty() || retry_in.is_some()) {
                 POLL
             } else {
                 SAFETY_POLL
