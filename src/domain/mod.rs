@@ -12,6 +12,7 @@ pub mod outbox;
 pub mod policy;
 pub mod refusal;
 pub mod release;
+pub mod soak;
 pub mod stats;
 pub mod text;
 pub mod when;

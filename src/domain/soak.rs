@@ -1,0 +1,93 @@
+//! Promotion with soak: a version must have been live and healthy in the
+//! environment before (staging) for a while, in total, before it may
+//! deploy to the next (production).
+//!
+//! Live: the version a successful deploy or rollback there put live, until
+//! the next one put another live. Healthy: no failed deploy of it, and no
+//! rollback away from it, since; time earned before such an event does not
+//! count. A newer version deployed in between stops the clock but keeps what
+//! was earned, so a busy staging never starves production.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::ids::{Name, Version};
+use super::release::{DeployAction, JobOutcome, Release};
+
+/// `requires = { environment = "staging", soak_minutes = 60 }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SoakRule {
+    pub environment: Name,
+    pub minutes: u32,
+}
+
+impl SoakRule {
+    pub fn needed(&self) -> Duration {
+        Duration::minutes(i64::from(self.minutes))
+    }
+}
+
+/// How `version` stands in an environment, from that environment's releases
+/// of the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Soak {
+    /// Time live and healthy, in total.
+    pub earned: Duration,
+    /// Whether it is live (and healthy) there now, so its clock runs.
+    pub running: bool,
+}
+
+impl Soak {
+    /// When `needed` is reached: now or earlier when it is; `None` while
+    /// the clock stands (another version is live there).
+    pub fn done_at(&self, needed: Duration, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if self.earned >= needed {
+            Some(now)
+        } else {
+            self.running.then(|| now + (needed - self.earned))
+        }
+    }
+}
+
+/// What `version` earned in the environment `history` is from, by `now`.
+pub fn soak(history: &[Release], version: &Version, now: DateTime<Utc>) -> Soak {
+    // (when, the version made live), in time order.
+    let mut live: Vec<(DateTime<Utc>, &Version)> = Vec::new();
+    // Since the latest of these, its earlier time does not count.
+    let mut tainted: Option<DateTime<Utc>> = None;
+    let mut taint = |at: DateTime<Utc>| tainted = Some(tainted.map_or(at, |t| t.max(at)));
+    for release in history {
+        for d in &release.deployments {
+            let at = d.finished_at.unwrap_or(d.started_at);
+            match (d.action, d.outcome) {
+                (_, Some(JobOutcome::Succeeded)) => {
+                    live.push((at, &d.version));
+                    if d.action == DeployAction::Rollback && &release.version == version {
+                        taint(at);
+                    }
+                }
+                (DeployAction::Deploy, Some(JobOutcome::Failed)) if &d.version == version => {
+                    taint(at)
+                }
+                _ => {}
+            }
+        }
+    }
+    live.sort_by_key(|(at, _)| *at);
+    let mut earned = Duration::zero();
+    let mut running = false;
+    for (i, (start, live_version)) in live.iter().enumerate() {
+        if *live_version != version {
+            continue;
+        }
+        let until = live.get(i + 1).map_or(now, |(next, _)| *next).min(now);
+        let from = tainted.map_or(*start, |t| (*start).max(t));
+        if until > from {
+            earned += until - from;
+        }
+        running = i + 1 == live.len();
+    }
+    Soak { earned, running }
+}
+
+#[cfg(test)]
+mod tests;
