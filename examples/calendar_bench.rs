@@ -91,6 +91,7 @@ fn main() {
                 previous: None,
                 rejected: None,
                 cancelled: None,
+                promoted_from: None,
                 revision: 0,
             }
         })

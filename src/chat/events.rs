@@ -66,7 +66,10 @@ impl Button {
         let id = self.release;
         match self.action {
             ButtonAction::Approve => Some(Command::Approve { id, comment: None }),
-            ButtonAction::Deploy => Some(Command::Deploy { id }),
+            ButtonAction::Deploy => Some(Command::Deploy {
+                id,
+                override_soak: None,
+            }),
             ButtonAction::Reject => None,
         }
     }
@@ -188,7 +191,8 @@ mod tests {
         assert_eq!(
             deploy.command(),
             Some(Command::Deploy {
-                id: ReleaseId::new(7)
+                id: ReleaseId::new(7),
+                override_soak: None,
             })
         );
         assert_eq!(

@@ -24,6 +24,7 @@ mod history;
 mod list;
 mod lock;
 mod notes;
+mod promote;
 mod reject;
 mod request;
 mod revoke;
@@ -55,6 +56,7 @@ pub static REGISTRY: &[&Def] = &[
     &uncheck::DEF,
     &deploy::DEF,
     &rollback::DEF,
+    &promote::DEF,
     &status::DEF,
     &list::DEF,
     &history::DEF,

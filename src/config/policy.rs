@@ -14,6 +14,7 @@ use crate::domain::calendar::{RecurringFreeze, SlotRules, WeeklySpan};
 use crate::domain::cron_spec::CronSpec;
 use crate::domain::ids::{ChannelRef, Name, UserRef};
 use crate::domain::policy::{Directory, EnvPolicy, Permission};
+use crate::domain::soak::SoakRule;
 
 pub(super) fn permission(
     roles: &[String],
@@ -33,6 +34,56 @@ pub(super) fn permission(
         }
     }
     Permission(roles.to_vec())
+}
+
+/// Each soak rule names an environment that exists.
+pub(super) fn check_requires(
+    environments: &std::collections::BTreeMap<Name, super::Environment>,
+    problems: &mut Problems<'_>,
+) {
+    for (name, env) in environments {
+        if let Some(rule) = &env.policy.requires {
+            if !environments.contains_key(&rule.environment) {
+                problems.add(
+                    &["environments", name.as_str(), "requires", "environment"],
+                    format!(
+                        "`{}` is not an environment here ({})",
+                        rule.environment,
+                        environments
+                            .keys()
+                            .map(Name::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// `requires = { environment = "staging", soak_minutes = 60 }`; that the
+/// environment exists is checked once all are read.
+fn soak_rule(env: &RawEnvironment, n: &str, problems: &mut Problems<'_>) -> Option<SoakRule> {
+    let raw = env.requires.as_ref()?;
+    let path = ["environments", n, "requires", "environment"];
+    let environment = Name::parse(&raw.environment)
+        .map_err(|e| problems.add(&path, e.0))
+        .ok()?;
+    if environment.as_str() == n {
+        problems.add(&path, "an environment cannot require itself");
+        return None;
+    }
+    within(
+        raw.soak_minutes,
+        0..=43_200,
+        "minutes (30 days)",
+        &["environments", n, "requires", "soak_minutes"],
+        problems,
+    );
+    Some(SoakRule {
+        environment,
+        minutes: raw.soak_minutes,
+    })
 }
 
 pub(super) fn env_policy(
@@ -75,6 +126,7 @@ pub(super) fn env_policy(
         approval_expiry: chrono::Duration::hours(i64::from(env.approval_expiry_hours.min(8_760))),
         checklist: env.checklist.clone(),
         slots: slot_rules(env, n, problems),
+        requires: soak_rule(env, n, problems),
         name: name.clone(),
     };
     for role in env.approvals_by_role.keys() {

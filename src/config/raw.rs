@@ -236,6 +236,17 @@ pub struct RawEnvironment {
     pub service_gap_minutes: Option<u32>,
     /// `refuse` (default) or `warn` when a schedule breaks a rule.
     pub conflicts: Option<String>,
+    /// Promotion: `{ environment = "staging", soak_minutes = 60 }`: a
+    /// version deploys here only once it was live and healthy there that long.
+    pub requires: Option<RawRequires>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRequires {
+    pub environment: String,
+    #[serde(default)]
+    pub soak_minutes: u32,
 }
 
 #[derive(Debug, Deserialize)]

@@ -467,3 +467,44 @@ fn a_postgres_store_needs_its_url_variable_set_and_readable() {
         "{unreadable}"
     );
 }
+
+#[test]
+fn a_soak_rule_names_another_environment_that_exists() {
+    let good = format!(
+        "{MINIMAL}requires = {{ environment = \"staging\", soak_minutes = 60 }}\n\n[environments.staging]\napprove = [\"release-manager\"]\n"
+    );
+    let config = Config::parse(&good, "test.toml").unwrap();
+    let rule = config.environments[&Name::parse("production").unwrap()]
+        .policy
+        .requires
+        .clone()
+        .unwrap();
+    assert_eq!((rule.environment.as_str(), rule.minutes), ("staging", 60));
+    let missing = problems(&format!(
+        "{MINIMAL}requires = {{ environment = \"stagin\", soak_minutes = 60 }}\n"
+    ));
+    assert_eq!(
+        missing[0].key,
+        "environments.production.requires.environment"
+    );
+    assert!(
+        missing[0]
+            .message
+            .contains("`stagin` is not an environment"),
+        "{missing:?}"
+    );
+    let itself = problems(&format!(
+        "{MINIMAL}requires = {{ environment = \"production\" }}\n"
+    ));
+    assert!(
+        itself[0].message.contains("cannot require itself"),
+        "{itself:?}"
+    );
+    let typo = problems(&format!(
+        "{MINIMAL}requires = {{ environment = \"production\", soak = 5 }}\n"
+    ));
+    assert!(
+        typo[0].key.starts_with("environments.production"),
+        "{typo:?}"
+    );
+}

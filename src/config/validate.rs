@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono_tz::Tz;
 
-use super::policy::{ci_target, env_policy, permission, schedules};
+use super::policy::{check_requires, ci_target, env_policy, permission, schedules};
 use super::raw::{RawConfig, RawEnvironment};
 use super::{Config, Environment, Problem, Reminders, Service};
 use crate::domain::ids::{ChannelRef, Name, UserRef};
@@ -209,6 +209,7 @@ fn environments(
         let ci = ci_target(&env.ci, &["environments", name_text, "ci"], problems);
         environments.insert(name, Environment { policy, ci });
     }
+    check_requires(&environments, problems);
     environments
 }
 

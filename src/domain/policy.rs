@@ -133,6 +133,8 @@ pub struct EnvPolicy {
     pub checklist: Vec<String>,
     /// When releases may be scheduled and deployed.
     pub slots: SlotRules,
+    /// The environment a version must have soaked in first, and how long.
+    pub requires: Option<super::soak::SoakRule>,
 }
 
 /// How far a release's approvals are from the quorum, at one instant.
@@ -291,6 +293,7 @@ pub(crate) mod tests {
             approval_expiry: Duration::hours(72),
             checklist: vec![],
             slots: SlotRules::default(),
+            requires: None,
         }
     }
 

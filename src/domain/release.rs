@@ -233,6 +233,10 @@ pub struct Release {
     pub rejected: Option<Closure>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancelled: Option<Closure>,
+    /// The release this one promotes (`promote R-1 to production`): same
+    /// service and version, from the environment before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promoted_from: Option<ReleaseId>,
     /// How many times the release has been changed since it was requested;
     /// the store raises it on every write, so the calendar feed's SEQUENCE
     /// rises with every change, whatever the clock says.

@@ -4,10 +4,11 @@ use crate::domain::command::RequestArgs;
 use crate::domain::ids::{Name, ReleaseId, UserRef, Version};
 use crate::domain::lifecycle::{self, RequestDraft};
 use crate::domain::outbox::{CiJob, JobState};
+use crate::domain::policy::EnvPolicy;
 use crate::domain::release::{Deployment, Release};
 use crate::domain::text::Text;
 use crate::domain::when::{format_local, When};
-use crate::domain::Refusal;
+use crate::domain::{Act, Refusal};
 use crate::store::{Tx, TxResult};
 
 use super::{actor, Change, Engine, EngineResult, Reply, Step};
@@ -52,6 +53,16 @@ impl Engine {
     }
 
     pub(crate) fn request(&self, user: &UserRef, args: RequestArgs) -> EngineResult<Reply> {
+        self.request_from(user, args, None)
+    }
+
+    /// A request; `promoted_from` links it to the release it promotes.
+    pub(super) fn request_from(
+        &self,
+        user: &UserRef,
+        args: RequestArgs,
+        promoted_from: Option<ReleaseId>,
+    ) -> EngineResult<Reply> {
         let now = self.clock.now();
         self.known_service(&args.service)?;
         let environment = match args.environment {
@@ -92,19 +103,29 @@ impl Engine {
                 self.check_slot(tx, policy, &draft.service, at, None)?;
             }
             let id = tx.allocate_release_id()?;
-            let release = lifecycle::request(id, draft.clone(), actor(user, &roles), policy, now)?;
+            let mut release =
+                lifecycle::request(id, draft.clone(), actor(user, &roles), policy, now)?;
+            release.promoted_from = promoted_from;
+            let promoted =
+                promoted_from.map_or(String::new(), |from| format!(", promoting {from},"));
             let step = Step {
                 actor: user,
                 action: "request",
-                detail: release.title(),
+                detail: format!("{}{}", release.title(), promoted.trim_end_matches(',')),
                 thread_line: Text::new()
                     .release(release.id)
-                    .say(format!(" requested {} by ", release.title()))
+                    .say(format!(" requested {}{promoted} by ", release.title()))
                     .person(user),
             };
             self.record(tx, &directory, None, &release, step)?;
             Ok(release)
         })?;
+        Ok(self.requested(&release, policy, warning))
+    }
+
+    /// The reply to a request: its window, quorum, checklist, and any
+    /// warning about its time.
+    fn requested(&self, release: &Release, policy: &EnvPolicy, warning: Option<String>) -> Reply {
         let window = release
             .scheduled_at
             .map_or("no deploy time yet".to_string(), |at| {
@@ -115,8 +136,8 @@ impl Engine {
         } else {
             format!(" Checklist 0/{}.", release.checklist.len())
         };
-        Ok(Reply::changed(
-            &release,
+        Reply::changed(
+            release,
             format!(
                 "{} requested: {}, {window}. Needs {}.{checklist}{}",
                 release.id,
@@ -124,7 +145,7 @@ impl Engine {
                 policy.describe_quorum(),
                 warning.map(|w| format!("\n{w}")).unwrap_or_default()
             ),
-        ))
+        )
     }
 
     pub(crate) fn approve(
@@ -368,7 +389,15 @@ impl Engine {
         ))
     }
 
-    pub(crate) fn deploy(&self, user: &UserRef, id: ReleaseId) -> EngineResult<Reply> {
+    pub(crate) fn deploy(
+        &self,
+        user: &UserRef,
+        id: ReleaseId,
+        override_soak: Option<String>,
+    ) -> EngineResult<Reply> {
+        if override_soak.is_some() {
+            self.require_admin(user, Act::Override)?;
+        }
         // Windows, freezes and locks matter only to someone who may deploy at all.
         if let Some(current) = self.store.release(id)? {
             let policy = self.policy(&current.environment)?;
@@ -392,14 +421,30 @@ impl Engine {
                 live,
                 ctx.now,
             )?;
+            // After the release's own state: its soak where it must be first.
+            let overridden =
+                self.check_soak(ctx.tx, ctx.policy, release, override_soak.is_some())?;
             self.start_job(ctx.tx, release, &deployment)?;
-            let thread_line = Text::new()
+            let mut thread_line = Text::new()
                 .person(user)
                 .say(format!(" started the deploy of {} (job ", release.version))
                 .code(deployment.job.as_str())
                 .say(")");
+            let mut detail = format!("job {}", deployment.job);
+            if let (Some(soaked), Some(reason), Some(rule)) =
+                (overridden, &override_soak, &ctx.policy.requires)
+            {
+                let why = format!(
+                    "before its soak in {} was done ({} of {} min): {reason}",
+                    rule.environment,
+                    soaked.earned.num_minutes(),
+                    rule.minutes
+                );
+                thread_line = thread_line.say(format!(", overriding the soak rule {why}"));
+                detail = format!("{detail}; soak overridden {why}");
+            }
             Ok(Change {
-                detail: format!("job {}", deployment.job),
+                detail,
                 thread_line,
                 value: deployment,
             })

@@ -379,6 +379,7 @@ fn release(id: u64, service: &str, requested: i64, deployments: Vec<Deployment>)
         previous: None,
         rejected: None,
         cancelled: None,
+        promoted_from: None,
         revision: 0,
     }
 }

@@ -12,6 +12,7 @@ use crate::domain::calendar::{Booking, Freeze, Lock};
 use crate::domain::ids::{Name, ReleaseId, UserRef};
 use crate::domain::policy::EnvPolicy;
 use crate::domain::release::Release;
+use crate::domain::soak::{soak, Soak};
 use crate::domain::when::format_local;
 use crate::domain::Refusal;
 use crate::store::{Store, Tx, TxError};
@@ -30,6 +31,8 @@ pub(super) trait GuardReads {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Release>, Self::Error>;
+    /// A service's releases to one environment: its history there.
+    fn history_of(&self, service: &Name, environment: &Name) -> Result<Vec<Release>, Self::Error>;
 }
 
 impl GuardReads for Store {
@@ -47,6 +50,9 @@ impl GuardReads for Store {
     ) -> Result<Vec<Release>, EngineError> {
         Ok(self.scheduled_between(from, to)?)
     }
+    fn history_of(&self, service: &Name, environment: &Name) -> Result<Vec<Release>, EngineError> {
+        Ok(self.releases_of(service, environment)?)
+    }
 }
 
 impl GuardReads for Tx<'_> {
@@ -59,6 +65,9 @@ impl GuardReads for Tx<'_> {
     }
     fn scheduled(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Release>, TxError> {
         self.scheduled_between(from, to)
+    }
+    fn history_of(&self, service: &Name, environment: &Name) -> Result<Vec<Release>, TxError> {
+        self.releases_of(service, environment)
     }
 }
 
@@ -180,5 +189,40 @@ impl Engine {
             .into());
         }
         Ok(())
+    }
+
+    /// The soak rule (`requires`): refused unless the version was live and
+    /// healthy long enough where it must be first. Returns the soak when a
+    /// release manager's override is what lets it go (for the audit line).
+    pub(super) fn check_soak<R: GuardReads + ?Sized>(
+        &self,
+        reads: &R,
+        policy: &EnvPolicy,
+        release: &Release,
+        overriding: bool,
+    ) -> Result<Option<Soak>, R::Error> {
+        let Some(rule) = &policy.requires else {
+            return Ok(None);
+        };
+        let now = self.clock.now();
+        let history = reads.history_of(&release.service, &rule.environment)?;
+        let soaked = soak(&history, &release.version, now);
+        if soaked.earned >= rule.needed() {
+            return Ok(None);
+        }
+        if overriding {
+            return Ok(Some(soaked));
+        }
+        Err(Refusal::NotSoaked {
+            release: release.id,
+            version: release.version.to_string(),
+            environment: release.environment.clone(),
+            required: rule.environment.clone(),
+            earned_minutes: soaked.earned.num_minutes(),
+            needed_minutes: rule.minutes,
+            ready_at: soaked.done_at(rule.needed(), now),
+            tz: policy.timezone,
+        }
+        .into())
     }
 }

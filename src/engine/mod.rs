@@ -10,6 +10,7 @@ mod jobs;
 pub mod offload;
 mod ops;
 mod people;
+mod promote;
 mod reminders;
 mod stats;
 mod views;
@@ -480,6 +481,8 @@ mod calendar_tests;
 mod hardening_tests;
 #[cfg(test)]
 mod policy_tests;
+#[cfg(test)]
+mod promotion_tests;
 #[cfg(test)]
 mod race_tests;
 #[cfg(test)]

@@ -42,6 +42,10 @@ impl<'a> Recorder<'a> {
 }
 
 impl TxReleases for Recorder<'_> {
+    fn releases_of(&self, service: &Name, environment: &Name) -> TxResult<Vec<Release>> {
+        self.inner.releases_of(service, environment)
+    }
+
     fn release(&self, id: ReleaseId) -> TxResult<Option<Release>> {
         self.inner.release(id)
     }

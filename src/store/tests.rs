@@ -31,6 +31,7 @@ pub(super) fn release(id: ReleaseId, status: ReleaseStatus) -> Release {
         previous: None,
         rejected: None,
         cancelled: None,
+        promoted_from: None,
         revision: 0,
     }
 }

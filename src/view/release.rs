@@ -47,6 +47,9 @@ pub(super) fn status(view: &ReleaseView) -> Text {
         out.push_person(&closure.by);
         let _ = writeln!(out, "{}", suffix(": ", closure.reason.as_ref()));
     }
+    if let Some(from) = release.promoted_from {
+        let _ = writeln!(out, "Promoted from {from}");
+    }
     if let Some(notes) = &release.notes {
         let _ = writeln!(out, "Notes: {notes}");
     }

@@ -36,6 +36,7 @@ fn status_view() -> View {
         previous: None,
         rejected: None,
         cancelled: None,
+        promoted_from: None,
         revision: 3,
     };
     View::Release(Box::new(ReleaseView {

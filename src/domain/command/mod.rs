@@ -86,6 +86,8 @@ pub enum Command {
     },
     Deploy {
         id: ReleaseId,
+        /// A release manager's reason to deploy before the soak rule is met.
+        override_soak: Option<String>,
     },
     Rollback {
         id: ReleaseId,
@@ -141,6 +143,11 @@ pub enum Command {
     },
     Stats {
         period: StatsPeriod,
+    },
+    /// The same service and version, requested for the next environment.
+    Promote {
+        id: ReleaseId,
+        to: Option<Name>,
     },
 }
 

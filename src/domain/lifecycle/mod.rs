@@ -71,6 +71,7 @@ pub fn request(
         previous: None,
         rejected: None,
         cancelled: None,
+        promoted_from: None,
         revision: 0,
     })
 }

@@ -11,6 +11,7 @@ use super::ids::{Name, ReleaseId, UserRef};
 use super::release::ReleaseStatus;
 use super::text::Text;
 
+mod promotion;
 mod words;
 
 /// What someone tried to do, as a refusal names it.
@@ -32,6 +33,8 @@ pub enum Act {
     Unfreeze,
     Grant,
     Revoke,
+    /// Deploy before the soak rule is met.
+    Override,
 }
 
 impl Act {
@@ -54,6 +57,7 @@ impl Act {
             Act::Unfreeze => "lift freezes",
             Act::Grant => "grant roles",
             Act::Revoke => "revoke roles",
+            Act::Override => "deploy before a soak is done",
         }
     }
 
@@ -75,7 +79,8 @@ impl Act {
             | Act::Freeze
             | Act::Unfreeze
             | Act::Grant
-            | Act::Revoke => "changed",
+            | Act::Revoke
+            | Act::Override => "changed",
         }
     }
 }
@@ -319,6 +324,30 @@ pub enum Refusal {
         role: String,
     },
     ImportClash(ReleaseId),
+    // Promotion.
+    /// A deploy whose version has not soaked long enough where it must
+    /// first (`requires`); `ready_at` is when it will have, while its clock
+    /// runs there.
+    NotSoaked {
+        release: ReleaseId,
+        version: String,
+        environment: Name,
+        required: Name,
+        earned_minutes: i64,
+        needed_minutes: u32,
+        ready_at: Option<DateTime<Utc>>,
+        tz: Tz,
+    },
+    /// `promote` of a release that never reached its environment.
+    NotPromotable {
+        release: ReleaseId,
+        environment: Name,
+        status: ReleaseStatus,
+    },
+    /// `promote` without `to`, where no environment requires this one.
+    NoNextEnvironment {
+        environment: Name,
+    },
 }
 
 impl Refusal {

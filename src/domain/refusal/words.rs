@@ -64,6 +64,9 @@ impl Refusal {
             | RoleFromConfig { .. }
             | NotGranted { .. }
             | ImportClash(..) => self.write_held(t),
+            NotSoaked { .. } | NotPromotable { .. } | NoNextEnvironment { .. } => {
+                self.write_promotion(t)
+            }
         }
     }
 

@@ -49,6 +49,7 @@ fn release(id: u64, version: &str, runs: &[(DeployAction, &str, i64, JobOutcome)
         previous: None,
         rejected: None,
         cancelled: None,
+        promoted_from: None,
         revision: 0,
     }
 }
@@ -64,7 +65,10 @@ fn a_live_version_earns_until_now_and_says_when_it_is_done() {
     assert!(soak.running);
     assert_eq!(soak.done_at(Duration::minutes(60), t(45)), Some(t(60)));
     assert_eq!(soak.done_at(Duration::minutes(30), t(45)), Some(t(45)));
-    assert_eq!(super::soak(&history, &v("3.0"), t(45)).earned, Duration::zero());
+    assert_eq!(
+        super::soak(&history, &v("3.0"), t(45)).earned,
+        Duration::zero()
+    );
 }
 
 #[test]
@@ -99,7 +103,10 @@ fn a_failed_deploy_or_a_rollback_of_the_version_loses_the_time_before_it() {
         release(
             2,
             "2.0",
-            &[(Deploy, "2.0", 0, Succeeded), (Rollback, "1.9", 20, Succeeded)],
+            &[
+                (Deploy, "2.0", 0, Succeeded),
+                (Rollback, "1.9", 20, Succeeded),
+            ],
         ),
     ];
     let gone = soak(&rolled_back, &v("2.0"), t(90));

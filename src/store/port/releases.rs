@@ -8,6 +8,10 @@ use chrono::{DateTime, Utc};
 
 /// Releases and their indexes, and the audit log, outside a transaction.
 pub trait ReleaseStore: Send + Sync {
+    /// Every release of a service to one environment, in id order: its
+    /// history there (soak reads it).
+    fn releases_of(&self, service: &Name, environment: &Name) -> StoreResult<Vec<Release>>;
+
     fn release(&self, id: ReleaseId) -> StoreResult<Option<Release>>;
 
     fn count(&self, status: ReleaseStatus) -> StoreResult<u64>;
@@ -46,6 +50,10 @@ pub trait ReleaseStore: Send + Sync {
 /// Releases and their indexes, and the audit log, inside one transaction: what
 /// it reads is what it commits against.
 pub trait TxReleases {
+    /// A service's releases to one environment, in id order, as this
+    /// transaction commits against them (the soak guard reads them here).
+    fn releases_of(&self, service: &Name, environment: &Name) -> TxResult<Vec<Release>>;
+
     fn release(&self, id: ReleaseId) -> TxResult<Option<Release>>;
 
     /// Hands out the next release id; no two releases share one.

@@ -101,6 +101,14 @@ fn user(text: String) -> TxResult<UserRef> {
 }
 
 impl TxReleases for PgTx<'_, '_> {
+    fn releases_of(&self, service: &Name, environment: &Name) -> TxResult<Vec<Release>> {
+        self.all(
+            "release",
+            "SELECT body FROM releases WHERE service = $1 AND environment = $2 ORDER BY id",
+            params![service.to_string(), environment.to_string()],
+        )
+    }
+
     fn release(&self, id: ReleaseId) -> TxResult<Option<Release>> {
         self.one(
             "release",

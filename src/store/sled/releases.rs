@@ -3,6 +3,12 @@
 use super::*;
 
 impl ReleaseStore for SledStore {
+    fn releases_of(&self, service: &Name, environment: &Name) -> StoreResult<Vec<Release>> {
+        let prefix = keys::target_prefix(service, environment);
+        let ids = self.index_ids(BY_TARGET, &prefix, false, usize::MAX)?;
+        self.releases_for(ids.into_iter())
+    }
+
     fn release(&self, id: ReleaseId) -> StoreResult<Option<Release>> {
         match self
             .tree(RELEASES)

@@ -29,12 +29,13 @@ pub struct SledTx<'a> {
 pub(super) enum Read {
     Freezes(Name),
     Scheduled(DateTime<Utc>, DateTime<Utc>),
+    Target(Name, Name),
 }
 
 #[derive(Debug, Clone)]
 enum Answer {
     Freezes(Vec<Freeze>),
-    Scheduled(Vec<Release>),
+    Releases(Vec<Release>),
 }
 
 /// Scans a transaction needs, made outside it. sled holds its global write
@@ -69,8 +70,9 @@ impl CommittedReads {
         for read in self.wanted.borrow_mut().drain(..) {
             let answer = match &read {
                 Read::Freezes(environment) => Answer::Freezes(store.freezes(Some(environment))?),
-                Read::Scheduled(from, to) => {
-                    Answer::Scheduled(store.scheduled_between(*from, *to)?)
+                Read::Scheduled(from, to) => Answer::Releases(store.scheduled_between(*from, *to)?),
+                Read::Target(service, environment) => {
+                    Answer::Releases(store.releases_of(service, environment)?)
                 }
             };
             self.made.borrow_mut().insert(read, answer);
@@ -175,6 +177,14 @@ impl SledTx<'_> {
 }
 
 impl TxReleases for SledTx<'_> {
+    fn releases_of(&self, service: &Name, environment: &Name) -> TxResult<Vec<Release>> {
+        let read = Read::Target(service.clone(), environment.clone());
+        match self.reads.get(read)? {
+            Answer::Releases(releases) => Ok(releases),
+            Answer::Freezes(_) => unreachable!("answers are kept by their read"),
+        }
+    }
+
     fn release(&self, id: ReleaseId) -> TxResult<Option<Release>> {
         match self.tree(RELEASES).get(keys::release(id))? {
             Some(bytes) => Ok(Some(decode("release", &bytes)?)),
@@ -293,13 +303,13 @@ impl TxCalendar for SledTx<'_> {
     fn freezes(&self, environment: &Name) -> TxResult<Vec<Freeze>> {
         match self.reads.get(Read::Freezes(environment.clone()))? {
             Answer::Freezes(freezes) => Ok(freezes),
-            Answer::Scheduled(_) => unreachable!("answers are kept by their read"),
+            Answer::Releases(_) => unreachable!("answers are kept by their read"),
         }
     }
 
     fn scheduled_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> TxResult<Vec<Release>> {
         match self.reads.get(Read::Scheduled(from, to))? {
-            Answer::Scheduled(releases) => Ok(releases),
+            Answer::Releases(releases) => Ok(releases),
             Answer::Freezes(_) => unreachable!("answers are kept by their read"),
         }
     }

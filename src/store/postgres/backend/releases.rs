@@ -4,6 +4,13 @@ use super::*;
 use crate::store::prelude::*;
 
 impl ReleaseStore for PgStore {
+    fn releases_of(&self, service: &Name, environment: &Name) -> StoreResult<Vec<Release>> {
+        self.releases(
+            "SELECT body FROM releases WHERE service = $1 AND environment = $2 ORDER BY id",
+            params![service.to_string(), environment.to_string()],
+        )
+    }
+
     fn release(&self, id: ReleaseId) -> StoreResult<Option<Release>> {
         Ok(self
             .releases(
