@@ -28,6 +28,14 @@ impl ServiceStats {
             .extend(other.restore_times.iter().copied());
     }
 
+    /// Deployment rework rate (DORA): unplanned deployments made because
+    /// of a failure (rollbacks; fixes of incidents once they are recorded)
+    /// ÷ all deployments.
+    pub fn rework_rate(&self) -> Option<f64> {
+        let all = self.deploys + self.failed_deploys + self.rolled_back;
+        (all > 0).then(|| f64::from(self.rolled_back) / f64::from(all))
+    }
+
     /// Failed or rolled back ÷ deploy attempts.
     pub fn change_failure_rate(&self) -> Option<f64> {
         let attempts = self.deploys + self.failed_deploys;

@@ -486,4 +486,6 @@ mod promotion_tests;
 #[cfg(test)]
 mod race_tests;
 #[cfg(test)]
+mod stats_tests;
+#[cfg(test)]
 mod tests;

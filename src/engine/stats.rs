@@ -1,27 +1,93 @@
-//! `stats`: the figures of `domain::stats` over a period, as a view.
+//! `stats`: DORA's five metrics (`domain::stats`) over a period, for one
+//! environment (production unless another is named) and optionally one
+//! service, with a weekly trend, as a view.
 
 use chrono::Duration;
 
 use crate::domain::command::StatsPeriod;
+use crate::domain::ids::Name;
+use crate::domain::release::Release;
 use crate::domain::stats::{compute, ServiceStats};
+use crate::domain::Refusal;
 use crate::view::{StatsView, View};
 
 use super::{Engine, EngineResult, Reply};
 
+/// The fewest weeks a trend shows.
+const TREND_WEEKS: i64 = 4;
+
 impl Engine {
-    pub(crate) fn stats(&self, period: StatsPeriod) -> EngineResult<Reply> {
+    pub(crate) fn stats(&self, period: StatsPeriod, scope: &[Name]) -> EngineResult<Reply> {
+        let (environment, service) = self.stats_scope(scope)?;
         let to = self.clock.now();
-        let from = to - Duration::days(period.days());
-        let releases = self.store.all_releases().collect::<Result<Vec<_>, _>>()?;
-        let per_service = compute(&releases, from, to);
-        let mut overall = ServiceStats::default();
-        for s in per_service.values() {
-            overall.merge(s);
-        }
+        let weeks = (period.days() / 7).max(TREND_WEEKS);
+        let releases: Vec<Release> = self
+            .store
+            .all_releases()
+            .filter(|r| {
+                r.as_ref().map_or(true, |r| {
+                    environment.as_ref().is_none_or(|e| &r.environment == e)
+                        && service.as_ref().is_none_or(|s| &r.service == s)
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let per_service = compute(&releases, to - Duration::days(period.days()), to);
+        let overall = merged(per_service.values());
+        let trend = (0..weeks)
+            .rev()
+            .map(|w| {
+                let end = to - Duration::weeks(w);
+                merged(compute(&releases, end - Duration::weeks(1), end).values())
+            })
+            .collect();
+        let scope = match (&environment, &service) {
+            (Some(e), Some(s)) => format!("{s} in {e}"),
+            (Some(e), None) => e.to_string(),
+            (None, Some(s)) => format!("{s} in every environment"),
+            (None, None) => "every environment".to_string(),
+        };
         Ok(Reply::view(View::Stats(StatsView {
             days: period.days(),
+            scope,
             per_service,
             overall,
+            trend,
         })))
     }
+
+    /// Which environment and service `stats` counts: each word names one
+    /// or the other; the environment is `production` when it exists and
+    /// none is named.
+    fn stats_scope(&self, scope: &[Name]) -> Result<(Option<Name>, Option<Name>), Refusal> {
+        let (mut environment, mut service) = (None, None);
+        for name in scope {
+            if self.config.environments.contains_key(name) {
+                environment = Some(name.clone());
+            } else if self.config.services.contains_key(name) {
+                service = Some(name.clone());
+            } else {
+                return Err(Refusal::NoSuchEnvironment {
+                    environment: name.to_string(),
+                    known: format!(
+                        "{} (environments), {} (services)",
+                        self.config.environment_names(),
+                        self.config.service_names()
+                    ),
+                });
+            }
+        }
+        let production = Name::parse("production").ok();
+        if environment.is_none() {
+            environment = production.filter(|p| self.config.environments.contains_key(p));
+        }
+        Ok((environment, service))
+    }
+}
+
+fn merged<'a>(stats: impl Iterator<Item = &'a ServiceStats>) -> ServiceStats {
+    let mut all = ServiceStats::default();
+    for s in stats {
+        all.merge(s);
+    }
+    all
 }

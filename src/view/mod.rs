@@ -12,6 +12,8 @@ mod lists;
 mod release;
 mod stats;
 
+pub use stats::sparkline;
+
 use chrono_tz::Tz;
 
 use crate::domain::calendar::{Freeze, WeeklySpan};
@@ -173,8 +175,12 @@ pub struct CalendarLane {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatsView {
     pub days: i64,
+    /// What was counted: `production`, `api in staging`.
+    pub scope: String,
     pub per_service: std::collections::BTreeMap<String, ServiceStats>,
     pub overall: ServiceStats,
+    /// The same figures week by week, oldest first (at least four weeks).
+    pub trend: Vec<ServiceStats>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

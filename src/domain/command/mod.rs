@@ -143,6 +143,8 @@ pub enum Command {
     },
     Stats {
         period: StatsPeriod,
+        /// Environments and services to count (default: production).
+        scope: Vec<Name>,
     },
     /// The same service and version, requested for the next environment.
     Promote {
