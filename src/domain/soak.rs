@@ -91,3 +91,25 @@ pub fn soak(history: &[Release], version: &Version, now: DateTime<Utc>) -> Soak 
 
 #[cfg(test)]
 mod tests;
+
+/// How far an environment is behind the one it requires: the versions made
+/// live there (in `history`, its releases of the service) since `live`, the
+/// version the later environment runs, last went live there; `None` when
+/// `live` never did.
+pub fn drift<'a>(history: &'a [Release], live: &Version) -> Option<Vec<&'a Version>> {
+    let mut events: Vec<(DateTime<Utc>, &Version)> = history
+        .iter()
+        .flat_map(|r| &r.deployments)
+        .filter(|d| d.outcome == Some(JobOutcome::Succeeded))
+        .map(|d| (d.finished_at.unwrap_or(d.started_at), &d.version))
+        .collect();
+    events.sort_by_key(|(at, _)| *at);
+    let last = events.iter().rposition(|(_, v)| *v == live)?;
+    let mut ahead: Vec<&Version> = Vec::new();
+    for (_, version) in &events[last + 1..] {
+        if *version != live && !ahead.contains(version) {
+            ahead.push(version);
+        }
+    }
+    Some(ahead)
+}

@@ -113,8 +113,24 @@ fn the_soak_rule_refuses_until_the_version_soaked_and_says_when() {
         words.contains("in staging for 20 min of the 60 it needs; it may go at"),
         "{words}"
     );
+    assert!(h
+        .ok("bob", "status R-2")
+        .contains("\nDrift: production runs no version of api yet\n"));
     h.clock.advance(Duration::minutes(40));
     assert!(h.ok("dave", "deploy R-2").starts_with("R-2 is deploying"));
+    succeed(&h, 2);
+    assert!(h
+        .ok("bob", "status R-2")
+        .contains("Drift: production runs 2.0, level with staging"));
+    h.ok("alice", "request api 2.1 to staging");
+    h.ok("alice", "approve R-3");
+    h.ok("alice", "deploy R-3");
+    succeed(&h, 3);
+    let status = h.ok("bob", "status R-3");
+    assert!(
+        status.contains("Drift: production runs 2.0, 1 version behind staging (2.1)"),
+        "{status}"
+    );
 }
 
 #[test]

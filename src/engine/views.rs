@@ -6,9 +6,10 @@ use chrono_tz::Tz;
 use std::collections::BTreeSet;
 
 use crate::domain::command::{ListFilter, Needs};
-use crate::domain::ids::{ReleaseId, UserRef};
+use crate::domain::ids::{Name, ReleaseId, UserRef};
 use crate::domain::release::{Release, ReleaseStatus};
-use crate::view::{HistoryView, ListKind, ListView, NotesView, ReleaseView, View};
+use crate::domain::soak::drift;
+use crate::view::{Drift, HistoryView, ListKind, ListView, NotesView, ReleaseView, View};
 
 use super::{no_such_release, Engine, EngineResult, Reply};
 
@@ -39,8 +40,41 @@ impl Engine {
             timezone: policy.timezone,
             quorum,
             expired,
+            drift: self.drift(&release.service)?,
             release,
         }))))
+    }
+
+    /// For each environment with a soak rule, how far `service` there is
+    /// behind the environment it requires.
+    fn drift(&self, service: &Name) -> EngineResult<Vec<Drift>> {
+        let mut found = Vec::new();
+        let mut live = None;
+        for (name, env) in &self.config.environments {
+            let Some(rule) = &env.policy.requires else {
+                continue;
+            };
+            let targets = match &live {
+                Some(targets) => targets,
+                None => live.insert(self.store.targets()?.live),
+            };
+            let running = targets
+                .iter()
+                .find(|(s, e, _)| s == service && e == name)
+                .map(|(_, _, l)| l.version.clone());
+            let history = self.store.releases_of(service, &rule.environment)?;
+            let ahead = running
+                .as_ref()
+                .and_then(|v| drift(&history, v))
+                .map(|vs| vs.into_iter().cloned().collect());
+            found.push(Drift {
+                environment: name.clone(),
+                required: rule.environment.clone(),
+                live: running,
+                ahead,
+            });
+        }
+        Ok(found)
     }
 
     pub(crate) fn checklist(&self, id: ReleaseId) -> EngineResult<Reply> {

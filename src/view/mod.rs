@@ -93,6 +93,21 @@ pub struct ReleaseView {
     pub quorum: QuorumState,
     /// Per approval, in order: whether it has expired.
     pub expired: Vec<bool>,
+    /// For each environment with a soak rule: how far its service there is
+    /// behind the environment it requires.
+    pub drift: Vec<Drift>,
+}
+
+/// One environment's distance behind the one it requires, for a service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drift {
+    pub environment: Name,
+    pub required: Name,
+    /// What runs there now.
+    pub live: Option<crate::domain::ids::Version>,
+    /// The versions gone live in `required` since `live` did; `None` when
+    /// `live` never went live there.
+    pub ahead: Option<Vec<crate::domain::ids::Version>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -6,7 +6,7 @@ use crate::domain::release::{DeployAction, JobOutcome, Release};
 use crate::domain::text::Text;
 use crate::domain::when::format_local;
 
-use super::{NotesView, ReleaseView};
+use super::{Drift, NotesView, ReleaseView};
 
 pub(super) fn status(view: &ReleaseView) -> Text {
     let (release, tz) = (&view.release, view.timezone);
@@ -47,6 +47,9 @@ pub(super) fn status(view: &ReleaseView) -> Text {
         out.push_person(&closure.by);
         let _ = writeln!(out, "{}", suffix(": ", closure.reason.as_ref()));
     }
+    for drift in &view.drift {
+        let _ = writeln!(out, "Drift: {}", drift_words(drift, release));
+    }
     if let Some(from) = release.promoted_from {
         let _ = writeln!(out, "Promoted from {from}");
     }
@@ -54,6 +57,28 @@ pub(super) fn status(view: &ReleaseView) -> Text {
         let _ = writeln!(out, "Notes: {notes}");
     }
     out.trim_end()
+}
+
+/// `production runs 2.0, 2 versions behind staging (2.1, 2.3)`.
+fn drift_words(drift: &Drift, release: &Release) -> String {
+    let (env, required) = (&drift.environment, &drift.required);
+    let Some(live) = &drift.live else {
+        return format!("{env} runs no version of {} yet", release.service);
+    };
+    match &drift.ahead {
+        None => format!("{env} runs {live}, which never went live in {required}"),
+        Some(ahead) if ahead.is_empty() => format!("{env} runs {live}, level with {required}"),
+        Some(ahead) => format!(
+            "{env} runs {live}, {} version{} behind {required} ({})",
+            ahead.len(),
+            if ahead.len() == 1 { "" } else { "s" },
+            ahead
+                .iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }
 
 /// `" (reason: x)"`-style tails: `lead` and the value, or nothing.

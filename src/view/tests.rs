@@ -49,6 +49,7 @@ fn status_view() -> View {
             expired: vec![],
         },
         expired: vec![false],
+        drift: vec![],
     }))
 }
 

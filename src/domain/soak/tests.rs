@@ -118,3 +118,22 @@ fn a_failed_deploy_or_a_rollback_of_the_version_loses_the_time_before_it() {
         Duration::minutes(100 + 70)
     );
 }
+
+#[test]
+fn drift_counts_the_versions_gone_live_since_the_later_environment_s_one() {
+    let history = [
+        release(1, "2.0", &[(Deploy, "2.0", 0, Succeeded)]),
+        release(2, "2.1", &[(Deploy, "2.1", 10, Succeeded)]),
+        release(3, "2.2", &[(Deploy, "2.2", 20, Failed)]),
+        release(4, "2.3", &[(Deploy, "2.3", 30, Succeeded)]),
+    ];
+    let names = |found: Option<Vec<&Version>>| {
+        found.map(|vs| vs.iter().map(|v| v.to_string()).collect::<Vec<_>>())
+    };
+    assert_eq!(
+        names(drift(&history, &v("2.0"))),
+        Some(vec!["2.1".into(), "2.3".into()])
+    );
+    assert_eq!(names(drift(&history, &v("2.3"))), Some(vec![]));
+    assert_eq!(names(drift(&history, &v("1.0"))), None);
+}
