@@ -24,10 +24,7 @@ pub static DEF: Def = Def {
 };
 
 fn parse(p: &mut Parser<'_>) -> Result<Command, ParseError> {
-    let id = p.id()?;
-    let item = p
-        .rest()
-        .ok_or_else(|| p.missing("the checklist item (its number or name)"))?;
+    let (id, item) = p.id_and_rest("the checklist item (its number or name)")?;
     Ok(Command::Check { id, item })
 }
 

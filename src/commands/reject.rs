@@ -24,10 +24,7 @@ pub static DEF: Def = Def {
 };
 
 fn parse(p: &mut Parser<'_>) -> Result<Command, ParseError> {
-    let id = p.id()?;
-    let reason = p
-        .rest()
-        .ok_or_else(|| p.missing("the reason for rejecting"))?;
+    let (id, reason) = p.id_and_rest("the reason for rejecting")?;
     Ok(Command::Reject { id, reason })
 }
 

@@ -7,10 +7,8 @@
 use chrono::Duration;
 
 use super::tests::Harness;
-use super::Callback;
 use crate::clock::Clock;
 use crate::domain::ids::ReleaseId;
-use crate::domain::release::JobOutcome;
 use crate::domain::{Act, Refusal};
 
 const CONFIG: &str = r##"
@@ -37,26 +35,6 @@ deploy = ["deployer", "release-manager"]
 requires = { environment = "staging", soak_minutes = 60 }
 "##;
 
-/// Reports a release's running deploy as succeeded.
-fn succeed(h: &Harness, id: u64) {
-    let release = h
-        .engine
-        .store()
-        .release(ReleaseId::new(id))
-        .unwrap()
-        .unwrap();
-    let job = release.deployments.last().unwrap().job.clone();
-    h.engine
-        .callback(&Callback {
-            release: release.id,
-            job,
-            outcome: Some(JobOutcome::Succeeded),
-            url: None,
-            message: None,
-        })
-        .unwrap();
-}
-
 /// R-1: api 2.0 live in staging from now; R-2: promoted, approved for production.
 fn staged_and_promoted(h: &Harness) -> String {
     h.ok(
@@ -65,7 +43,7 @@ fn staged_and_promoted(h: &Harness) -> String {
     );
     h.ok("alice", "approve R-1");
     h.ok("alice", "deploy R-1");
-    succeed(h, 1);
+    h.succeed(1);
     let promoted = h.ok("alice", "promote R-1");
     h.ok("bob", "approve R-2");
     promoted
@@ -118,14 +96,14 @@ fn the_soak_rule_refuses_until_the_version_soaked_and_says_when() {
         .contains("\nDrift: production runs no version of api yet\n"));
     h.clock.advance(Duration::minutes(40));
     assert!(h.ok("dave", "deploy R-2").starts_with("R-2 is deploying"));
-    succeed(&h, 2);
+    h.succeed(2);
     assert!(h
         .ok("bob", "status R-2")
         .contains("Drift: production runs 2.0, level with staging"));
     h.ok("alice", "request api 2.1 to staging");
     h.ok("alice", "approve R-3");
     h.ok("alice", "deploy R-3");
-    succeed(&h, 3);
+    h.succeed(3);
     let status = h.ok("bob", "status R-3");
     assert!(
         status.contains("Drift: production runs 2.0, 1 version behind staging (2.1)"),
@@ -173,12 +151,12 @@ fn promote_refuses_a_release_that_never_reached_its_environment_or_has_nowhere_t
     ));
     h.ok("alice", "approve R-1");
     h.ok("alice", "deploy R-1");
-    succeed(&h, 1);
+    h.succeed(1);
     h.clock.advance(Duration::minutes(90));
     h.ok("alice", "promote R-1 to production");
     h.ok("bob", "approve R-2");
     h.ok("dave", "deploy R-2");
-    succeed(&h, 2);
+    h.succeed(2);
     assert!(matches!(
         h.refusal("bob", "promote R-2"),
         Refusal::NoNextEnvironment { .. }

@@ -5,9 +5,6 @@
 use chrono::Duration;
 
 use super::tests::Harness;
-use super::Callback;
-use crate::domain::ids::ReleaseId;
-use crate::domain::release::JobOutcome;
 use crate::domain::Refusal;
 
 const CONFIG: &str = r##"
@@ -34,30 +31,12 @@ rollback = ["deployer"]
 self_approval = true
 "##;
 
-fn succeed(h: &Harness, id: u64) {
-    let release = h
-        .engine
-        .store()
-        .release(ReleaseId::new(id))
-        .unwrap()
-        .unwrap();
-    h.engine
-        .callback(&Callback {
-            release: release.id,
-            job: release.deployments.last().unwrap().job.clone(),
-            outcome: Some(JobOutcome::Succeeded),
-            url: None,
-            message: None,
-        })
-        .unwrap();
-}
-
 fn ship(h: &Harness, id: u64, line: &str, by: &str) {
     h.ok("alice", line);
     h.ok("alice", &format!("approve R-{id}"));
     h.clock.advance(Duration::hours(2));
     h.ok(by, &format!("deploy R-{id}"));
-    succeed(h, id);
+    h.succeed(id);
 }
 
 #[test]
@@ -68,7 +47,7 @@ fn stats_count_production_by_default_with_all_five_and_a_trend() {
     ship(&h, 2, "request api 1.1 to production", "dave");
     h.clock.advance(Duration::minutes(30));
     h.ok("dave", "rollback R-2 errors up");
-    succeed(&h, 2);
+    h.succeed(2);
     ship(&h, 3, "request web 3.0 to staging", "alice");
     h.clock.advance(Duration::minutes(1));
 

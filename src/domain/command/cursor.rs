@@ -174,6 +174,14 @@ impl<'a> Parser<'a> {
         Some(text).filter(|t| !t.is_empty())
     }
 
+    /// `<id> <words…>`: a release and the rest of the line, which must
+    /// say something (`what` names it when it is missing).
+    pub fn id_and_rest(&mut self, what: &str) -> Result<(ReleaseId, String), ParseError> {
+        let id = self.id()?;
+        let rest = self.rest().ok_or_else(|| self.missing(what))?;
+        Ok((id, rest))
+    }
+
     /// "Missing …" at the end of the line, with the usage.
     pub fn missing(&self, what: &str) -> ParseError {
         let end = self.end_position();
