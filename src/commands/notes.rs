@@ -8,9 +8,9 @@ use super::{mismatch, Def};
 
 pub static DEF: Def = Def {
     name: "notes",
-    usage: "notes <id>",
-    example: "notes R-1",
-    summary: "release notes in Markdown",
+    usage: "notes <id> [audience]",
+    example: "notes R-1 customers",
+    summary: "release notes in Markdown, or in one audience's words",
     needs: Needs::Anyone,
     changes: false,
     in_thread: true,
@@ -21,12 +21,20 @@ pub static DEF: Def = Def {
 };
 
 fn parse(p: &mut Parser<'_>) -> Result<Command, ParseError> {
-    Ok(Command::Notes { id: p.id()? })
+    let id = p.id()?;
+    let audience = match p.peek() {
+        Some(_) => Some(p.name("the audience")?),
+        None => None,
+    };
+    Ok(Command::Notes { id, audience })
 }
 
 fn apply(engine: &Engine, _actor: &UserRef, command: Command) -> EngineResult<Reply> {
     match command {
-        Command::Notes { id } => engine.notes(id),
+        Command::Notes { id, audience } => match audience {
+            Some(audience) => engine.audience_notes(id, &audience),
+            None => engine.notes(id),
+        },
         other => Err(mismatch(&DEF, &other)),
     }
 }

@@ -147,6 +147,16 @@ pub struct Config {
     pub timezones: BTreeMap<String, Tz>,
     pub services: BTreeMap<Name, Service>,
     pub environments: BTreeMap<Name, Environment>,
+    /// Words per audience (`[audiences.*]`).
+    pub audiences: BTreeMap<Name, Audience>,
+}
+
+/// One audience (support, customers, executives): where it hears, and its
+/// own words for each kind of text it has a template for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audience {
+    pub channels: Vec<ChannelRef>,
+    pub templates: BTreeMap<String, crate::domain::template::Template>,
 }
 
 /// One thing wrong in the config file.

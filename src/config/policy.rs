@@ -370,3 +370,49 @@ pub(super) fn schedules(
     }
     jobs
 }
+
+/// `[audiences.*]`: each one's channels and templates, every placeholder
+/// and kind checked by key path.
+pub(super) fn audiences(
+    raw: &std::collections::BTreeMap<String, super::raw::RawAudience>,
+    problems: &mut Problems<'_>,
+) -> std::collections::BTreeMap<Name, super::Audience> {
+    use crate::domain::template::{Template, KINDS};
+    let mut audiences = std::collections::BTreeMap::new();
+    for (name, audience) in raw {
+        let Ok(parsed) = Name::parse(name).map_err(|e| problems.add(&["audiences", name], e.0))
+        else {
+            continue;
+        };
+        let mut templates = std::collections::BTreeMap::new();
+        for (kind, text) in &audience.templates {
+            let path = ["audiences", name.as_str(), kind.as_str()];
+            if !KINDS.contains(&kind.as_str()) {
+                problems.add(
+                    &path,
+                    format!("not a kind of text; audiences have {}", KINDS.join(", ")),
+                );
+                continue;
+            }
+            match Template::parse(text) {
+                Ok(template) => {
+                    templates.insert(kind.clone(), template);
+                }
+                Err(why) => problems.add(&path, why),
+            }
+        }
+        let channels = channels(
+            &audience.channels,
+            &["audiences", name, "channels"],
+            problems,
+        );
+        audiences.insert(
+            parsed,
+            super::Audience {
+                channels,
+                templates,
+            },
+        );
+    }
+    audiences
+}

@@ -39,6 +39,19 @@ pub struct RawConfig {
     pub services: BTreeMap<String, RawService>,
     #[serde(default)]
     pub environments: BTreeMap<String, RawEnvironment>,
+    /// Words per audience (`[audiences.customers]`): channels and templates.
+    #[serde(default)]
+    pub audiences: BTreeMap<String, RawAudience>,
+}
+
+/// Unknown keys land in `templates` and are refused there, by kind.
+#[derive(Debug, Deserialize)]
+pub struct RawAudience {
+    #[serde(default)]
+    pub channels: Vec<String>,
+    /// Template text by kind (`notes`, `announcement`, …).
+    #[serde(flatten)]
+    pub templates: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use super::validate::{within, Problems};
 use crate::store::{PgOptions, StoreError};
 
 /// Which store `run` and the other commands open.
@@ -65,4 +66,81 @@ pub fn valid_env_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// `[store]`: the backend, and for PostgreSQL where its URL comes from.
+pub(super) fn store_settings(
+    raw: &super::raw::RawStore,
+    problems: &mut Problems<'_>,
+) -> StoreSettings {
+    let postgres_keys = raw.url_env.is_some()
+        || raw.pool.is_some()
+        || raw.schema.is_some()
+        || raw.lease_ttl_secs.is_some();
+    match raw.backend.as_deref() {
+        None | Some("sled") => {
+            if postgres_keys {
+                problems.add(
+                    &["store", "backend"],
+                    "url_env, pool, schema and lease_ttl_secs are for backend = \"postgres\"; set it, or remove them",
+                );
+            }
+            StoreSettings::Sled
+        }
+        Some("postgres") => {
+            let mut settings = PostgresSettings::default();
+            if let Some(name) = &raw.url_env {
+                if valid_env_name(name) {
+                    settings.url_env = name.clone();
+                } else if name.contains("://") || name.contains('@') {
+                    // Never echo it: it may carry a password.
+                    problems.add(
+                        &["store", "url_env"],
+                        "looks like a database URL; put the URL in an environment variable and name that variable here (like DATABASE_URL)",
+                    );
+                } else {
+                    problems.add(
+                        &["store", "url_env"],
+                        format!("`{name}` is not an environment variable name (upper-case letters, digits and `_`, like DATABASE_URL); the URL itself goes in that variable, not here"),
+                    );
+                }
+            }
+            if let Some(pool) = raw.pool.and_then(|n| {
+                within(
+                    n,
+                    1..=64,
+                    "connections (default 8)",
+                    &["store", "pool"],
+                    problems,
+                )
+            }) {
+                settings.pool = pool as usize;
+            }
+            if let Some(secs) = raw.lease_ttl_secs.and_then(|n| {
+                within(
+                    n,
+                    3..=60,
+                    "seconds (default 10)",
+                    &["store", "lease_ttl_secs"],
+                    problems,
+                )
+            }) {
+                settings.lease_ttl = std::time::Duration::from_secs(secs);
+            }
+            if let Some(schema) = &raw.schema {
+                match crate::store::postgres::check_schema_name(schema) {
+                    Ok(()) => settings.schema = Some(schema.clone()),
+                    Err(why) => problems.add(&["store", "schema"], why),
+                }
+            }
+            StoreSettings::Postgres(settings)
+        }
+        Some(other) => {
+            problems.add(
+                &["store", "backend"],
+                format!("`{other}` is not a store backend; use \"sled\" (embedded, the default) or \"postgres\""),
+            );
+            StoreSettings::Sled
+        }
+    }
 }

@@ -508,3 +508,27 @@ fn a_soak_rule_names_another_environment_that_exists() {
         "{typo:?}"
     );
 }
+
+#[test]
+fn audience_templates_are_checked_by_key_path() {
+    let good = format!(
+        "{MINIMAL}\n[audiences.customers]\nchannels = [\"slack:C0CUSTOMERS\"]\nnotes = \"{{service}} {{version}} is out: {{summary}}\"\n"
+    );
+    let config = Config::parse(&good, "test.toml").unwrap();
+    let customers = &config.audiences[&Name::parse("customers").unwrap()];
+    assert_eq!(customers.channels.len(), 1);
+    assert!(customers.templates.contains_key("notes"));
+    let bad = problems(&format!(
+        "{MINIMAL}\n[audiences.customers]\nnotes = \"{{service}} by {{author}}\"\nteaser = \"x\"\n"
+    ));
+    let keys: Vec<&str> = bad.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["audiences.customers.notes", "audiences.customers.teaser"],
+        "{bad:?}"
+    );
+    assert!(
+        bad[0].message.starts_with("unknown placeholder `{author}`"),
+        "{bad:?}"
+    );
+}

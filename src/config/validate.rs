@@ -132,7 +132,7 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
     let reminders = reminders(&raw.reminders, problems);
     let delivery = delivery(&raw.delivery, problems);
     let http_limits = http_limits(&raw.http, problems);
-    let store = store_settings(&raw.store, problems);
+    let store = super::store::store_settings(&raw.store, problems);
     let timezones = timezones(&raw.timezones, problems);
     let admin = permission(
         &raw.bot.admin_roles,
@@ -142,6 +142,7 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
     );
     let http_listen = http_listen(&raw.http, problems);
     let (slack, discord) = chat(&raw, http_listen, problems);
+    let audiences = super::policy::audiences(&raw.audiences, problems);
 
     Config {
         timezone: timezone_default,
@@ -161,6 +162,7 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
         timezones,
         services,
         environments,
+        audiences,
     }
 }
 
@@ -455,84 +457,6 @@ pub(super) fn within<T: PartialOrd + std::fmt::Display + Copy>(
             ),
         );
         None
-    }
-}
-
-/// `[store]`: the backend, and for PostgreSQL where its URL comes from.
-fn store_settings(
-    raw: &super::raw::RawStore,
-    problems: &mut Problems<'_>,
-) -> super::store::StoreSettings {
-    use super::store::{valid_env_name, PostgresSettings, StoreSettings};
-    let postgres_keys = raw.url_env.is_some()
-        || raw.pool.is_some()
-        || raw.schema.is_some()
-        || raw.lease_ttl_secs.is_some();
-    match raw.backend.as_deref() {
-        None | Some("sled") => {
-            if postgres_keys {
-                problems.add(
-                    &["store", "backend"],
-                    "url_env, pool, schema and lease_ttl_secs are for backend = \"postgres\"; set it, or remove them",
-                );
-            }
-            StoreSettings::Sled
-        }
-        Some("postgres") => {
-            let mut settings = PostgresSettings::default();
-            if let Some(name) = &raw.url_env {
-                if valid_env_name(name) {
-                    settings.url_env = name.clone();
-                } else if name.contains("://") || name.contains('@') {
-                    // Never echo it: it may carry a password.
-                    problems.add(
-                        &["store", "url_env"],
-                        "looks like a database URL; put the URL in an environment variable and name that variable here (like DATABASE_URL)",
-                    );
-                } else {
-                    problems.add(
-                        &["store", "url_env"],
-                        format!("`{name}` is not an environment variable name (upper-case letters, digits and `_`, like DATABASE_URL); the URL itself goes in that variable, not here"),
-                    );
-                }
-            }
-            if let Some(pool) = raw.pool.and_then(|n| {
-                within(
-                    n,
-                    1..=64,
-                    "connections (default 8)",
-                    &["store", "pool"],
-                    problems,
-                )
-            }) {
-                settings.pool = pool as usize;
-            }
-            if let Some(secs) = raw.lease_ttl_secs.and_then(|n| {
-                within(
-                    n,
-                    3..=60,
-                    "seconds (default 10)",
-                    &["store", "lease_ttl_secs"],
-                    problems,
-                )
-            }) {
-                settings.lease_ttl = std::time::Duration::from_secs(secs);
-            }
-            if let Some(schema) = &raw.schema {
-                match crate::store::postgres::check_schema_name(schema) {
-                    Ok(()) => settings.schema = Some(schema.clone()),
-                    Err(why) => problems.add(&["store", "schema"], why),
-                }
-            }
-            StoreSettings::Postgres(settings)
-        }
-        Some(other) => {
-            problems.add(
-                &["store", "backend"],
-                format!("`{other}` is not a store backend; use \"sled\" (embedded, the default) or \"postgres\""),
-            );
-            StoreSettings::Sled
-        }
     }
 }
 

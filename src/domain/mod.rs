@@ -14,6 +14,7 @@ pub mod refusal;
 pub mod release;
 pub mod soak;
 pub mod stats;
+pub mod template;
 pub mod text;
 pub mod when;
 

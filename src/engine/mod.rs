@@ -4,6 +4,7 @@
 
 mod actions;
 mod admin;
+mod audiences;
 mod calendar;
 mod guards;
 mod jobs;
@@ -473,6 +474,8 @@ pub(super) fn no_such_release(id: ReleaseId) -> Refusal {
     Refusal::NoSuchRelease(id)
 }
 
+#[cfg(test)]
+mod audience_tests;
 #[cfg(test)]
 mod bad_input_tests;
 #[cfg(test)]

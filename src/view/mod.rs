@@ -33,6 +33,8 @@ pub enum View {
     Checklist(Box<Release>),
     /// `notes`: the release notes of one release.
     Notes(Box<NotesView>),
+    /// `notes <id> <audience>`: one audience's words for a release.
+    Audience(Box<AudienceView>),
     /// `list`: one page of releases.
     List(ListView),
     /// `history`: a release's audit trail.
@@ -61,6 +63,7 @@ impl View {
             View::Release(view) => release::status(view),
             View::Checklist(release) => release::checklist(release),
             View::Notes(view) => Text::plain(release::notes(view)),
+            View::Audience(view) => Text::plain(view.text.clone()),
             View::List(view) => lists::list(view),
             View::History(view) => lists::history(view),
             View::Freezes(view) => calendar::freezes(view),
@@ -79,6 +82,7 @@ impl View {
             View::Release(view) => Some(&view.release),
             View::Checklist(release) => Some(release),
             View::Notes(view) => Some(&view.release),
+            View::Audience(view) => Some(&view.release),
             View::Done(done) => done.release.as_deref(),
             _ => None,
         }
@@ -120,6 +124,14 @@ pub struct NotesView {
     pub expired: Vec<bool>,
     /// The CI that deploys it (`GitHub Actions`).
     pub ci: String,
+}
+
+/// One audience's words for a release, from its template.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudienceView {
+    pub release: Release,
+    pub audience: Name,
+    pub text: String,
 }
 
 /// Which releases a list shows.

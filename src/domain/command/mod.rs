@@ -102,6 +102,8 @@ pub enum Command {
     },
     Notes {
         id: ReleaseId,
+        /// One audience's words (`[audiences.*]`) instead of the Markdown.
+        audience: Option<Name>,
     },
     Help {
         topic: Option<String>,

@@ -348,6 +348,17 @@ pub enum Refusal {
     NoNextEnvironment {
         environment: Name,
     },
+    // Audiences.
+    /// An audience not in `[audiences]`.
+    NoSuchAudience {
+        audience: String,
+        known: String,
+    },
+    /// An audience without a template for this kind of text.
+    NoTemplate {
+        audience: Name,
+        kind: &'static str,
+    },
 }
 
 impl Refusal {

@@ -1,4 +1,5 @@
-//! The words of promotion's refusals: soak, promote.
+//! The words of promotion's and audiences' refusals: soak, promote, an
+//! audience or its template missing.
 
 use std::fmt::{self, Write as _};
 
@@ -48,6 +49,14 @@ impl Refusal {
             NoNextEnvironment { environment } => write!(
                 t,
                 "No environment requires {environment} first, so there is no next one: say where, like `promote <id> to production`."
+            ),
+            NoSuchAudience { audience, known } => write!(
+                t,
+                "There is no audience `{audience}`; the config has {known}."
+            ),
+            NoTemplate { audience, kind } => write!(
+                t,
+                "{audience} has no `{kind}` template: add one under [audiences.{audience}]."
             ),
             _ => unreachable!("dispatched by `write`"),
         }

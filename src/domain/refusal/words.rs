@@ -64,9 +64,11 @@ impl Refusal {
             | RoleFromConfig { .. }
             | NotGranted { .. }
             | ImportClash(..) => self.write_held(t),
-            NotSoaked { .. } | NotPromotable { .. } | NoNextEnvironment { .. } => {
-                self.write_promotion(t)
-            }
+            NotSoaked { .. }
+            | NotPromotable { .. }
+            | NoNextEnvironment { .. }
+            | NoSuchAudience { .. }
+            | NoTemplate { .. } => self.write_promotion(t),
         }
     }
 

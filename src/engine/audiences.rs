@@ -1,0 +1,69 @@
+//! Words for every audience: a release's text in one audience's template
+//! (`notes R-1 customers`), shown before anything goes out.
+
+use crate::domain::ids::{Name, ReleaseId};
+use crate::domain::release::Release;
+use crate::domain::when::format_local;
+use crate::domain::Refusal;
+use crate::view::{AudienceView, View};
+
+use super::{Engine, EngineResult, Reply};
+
+impl Engine {
+    pub(crate) fn audience_notes(&self, id: ReleaseId, audience: &Name) -> EngineResult<Reply> {
+        let release = self.store.release(id)?.ok_or(Refusal::NoSuchRelease(id))?;
+        let text = self.in_words_of(audience, "notes", &release)?;
+        Ok(Reply::view(View::Audience(Box::new(AudienceView {
+            release,
+            audience: audience.clone(),
+            text,
+        }))))
+    }
+
+    /// `kind`'s template of `audience`, filled from `release`.
+    pub(crate) fn in_words_of(
+        &self,
+        audience: &Name,
+        kind: &'static str,
+        release: &Release,
+    ) -> Result<String, Refusal> {
+        let found = self
+            .config
+            .audiences
+            .get(audience)
+            .ok_or_else(|| Refusal::NoSuchAudience {
+                audience: audience.to_string(),
+                known: match self
+                    .config
+                    .audiences
+                    .keys()
+                    .map(Name::as_str)
+                    .collect::<Vec<_>>()
+                {
+                    names if names.is_empty() => "none".to_string(),
+                    names => names.join(", "),
+                },
+            })?;
+        let template = found.templates.get(kind).ok_or(Refusal::NoTemplate {
+            audience: audience.clone(),
+            kind,
+        })?;
+        let tz = self
+            .config
+            .environment(&release.environment)
+            .map_or(self.config.timezone, |e| e.policy.timezone);
+        Ok(template.render(&|name| match name {
+            "release" => Some(release.id.to_string()),
+            "service" => Some(release.service.to_string()),
+            "version" => Some(release.version.to_string()),
+            "environment" => Some(release.environment.to_string()),
+            "requester" => Some(release.requester.local().to_string()),
+            "status" => Some(release.status.to_string()),
+            "window" => release.scheduled_at.map(|at| format_local(at, tz)),
+            "summary" => release.notes.clone(),
+            // The change list comes with notes from the code; incidents
+            // bring impact and the next update.
+            _ => None,
+        }))
+    }
+}
