@@ -70,14 +70,8 @@ impl Relay {
                 .await
                 .unwrap_or_else(|e| Err(crate::store::StoreError::Storage(e.to_string())));
             let next = self.dispatch(self.clock.now(), (read_at, jobs), &mut lanes);
-            // Holding claims on a shared store (lanes under way, or jobs
-            // due later), look again every poll to renew them; else the
-            // change feed wakes the worker.
-            let longest = if shared && (!lanes.is_empty() || next.is_some()) {
-                crate::notify::POLL
-            } else {
-                crate::notify::SAFETY_POLL
-            };
+            // Claims are held by lanes under way and jobs due later.
+            let longest = crate::notify::longest_sleep(shared, !lanes.is_empty() || next.is_some());
             let wait = next
                 .map(|at| (at - self.clock.now()).to_std().unwrap_or(Duration::ZERO))
                 .unwrap_or(longest)

@@ -48,31 +48,38 @@ impl Soak {
     }
 }
 
+/// When each version went live in the environment `history` is from: every
+/// successful deploy or rollback, in time order.
+fn went_live(history: &[Release]) -> Vec<(DateTime<Utc>, &Version)> {
+    let mut live: Vec<(DateTime<Utc>, &Version)> = history
+        .iter()
+        .flat_map(|r| &r.deployments)
+        .filter(|d| d.outcome == Some(JobOutcome::Succeeded))
+        .map(|d| (d.finished_at.unwrap_or(d.started_at), &d.version))
+        .collect();
+    live.sort_by_key(|(at, _)| *at);
+    live
+}
+
+/// The latest failed deploy of `version`, or rollback away from it: its
+/// time before then does not count.
+fn tainted(history: &[Release], version: &Version) -> Option<DateTime<Utc>> {
+    history
+        .iter()
+        .flat_map(|r| r.deployments.iter().map(move |d| (r, d)))
+        .filter(|(release, d)| match (d.action, d.outcome) {
+            (DeployAction::Rollback, Some(JobOutcome::Succeeded)) => &release.version == version,
+            (DeployAction::Deploy, Some(JobOutcome::Failed)) => &d.version == version,
+            _ => false,
+        })
+        .map(|(_, d)| d.finished_at.unwrap_or(d.started_at))
+        .max()
+}
+
 /// What `version` earned in the environment `history` is from, by `now`.
 pub fn soak(history: &[Release], version: &Version, now: DateTime<Utc>) -> Soak {
-    // (when, the version made live), in time order.
-    let mut live: Vec<(DateTime<Utc>, &Version)> = Vec::new();
-    // Since the latest of these, its earlier time does not count.
-    let mut tainted: Option<DateTime<Utc>> = None;
-    let mut taint = |at: DateTime<Utc>| tainted = Some(tainted.map_or(at, |t| t.max(at)));
-    for release in history {
-        for d in &release.deployments {
-            let at = d.finished_at.unwrap_or(d.started_at);
-            match (d.action, d.outcome) {
-                (_, Some(JobOutcome::Succeeded)) => {
-                    live.push((at, &d.version));
-                    if d.action == DeployAction::Rollback && &release.version == version {
-                        taint(at);
-                    }
-                }
-                (DeployAction::Deploy, Some(JobOutcome::Failed)) if &d.version == version => {
-                    taint(at)
-                }
-                _ => {}
-            }
-        }
-    }
-    live.sort_by_key(|(at, _)| *at);
+    let live = went_live(history);
+    let tainted = tainted(history, version);
     let mut earned = Duration::zero();
     let mut running = false;
     for (i, (start, live_version)) in live.iter().enumerate() {
@@ -89,21 +96,12 @@ pub fn soak(history: &[Release], version: &Version, now: DateTime<Utc>) -> Soak 
     Soak { earned, running }
 }
 
-#[cfg(test)]
-mod tests;
-
 /// How far an environment is behind the one it requires: the versions made
 /// live there (in `history`, its releases of the service) since `live`, the
 /// version the later environment runs, last went live there; `None` when
 /// `live` never did.
 pub fn drift<'a>(history: &'a [Release], live: &Version) -> Option<Vec<&'a Version>> {
-    let mut events: Vec<(DateTime<Utc>, &Version)> = history
-        .iter()
-        .flat_map(|r| &r.deployments)
-        .filter(|d| d.outcome == Some(JobOutcome::Succeeded))
-        .map(|d| (d.finished_at.unwrap_or(d.started_at), &d.version))
-        .collect();
-    events.sort_by_key(|(at, _)| *at);
+    let events = went_live(history);
     let last = events.iter().rposition(|(_, v)| *v == live)?;
     let mut ahead: Vec<&Version> = Vec::new();
     for (_, version) in &events[last + 1..] {
@@ -113,3 +111,6 @@ pub fn drift<'a>(history: &'a [Release], live: &Version) -> Option<Vec<&'a Versi
     }
     Some(ahead)
 }
+
+#[cfg(test)]
+mod tests;

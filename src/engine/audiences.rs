@@ -11,7 +11,7 @@ use super::{Engine, EngineResult, Reply};
 
 impl Engine {
     pub(crate) fn audience_notes(&self, id: ReleaseId, audience: &Name) -> EngineResult<Reply> {
-        let release = self.store.release(id)?.ok_or(Refusal::NoSuchRelease(id))?;
+        let release = self.get(id)?;
         let text = self.in_words_of(audience, "notes", &release)?;
         Ok(Reply::view(View::Audience(Box::new(AudienceView {
             release,
@@ -48,10 +48,7 @@ impl Engine {
             audience: audience.clone(),
             kind,
         })?;
-        let tz = self
-            .config
-            .environment(&release.environment)
-            .map_or(self.config.timezone, |e| e.policy.timezone);
+        let tz = self.timezone_of(&release.environment);
         Ok(template.render(&|name| match name {
             "release" => Some(release.id.to_string()),
             "service" => Some(release.service.to_string()),

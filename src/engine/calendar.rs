@@ -213,9 +213,7 @@ impl Engine {
             .into_iter()
             .filter(|f| f.end > now)
             .map(|freeze| {
-                let tz = self
-                    .policy(&freeze.environment)
-                    .map_or(self.config.timezone, |p| p.timezone);
+                let tz = self.timezone_of(&freeze.environment);
                 let holds = freeze.covers(now);
                 (freeze, tz, holds)
             })

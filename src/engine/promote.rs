@@ -17,7 +17,7 @@ impl Engine {
         id: ReleaseId,
         to: Option<Name>,
     ) -> EngineResult<Reply> {
-        let source = self.store.release(id)?.ok_or(Refusal::NoSuchRelease(id))?;
+        let source = self.get(id)?;
         let reached = source
             .deployments
             .iter()

@@ -1,12 +1,14 @@
 //! Read-only commands: status, checklist, list, history and notes,
 //! each answered with a view (rendered in `crate::view`).
 
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use std::collections::BTreeSet;
 
 use crate::domain::command::{ListFilter, Needs};
 use crate::domain::ids::{Name, ReleaseId, UserRef};
+use crate::domain::policy::EnvPolicy;
 use crate::domain::release::{Release, ReleaseStatus};
 use crate::domain::soak::drift;
 use crate::view::{Drift, HistoryView, ListKind, ListView, NotesView, ReleaseView, View};
@@ -17,13 +19,25 @@ use super::{no_such_release, Engine, EngineResult, Reply};
 const LIST_LIMIT: usize = 20;
 
 impl Engine {
-    fn get(&self, id: ReleaseId) -> EngineResult<Release> {
+    /// A release by id, or the refusal that names it.
+    pub(super) fn get(&self, id: ReleaseId) -> EngineResult<Release> {
         Ok(self.store.release(id)?.ok_or_else(|| no_such_release(id))?)
     }
 
-    fn timezone(&self, release: &Release) -> Tz {
-        self.policy(&release.environment)
+    /// The timezone an environment's times are shown in (the bot's, for
+    /// one the config no longer has).
+    pub(super) fn timezone_of(&self, environment: &Name) -> Tz {
+        self.policy(environment)
             .map_or(self.config.timezone, |p| p.timezone)
+    }
+
+    /// Per approval, in order: whether it has expired by `now`.
+    fn expired(release: &Release, policy: &EnvPolicy, now: DateTime<Utc>) -> Vec<bool> {
+        release
+            .approvals
+            .iter()
+            .map(|a| policy.is_expired(a, now))
+            .collect()
     }
 
     pub(crate) fn status(&self, id: ReleaseId) -> EngineResult<Reply> {
@@ -31,11 +45,7 @@ impl Engine {
         let policy = self.policy(&release.environment)?;
         let now = self.clock.now();
         let quorum = policy.quorum(&release.approvals, &self.directory(), now);
-        let expired = release
-            .approvals
-            .iter()
-            .map(|a| policy.is_expired(a, now))
-            .collect();
+        let expired = Self::expired(&release, policy, now);
         Ok(Reply::view(View::Release(Box::new(ReleaseView {
             timezone: policy.timezone,
             quorum,
@@ -48,17 +58,19 @@ impl Engine {
     /// For each environment with a soak rule, how far `service` there is
     /// behind the environment it requires.
     fn drift(&self, service: &Name) -> EngineResult<Vec<Drift>> {
+        let rules: Vec<_> = self
+            .config
+            .environments
+            .iter()
+            .filter_map(|(name, env)| Some((name, env.policy.requires.as_ref()?)))
+            .collect();
+        if rules.is_empty() {
+            return Ok(Vec::new());
+        }
+        let live = self.store.targets()?.live;
         let mut found = Vec::new();
-        let mut live = None;
-        for (name, env) in &self.config.environments {
-            let Some(rule) = &env.policy.requires else {
-                continue;
-            };
-            let targets = match &live {
-                Some(targets) => targets,
-                None => live.insert(self.store.targets()?.live),
-            };
-            let running = targets
+        for (name, rule) in rules {
+            let running = live
                 .iter()
                 .find(|(s, e, _)| s == service && e == name)
                 .map(|(_, _, l)| l.version.clone());
@@ -123,7 +135,7 @@ impl Engine {
         let rows = releases
             .into_iter()
             .map(|release| {
-                let tz = self.timezone(&release);
+                let tz = self.timezone_of(&release.environment);
                 (release, tz)
             })
             .collect();
@@ -146,11 +158,7 @@ impl Engine {
         Ok(Reply::view(View::Notes(Box::new(NotesView {
             timezone: policy.timezone,
             quorum_rule: policy.describe_quorum(),
-            expired: release
-                .approvals
-                .iter()
-                .map(|a| policy.is_expired(a, now))
-                .collect(),
+            expired: Self::expired(&release, policy, now),
             ci: self.ci_kind(&release).to_string(),
             release,
         }))))

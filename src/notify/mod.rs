@@ -142,6 +142,17 @@ pub const POLL: Duration = Duration::from_secs(1);
 /// every change.
 pub const SAFETY_POLL: Duration = Duration::from_secs(30);
 
+/// The longest a worker (notifier or relay) sleeps when nothing wakes it:
+/// `POLL` while it holds claims on a shared store, to renew them; else
+/// `SAFETY_POLL`, since the change feed wakes it for every change.
+pub fn longest_sleep(shared: bool, holding: bool) -> Duration {
+    if shared && holding {
+        POLL
+    } else {
+        SAFETY_POLL
+    }
+}
+
 /// Clears a lane's busy mark however its task ends (done, panicked,
 /// aborted at shutdown), and wakes the dispatcher.
 struct LaneGuard {
@@ -359,14 +370,8 @@ impl Notifier {
         let mut retry_in: Option<Duration> = Some(Duration::ZERO);
         let shared = self.store.shared();
         loop {
-            // Holding claims on a shared store (lanes under way, or waiting
-            // out a push-back), look again every poll to renew them; else
-            // the change feed wakes the worker.
-            let poll = if shared && (!lanes.is_empty() || retry_in.is_some()) {
-                POLL
-            } else {
-                SAFETY_POLL
-            };
+            // Claims are held by lanes under way and lanes waiting out a push-back.
+            let poll = longest_sleep(shared, !lanes.is_empty() || retry_in.is_some());
             let wait = retry_in.unwrap_or(poll).min(poll);
             tokio::select! {
                 _ = wake.notified() => {}
