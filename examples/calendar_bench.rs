@@ -92,6 +92,8 @@ fn main() {
                 rejected: None,
                 cancelled: None,
                 promoted_from: None,
+                fixes: None,
+                incident: None,
                 revision: 0,
             }
         })

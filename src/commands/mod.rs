@@ -21,12 +21,14 @@ mod freezes;
 mod grant;
 mod help;
 mod history;
+mod incident;
 mod list;
 mod lock;
 mod notes;
 mod promote;
 mod reject;
 mod request;
+mod resolve;
 mod revoke;
 mod roles;
 mod rollback;
@@ -37,6 +39,7 @@ mod uncheck;
 mod unfreeze;
 mod unlock;
 mod unschedule;
+mod update;
 
 use crate::domain::command::{error_at, tokenize, Command, Fields, Needs, ParseError, Parser};
 use crate::domain::ids::UserRef;
@@ -57,6 +60,9 @@ pub static REGISTRY: &[&Def] = &[
     &deploy::DEF,
     &rollback::DEF,
     &promote::DEF,
+    &incident::DEF,
+    &update::DEF,
+    &resolve::DEF,
     &status::DEF,
     &list::DEF,
     &history::DEF,

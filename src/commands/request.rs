@@ -10,7 +10,7 @@ use super::{mismatch, opt, Def, Kind, Typed};
 
 pub static DEF: Def = Def {
     name: "request",
-    usage: "request <service> <version> [to <env>] [at <YYYY-MM-DD HH:MM>] [notes \"<text>\"] [priority low|normal|high]",
+    usage: "request <service> <version> [to <env>] [at <YYYY-MM-DD HH:MM>] [notes \"<text>\"] [priority low|normal|high] [fix <incident>]",
     example: "request api 2.4.0 to production",
     summary: "ask for a release",
     needs: Needs::Request,
@@ -34,6 +34,12 @@ pub static DEF: Def = Def {
                 false,
                 Kind::Choice(&["low", "normal", "high"]),
             ),
+            opt(
+                "fix",
+                "the incident this release fixes, e.g. I-3",
+                false,
+                Kind::Text,
+            ),
         ],
         read: fields,
     }),
@@ -54,6 +60,7 @@ fn fields(f: &Fields<'_, '_>) -> Result<Command, ParseError> {
         at: f.read("at", |p| p.when())?,
         notes: f.text("notes"),
         priority: f.read("priority", |p| p.priority())?.unwrap_or_default(),
+        fixes: f.read("fix", |p| p.incident())?,
     }))
 }
 
@@ -74,6 +81,7 @@ fn request_args(p: &mut Parser<'_>) -> Result<RequestArgs, ParseError> {
         at: None,
         notes: None,
         priority: Priority::Normal,
+        fixes: None,
     };
     let mut seen: Vec<String> = Vec::new();
     while let Some(keyword) = p.peek().cloned() {
@@ -100,10 +108,11 @@ fn request_args(p: &mut Parser<'_>) -> Result<RequestArgs, ParseError> {
             "priority" => {
                 args.priority = p.priority()?;
             }
+            "fix" => args.fixes = Some(p.incident()?),
             _ => {
                 return Err(p.error(
                     &keyword,
-                    format!("Unexpected `{}`: after the version come `to`, `at`, `notes` or `priority`. Usage: {}", keyword.text, p.usage),
+                    format!("Unexpected `{}`: after the version come `to`, `at`, `notes`, `priority` or `fix`. Usage: {}", keyword.text, p.usage),
                 ))
             }
         }

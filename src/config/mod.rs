@@ -3,6 +3,8 @@
 
 pub mod chat;
 pub mod ci;
+mod incidents;
+pub use incidents::IncidentPolicy;
 mod policy;
 mod raw;
 pub mod store;
@@ -149,6 +151,8 @@ pub struct Config {
     pub environments: BTreeMap<Name, Environment>,
     /// Words per audience (`[audiences.*]`).
     pub audiences: BTreeMap<Name, Audience>,
+    /// Incident severities and update cadence (`[incidents]`).
+    pub incidents: IncidentPolicy,
 }
 
 /// One audience (support, customers, executives): where it hears, and its

@@ -42,6 +42,8 @@ pub struct RawConfig {
     /// Words per audience (`[audiences.customers]`): channels and templates.
     #[serde(default)]
     pub audiences: BTreeMap<String, RawAudience>,
+    #[serde(default)]
+    pub incidents: super::incidents::RawIncidents,
 }
 
 /// Unknown keys land in `templates` and are refused there, by kind.

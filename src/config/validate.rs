@@ -143,6 +143,7 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
     let http_listen = http_listen(&raw.http, problems);
     let (slack, discord) = chat(&raw, http_listen, problems);
     let audiences = super::policy::audiences(&raw.audiences, problems);
+    let incidents = super::incidents::incidents(&raw.incidents, problems);
 
     Config {
         timezone: timezone_default,
@@ -163,6 +164,7 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
         services,
         environments,
         audiences,
+        incidents,
     }
 }
 

@@ -6,6 +6,7 @@ pub mod command;
 pub mod cron_spec;
 pub mod ics;
 pub mod ids;
+pub mod incident;
 pub mod lifecycle;
 pub mod message;
 pub mod outbox;

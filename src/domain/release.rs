@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ids::{Name, ReleaseId, UserRef, Version};
+use super::incident::IncidentId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -175,6 +176,29 @@ pub enum JobOutcome {
     Failed,
 }
 
+/// Why a deployment was made, set when the release is requested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intent {
+    Planned,
+    Fix(IncidentId),
+    Rollback,
+}
+
+impl Intent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Intent::Planned => "planned",
+            Intent::Fix(_) => "fix",
+            Intent::Rollback => "rollback",
+        }
+    }
+
+    /// Made because of a failure (DORA's rework).
+    pub fn is_unplanned(self) -> bool {
+        !matches!(self, Intent::Planned)
+    }
+}
+
 /// One deploy or rollback run of a release, as relayed to CI.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deployment {
@@ -237,6 +261,14 @@ pub struct Release {
     /// service and version, from the environment before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub promoted_from: Option<ReleaseId>,
+    /// The incident this release is the fix of (`request … fix I-1`): its
+    /// deploy may pass the incident's lock, by a release manager.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixes: Option<IncidentId>,
+    /// The incident this release's deploy was put down to (its rollback
+    /// opened it, or `incident open` named it as the cause).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<IncidentId>,
     /// How many times the release has been changed since it was requested;
     /// the store raises it on every write, so the calendar feed's SEQUENCE
     /// rises with every change, whatever the clock says.
@@ -269,6 +301,16 @@ impl Release {
 
     pub fn last_deployment(&self) -> Option<&Deployment> {
         self.deployments.last()
+    }
+
+    /// Why a deployment of this release was made (DORA's rework): planned,
+    /// the fix of an incident, or a rollback.
+    pub fn intent(&self, deployment: &Deployment) -> Intent {
+        match (deployment.action, self.fixes) {
+            (DeployAction::Rollback, _) => Intent::Rollback,
+            (DeployAction::Deploy, Some(incident)) => Intent::Fix(incident),
+            (DeployAction::Deploy, None) => Intent::Planned,
+        }
     }
 
     /// `api 2.4.0 → production`

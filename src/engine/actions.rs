@@ -14,7 +14,7 @@ use crate::store::{Tx, TxResult};
 use super::{actor, Change, Engine, EngineResult, Reply, Step};
 
 impl Engine {
-    fn known_service(&self, service: &Name) -> Result<(), Refusal> {
+    pub(super) fn known_service(&self, service: &Name) -> Result<(), Refusal> {
         if self.config.services.contains_key(service) {
             Ok(())
         } else {
@@ -25,7 +25,7 @@ impl Engine {
         }
     }
 
-    fn known_environment(&self, environment: &Name) -> Result<(), Refusal> {
+    pub(super) fn known_environment(&self, environment: &Name) -> Result<(), Refusal> {
         if self.config.environments.contains_key(environment) {
             Ok(())
         } else {
@@ -94,6 +94,7 @@ impl Engine {
             scheduled_at,
             notes: args.notes,
             priority: args.priority,
+            fixes: args.fixes,
         };
         let release = self.commit(|tx| {
             let directory = self.directory_in(tx)?;
@@ -102,12 +103,18 @@ impl Engine {
             if let Some(at) = draft.scheduled_at {
                 self.check_slot(tx, policy, &draft.service, at, None)?;
             }
+            if let Some(incident) = draft.fixes {
+                self.check_fix_target(tx, incident, &draft.service, &draft.environment)?;
+            }
             let id = tx.allocate_release_id()?;
             let mut release =
                 lifecycle::request(id, draft.clone(), actor(user, &roles), policy, now)?;
             release.promoted_from = promoted_from;
-            let promoted =
-                promoted_from.map_or(String::new(), |from| format!(", promoting {from},"));
+            let promoted = match (promoted_from, release.fixes) {
+                (Some(from), _) => format!(", promoting {from},"),
+                (None, Some(incident)) => format!(" as the fix of {incident}"),
+                (None, None) => String::new(),
+            };
             let step = Step {
                 actor: user,
                 action: "request",
@@ -424,6 +431,7 @@ impl Engine {
             // After the release's own state: its soak where it must be first.
             let overridden =
                 self.check_soak(ctx.tx, ctx.policy, release, override_soak.is_some())?;
+            let passed = self.check_incidents(ctx, release, override_soak.as_deref())?;
             self.start_job(ctx.tx, release, &deployment)?;
             let mut thread_line = Text::new()
                 .person(user)
@@ -442,6 +450,10 @@ impl Engine {
                 );
                 thread_line = thread_line.say(format!(", overriding the soak rule {why}"));
                 detail = format!("{detail}; soak overridden {why}");
+            }
+            if let Some(passed) = passed {
+                thread_line = thread_line.say(format!(" ({passed})"));
+                detail = format!("{detail}; {passed}");
             }
             Ok(Change {
                 detail,
@@ -480,26 +492,30 @@ impl Engine {
             let deployment =
                 lifecycle::start_rollback(release, ctx.actor, reason.clone(), ctx.policy, ctx.now)?;
             self.start_job(ctx.tx, release, &deployment)?;
+            let (incident, new) =
+                self.incident_for_rollback(ctx.tx, release, &deployment, user, &reason, ctx.now)?;
+            let told = self.rollback_incident_words(ctx.tx, &incident, new)?;
             let thread_line = Text::plain("🚨 ").person(user).say(format!(
-                " started a rollback to {}: {reason}{glass}",
+                " started a rollback to {}: {reason}{glass}{told}",
                 deployment.version
             ));
             Ok(Change {
                 detail: format!(
-                    "to {} (job {}): {reason}{glass}",
+                    "to {} (job {}): {reason}{glass}{told}",
                     deployment.version, deployment.job
                 ),
                 thread_line,
-                value: deployment,
+                value: (deployment, told),
             })
         })?;
+        let (deployment, told) = deployment;
         let from = release
             .previous
             .as_ref()
             .map(|p| format!(" (as shipped in {})", p.release))
             .unwrap_or_default();
         Ok(Reply::changed(&release, format!(
-            "{id} is rolling back: {} {} → {}{from} in {} via {} (job {}). Reason recorded: {reason}{glass}",
+            "{id} is rolling back: {} {} → {}{from} in {} via {} (job {}). Reason recorded: {reason}{glass}{told}",
             release.service,
             release.version,
             deployment.version,

@@ -380,6 +380,8 @@ fn release(id: u64, service: &str, requested: i64, deployments: Vec<Deployment>)
         rejected: None,
         cancelled: None,
         promoted_from: None,
+        fixes: None,
+        incident: None,
         revision: 0,
     }
 }

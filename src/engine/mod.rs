@@ -7,6 +7,10 @@ mod admin;
 mod audiences;
 mod calendar;
 mod guards;
+mod incident_guards;
+mod incident_resolve;
+mod incident_words;
+mod incidents;
 mod jobs;
 pub mod offload;
 mod ops;
@@ -482,6 +486,8 @@ mod bad_input_tests;
 mod calendar_tests;
 #[cfg(test)]
 mod hardening_tests;
+#[cfg(test)]
+mod incident_tests;
 #[cfg(test)]
 mod policy_tests;
 #[cfg(test)]

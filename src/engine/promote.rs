@@ -41,6 +41,7 @@ impl Engine {
             at: None,
             notes: source.notes.clone(),
             priority: source.priority,
+            fixes: None,
         };
         self.request_from(user, args, Some(id))
     }

@@ -1,5 +1,6 @@
 //! The scheduler: cron digests (standard crontab lines, per-job timezone,
-//! missed-slot policy, never twice for one slot) and per-release timers.
+//! missed-slot policy, never twice for one slot), per-release timers, and
+//! nudges to incident leads whose update is due.
 //! `run_due(now)` is public so that tests drive it with a fixed clock.
 
 use std::cmp::Reverse;
@@ -139,6 +140,12 @@ impl Scheduler {
                 }
             }
             Err(error) => tracing::error!(%error, "reading due timers failed"),
+        }
+        match self.engine.nudge_incident_leads(now) {
+            Ok(lines) => fired
+                .reminders
+                .extend(lines.iter().map(ToString::to_string)),
+            Err(error) => tracing::error!(%error, "nudging incident leads failed"),
         }
         fired
     }

@@ -24,13 +24,14 @@ pub struct CopyReport {
     pub deliveries: usize,
     pub scheduler_keys: usize,
     pub timers: usize,
+    pub records: usize,
 }
 
 impl std::fmt::Display for CopyReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} releases, {} audit entries (chain verified), {} announcements, {} digests and {} CI jobs waiting, {} role grants, {} freezes, {} locks/live versions/running jobs, {} posted messages, {} delivery marks, {} scheduler keys, {} timers",
+            "{} releases, {} audit entries (chain verified), {} announcements, {} digests and {} CI jobs waiting, {} role grants, {} freezes, {} locks/live versions/running jobs, {} posted messages, {} delivery marks, {} scheduler keys, {} timers, {} records (incidents, cached notes)",
             self.releases,
             self.audit_entries,
             self.announcements,
@@ -42,7 +43,8 @@ impl std::fmt::Display for CopyReport {
             self.posts,
             self.deliveries,
             self.scheduler_keys,
-            self.timers
+            self.timers,
+            self.records
         )
     }
 }
@@ -72,6 +74,7 @@ pub fn copy(from: &Store, to: &Store) -> StoreResult<CopyReport> {
         ..CopyReport::default()
     };
     copy_the_rest(from, to, &mut report)?;
+    report.records = copy_records(from, to)?;
     to.flush()?;
     Ok(report)
 }
@@ -123,6 +126,26 @@ fn copy_audit(from: &Store, to: &Store) -> StoreResult<u64> {
             broken.seq, broken.why
         ))
     })
+}
+
+/// Records of every kind, with each kind's id counter; how many.
+fn copy_records(from: &Store, to: &Store) -> StoreResult<usize> {
+    let mut copied = 0;
+    for kind in from.record_kinds()? {
+        let records = from.records(&kind)?;
+        let next = from.transaction(|tx| tx.next_record_id(&kind))?;
+        to.transaction(|tx| {
+            for (key, body) in &records {
+                tx.put_record(&kind, key, Some(body))?;
+            }
+            if next > 1 {
+                tx.reserve_record_id(&kind, next - 1)?;
+            }
+            Ok(())
+        })?;
+        copied += records.len();
+    }
+    Ok(copied)
 }
 
 /// Outboxes, grants, freezes, per-target state, posts, delivery marks and

@@ -47,6 +47,9 @@ pub struct Change {
     /// Per-release timers changed.
     #[serde(default, skip_serializing_if = "is_false")]
     pub timers: bool,
+    /// Kinds of records written (`incident`, `notes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub records: Vec<String>,
     /// When it was published, in milliseconds since the epoch (wall clock,
     /// for the feed's lag).
     #[serde(default)]
@@ -68,6 +71,7 @@ impl Change {
     /// Nothing a subscriber would care about.
     pub fn is_empty(&self) -> bool {
         self.releases.is_empty()
+            && self.records.is_empty()
             && !(self.many_releases
                 || self.calendar
                 || self.grants
@@ -98,6 +102,11 @@ impl Change {
     /// Whether the scheduler's next due time may have moved.
     pub fn wakes_scheduler(&self) -> bool {
         self.timers || self.resync
+    }
+
+    /// Whether records of `kind` were written (or anything may have been).
+    pub fn touches(&self, kind: &str) -> bool {
+        self.resync || self.records.iter().any(|k| k == kind)
     }
 
     /// Notes a release written at `revision`.

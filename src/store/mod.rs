@@ -13,6 +13,7 @@
 pub mod audit;
 mod copy;
 pub mod feed;
+pub mod incidents;
 mod port;
 pub mod postgres;
 mod recorder;
@@ -35,9 +36,11 @@ pub use port::{
 
 /// The store's traits, for code that calls their methods.
 pub mod prelude {
+    pub use super::incidents::{Incidents, TxIncidents};
     pub use super::port::{
-        AdminStore, Backend, CalendarStore, Durable, OutboxStore, ReleaseStore, SchedulerStore,
-        TxAdmin, TxCalendar, TxOutboxes, TxPort, TxReleases, TxScheduler,
+        AdminStore, Backend, CalendarStore, Durable, OutboxStore, RecordStore, ReleaseStore,
+        SchedulerStore, TxAdmin, TxCalendar, TxOutboxes, TxPort, TxRecords, TxReleases,
+        TxScheduler,
     };
 }
 pub use tx::{TxError, TxResult};

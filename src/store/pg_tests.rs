@@ -134,7 +134,7 @@ fn postgres_a_schema_newer_than_this_build_is_refused_naming_both_versions() {
     let error = schema.connect("second").err().expect("refused");
     let text = error.to_string();
     assert!(
-        text.contains("schema version 99") && text.contains("reads version 3"),
+        text.contains("schema version 99") && text.contains("reads version 4"),
         "{text}"
     );
     assert!(
@@ -200,6 +200,8 @@ fn copy_moves_everything_from_sled_to_postgres_and_back() {
                 release: id,
             }],
         )?;
+        let incident = tx.allocate_record_id("incident")?;
+        tx.put_record("incident", &incident.to_string(), Some(b"{\"kept\":true}"))?;
         tx.put_posted(id, &ChannelRef::parse("slack:C1").unwrap(), "1.000")
     })
     .unwrap();
@@ -223,6 +225,17 @@ fn copy_moves_everything_from_sled_to_postgres_and_back() {
         Some(id)
     );
     assert!(to.delivery_seen("slack:event:Ev1").unwrap());
+    assert_eq!(report.records, 1);
+    assert_eq!(
+        to.records("incident").unwrap(),
+        from.records("incident").unwrap()
+    );
+    assert_eq!(
+        to.transaction(|tx| tx.allocate_record_id("incident"))
+            .unwrap(),
+        2,
+        "record ids go on"
+    );
     assert_eq!(
         to.transaction(|tx| tx.allocate_release_id()).unwrap(),
         ReleaseId::new(2),

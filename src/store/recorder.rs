@@ -240,3 +240,32 @@ impl TxAdmin for Recorder<'_> {
         self.inner.put_seen(delivery, at)
     }
 }
+
+impl TxRecords for Recorder<'_> {
+    fn record(&self, kind: &str, key: &str) -> TxResult<Option<Vec<u8>>> {
+        self.inner.record(kind, key)
+    }
+
+    fn put_record(&self, kind: &str, key: &str, body: Option<&[u8]>) -> TxResult<()> {
+        self.inner.put_record(kind, key, body)?;
+        let kind = kind.to_string();
+        self.note(|c| {
+            if !c.records.contains(&kind) {
+                c.records.push(kind);
+            }
+        });
+        Ok(())
+    }
+
+    fn allocate_record_id(&self, kind: &str) -> TxResult<u64> {
+        self.inner.allocate_record_id(kind)
+    }
+
+    fn reserve_record_id(&self, kind: &str, id: u64) -> TxResult<()> {
+        self.inner.reserve_record_id(kind, id)
+    }
+
+    fn next_record_id(&self, kind: &str) -> TxResult<u64> {
+        self.inner.next_record_id(kind)
+    }
+}

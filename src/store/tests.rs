@@ -32,6 +32,8 @@ pub(super) fn release(id: ReleaseId, status: ReleaseStatus) -> Release {
         rejected: None,
         cancelled: None,
         promoted_from: None,
+        fixes: None,
+        incident: None,
         revision: 0,
     }
 }
@@ -266,6 +268,66 @@ store_suite! {
         assert!(!store.transaction(|tx| tx.record_slot("cron:daily", due)).unwrap());
         store.transaction(|tx| tx.set_last_fired("cron:daily", due)).unwrap();
         assert_eq!(store.last_fired("cron:daily").unwrap(), Some(due));
+    }
+
+    fn records_keep_by_kind_and_key_with_an_id_counter_per_kind(store: &Store) {
+        assert_eq!(store.transaction(|tx| tx.allocate_record_id("incident")).unwrap(), 1);
+        assert_eq!(store.transaction(|tx| tx.allocate_record_id("incident")).unwrap(), 2);
+        assert_eq!(store.transaction(|tx| tx.allocate_record_id("notes")).unwrap(), 1);
+        store.transaction(|tx| {
+            tx.put_record("notes", "b", Some(b"2"))?;
+            tx.put_record("notes", "a", Some(b"1"))?;
+            tx.put_record("incident", "x", Some(b"3"))
+        }).unwrap();
+        assert_eq!(store.record("notes", "a").unwrap(), Some(b"1".to_vec()));
+        let notes: Vec<String> = store.records("notes").unwrap().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(notes, ["a", "b"]);
+        assert_eq!(store.record_kinds().unwrap(), ["incident", "notes"]);
+        store.transaction(|tx| tx.put_record("notes", "a", None)).unwrap();
+        assert_eq!(store.transaction(|tx| tx.record("notes", "a")).unwrap(), None);
+        assert_eq!(store.transaction(|tx| tx.next_record_id("incident")).unwrap(), 3);
+    }
+
+    fn an_incidents_indexes_follow_it(store: &Store) {
+        use crate::domain::incident::*;
+        use crate::store::incidents::{Incidents, TxIncidents};
+        use crate::domain::ids::{Name, Version};
+        let alice = UserRef::parse("shell:alice").unwrap();
+        let (api, prod) = (Name::parse("api").unwrap(), Name::parse("production").unwrap());
+        let bad = Version::parse("2.1").unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+        let mut incident = store.transaction(|tx| {
+            let incident = Incident {
+                id: tx.allocate_incident_id()?,
+                service: api.clone(),
+                environment: prod.clone(),
+                severity: Severity::Sev2,
+                summary: "errors".into(),
+                lead: alice.clone(),
+                opened_at: now,
+                cause: None,
+                events: Vec::new(),
+                rolled_back: vec![bad.clone()],
+                cleared: Vec::new(),
+                nudged_at: None,
+                resolved_at: None,
+            };
+            tx.put_incident(&incident)?;
+            Ok(incident)
+        }).unwrap();
+        let open = store.transaction(|tx| tx.open_incident(&api, &prod)).unwrap();
+        assert_eq!(open.as_ref().map(|i| i.id), Some(incident.id));
+        assert_eq!(store.open_incidents().unwrap().len(), 1);
+        incident.resolved_at = Some(now);
+        store.transaction(|tx| tx.put_incident(&incident)).unwrap();
+        assert!(store.transaction(|tx| tx.open_incident(&api, &prod)).unwrap().is_none());
+        assert!(store.open_incidents().unwrap().is_empty());
+        let held = store.transaction(|tx| tx.holding_back(&api, &prod, &bad)).unwrap();
+        assert_eq!(held.map(|i| i.id), Some(incident.id));
+        incident.cleared.push(bad.clone());
+        store.transaction(|tx| tx.put_incident(&incident)).unwrap();
+        assert!(store.transaction(|tx| tx.holding_back(&api, &prod, &bad)).unwrap().is_none());
+        assert_eq!(store.incidents().unwrap(), vec![incident]);
     }
 
     fn one_process_holds_every_lease_it_asks_for(store: &Store) {

@@ -8,6 +8,7 @@
 //! the release after it and the words for what happened.
 
 mod calendar;
+mod incidents;
 mod lists;
 mod release;
 mod stats;
@@ -47,6 +48,8 @@ pub enum View {
     Stats(StatsView),
     /// `roles`: who holds which role.
     Roles(RolesView),
+    /// `incident`: the open incidents, or one.
+    Incidents(IncidentsView),
     /// `help`: what the caller may do.
     Help(HelpView),
     /// A change: the release after it (when it changed one) and the words
@@ -70,6 +73,7 @@ impl View {
             View::Calendar(view) => calendar::calendar(view),
             View::Stats(view) => Text::plain(stats::stats(view)),
             View::Roles(view) => lists::roles(view),
+            View::Incidents(view) => incidents::incidents(view),
             View::Help(view) => lists::help(view),
             View::Done(done) => done.said.clone(),
             View::Said(text) => text.clone(),
@@ -151,6 +155,16 @@ pub struct ListView {
     pub rows: Vec<(Release, Tz)>,
     /// How many match in all.
     pub total: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentsView {
+    pub incidents: Vec<crate::domain::incident::Incident>,
+    /// Per incident: when its next update is due (none once resolved).
+    pub due: Vec<Option<chrono::DateTime<chrono::Utc>>>,
+    pub tz: Tz,
+    /// Every open incident (`incident`), rather than one asked for.
+    pub listing: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -37,6 +37,8 @@ fn status_view() -> View {
         rejected: None,
         cancelled: None,
         promoted_from: None,
+        fixes: None,
+        incident: None,
         revision: 3,
     };
     View::Release(Box::new(ReleaseView {

@@ -156,6 +156,7 @@ mod tests {
             ("at", _) => "2026-12-01 14:00",
             ("range", _) => "2026-12-01",
             ("item", _) => "1",
+            ("fix", _) => "I-1",
             ("command", _) => "freeze production 2026-12-24 to 2026-12-26 holidays",
             _ => "some words",
         };

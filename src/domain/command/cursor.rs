@@ -1,8 +1,9 @@
 //! Tokens with their positions, and a cursor over them that turns a
 //! missing or malformed argument into a positioned `ParseError`.
 
-use super::ParseError;
+use super::{ParseError, Subject};
 use crate::domain::ids::{Name, ReleaseId, Version};
+use crate::domain::incident::{IncidentId, Severity};
 use crate::domain::release::Priority;
 use crate::domain::when::{DayError, When};
 
@@ -136,6 +137,41 @@ impl<'a> Parser<'a> {
     pub fn id(&mut self) -> Result<ReleaseId, ParseError> {
         let token = self.take("the release id (like R-42)")?;
         ReleaseId::parse(&token.text).map_err(|e| self.error(&token, e.0))
+    }
+
+    pub fn incident(&mut self) -> Result<IncidentId, ParseError> {
+        let token = self.take("the incident id (like I-3)")?;
+        IncidentId::parse(&token.text).map_err(|e| self.error(&token, e.0))
+    }
+
+    /// An incident (`I-3`) or the release whose rollback opened it (`R-3`).
+    pub fn subject(&mut self) -> Result<Subject, ParseError> {
+        let token = self.take("the incident (like I-3) or its release (like R-3)")?;
+        IncidentId::parse(&token.text)
+            .map(Subject::Incident)
+            .or_else(|_| ReleaseId::parse(&token.text).map(Subject::Release))
+            .map_err(|_| {
+                self.error(
+                    &token,
+                    format!(
+                        "`{}` names no incident: give its id (like I-3) or the release whose rollback opened it (like R-3).",
+                        token.text
+                    ),
+                )
+            })
+    }
+
+    pub fn severity(&mut self) -> Result<Severity, ParseError> {
+        let token = self.take("the severity (sev1, sev2 or sev3)")?;
+        Severity::parse(&token.text).ok_or_else(|| {
+            self.error(
+                &token,
+                format!(
+                    "`{}` is not a severity: use sev1 (most severe), sev2 or sev3.",
+                    token.text
+                ),
+            )
+        })
     }
 
     /// A service or environment name.

@@ -6,6 +6,7 @@
 use std::fmt;
 
 use super::ids::{Name, ReleaseId, UserRef, Version};
+use super::incident::{IncidentId, Severity};
 use super::release::{Priority, ReleaseStatus};
 use super::when::{Day, When};
 
@@ -35,6 +36,8 @@ pub struct RequestArgs {
     pub at: Option<When>,
     pub notes: Option<String>,
     pub priority: Priority,
+    /// The incident this release fixes (`fix I-1`).
+    pub fixes: Option<IncidentId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +156,47 @@ pub enum Command {
         id: ReleaseId,
         to: Option<Name>,
     },
+    IncidentOpen {
+        service: Name,
+        environment: Name,
+        severity: Severity,
+        summary: String,
+    },
+    /// Hands an incident's lead on.
+    IncidentLead {
+        subject: Subject,
+        lead: UserRef,
+    },
+    /// One incident, or every open one.
+    Incidents {
+        subject: Option<Subject>,
+    },
+    /// Words for the incident's stakeholders (`update I-1 "…"`).
+    Update {
+        subject: Subject,
+        text: String,
+    },
+    Resolve {
+        subject: Subject,
+        summary: String,
+    },
+}
+
+/// What an incident command names: the incident, or the release whose
+/// rollback opened it (`update R-3 …`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    Incident(IncidentId),
+    Release(ReleaseId),
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Subject::Incident(id) => id.fmt(f),
+            Subject::Release(id) => id.fmt(f),
+        }
+    }
 }
 
 /// Which days `calendar` shows.

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 
 use super::ids::{Name, ReleaseId, UserRef, Version};
+use super::incident::IncidentId;
 use super::policy::{Directory, EnvPolicy, QuorumState};
 use super::release::{
     Approval, ChecklistItem, Closure, DeployAction, Deployment, JobOutcome, LiveVersion, Priority,
@@ -29,6 +30,8 @@ pub struct RequestDraft {
     pub scheduled_at: Option<DateTime<Utc>>,
     pub notes: Option<String>,
     pub priority: Priority,
+    /// The incident this release fixes (`fix I-1`).
+    pub fixes: Option<IncidentId>,
 }
 
 /// Whether `actor` may request releases to `policy`'s environment; the
@@ -72,6 +75,8 @@ pub fn request(
         rejected: None,
         cancelled: None,
         promoted_from: None,
+        fixes: draft.fixes,
+        incident: None,
         revision: 0,
     })
 }

@@ -17,6 +17,7 @@ fn requested(policy: &EnvPolicy, now: DateTime<Utc>) -> Release {
         scheduled_at: None,
         notes: None,
         priority: Priority::Normal,
+        fixes: None,
     };
     let actor = Actor {
         user: &alice,

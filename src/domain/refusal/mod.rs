@@ -8,9 +8,11 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 
 use super::ids::{Name, ReleaseId, UserRef};
+use super::incident::{IncidentId, Severity};
 use super::release::ReleaseStatus;
 use super::text::Text;
 
+mod incidents;
 mod promotion;
 mod words;
 
@@ -35,6 +37,8 @@ pub enum Act {
     Revoke,
     /// Deploy before the soak rule is met.
     Override,
+    /// Open an incident.
+    Incident,
 }
 
 impl Act {
@@ -58,6 +62,7 @@ impl Act {
             Act::Grant => "grant roles",
             Act::Revoke => "revoke roles",
             Act::Override => "deploy before a soak is done",
+            Act::Incident => "open incidents in",
         }
     }
 
@@ -80,7 +85,8 @@ impl Act {
             | Act::Unfreeze
             | Act::Grant
             | Act::Revoke
-            | Act::Override => "changed",
+            | Act::Override
+            | Act::Incident => "changed",
         }
     }
 }
@@ -358,6 +364,55 @@ pub enum Refusal {
     NoTemplate {
         audience: Name,
         kind: &'static str,
+    },
+    // Incidents.
+    NoSuchIncident(IncidentId),
+    /// `update`, `resolve` or `incident lead` where no incident is open
+    /// (`subject` names what was given: `I-2` or `R-3`).
+    NoOpenIncident {
+        subject: String,
+        resolved: Option<IncidentId>,
+    },
+    /// A fix naming an incident already resolved.
+    IncidentResolved {
+        incident: IncidentId,
+    },
+    /// A fix for an incident of another service or environment.
+    FixElsewhere {
+        incident: IncidentId,
+        target: String,
+    },
+    /// Deploys of the service and environment wait for the incident.
+    IncidentLocked {
+        release: ReleaseId,
+        incident: IncidentId,
+        severity: Severity,
+        target: String,
+        lead: UserRef,
+    },
+    /// A fix passes the incident's lock only in a release manager's hands.
+    FixNeedsManager {
+        release: ReleaseId,
+        incident: IncidentId,
+        needs: String,
+    },
+    /// The version a rollback took out, deployed again.
+    HeldBack {
+        release: ReleaseId,
+        version: String,
+        incident: IncidentId,
+        open: bool,
+    },
+    IncidentAlreadyOpen {
+        incident: IncidentId,
+        target: String,
+    },
+    /// Updating, handing on or resolving takes the lead or someone who may
+    /// roll back there.
+    NotIncidentHandler {
+        incident: IncidentId,
+        lead: UserRef,
+        needs: String,
     },
 }
 

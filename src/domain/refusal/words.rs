@@ -69,6 +69,15 @@ impl Refusal {
             | NoNextEnvironment { .. }
             | NoSuchAudience { .. }
             | NoTemplate { .. } => self.write_promotion(t),
+            NoSuchIncident(..)
+            | NoOpenIncident { .. }
+            | IncidentResolved { .. }
+            | FixElsewhere { .. }
+            | IncidentLocked { .. }
+            | FixNeedsManager { .. }
+            | HeldBack { .. }
+            | IncidentAlreadyOpen { .. }
+            | NotIncidentHandler { .. } => self.write_incident(t),
         }
     }
 

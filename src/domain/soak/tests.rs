@@ -50,6 +50,8 @@ fn release(id: u64, version: &str, runs: &[(DeployAction, &str, i64, JobOutcome)
         rejected: None,
         cancelled: None,
         promoted_from: None,
+        fixes: None,
+        incident: None,
         revision: 0,
     }
 }

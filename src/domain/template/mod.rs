@@ -16,6 +16,11 @@ pub const PLACEHOLDERS: &[&str] = &[
     "breaking",
     "impact",
     "next_update",
+    "incident",
+    "severity",
+    "lead",
+    "update",
+    "resolution",
 ];
 
 /// The texts an audience may have its own words for.

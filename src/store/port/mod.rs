@@ -6,12 +6,14 @@
 mod admin;
 mod calendar;
 mod outbox;
+mod records;
 mod releases;
 mod scheduler;
 
 pub use admin::{AdminStore, TxAdmin};
 pub use calendar::{CalendarStore, TxCalendar};
 pub use outbox::{OutboxStore, TxOutboxes};
+pub use records::{RecordStore, TxRecords};
 pub use releases::{ReleaseStore, TxReleases};
 pub use scheduler::{SchedulerStore, TxScheduler};
 
@@ -24,9 +26,9 @@ use crate::domain::release::LiveVersion;
 /// One transaction's view of the store: everything a command changes
 /// (release, indexes, audit entry, outboxes) goes through here, so it
 /// commits or fails as one. Reads see the transaction's own writes.
-pub trait TxPort: TxReleases + TxCalendar + TxOutboxes + TxScheduler + TxAdmin {}
+pub trait TxPort: TxReleases + TxCalendar + TxOutboxes + TxScheduler + TxAdmin + TxRecords {}
 
-impl<T: TxReleases + TxCalendar + TxOutboxes + TxScheduler + TxAdmin> TxPort for T {}
+impl<T: TxReleases + TxCalendar + TxOutboxes + TxScheduler + TxAdmin + TxRecords> TxPort for T {}
 
 /// A transaction, as the engine's closures see it.
 pub type Tx<'a> = dyn TxPort + 'a;
@@ -46,7 +48,15 @@ pub trait Durable: Send + Sync {
 }
 
 pub trait Backend:
-    Durable + ReleaseStore + CalendarStore + OutboxStore + SchedulerStore + AdminStore + Send + Sync
+    Durable
+    + ReleaseStore
+    + CalendarStore
+    + OutboxStore
+    + SchedulerStore
+    + AdminStore
+    + RecordStore
+    + Send
+    + Sync
 {
     /// `sled` or `postgres`.
     fn kind(&self) -> &'static str;

@@ -3,6 +3,7 @@
 mod admin;
 mod calendar;
 mod outbox;
+mod records;
 mod releases;
 mod scheduler;
 

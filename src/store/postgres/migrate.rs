@@ -11,6 +11,7 @@ const MIGRATIONS: &[(u64, &str)] = &[
     (1, include_str!("migrations/0001_initial.sql")),
     (2, include_str!("migrations/0002_posting_began.sql")),
     (3, include_str!("migrations/0003_changes.sql")),
+    (4, include_str!("migrations/0004_records.sql")),
 ];
 
 /// The schema version this build reads and writes.

@@ -488,3 +488,61 @@ impl TxAdmin for PgTx<'_, '_> {
         Ok(())
     }
 }
+
+fn record_counter(kind: &str) -> String {
+    format!("next_record_id:{kind}")
+}
+
+impl TxRecords for PgTx<'_, '_> {
+    fn record(&self, kind: &str, key: &str) -> TxResult<Option<Vec<u8>>> {
+        let rows = self.query(
+            "SELECT body FROM records WHERE kind = $1 AND key = $2",
+            params![kind.to_string(), key.to_string()],
+        )?;
+        Ok(rows.first().map(|row| row.get(0)))
+    }
+
+    fn put_record(&self, kind: &str, key: &str, body: Option<&[u8]>) -> TxResult<()> {
+        match body {
+            Some(body) => self.execute(
+                "INSERT INTO records (kind, key, body) VALUES ($1, $2, $3)
+                 ON CONFLICT (kind, key) DO UPDATE SET body = EXCLUDED.body",
+                params![kind.to_string(), key.to_string(), body.to_vec()],
+            )?,
+            None => self.execute(
+                "DELETE FROM records WHERE kind = $1 AND key = $2",
+                params![kind.to_string(), key.to_string()],
+            )?,
+        };
+        Ok(())
+    }
+
+    fn allocate_record_id(&self, kind: &str) -> TxResult<u64> {
+        let rows = self.query(
+            "INSERT INTO counters (name, value) VALUES ($1, 2)
+             ON CONFLICT (name) DO UPDATE SET value = counters.value + 1
+             RETURNING value - 1",
+            params![record_counter(kind)],
+        )?;
+        rows.first()
+            .map(|row| row.get::<_, i64>(0) as u64)
+            .ok_or_else(|| TxError::corrupt("counter", kind))
+    }
+
+    fn reserve_record_id(&self, kind: &str, id: u64) -> TxResult<()> {
+        self.execute(
+            "INSERT INTO counters (name, value) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET value = greatest(counters.value, EXCLUDED.value)",
+            params![record_counter(kind), (id + 1) as i64],
+        )?;
+        Ok(())
+    }
+
+    fn next_record_id(&self, kind: &str) -> TxResult<u64> {
+        let rows = self.query(
+            "SELECT value FROM counters WHERE name = $1",
+            params![record_counter(kind)],
+        )?;
+        Ok(rows.first().map_or(1, |row| row.get::<_, i64>(0) as u64))
+    }
+}

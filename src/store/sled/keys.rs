@@ -134,6 +134,27 @@ pub fn u64_from(bytes: &[u8]) -> u64 {
     bytes.try_into().map(u64::from_be_bytes).unwrap_or(0)
 }
 
+/// `kind \0 key` in the `records` tree.
+pub fn record(kind: &str, key: &str) -> Vec<u8> {
+    let mut bytes = record_prefix(kind);
+    bytes.extend_from_slice(key.as_bytes());
+    bytes
+}
+
+/// `kind \0`: every record of a kind.
+pub fn record_prefix(kind: &str) -> Vec<u8> {
+    let mut bytes = kind.as_bytes().to_vec();
+    bytes.push(0);
+    bytes
+}
+
+/// `next_record_id \0 kind` in `meta`.
+pub fn record_counter(kind: &str) -> Vec<u8> {
+    let mut bytes = b"next_record_id\0".to_vec();
+    bytes.extend_from_slice(kind.as_bytes());
+    bytes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,14 +7,15 @@
 //! `threads` (chat message → release, for replies in a thread), `posting`
 //! (first posts under way, whose outcome may be unknown after a crash), `seen`
 //! (inbound chat deliveries already handled, for platforms that redeliver)
-//! and `meta` (schema version, id counter, audit head, status counts, live
-//! versions).
+//! `records` (incidents, cached notes: `kind \0 key` → JSON) and `meta`
+//! (schema version, id counters, audit head, status counts, live versions).
 
 use crate::store::prelude::*;
 mod admin;
 mod calendar;
 mod keys;
 mod outbox;
+mod records;
 mod releases;
 mod scheduler;
 mod tx;
@@ -62,7 +63,8 @@ mod trees {
     pub const SEEN: usize = 18;
     pub const POSTING: usize = 19;
     pub const SLOTS: usize = 20;
-    pub const NAMES: [&str; 21] = [
+    pub const RECORDS: usize = 21;
+    pub const NAMES: [&str; 22] = [
         "releases",
         "by_status",
         "by_time",
@@ -84,6 +86,7 @@ mod trees {
         "seen",
         "posting",
         "slots",
+        "records",
     ];
 }
 use trees::*;

@@ -480,3 +480,34 @@ impl TxAdmin for SledTx<'_> {
         Ok(())
     }
 }
+
+impl TxRecords for SledTx<'_> {
+    fn record(&self, kind: &str, key: &str) -> TxResult<Option<Vec<u8>>> {
+        Ok(self
+            .tree(RECORDS)
+            .get(keys::record(kind, key))?
+            .map(|bytes| bytes.to_vec()))
+    }
+
+    fn put_record(&self, kind: &str, key: &str, body: Option<&[u8]>) -> TxResult<()> {
+        let key = keys::record(kind, key);
+        match body {
+            Some(body) => self.tree(RECORDS).insert(key, body)?,
+            None => self.tree(RECORDS).remove(key)?,
+        };
+        Ok(())
+    }
+
+    fn allocate_record_id(&self, kind: &str) -> TxResult<u64> {
+        self.allocate(&keys::record_counter(kind))
+    }
+
+    fn reserve_record_id(&self, kind: &str, id: u64) -> TxResult<()> {
+        self.reserve(&keys::record_counter(kind), id)
+    }
+
+    fn next_record_id(&self, kind: &str) -> TxResult<u64> {
+        let counter = self.tree(META).get(keys::record_counter(kind))?;
+        Ok(counter.map_or(1, |b| keys::u64_from(&b)))
+    }
+}

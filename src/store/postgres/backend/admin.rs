@@ -109,7 +109,8 @@ impl AdminStore for PgStore {
                 (SELECT string_agg((t)::text, ',' ORDER BY (t)::text) FROM in_flight t),
                 (SELECT string_agg((t)::text, ',' ORDER BY (t)::text) FROM scheduler t),
                 (SELECT string_agg((t)::text, ',' ORDER BY (t)::text) FROM fired_slots t),
-                (SELECT string_agg((t)::text, ',' ORDER BY (t)::text) FROM timers t)
+                (SELECT string_agg((t)::text, ',' ORDER BY (t)::text) FROM timers t),
+                (SELECT string_agg((t)::text, ',' ORDER BY (t)::text) FROM records t)
              ))",
             params![],
         )?;
