@@ -94,6 +94,7 @@ fn main() {
                 promoted_from: None,
                 fixes: None,
                 incident: None,
+                changes: None,
                 revision: 0,
             }
         })

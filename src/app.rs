@@ -31,6 +31,7 @@ struct Wakes {
     notifier: Arc<Notify>,
     relay: Arc<Notify>,
     scheduler: Arc<Notify>,
+    notes: Arc<Notify>,
 }
 
 /// Wakes each worker when a change concerns it.
@@ -53,6 +54,9 @@ async fn follow_feed(
         }
         if change.wakes_scheduler() {
             wakes.scheduler.notify_one();
+        }
+        if change.touches("notes-wanted") {
+            wakes.notes.notify_one();
         }
     }
 }
@@ -177,6 +181,13 @@ impl App {
             tokio::spawn(notifier.clone().run(wakes.notifier.clone(), signal.clone())),
             tokio::spawn(relay.clone().run(wakes.relay.clone(), signal.clone())),
             tokio::spawn(scheduler.run(clock.clone(), wakes.scheduler.clone(), signal.clone())),
+            tokio::spawn(
+                Arc::new(crate::scm::worker::NotesWorker::new(
+                    engine.clone(),
+                    clock.clone(),
+                ))
+                .run(wakes.notes.clone(), signal.clone()),
+            ),
         ];
         if engine.shared_store() {
             tasks.push(tokio::spawn(wake_for_takeovers(

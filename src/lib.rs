@@ -31,5 +31,6 @@ pub mod lanes;
 pub mod metrics;
 pub mod notify;
 pub mod schedule;
+pub mod scm;
 pub mod store;
 pub mod view;

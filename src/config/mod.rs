@@ -7,6 +7,8 @@ mod incidents;
 pub use incidents::IncidentPolicy;
 mod policy;
 mod raw;
+pub mod source;
+pub use source::{ScmKind, Source};
 pub mod store;
 mod validate;
 
@@ -36,6 +38,8 @@ pub struct Service {
     pub channels: Vec<ChannelRef>,
     /// CI targets by environment that override the environment's own.
     pub ci: BTreeMap<Name, CiTarget>,
+    /// Where its code lives (`[services.*.source]`), for notes from it.
+    pub source: Option<Source>,
 }
 
 #[derive(Debug, Clone)]

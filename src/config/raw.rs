@@ -212,6 +212,9 @@ pub struct RawService {
     /// CI targets for this service by environment, overriding the environment's.
     #[serde(default)]
     pub ci: BTreeMap<String, RawCi>,
+    /// Where its code lives, for release notes from the commits.
+    #[serde(default)]
+    pub source: Option<super::source::RawSource>,
 }
 
 #[derive(Debug, Deserialize)]

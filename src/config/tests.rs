@@ -532,3 +532,42 @@ fn audience_templates_are_checked_by_key_path() {
         "{bad:?}"
     );
 }
+
+#[test]
+fn a_source_and_incident_settings_are_checked_by_key_path() {
+    let good = format!(
+        "{MINIMAL}\n[services.api.source]\nkind = \"github\"\nrepository = \"acme/api\"\npath = \"services/api\"\n\n[incidents]\nrollback_severity = \"sev1\"\nupdate_minutes = {{ sev1 = 15 }}\n"
+    );
+    let config = Config::parse(&good, "test.toml").unwrap();
+    let source = config.services[&Name::parse("api").unwrap()]
+        .source
+        .clone()
+        .unwrap();
+    assert_eq!(source.tag_of("2.4.0"), "v2.4.0");
+    assert_eq!(source.api_url, "https://api.github.com");
+    assert_eq!(
+        config
+            .incidents
+            .cadence(crate::domain::incident::Severity::Sev1),
+        chrono::Duration::minutes(15)
+    );
+    let bad = problems(&format!(
+        "{MINIMAL}\n[services.api.source]\nkind = \"github\"\nrepository = \"acme\"\ntag = \"release\"\n\n[incidents]\nrollback_severity = \"sev9\"\nupdate_minutes = {{ sev1 = 1, sev7 = 30 }}\n"
+    ));
+    let keys: Vec<&str> = bad.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "services.api.source.repository",
+            "services.api.source.tag",
+            "incidents.rollback_severity",
+            "incidents.update_minutes.sev1",
+            "incidents.update_minutes.sev7"
+        ],
+        "{bad:?}"
+    );
+    let kind = problems(&format!(
+        "{MINIMAL}\n[services.api.source]\nkind = \"svn\"\nrepository = \"x\"\n"
+    ));
+    assert_eq!(kind[0].key, "services.api.source.kind", "{kind:?}");
+}

@@ -287,6 +287,9 @@ fn services(
                 environments: service_envs,
                 channels,
                 ci,
+                source: service.source.as_ref().and_then(|raw| {
+                    super::source::source(raw, &["services", name_text, "source"], problems)
+                }),
             },
         );
     }

@@ -112,6 +112,17 @@ impl Version {
     }
 }
 
+impl Version {
+    /// The numbers in it, in order (`v2.4.0-rc.1` → 2, 4, 0, 1): enough to
+    /// tell which of two versions of one service is the later.
+    pub fn numbers(&self) -> Vec<u64> {
+        self.0
+            .split(|c: char| !c.is_ascii_digit())
+            .filter_map(|part| part.parse().ok())
+            .collect()
+    }
+}
+
 impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

@@ -155,6 +155,9 @@ pub fn announcement(release: &Release, policy: &EnvPolicy, quorum: &QuorumState)
             format!("{}/{}", release.checklist_done(), release.checklist.len()),
         ));
     }
+    if let Some(changes) = &release.changes {
+        fields.push(field("Changes", changes.line()));
+    }
     if let Some(deployment) = release.last_deployment() {
         if deployment.action == super::release::DeployAction::Rollback {
             fields.push(field("Rolling back to", deployment.version.to_string()));

@@ -9,6 +9,7 @@ pub mod ids;
 pub mod incident;
 pub mod lifecycle;
 pub mod message;
+pub mod notes;
 pub mod outbox;
 pub mod policy;
 pub mod refusal;

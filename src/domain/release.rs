@@ -269,6 +269,10 @@ pub struct Release {
     /// opened it, or `incident open` named it as the cause).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incident: Option<IncidentId>,
+    /// Its notes from the code (`[services.*.source]`): the range and the
+    /// summary, or why they are missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<super::notes::Changes>,
     /// How many times the release has been changed since it was requested;
     /// the store raises it on every write, so the calendar feed's SEQUENCE
     /// rises with every change, whatever the clock says.

@@ -110,6 +110,8 @@ impl Engine {
             let mut release =
                 lifecycle::request(id, draft.clone(), actor(user, &roles), policy, now)?;
             release.promoted_from = promoted_from;
+            let live = tx.live(&release.service, &release.environment)?;
+            self.want_notes(tx, &mut release, live.as_ref(), now)?;
             let promoted = match (promoted_from, release.fixes) {
                 (Some(from), _) => format!(", promoting {from},"),
                 (None, Some(incident)) => format!(" as the fix of {incident}"),
@@ -420,6 +422,7 @@ impl Engine {
             }
             self.refuse_if_target_busy(ctx.tx, release)?;
             let live = ctx.tx.live(&release.service, &release.environment)?;
+            self.want_notes(ctx.tx, release, live.as_ref(), ctx.now)?;
             let deployment = lifecycle::start_deploy(
                 release,
                 ctx.actor,

@@ -49,6 +49,12 @@ impl Engine {
             kind,
         })?;
         let tz = self.timezone_of(&release.environment);
+        let kept = match &release.changes {
+            Some(changes) if !changes.key.is_empty() => {
+                self.kept_notes(&changes.key).ok().flatten()
+            }
+            _ => None,
+        };
         Ok(template.render(&|name| match name {
             "release" => Some(release.id.to_string()),
             "service" => Some(release.service.to_string()),
@@ -58,8 +64,13 @@ impl Engine {
             "status" => Some(release.status.to_string()),
             "window" => release.scheduled_at.map(|at| format_local(at, tz)),
             "summary" => release.notes.clone(),
-            // The change list comes with notes from the code; incidents
-            // bring impact and the next update.
+            "changes" => kept
+                .as_ref()
+                .map(|n| n.summary())
+                .or_else(|| release.changes.as_ref().map(|c| c.line())),
+            "breaking" => kept.as_ref().map(|n| n.breaking().to_string()),
+            "incident" => release.incident.map(|i| i.to_string()),
+            // Incidents bring impact, the next update and the rest.
             _ => None,
         }))
     }

@@ -382,6 +382,7 @@ fn release(id: u64, service: &str, requested: i64, deployments: Vec<Deployment>)
         promoted_from: None,
         fixes: None,
         incident: None,
+        changes: None,
         revision: 0,
     }
 }

@@ -55,6 +55,11 @@ fn ci_actor() -> UserRef {
     UserRef::parse("system:ci").expect("a valid literal")
 }
 
+/// Who the audit log says read the notes from the code.
+pub(super) fn notes_actor() -> UserRef {
+    UserRef::parse("system:notes").expect("a valid literal")
+}
+
 impl Engine {
     /// Records that the CI system took the job, before the relay lets go of
     /// it, so that a restart never sends it twice; links the run in the thread.

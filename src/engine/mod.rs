@@ -6,12 +6,14 @@ mod actions;
 mod admin;
 mod audiences;
 mod calendar;
+mod code_notes;
 mod guards;
 mod incident_guards;
 mod incident_resolve;
 mod incident_words;
 mod incidents;
 mod jobs;
+mod notes_range;
 pub mod offload;
 mod ops;
 mod people;
@@ -37,6 +39,7 @@ use crate::store::{AuditDraft, Store, StoreError, Tx, TxResult};
 use crate::view::{Done, View};
 
 pub use crate::domain::stats::{compute as compute_stats, ServiceStats};
+pub use code_notes::Wanted;
 pub use jobs::{Callback, CallbackError, CallbackResult, JobReport};
 pub use offload::off_async_threads;
 

@@ -160,6 +160,10 @@ impl Engine {
             quorum_rule: policy.describe_quorum(),
             expired: Self::expired(&release, policy, now),
             ci: self.ci_kind(&release).to_string(),
+            changes: match &release.changes {
+                Some(changes) if !changes.key.is_empty() => self.kept_notes(&changes.key)?,
+                _ => None,
+            },
             release,
         }))))
     }

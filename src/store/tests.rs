@@ -34,6 +34,7 @@ pub(super) fn release(id: ReleaseId, status: ReleaseStatus) -> Release {
         promoted_from: None,
         fixes: None,
         incident: None,
+        changes: None,
         revision: 0,
     }
 }

@@ -34,6 +34,8 @@ pub enum View {
     Checklist(Box<Release>),
     /// `notes`: the release notes of one release.
     Notes(Box<NotesView>),
+    /// `notes A..B <service>`: the changes between two versions.
+    Changes(Box<ChangesView>),
     /// `notes <id> <audience>`: one audience's words for a release.
     Audience(Box<AudienceView>),
     /// `list`: one page of releases.
@@ -67,6 +69,7 @@ impl View {
             View::Checklist(release) => release::checklist(release),
             View::Notes(view) => Text::plain(release::notes(view)),
             View::Audience(view) => Text::plain(view.text.clone()),
+            View::Changes(view) => Text::plain(release::changes(view)),
             View::List(view) => lists::list(view),
             View::History(view) => lists::history(view),
             View::Freezes(view) => calendar::freezes(view),
@@ -128,6 +131,18 @@ pub struct NotesView {
     pub expired: Vec<bool>,
     /// The CI that deploys it (`GitHub Actions`).
     pub ci: String,
+    /// Its notes from the code, when read.
+    pub changes: Option<crate::domain::notes::ReleaseNotes>,
+}
+
+/// The changes between two versions of a service, or why not yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangesView {
+    /// `api: what production (2.3.0) lacks of staging (2.4.0)`
+    pub title: String,
+    pub notes: Option<crate::domain::notes::ReleaseNotes>,
+    /// Why there are no notes to show (yet).
+    pub pending: Option<String>,
 }
 
 /// One audience's words for a release, from its template.

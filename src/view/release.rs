@@ -161,6 +161,18 @@ pub(super) fn checklist(release: &Release) -> Text {
 
 /// Release notes in Markdown: what, why, who approved, checklist, how to
 /// deploy and roll back.
+/// `notes A..B <service>`.
+pub(super) fn changes(view: &super::ChangesView) -> String {
+    let mut md = format!("# {}\n\n", view.title);
+    if let Some(notes) = &view.notes {
+        md.push_str(&notes.markdown());
+    }
+    if let Some(pending) = &view.pending {
+        let _ = writeln!(md, "_{pending}._");
+    }
+    md
+}
+
 pub(super) fn notes(view: &NotesView) -> String {
     let (release, tz) = (&view.release, view.timezone);
     let local = |at| format_local(at, tz);
@@ -192,6 +204,17 @@ pub(super) fn notes(view: &NotesView) -> String {
             .as_deref()
             .unwrap_or("_No notes were given with the request._")
     );
+    if let Some(changes) = &release.changes {
+        let _ = writeln!(md, "## Changes from the code\n");
+        match &view.changes {
+            Some(notes) => {
+                let _ = writeln!(md, "{}", notes.markdown());
+            }
+            None => {
+                let _ = writeln!(md, "_{}_\n", changes.line());
+            }
+        }
+    }
     let _ = writeln!(md, "## Approvals ({})\n", view.quorum_rule);
     if release.approvals.is_empty() {
         let _ = writeln!(md, "_None yet._");

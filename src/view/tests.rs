@@ -39,6 +39,7 @@ fn status_view() -> View {
         promoted_from: None,
         fixes: None,
         incident: None,
+        changes: None,
         revision: 3,
     };
     View::Release(Box::new(ReleaseView {

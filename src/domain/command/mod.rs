@@ -108,6 +108,13 @@ pub enum Command {
         /// One audience's words (`[audiences.*]`) instead of the Markdown.
         audience: Option<Name>,
     },
+    /// The changes between two versions or environments of a service
+    /// (`notes staging..production api`).
+    NotesRange {
+        from: String,
+        to: String,
+        service: Name,
+    },
     Help {
         topic: Option<String>,
     },

@@ -77,6 +77,7 @@ pub fn request(
         promoted_from: None,
         fixes: draft.fixes,
         incident: None,
+        changes: None,
         revision: 0,
     })
 }

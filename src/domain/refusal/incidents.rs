@@ -1,5 +1,5 @@
-//! The words of incidents' refusals: the lock, the held-back version, a fix
-//! or an update that has nothing to act on.
+//! The words of incidents' refusals (the lock, the held-back version, a fix
+//! or an update that has nothing to act on) and of notes from the code.
 
 use std::fmt::{self, Write as _};
 
@@ -85,6 +85,17 @@ impl Refusal {
                 t.push_person(lead);
                 write!(t, ") or {needs} may do that.")
             }
+            NoSource { service } => write!(
+                t,
+                "{service} has no source configured, so there are no notes from its code: add [services.{service}.source] with kind and repository."
+            ),
+            NothingLive {
+                service,
+                environment,
+            } => write!(
+                t,
+                "{service} runs nowhere in {environment} yet, so that end of the range has no version: give a version instead."
+            ),
             _ => unreachable!("dispatched by `write`"),
         }
     }

@@ -414,6 +414,16 @@ pub enum Refusal {
         lead: UserRef,
         needs: String,
     },
+    // Notes from the code.
+    /// `notes A..B` of a service with no `[services.*.source]`.
+    NoSource {
+        service: Name,
+    },
+    /// A range end naming an environment where the service does not run.
+    NothingLive {
+        service: Name,
+        environment: Name,
+    },
 }
 
 impl Refusal {

@@ -77,7 +77,9 @@ impl Refusal {
             | FixNeedsManager { .. }
             | HeldBack { .. }
             | IncidentAlreadyOpen { .. }
-            | NotIncidentHandler { .. } => self.write_incident(t),
+            | NotIncidentHandler { .. }
+            | NoSource { .. }
+            | NothingLive { .. } => self.write_incident(t),
         }
     }
 

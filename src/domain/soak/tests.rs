@@ -52,6 +52,7 @@ fn release(id: u64, version: &str, runs: &[(DeployAction, &str, i64, JobOutcome)
         promoted_from: None,
         fixes: None,
         incident: None,
+        changes: None,
         revision: 0,
     }
 }
