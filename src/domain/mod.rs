@@ -20,4 +20,4 @@ pub mod template;
 pub mod text;
 pub mod when;
 
-pub use refusal::{Act, Refusal};
+pub use refusal::{Act, Refusal, SoakClock};

@@ -6,7 +6,8 @@
 //! the next one put another live. Healthy: no failed deploy of it, and no
 //! rollback away from it, since; time earned before such an event does not
 //! count. A newer version deployed in between stops the clock but keeps what
-//! was earned, so a busy staging never starves production.
+//! was earned, so a busy staging never starves production. An incident on
+//! the service there stops the clock while it is open.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -78,6 +79,18 @@ fn tainted(history: &[Release], version: &Version) -> Option<DateTime<Utc>> {
 
 /// What `version` earned in the environment `history` is from, by `now`.
 pub fn soak(history: &[Release], version: &Version, now: DateTime<Utc>) -> Soak {
+    soak_paused(history, version, now, None)
+}
+
+/// Like `soak`, with the clock stopped over `pause` (an incident on the
+/// service there, from its opening to its resolution, or to now while it
+/// is open): that time is not healthy.
+pub fn soak_paused(
+    history: &[Release],
+    version: &Version,
+    now: DateTime<Utc>,
+    pause: Option<(DateTime<Utc>, Option<DateTime<Utc>>)>,
+) -> Soak {
     let live = went_live(history);
     let tainted = tainted(history, version);
     let mut earned = Duration::zero();
@@ -90,10 +103,18 @@ pub fn soak(history: &[Release], version: &Version, now: DateTime<Utc>) -> Soak 
         let from = tainted.map_or(*start, |t| (*start).max(t));
         if until > from {
             earned += until - from;
+            if let Some((paused, resumed)) = pause {
+                let overlap = until.min(resumed.unwrap_or(now)) - from.max(paused);
+                earned -= overlap.max(Duration::zero());
+            }
         }
         running = i + 1 == live.len();
     }
-    Soak { earned, running }
+    let paused_now = pause.is_some_and(|(_, resumed)| resumed.is_none());
+    Soak {
+        earned,
+        running: running && !paused_now,
+    }
 }
 
 /// How far an environment is behind the one it requires: the versions made

@@ -402,7 +402,8 @@ fn stats_on_a_known_history() {
                 deployment(Rollback, Succeeded, 20, 1),
             ],
         ),
-        // api: failed deploy at hour 31, fixed by R-3's good deploy at hour 35.
+        // api: failed deploy at hour 31; nothing linked recovers it (R-3
+        // is not its rollback or its incident's fix).
         release(2, "api", 28, vec![deployment(Deploy, Failed, 30, 1)]),
         release(3, "api", 32, vec![deployment(Deploy, Succeeded, 34, 1)]),
         // web: one clean deploy, 4 h lead time.
@@ -412,8 +413,8 @@ fn stats_on_a_known_history() {
     let stats = super::compute_stats(&history, from, from + Duration::days(7));
     let api = &stats["api"];
     assert_eq!(
-        (api.deploys, api.failed_deploys, api.rolled_back),
-        (2, 1, 1)
+        (api.deploys, api.failed_jobs, api.failed_live, api.rollbacks),
+        (2, 1, 1, 1)
     );
     assert_eq!(api.change_failure_rate(), Some(2.0 / 3.0));
     let mut leads: Vec<i64> = api.lead_times.iter().map(|d| d.num_hours()).collect();
@@ -423,8 +424,8 @@ fn stats_on_a_known_history() {
     restores.sort();
     assert_eq!(
         restores,
-        vec![1, 4],
-        "rollback took 1 h; the failure at 31 h was fixed at 35 h"
+        vec![11],
+        "R-1 went live at hour 10 and its rollback went live at hour 21"
     );
     assert_eq!(stats["web"].change_failure_rate(), Some(0.0));
 }

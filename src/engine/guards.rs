@@ -10,11 +10,13 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::calendar::{Booking, Freeze, Lock};
 use crate::domain::ids::{Name, ReleaseId, UserRef};
+use crate::domain::incident::Incident;
 use crate::domain::policy::EnvPolicy;
 use crate::domain::release::Release;
-use crate::domain::soak::{soak, Soak};
+use crate::domain::soak::{soak_paused, Soak};
 use crate::domain::when::format_local;
-use crate::domain::Refusal;
+use crate::domain::{Refusal, SoakClock};
+use crate::store::prelude::*;
 use crate::store::{Store, Tx, TxError};
 
 use super::calendar::{age, short};
@@ -33,6 +35,12 @@ pub(super) trait GuardReads {
     ) -> Result<Vec<Release>, Self::Error>;
     /// A service's releases to one environment: its history there.
     fn history_of(&self, service: &Name, environment: &Name) -> Result<Vec<Release>, Self::Error>;
+    /// The latest incident on a service in one environment, open or not.
+    fn incident_on(
+        &self,
+        service: &Name,
+        environment: &Name,
+    ) -> Result<Option<Incident>, Self::Error>;
 }
 
 impl GuardReads for Store {
@@ -53,6 +61,16 @@ impl GuardReads for Store {
     fn history_of(&self, service: &Name, environment: &Name) -> Result<Vec<Release>, EngineError> {
         Ok(self.releases_of(service, environment)?)
     }
+    fn incident_on(
+        &self,
+        service: &Name,
+        environment: &Name,
+    ) -> Result<Option<Incident>, EngineError> {
+        Ok(self
+            .incidents()?
+            .into_iter()
+            .rfind(|i| &i.service == service && &i.environment == environment))
+    }
 }
 
 impl GuardReads for Tx<'_> {
@@ -68,6 +86,9 @@ impl GuardReads for Tx<'_> {
     }
     fn history_of(&self, service: &Name, environment: &Name) -> Result<Vec<Release>, TxError> {
         self.releases_of(service, environment)
+    }
+    fn incident_on(&self, service: &Name, environment: &Name) -> Result<Option<Incident>, TxError> {
+        self.latest_incident(service, environment)
     }
 }
 
@@ -206,8 +227,12 @@ impl Engine {
         };
         let now = self.clock.now();
         let history = reads.history_of(&release.service, &rule.environment)?;
-        let soaked = soak(&history, &release.version, now);
-        if soaked.earned >= rule.needed() {
+        // An incident there stops the clock while it is open.
+        let incident = reads.incident_on(&release.service, &rule.environment)?;
+        let pause = incident.as_ref().map(|i| (i.opened_at, i.resolved_at));
+        let soaked = soak_paused(&history, &release.version, now, pause);
+        let open = incident.filter(|i| i.is_open());
+        if soaked.earned >= rule.needed() && open.is_none() {
             return Ok(None);
         }
         if overriding {
@@ -218,9 +243,13 @@ impl Engine {
             version: release.version.to_string(),
             environment: release.environment.clone(),
             required: rule.environment.clone(),
-            earned_minutes: soaked.earned.num_minutes(),
+            earned_minutes: u32::try_from(soaked.earned.num_minutes()).unwrap_or(u32::MAX),
             needed_minutes: rule.minutes,
-            ready_at: soaked.done_at(rule.needed(), now),
+            clock: match (open, soaked.done_at(rule.needed(), now)) {
+                (Some(incident), _) => SoakClock::Incident(incident.id),
+                (None, Some(at)) => SoakClock::ReadyAt(at),
+                (None, None) => SoakClock::Stands,
+            },
             tz: policy.timezone,
         }
         .into())

@@ -9,7 +9,7 @@ use chrono::Duration;
 use super::tests::Harness;
 use crate::clock::Clock;
 use crate::domain::ids::ReleaseId;
-use crate::domain::{Act, Refusal};
+use crate::domain::{Act, Refusal, SoakClock};
 
 const CONFIG: &str = r##"
 [bot]
@@ -78,14 +78,17 @@ fn the_soak_rule_refuses_until_the_version_soaked_and_says_when() {
     let Refusal::NotSoaked {
         earned_minutes,
         needed_minutes,
-        ready_at,
+        clock,
         ..
     } = &refusal
     else {
         panic!("{refusal:?}")
     };
     assert_eq!((*earned_minutes, *needed_minutes), (20, 60));
-    assert_eq!(*ready_at, Some(h.clock.now() + Duration::minutes(40)));
+    assert_eq!(
+        *clock,
+        SoakClock::ReadyAt(h.clock.now() + Duration::minutes(40))
+    );
     let words = refusal.text().to_string();
     assert!(
         words.contains("in staging for 20 min of the 60 it needs; it may go at"),
@@ -165,4 +168,37 @@ fn promote_refuses_a_release_that_never_reached_its_environment_or_has_nowhere_t
         h.refusal("bob", "promote R-9"),
         Refusal::NoSuchRelease(_)
     ));
+}
+
+#[test]
+fn an_incident_in_the_required_environment_stops_the_soak_clock_while_open() {
+    let h = Harness::with_config(CONFIG);
+    staged_and_promoted(&h);
+    h.clock.advance(Duration::minutes(20));
+    h.ok("bob", "incident open api staging sev3 slow pages");
+    h.clock.advance(Duration::minutes(60));
+    let Refusal::NotSoaked {
+        earned_minutes,
+        clock,
+        ..
+    } = h.refusal("dave", "deploy R-2")
+    else {
+        panic!("not refused for soak")
+    };
+    assert_eq!(earned_minutes, 20);
+    assert_eq!(
+        clock,
+        SoakClock::Incident(crate::domain::incident::IncidentId::new(1))
+    );
+    h.ok("bob", "resolve I-1 a noisy neighbour");
+    h.clock.advance(Duration::minutes(39));
+    assert!(matches!(
+        h.refusal("dave", "deploy R-2"),
+        Refusal::NotSoaked {
+            earned_minutes: 59,
+            ..
+        }
+    ));
+    h.clock.advance(Duration::minutes(1));
+    h.ok("dave", "deploy R-2");
 }

@@ -11,6 +11,7 @@ use crate::store::{StoreError, StoreResult, TxError, TxResult};
 const INCIDENT: &str = "incident";
 const OPEN: &str = "incident-open";
 const HELD: &str = "incident-held";
+const LATEST: &str = "incident-latest";
 
 fn key(id: IncidentId) -> String {
     // Zero-padded, so key order is id order.
@@ -49,6 +50,9 @@ pub trait TxIncidents {
         environment: &Name,
         version: &Version,
     ) -> TxResult<Option<Incident>>;
+
+    /// The latest incident of a service and environment, open or not.
+    fn latest_incident(&self, service: &Name, environment: &Name) -> TxResult<Option<Incident>>;
 
     fn allocate_incident_id(&self) -> TxResult<IncidentId>;
 
@@ -91,6 +95,16 @@ impl<T: TxRecords + ?Sized> TxIncidents for T {
         }
     }
 
+    fn latest_incident(&self, service: &Name, environment: &Name) -> TxResult<Option<Incident>> {
+        match self.record(LATEST, &target(service, environment))? {
+            Some(bytes) => match decode_id(&bytes) {
+                Some(id) => self.incident(id),
+                None => Err(TxError::corrupt("incident index", "not an incident id")),
+            },
+            None => Ok(None),
+        }
+    }
+
     fn allocate_incident_id(&self) -> TxResult<IncidentId> {
         Ok(IncidentId::new(self.allocate_record_id(INCIDENT)?))
     }
@@ -100,6 +114,10 @@ impl<T: TxRecords + ?Sized> TxIncidents for T {
         self.put_record(INCIDENT, &key(incident.id), Some(&body))?;
         let id = incident.id.to_string();
         let open_key = target(&incident.service, &incident.environment);
+        let latest = self.record(LATEST, &open_key)?.and_then(|b| decode_id(&b));
+        if latest.is_none_or(|l| l <= incident.id) {
+            self.put_record(LATEST, &open_key, Some(id.as_bytes()))?;
+        }
         if incident.is_open() {
             self.put_record(OPEN, &open_key, Some(id.as_bytes()))?;
         } else if self.record(OPEN, &open_key)?.as_deref() == Some(id.as_bytes()) {

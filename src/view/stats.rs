@@ -67,8 +67,14 @@ fn dora(out: &mut String, view: &StatsView, weeks: f64) {
         ),
         (
             "change lead time",
-            median(&all.lead_times)
-                .map_or("–".into(), |d| format!("{} (from request)", hours(d))),
+            median(&all.lead_times).map_or("–".into(), |d| {
+                let from = match (all.from_commit, all.lead_times.len() as u32) {
+                    (0, _) => "from request".to_string(),
+                    (c, n) if c == n => "from first commit".to_string(),
+                    (c, n) => format!("from first commit for {c} of {n}"),
+                };
+                format!("{} ({from})", hours(d))
+            }),
             view.trend
                 .iter()
                 .map(|w| median(&w.lead_times).map(minutes))

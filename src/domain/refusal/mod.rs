@@ -16,6 +16,17 @@ mod incidents;
 mod promotion;
 mod words;
 
+/// Where a refused deploy's soak clock stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SoakClock {
+    /// It runs: the deploy may go then.
+    ReadyAt(DateTime<Utc>),
+    /// The version is not live there now.
+    Stands,
+    /// An incident there is open.
+    Incident(IncidentId),
+}
+
 /// What someone tried to do, as a refusal names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Act {
@@ -339,9 +350,9 @@ pub enum Refusal {
         version: String,
         environment: Name,
         required: Name,
-        earned_minutes: i64,
+        earned_minutes: u32,
         needed_minutes: u32,
-        ready_at: Option<DateTime<Utc>>,
+        clock: SoakClock,
         tz: Tz,
     },
     /// `promote` of a release that never reached its environment.

@@ -3,7 +3,7 @@
 
 use std::fmt::{self, Write as _};
 
-use super::Refusal;
+use super::{Refusal, SoakClock};
 use crate::domain::text::Text;
 use crate::domain::when::format_local;
 
@@ -19,16 +19,22 @@ impl Refusal {
                 required,
                 earned_minutes,
                 needed_minutes,
-                ready_at,
+                clock,
                 tz,
             } => {
                 write!(
                     t,
                     "{release} can't deploy to {environment} yet: {version} has been live and healthy in {required} for {earned_minutes} min of the {needed_minutes} it needs"
                 )?;
-                match ready_at {
-                    Some(at) => write!(t, "; it may go at {}.", format_local(*at, *tz))?,
-                    None => write!(
+                match clock {
+                    SoakClock::Incident(incident) => write!(
+                        t,
+                        "; incident {incident} is open in {required}, so its clock stands until it is resolved."
+                    )?,
+                    SoakClock::ReadyAt(at) => {
+                        write!(t, "; it may go at {}.", format_local(*at, *tz))?
+                    }
+                    SoakClock::Stands => write!(
                         t,
                         "; it is not live in {required} now, so its clock stands: deploy {version} there first."
                     )?,
