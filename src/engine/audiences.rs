@@ -1,10 +1,14 @@
 //! Words for every audience: a release's text in one audience's template
-//! (`notes R-1 customers`), shown before anything goes out.
+//! (`notes R-1 customers`), shown before anything goes out, and posted to
+//! the audience's channels when the release goes live.
 
 use crate::domain::ids::{Name, ReleaseId};
+use crate::domain::outbox::Digest;
 use crate::domain::release::Release;
+use crate::domain::text::Text;
 use crate::domain::when::format_local;
 use crate::domain::Refusal;
+use crate::store::{Tx, TxResult};
 use crate::view::{AudienceView, View};
 
 use super::{Engine, EngineResult, Reply};
@@ -18,6 +22,24 @@ impl Engine {
             audience: audience.clone(),
             text,
         }))))
+    }
+
+    /// A release gone live, in each audience's own words (`announcement`
+    /// templates), in its channels.
+    pub(super) fn tell_audiences_live(&self, tx: &Tx<'_>, release: &Release) -> TxResult<()> {
+        for (name, audience) in &self.config.audiences {
+            if !audience.templates.contains_key("announcement") {
+                continue;
+            }
+            let text = Text::plain(self.in_words_of(name, "announcement", release)?);
+            for channel in &audience.channels {
+                tx.post_digest(&Digest {
+                    channel: channel.clone(),
+                    text: text.clone(),
+                })?;
+            }
+        }
+        Ok(())
     }
 
     /// `kind`'s template of `audience`, filled from `release`.

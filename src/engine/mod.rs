@@ -32,7 +32,7 @@ use crate::domain::ids::{ChannelRef, Name, ReleaseId, UserRef};
 use crate::domain::lifecycle::Actor;
 use crate::domain::outbox::Announcement;
 use crate::domain::policy::{Directory, EnvPolicy};
-use crate::domain::release::Release;
+use crate::domain::release::{Release, ReleaseStatus};
 use crate::domain::text::Text;
 use crate::domain::Refusal;
 use crate::store::{AuditDraft, Store, StoreError, Tx, TxResult};
@@ -437,7 +437,13 @@ impl Engine {
             after: Some(after.status),
             detail: step.detail,
         })?;
-        self.announce_line(tx, directory, after, step.thread_line)
+        self.announce_line(tx, directory, after, step.thread_line)?;
+        if after.status == ReleaseStatus::Deployed
+            && before.is_some_and(|b| b.status != ReleaseStatus::Deployed)
+        {
+            self.tell_audiences_live(tx, after)?;
+        }
+        Ok(())
     }
 
     /// Queues the release's current announcement, with `line` for its

@@ -75,15 +75,27 @@ impl Engine {
                 .find(|(s, e, _)| s == service && e == name)
                 .map(|(_, _, l)| l.version.clone());
             let history = self.store.releases_of(service, &rule.environment)?;
-            let ahead = running
+            let ahead: Option<Vec<_>> = running
                 .as_ref()
                 .and_then(|v| drift(&history, v))
                 .map(|vs| vs.into_iter().cloned().collect());
+            // In changes, where the range's notes from the code are kept.
+            let changes = match (
+                self.source_of(service),
+                &running,
+                ahead.as_ref().and_then(|a| a.last()),
+            ) {
+                (Some(source), Some(from), Some(to)) => self
+                    .kept_notes(&source.cache_key(from.as_str(), to.as_str()))?
+                    .map(|notes| notes.changes()),
+                _ => None,
+            };
             found.push(Drift {
                 environment: name.clone(),
                 required: rule.environment.clone(),
                 live: running,
                 ahead,
+                changes,
             });
         }
         Ok(found)

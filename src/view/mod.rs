@@ -119,6 +119,8 @@ pub struct Drift {
     /// The versions gone live in `required` since `live` did; `None` when
     /// `live` never went live there.
     pub ahead: Option<Vec<crate::domain::ids::Version>>,
+    /// The changes between them, where notes from the code are kept.
+    pub changes: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -69,14 +69,18 @@ fn drift_words(drift: &Drift, release: &Release) -> String {
         None => format!("{env} runs {live}, which never went live in {required}"),
         Some(ahead) if ahead.is_empty() => format!("{env} runs {live}, level with {required}"),
         Some(ahead) => format!(
-            "{env} runs {live}, {} version{} behind {required} ({})",
+            "{env} runs {live}, {} version{} behind {required} ({}){}",
             ahead.len(),
             if ahead.len() == 1 { "" } else { "s" },
             ahead
                 .iter()
                 .map(|v| v.to_string())
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
+            drift
+                .changes
+                .map(|n| format!(", {n} changes"))
+                .unwrap_or_default()
         ),
     }
 }

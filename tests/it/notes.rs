@@ -423,3 +423,28 @@ async fn a_monorepo_folder_counts_only_the_commits_that_touch_it() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_counts_the_changes_production_lacks() {
+    let scm = FakeScm::start().await;
+    scm.repo("acme/api", repository());
+    set_token(TOKEN);
+    let soaked = config(&scm.url, GITHUB).replace(
+        "[environments.production]\n",
+        "[environments.production]\nrequires = { environment = \"staging\", soak_minutes = 60 }\n",
+    );
+    let bot = Bot::new(&soaked);
+    bot.ship(1, "2.3.0", "staging");
+    bot.clock.advance(Duration::minutes(61));
+    bot.ship(2, "2.3.0", "production");
+    bot.ship(3, "2.4.0", "staging");
+    bot.run("promote R-3");
+    bot.worker.run_due().await;
+    let status = bot.run("status R-4");
+    assert!(
+        status.contains(
+            "Drift: production runs 2.3.0, 1 version behind staging (2.4.0), 259 changes"
+        ),
+        "{status}"
+    );
+}
