@@ -71,13 +71,14 @@ fn succeeded(d: &Deployment) -> Option<DateTime<Utc>> {
     (d.outcome == Some(JobOutcome::Succeeded)).then_some(d.finished_at?)
 }
 
-/// Per service, over `[from, to)`.
+/// Per service, over `(from, to]`.
 pub fn compute(
     releases: &[Release],
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> BTreeMap<String, ServiceStats> {
-    let in_period = |at: DateTime<Utc>| from <= at && at < to;
+    // `(from, to]`: "the last N days" takes in what happened just now.
+    let in_period = |at: DateTime<Utc>| from < at && at <= to;
     // Fix deploys that went live, by the incident they fix.
     let mut fixed: BTreeMap<IncidentId, Vec<DateTime<Utc>>> = BTreeMap::new();
     for release in releases {

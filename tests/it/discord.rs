@@ -686,3 +686,86 @@ mod http_endpoint {
         bot.stop().await;
     }
 }
+
+/// `/release run command:<line>` as `who`, answered privately.
+async fn run(bot: &DiscordApp, id: u64, who: (&str, &str, &[&str]), line: &str) -> String {
+    interact(
+        bot,
+        slash(
+            &format!("{}", 1_810_000_000_000_000_000 + id),
+            who,
+            "run",
+            &[("command", line)],
+        ),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incident_locks_updates_and_resolves_with_its_summary_in_the_thread() {
+    let bot = DiscordApp::spawn().await;
+    ready(&bot).await;
+    run(&bot, 1, ALICE_, "request api 2.4.0 to production").await;
+    run(&bot, 2, BOB_, "approve R-1").await;
+    run(&bot, 3, CAROL_, "approve R-1").await;
+    run(&bot, 4, DAVE_, "deploy R-1").await;
+    eventually("deployed", || {
+        bot.release(1)
+            .is_some_and(|r| r.status.as_str() == "deployed")
+    })
+    .await;
+    let opened = run(
+        &bot,
+        5,
+        DAVE_,
+        "incident open api production sev1 checkout errors",
+    )
+    .await;
+    assert!(
+        opened.contains("I-1 opened: api in production (sev1), put down to R-1"),
+        "{opened}"
+    );
+    run(&bot, 6, ALICE_, "request api 2.4.1 to production").await;
+    run(&bot, 7, BOB_, "approve R-2").await;
+    run(&bot, 8, CAROL_, "approve R-2").await;
+    let locked = run(&bot, 9, DAVE_, "deploy R-2").await;
+    assert!(locked.contains("locked by incident I-1"), "{locked}");
+    let updated = run(&bot, 10, DAVE_, "update R-1 \"error rate falling\"").await;
+    assert!(
+        updated.contains("Update posted to I-1's stakeholders"),
+        "{updated}"
+    );
+    let resolved = run(&bot, 11, DAVE_, "resolve I-1 a bad cache node, replaced").await;
+    assert!(resolved.starts_with("✅ I-1 resolved"), "{resolved}");
+    let announcement = bot
+        .fake
+        .ok_calls(&format!("POST /channels/{RELEASES}/messages/"))
+        .iter()
+        .find(|c| c.path.ends_with("/threads"))
+        .expect("a thread opened")
+        .path
+        .split('/')
+        .nth(4)
+        .unwrap()
+        .to_string();
+    eventually("the summary in the release's thread", || {
+        bot.fake.posted_in(&announcement).iter().any(|m| {
+            m["content"]
+                .as_str()
+                .is_some_and(|c| c.contains("### Timeline"))
+        })
+    })
+    .await;
+    assert!(bot
+        .fake
+        .posted_in(&announcement)
+        .iter()
+        .any(|m| m["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("I-1 update from"))));
+    assert!(run(&bot, 12, ALICE_, "incident")
+        .await
+        .contains("No open incidents"));
+    let stats = run(&bot, 13, ALICE_, "stats").await;
+    assert!(stats.contains("rework rate"), "{stats}");
+}

@@ -1109,3 +1109,68 @@ async fn buttons_notes_and_mentions_follow_what_the_release_needs() {
     .await;
     bot.stop().await;
 }
+
+/// `/release <line>` as `user`; the answer's text.
+async fn run(bot: &SlackApp, n: u32, user: &str, line: &str) -> String {
+    let envelope = format!("env-run-{n}");
+    slash(bot, &envelope, user, line).await;
+    answer(bot, &format!("trigger-{envelope}")).await["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incident_locks_updates_and_resolves_with_its_summary_in_the_thread() {
+    let bot = SlackApp::spawn("socket").await;
+    connected(&bot).await;
+    run(&bot, 1, ALICE, "request api 2.4.0 to production").await;
+    run(&bot, 2, BOB, "approve R-1").await;
+    run(&bot, 3, CAROL, "approve R-1").await;
+    run(&bot, 4, DAVE, "deploy R-1").await;
+    eventually("deployed", || {
+        bot.release(1)
+            .is_some_and(|r| r.status.as_str() == "deployed")
+    })
+    .await;
+    let opened = run(
+        &bot,
+        5,
+        DAVE,
+        "incident open api production sev1 checkout errors",
+    )
+    .await;
+    assert!(
+        opened.contains("I-1 opened: api in production (sev1), put down to R-1"),
+        "{opened}"
+    );
+    run(&bot, 6, ALICE, "request api 2.4.1 to production").await;
+    run(&bot, 7, BOB, "approve R-2").await;
+    run(&bot, 8, CAROL, "approve R-2").await;
+    let locked = run(&bot, 9, DAVE, "deploy R-2").await;
+    assert!(locked.contains("locked by incident I-1"), "{locked}");
+    let updated = run(&bot, 10, DAVE, "update R-1 \"error rate falling\"").await;
+    assert!(
+        updated.contains("Update posted to I-1's stakeholders"),
+        "{updated}"
+    );
+    let resolved = run(&bot, 11, DAVE, "resolve I-1 a bad cache node, replaced").await;
+    assert!(resolved.contains("I-1 resolved"), "{resolved}");
+    // R-1's announcement, whichever order the store lists them in.
+    let ts = bot
+        .fake
+        .stored_in(RELEASES)
+        .into_iter()
+        .find(|m| header(m).contains("R-1 "))
+        .expect("R-1's announcement")["ts"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    thread_line(&bot, &ts, "I-1 update from").await;
+    let summary = thread_line(&bot, &ts, "Timeline").await;
+    assert!(summary.contains("Time to restore"), "{summary}");
+    assert!(run(&bot, 12, ALICE, "incident")
+        .await
+        .contains("No open incidents"));
+    assert!(run(&bot, 13, ALICE, "stats").await.contains("rework rate"));
+}
