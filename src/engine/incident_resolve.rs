@@ -14,6 +14,20 @@ use crate::store::prelude::*;
 use super::incidents::IncidentStep;
 use super::{Engine, EngineResult, Reply};
 
+/// The audit entries a timeline shows: what changed what ran, and the
+/// incident's own steps (approvals and checklist ticks stay in `history`).
+const TIMELINE: &[&str] = &[
+    "request",
+    "deploy",
+    "rollback",
+    "ci_succeeded",
+    "ci_failed",
+    "incident_open",
+    "incident_lead",
+    "incident_update",
+    "incident_resolve",
+];
+
 /// The releases an incident involved (its cause and its fixes) and the
 /// audit trail the summary's timeline reads.
 struct Record {
@@ -87,12 +101,15 @@ impl Engine {
                 _ => DateTime::<Utc>::MIN_UTC,
             };
             for entry in self.store.audit_for(id)? {
-                if entry.at >= since {
+                if entry.at >= since && TIMELINE.contains(&entry.action.as_str()) {
                     timeline.push(Moment {
                         at: entry.at,
                         by: Some(entry.actor),
                         action: entry.action.replace('_', " "),
-                        detail: format!("{id}: {}", entry.detail),
+                        detail: match entry.detail.as_str() {
+                            "" => id.to_string(),
+                            detail => format!("{id}: {detail}"),
+                        },
                     });
                 }
             }

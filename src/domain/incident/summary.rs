@@ -99,6 +99,18 @@ pub fn postmortem(
                 .unwrap_or_default()
         );
     }
+    t = timeline_of(t, timeline, tz);
+    t.say(format!(
+        "\n### What changed in the bad deploy\n{changes}\n\n### Postmortem\n\
+         **Impact:** _who was affected, how, for how long_\n\
+         **Root cause:** _why it broke, and why it was not caught before {}_\n\
+         **Follow-ups:**\n- [ ] _owner: action_\n",
+        incident.environment
+    ))
+}
+
+/// The timeline, then who did what.
+fn timeline_of(mut t: Text, timeline: &[Moment], tz: Tz) -> Text {
     t = t.say("\n### Timeline\n");
     for moment in timeline {
         t = t.say(format!(
@@ -126,11 +138,5 @@ pub fn postmortem(
             .person(person)
             .say(format!(": {}\n", verbs.join(", ")));
     }
-    t.say(format!(
-        "\n### What changed in the bad deploy\n{changes}\n\n### Postmortem\n\
-         **Impact:** _who was affected, how, for how long_\n\
-         **Root cause:** _why it broke, and why it was not caught before {}_\n\
-         **Follow-ups:**\n- [ ] _owner: action_\n",
-        incident.environment
-    ))
+    t
 }

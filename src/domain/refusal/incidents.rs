@@ -29,6 +29,39 @@ impl Refusal {
                 t,
                 "{incident} is about {target}: its fix must be a release of that service to that environment."
             ),
+            IncidentLocked { .. } | FixNeedsManager { .. } | HeldBack { .. } => self.write_lock(t),
+            IncidentAlreadyOpen { incident, target } => write!(
+                t,
+                "{target} already has an open incident, {incident}: `incident update {incident} \"…\"` adds to it."
+            ),
+            NotIncidentHandler {
+                incident,
+                lead,
+                needs,
+            } => {
+                write!(t, "Only {incident}'s lead (")?;
+                t.push_person(lead);
+                write!(t, ") or {needs} may do that.")
+            }
+            NoSource { service } => write!(
+                t,
+                "{service} has no source configured, so there are no notes from its code: add [services.{service}.source] with kind and repository."
+            ),
+            NothingLive {
+                service,
+                environment,
+            } => write!(
+                t,
+                "{service} runs nowhere in {environment} yet, so that end of the range has no version: give a version instead."
+            ),
+            _ => unreachable!("dispatched by `write`"),
+        }
+    }
+
+    /// The lock, the fix that passes it, the version held back.
+    fn write_lock(&self, t: &mut Text) -> fmt::Result {
+        use Refusal::*;
+        match self {
             IncidentLocked {
                 release,
                 incident,
@@ -72,31 +105,7 @@ impl Refusal {
                 t,
                 "{release} can't deploy {version}: it was rolled back in {incident}. A release manager may confirm it is safe again: `deploy {release} override <reason>`."
             ),
-            IncidentAlreadyOpen { incident, target } => write!(
-                t,
-                "{target} already has an open incident, {incident}: `incident update {incident} \"…\"` adds to it."
-            ),
-            NotIncidentHandler {
-                incident,
-                lead,
-                needs,
-            } => {
-                write!(t, "Only {incident}'s lead (")?;
-                t.push_person(lead);
-                write!(t, ") or {needs} may do that.")
-            }
-            NoSource { service } => write!(
-                t,
-                "{service} has no source configured, so there are no notes from its code: add [services.{service}.source] with kind and repository."
-            ),
-            NothingLive {
-                service,
-                environment,
-            } => write!(
-                t,
-                "{service} runs nowhere in {environment} yet, so that end of the range has no version: give a version instead."
-            ),
-            _ => unreachable!("dispatched by `write`"),
+            _ => unreachable!("dispatched by `write_incident`"),
         }
     }
 }
