@@ -3,6 +3,7 @@
 //! the audience's channels when the release goes live.
 
 use crate::domain::ids::{Name, ReleaseId};
+use crate::domain::notes::ReleaseNotes;
 use crate::domain::outbox::Digest;
 use crate::domain::release::Release;
 use crate::domain::text::Text;
@@ -16,7 +17,11 @@ use super::{Engine, EngineResult, Reply};
 impl Engine {
     pub(crate) fn audience_notes(&self, id: ReleaseId, audience: &Name) -> EngineResult<Reply> {
         let release = self.get(id)?;
-        let text = self.in_words_of(audience, "notes", &release)?;
+        let kept = match &release.changes {
+            Some(changes) if !changes.key.is_empty() => self.kept_notes(&changes.key)?,
+            _ => None,
+        };
+        let text = self.in_words_of(audience, "notes", &release, kept.as_ref())?;
         Ok(Reply::view(View::Audience(Box::new(AudienceView {
             release,
             audience: audience.clone(),
@@ -27,11 +32,17 @@ impl Engine {
     /// A release gone live, in each audience's own words (`announcement`
     /// templates), in its channels.
     pub(super) fn tell_audiences_live(&self, tx: &Tx<'_>, release: &Release) -> TxResult<()> {
+        let mut kept = None;
+        if let Some(changes) = release.changes.as_ref().filter(|c| !c.key.is_empty()) {
+            let bytes = tx.record(super::code_notes::NOTES, &changes.key)?;
+            kept = bytes.and_then(|b| serde_json::from_slice::<ReleaseNotes>(&b).ok());
+        }
         for (name, audience) in &self.config.audiences {
             if !audience.templates.contains_key("announcement") {
                 continue;
             }
-            let text = Text::plain(self.in_words_of(name, "announcement", release)?);
+            let text =
+                Text::plain(self.in_words_of(name, "announcement", release, kept.as_ref())?);
             for channel in &audience.channels {
                 tx.post_digest(&Digest {
                     channel: channel.clone(),
@@ -48,6 +59,7 @@ impl Engine {
         audience: &Name,
         kind: &'static str,
         release: &Release,
+        kept: Option<&ReleaseNotes>,
     ) -> Result<String, Refusal> {
         let found = self
             .config
@@ -71,12 +83,6 @@ impl Engine {
             kind,
         })?;
         let tz = self.timezone_of(&release.environment);
-        let kept = match &release.changes {
-            Some(changes) if !changes.key.is_empty() => {
-                self.kept_notes(&changes.key).ok().flatten()
-            }
-            _ => None,
-        };
         Ok(template.render(&|name| match name {
             "release" => Some(release.id.to_string()),
             "service" => Some(release.service.to_string()),
@@ -87,10 +93,9 @@ impl Engine {
             "window" => release.scheduled_at.map(|at| format_local(at, tz)),
             "summary" => release.notes.clone(),
             "changes" => kept
-                .as_ref()
                 .map(|n| n.summary())
                 .or_else(|| release.changes.as_ref().map(|c| c.line())),
-            "breaking" => kept.as_ref().map(|n| n.breaking().to_string()),
+            "breaking" => kept.map(|n| n.breaking().to_string()),
             "incident" => release.incident.map(|i| i.to_string()),
             // Incidents bring impact, the next update and the rest.
             _ => None,

@@ -33,6 +33,9 @@ const TIMELINE: &[&str] = &[
 struct Record {
     releases: Vec<Release>,
     timeline: Vec<Moment>,
+    /// What the deploy it was put down to changed (read before the
+    /// transaction: a store read inside one would wait for it).
+    changes: String,
 }
 
 impl Engine {
@@ -49,6 +52,7 @@ impl Engine {
             None => Record {
                 releases: Vec::new(),
                 timeline: Vec::new(),
+                changes: String::new(),
             },
         };
         let incident = self.incident_step(user, subject, |incident, now| {
@@ -123,7 +127,12 @@ impl Engine {
                 detail: format!("{}: {}", incident.id, e.text),
             }));
         }
-        Ok(Record { releases, timeline })
+        let changes = self.bad_changes(incident, &releases);
+        Ok(Record {
+            releases,
+            timeline,
+            changes,
+        })
     }
 
     fn summary_of(
@@ -145,13 +154,12 @@ impl Engine {
             ),
         });
         timeline.sort_by_key(|m| m.at);
-        let changes = self.bad_changes(incident, &record.releases);
         postmortem(
             incident,
             &timeline,
             incident.began_at(&record.releases),
             incident.restored_at(&record.releases),
-            &changes,
+            &record.changes,
             self.timezone_of(&incident.environment),
         )
     }
@@ -165,13 +173,23 @@ impl Engine {
             Some(previous) => format!("{previous}..{}", cause.version),
             None => cause.version.to_string(),
         };
-        let notes = releases
-            .iter()
-            .find(|r| r.id == cause.release)
+        let release = releases.iter().find(|r| r.id == cause.release);
+        let notes = release
             .and_then(|r| r.notes.clone())
             .map(|n| format!("\nThe request said: {n}"))
             .unwrap_or_default();
-        format!("{} {} ({range}).{notes}", cause.release, incident.service)
+        // From the code, where its range's notes are kept.
+        let code = match release.and_then(|r| r.changes.as_ref()) {
+            Some(changes) => match self.kept_notes(&changes.key).ok().flatten() {
+                Some(kept) => format!("\n\n{}", kept.markdown()),
+                None => format!("\nChanges: {}", changes.line()),
+            },
+            None => String::new(),
+        };
+        format!(
+            "{} {} ({range}).{notes}{code}",
+            cause.release, incident.service
+        )
     }
 }
 

@@ -121,6 +121,22 @@ fn a_rollback_opens_an_incident_that_locks_deploys_until_resolved() {
         && t == "api is working normally again: rolled back to 2.0; fix in 2.2"));
     h.ok("dave", "deploy R-3");
     assert!(h.ok("bob", "history R-2").contains("incident_resolve"));
+    // R-2's announcement carried the incident's state, edited as it moved.
+    let states: Vec<String> = h
+        .engine
+        .store()
+        .pending_announcements(500)
+        .unwrap()
+        .into_iter()
+        .filter(|(_, a)| a.message.release == crate::domain::ids::ReleaseId::new(2))
+        .filter_map(|(_, a)| a.message.fields.into_iter().find(|f| f.label == "Incident"))
+        .map(|f| f.value)
+        .collect();
+    assert_eq!(
+        states.first().map(String::as_str),
+        Some("🔴 I-1 sev1, open, led by dave: checkout errors above 5%")
+    );
+    assert_eq!(states.last().map(String::as_str), Some("✅ I-1 resolved"));
 }
 
 #[test]

@@ -35,6 +35,7 @@ use crate::domain::policy::{Directory, EnvPolicy};
 use crate::domain::release::{Release, ReleaseStatus};
 use crate::domain::text::Text;
 use crate::domain::Refusal;
+use crate::store::prelude::*;
 use crate::store::{AuditDraft, Store, StoreError, Tx, TxResult};
 use crate::view::{Done, View};
 
@@ -457,7 +458,16 @@ impl Engine {
     ) -> TxResult<()> {
         let policy = self.policy(&release.environment)?;
         let quorum = policy.quorum(&release.approvals, directory, release.updated_at);
-        let message = crate::domain::message::announcement(release, policy, &quorum);
+        let mut message = crate::domain::message::announcement(release, policy, &quorum);
+        if let Some(id) = release.incident {
+            // The incident's state, edited in place as it moves.
+            if let Some(incident) = tx.incident(id)? {
+                message.fields.push(crate::domain::message::Field {
+                    label: "Incident".into(),
+                    value: incident.state_line(),
+                });
+            }
+        }
         for channel in self
             .config
             .channels_for(&release.service, &release.environment)

@@ -53,6 +53,15 @@ pub(super) fn status(view: &ReleaseView) -> Text {
     if let Some(from) = release.promoted_from {
         let _ = writeln!(out, "Promoted from {from}");
     }
+    if let Some(incident) = release.fixes {
+        let _ = writeln!(out, "Intent: the fix of incident {incident}");
+    }
+    if let Some(incident) = release.incident {
+        let _ = writeln!(out, "Incident: {incident} was put down to this release");
+    }
+    if let Some(changes) = &release.changes {
+        let _ = writeln!(out, "Changes: {}", changes.line());
+    }
     if let Some(notes) = &release.notes {
         let _ = writeln!(out, "Notes: {notes}");
     }

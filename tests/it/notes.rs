@@ -47,11 +47,13 @@ self_approval = true
 [environments.production]
 approve = ["developer"]
 deploy = ["developer"]
+rollback = ["developer"]
 self_approval = true
 
 [audiences.customers]
 channels = ["shell:#news"]
 notes = "{{service}} {{version}}: {{changes}}"
+announcement = "{{service}} {{version}} is live: {{changes}}"
 "##
     )
 }
@@ -87,6 +89,11 @@ impl Bot {
     /// Requests, approves, deploys and reports success for `version` in `env`.
     fn ship(&self, id: u64, version: &str, env: &str) {
         self.run(&format!("request api {version} to {env}"));
+        self.deploy(id);
+    }
+
+    /// Approves, deploys and reports success for R-`id`.
+    fn deploy(&self, id: u64) {
         self.run(&format!("approve R-{id}"));
         self.run(&format!("deploy R-{id}"));
         let release = self
@@ -447,4 +454,31 @@ async fn drift_counts_the_changes_production_lacks() {
         ),
         "{status}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_incidents_summary_lists_what_the_bad_deploy_changed() {
+    let scm = FakeScm::start().await;
+    scm.repo("acme/api", repository());
+    set_token(TOKEN);
+    let bot = Bot::new(&config(&scm.url, GITHUB));
+    bot.ship(1, "2.3.0", "production");
+    bot.run("request api 2.4.0 to production");
+    bot.worker.run_due().await;
+    bot.deploy(2);
+    assert!(
+        bot.outbox()
+            .contains("api 2.4.0 is live: 259 changes: 1 features, 257 fixes, 1 breaking"),
+        "the customers hear of it in their words"
+    );
+    let rollback = bot.run("rollback R-2 checkout broken");
+    assert!(rollback.contains("opened incident I-1"), "{rollback}");
+    let summary = bot.run("resolve I-1 rolled back");
+    for part in [
+        "### What changed in the bad deploy\nR-2 api (2.3.0..2.4.0).",
+        "**v2.3.0..v2.4.0** (259 changes: 1 features, 257 fixes, 1 breaking)",
+        "- drop the v1 API (",
+    ] {
+        assert!(summary.contains(part), "{part:?} in:\n{summary}");
+    }
 }

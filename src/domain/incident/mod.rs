@@ -205,6 +205,22 @@ impl Incident {
         self.rolled_back.contains(version) && !self.cleared.contains(version)
     }
 
+    /// `🟠 I-1 sev2, open, led by dave: error rate falling` (the latest
+    /// update, else the summary), or `✅ I-1 resolved`.
+    pub fn state_line(&self) -> String {
+        if !self.is_open() {
+            return format!("✅ {} resolved", self.id);
+        }
+        let latest = self.latest_update().map_or(&self.summary, |e| &e.text);
+        format!(
+            "{} {} {}, open, led by {}: {latest}",
+            self.severity.emoji(),
+            self.id,
+            self.severity,
+            self.lead.local()
+        )
+    }
+
     pub fn latest_update(&self) -> Option<&Event> {
         self.events
             .iter()
