@@ -236,7 +236,8 @@ impl App {
             clock: self.clock.clone(),
             metrics: self.metrics.clone(),
         };
-        let routes = crate::http::router(state)
+        let routes = crate::http::router(state.clone())
+            .merge(crate::web::router(state))
             .merge(self.routes.clone())
             .fallback(crate::http::not_ours(self.chat_paths.clone()));
         self.tasks.push(tokio::spawn(crate::http::serve(

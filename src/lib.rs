@@ -34,3 +34,4 @@ pub mod schedule;
 pub mod scm;
 pub mod store;
 pub mod view;
+pub mod web;

@@ -15,6 +15,7 @@ mod cancel;
 mod change;
 mod check;
 mod checklist;
+mod dashboard;
 mod deploy;
 mod freeze;
 mod freezes;
@@ -78,6 +79,7 @@ pub static REGISTRY: &[&Def] = &[
     &unlock::DEF,
     &bump::DEF,
     &stats::DEF,
+    &dashboard::DEF,
     &help::DEF,
 ];
 

@@ -3,7 +3,9 @@
 
 pub mod chat;
 pub mod ci;
+mod dashboard;
 mod incidents;
+pub use dashboard::Dashboard;
 pub use incidents::IncidentPolicy;
 mod policy;
 mod raw;
@@ -157,6 +159,8 @@ pub struct Config {
     pub audiences: BTreeMap<Name, Audience>,
     /// Incident severities and update cadence (`[incidents]`).
     pub incidents: IncidentPolicy,
+    /// The pages in the browser (`[dashboard]`).
+    pub dashboard: Dashboard,
 }
 
 /// One audience (support, customers, executives): where it hears, and its

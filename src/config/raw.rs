@@ -44,6 +44,8 @@ pub struct RawConfig {
     pub audiences: BTreeMap<String, RawAudience>,
     #[serde(default)]
     pub incidents: super::incidents::RawIncidents,
+    #[serde(default)]
+    pub dashboard: super::dashboard::RawDashboard,
 }
 
 /// Unknown keys land in `templates` and are refused there, by kind.
@@ -180,6 +182,9 @@ pub struct RawHttp {
     pub body_timeout_secs: Option<u64>,
     /// Connections open at once; more are closed as they come.
     pub max_connections: Option<u64>,
+    /// Dashboard cookies over plain http (localhost only).
+    #[serde(default)]
+    pub insecure_cookies: bool,
 }
 
 #[derive(Debug, Deserialize)]

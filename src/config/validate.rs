@@ -144,6 +144,8 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
     let (slack, discord) = chat(&raw, http_listen, problems);
     let audiences = super::policy::audiences(&raw.audiences, problems);
     let incidents = super::incidents::incidents(&raw.incidents, problems);
+    let dashboard =
+        super::dashboard::dashboard(&raw.dashboard, raw.http.insecure_cookies, problems);
 
     Config {
         timezone: timezone_default,
@@ -165,6 +167,7 @@ fn build(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
         environments,
         audiences,
         incidents,
+        dashboard,
     }
 }
 

@@ -5,8 +5,10 @@
 mod actions;
 mod admin;
 mod audiences;
+mod board;
 mod calendar;
 mod code_notes;
+mod dashboard;
 mod guards;
 mod incident_guards;
 mod incident_resolve;
@@ -41,6 +43,7 @@ use crate::view::{Done, View};
 
 pub use crate::domain::stats::{compute as compute_stats, ServiceStats};
 pub use code_notes::Wanted;
+pub use dashboard::{LinkProblem, Visitor, SESSION_DAYS};
 pub use jobs::{Callback, CallbackError, CallbackResult, JobReport};
 pub use offload::off_async_threads;
 

@@ -7,6 +7,7 @@
 //! page, a calendar range, stats, an audit trail); a change answers with
 //! the release after it and the words for what happened.
 
+pub mod board;
 mod calendar;
 mod incidents;
 mod lists;

@@ -11,6 +11,7 @@ mod ci_app;
 mod cli;
 mod crash;
 mod cross_platform;
+mod dashboard;
 mod discord;
 mod discord_app;
 mod discord_seam;

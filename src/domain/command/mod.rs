@@ -187,6 +187,8 @@ pub enum Command {
         subject: Subject,
         summary: String,
     },
+    /// A personal sign-in link to the dashboard.
+    Dashboard,
 }
 
 /// What an incident command names: the incident, or the release whose

@@ -13,7 +13,7 @@ use super::release::{DeployAction, JobOutcome, Release};
 
 mod summary;
 
-pub use summary::{postmortem, Moment};
+pub use summary::{postmortem, span, Moment};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

@@ -1,0 +1,197 @@
+//! The board (`/`, `/?at=…`) and the calendar (`/calendar?view=week|month`).
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono_tz::Tz;
+
+use super::{page, problem, query_ok, sign_in_first, viewer, Q, S};
+use crate::domain::command::CalendarRange;
+use crate::domain::when::format_local;
+use crate::engine::{off_async_threads, EngineError};
+use crate::view::board::BoardView;
+use crate::view::{CalendarView, View};
+
+fn local(at: &DateTime<Utc>, tz: &Tz) -> String {
+    format_local(*at, *tz)
+}
+
+#[derive(Template)]
+#[template(
+    ext = "html",
+    source = r#"{% if let Some(at) = at_text %}<p>The board as it stood at <strong>{{ at }}</strong>, from the deployment records. <a href="/">Now</a></p>{% endif %}
+<div class="grid"><table>
+<caption>Which version runs where</caption>
+<thead><tr><th scope="col">Service</th>{% for env in board.environments %}<th scope="col">{{ env }}</th>{% endfor %}</tr></thead>
+<tbody>
+{% for (service, cells) in board.rows %}<tr><th scope="row">{{ service }}</th>
+{% for cell in cells %}<td>
+{% if let Some(version) = cell.live %}<span class="version">{{ version }}</span>{% if let Some(id) = cell.release %} <a href="/releases/{{ id }}">{{ id }}</a>{% endif %}
+{% if let Some(since) = cell.since %}<br><span class="live-note">since {{ self::local(since, board.timezone) }}{% if let Some(by) = cell.by %} by {{ by.local() }}{% endif %}</span>{% endif %}
+{% else %}<span class="muted">nothing live</span>{% endif %}
+{% if let Some(behind) = cell.behind %}<br><span class="live-note">{{ behind }}</span>{% endif %}
+{% if !cell.badges.is_empty() %}<br>{% for badge in cell.badges %}<span class="badge {{ badge.class() }}">{{ badge.label() }}</span>{% endfor %}{% endif %}
+{% if let Some(window) = cell.next_window %}<br><span class="live-note">next window {{ window }}</span>{% endif %}
+</td>{% endfor %}</tr>
+{% endfor %}
+</tbody></table></div>
+{% if at_text.is_none() %}
+<h2>Waiting for approval</h2>
+{% if board.waiting.is_empty() %}<p class="muted">Nothing waits.</p>{% else %}<ul>{% for r in board.waiting %}<li><a href="/releases/{{ r.id }}">{{ r.id }}</a> {{ r.title() }}, requested by {{ r.requester.local() }} {{ self::local(r.requested_at, board.timezone) }}</li>{% endfor %}</ul>{% endif %}
+<h2>In flight</h2>
+{% if board.in_flight.is_empty() %}<p class="muted">No CI job runs.</p>{% else %}<ul>{% for r in board.in_flight %}<li><a href="/releases/{{ r.id }}">{{ r.id }}</a> {{ r.title() }}: {{ r.status }}</li>{% endfor %}</ul>{% endif %}
+<form method="get" action="/"><label for="at">Show the board as it stood at</label> <input id="at" name="at" type="datetime-local" required> <button type="submit">Show</button></form>
+{% endif %}"#
+)]
+struct Board<'a> {
+    board: &'a BoardView,
+    at_text: Option<String>,
+}
+
+/// `2026-12-01T14:00` (the input's shape) or RFC 3339, in the bot's timezone.
+fn parse_at(text: &str, tz: Tz) -> Option<DateTime<Utc>> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Some(at.with_timezone(&Utc));
+    }
+    let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M").ok()?;
+    naive
+        .and_local_timezone(tz)
+        .earliest()
+        .map(|at| at.with_timezone(&Utc))
+}
+
+pub(super) async fn board(State(state): S, headers: HeaderMap, query: Q, uri: Uri) -> Response {
+    let Some(who) = viewer(&state, &headers, query.token.as_deref()).await else {
+        return sign_in_first();
+    };
+    if !query_ok(&uri) {
+        return problem(
+            StatusCode::URI_TOO_LONG,
+            Some(&who),
+            "That address is too long.",
+        );
+    }
+    let tz = state.engine.config().timezone;
+    let at = match query.at.as_deref() {
+        Some(text) => match parse_at(text, tz) {
+            Some(at) => Some(at),
+            None => {
+                return problem(
+                    StatusCode::BAD_REQUEST,
+                    Some(&who),
+                    "`at` is not a time: give it like 2026-12-01T14:00.",
+                )
+            }
+        },
+        None => None,
+    };
+    let engine = state.engine.clone();
+    match off_async_threads("building the board", move || engine.board(at)).await {
+        Ok(Ok(view)) => {
+            let at_text = view.at.map(|at| local(&at, &tz));
+            let body = Board {
+                board: &view,
+                at_text,
+            }
+            .render()
+            .unwrap_or_default();
+            page(StatusCode::OK, "Board", Some(&who), body)
+        }
+        Ok(Err(error)) => refused(&who, &error),
+        Err(_) => problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Some(&who),
+            "Something went wrong.",
+        ),
+    }
+}
+
+/// An engine error as a page: a refusal's words, or a generic line.
+pub(super) fn refused(who: &super::Viewer, error: &EngineError) -> Response {
+    let status = match error {
+        EngineError::Refused(_) | EngineError::Unparsed(_) => StatusCode::NOT_FOUND,
+        EngineError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    problem(status, Some(who), &error.reply_text())
+}
+
+#[derive(Template)]
+#[template(
+    ext = "html",
+    source = r#"<p>{{ view.title }}, times in {{ view.timezone }}. <a href="/calendar?view=week">Week</a> · <a href="/calendar?view=month">Month</a> · <a href="/calendar.ics">Subscribe (.ics)</a></p>
+{% for lane in view.environments %}<section aria-labelledby="env-{{ lane.environment }}">
+<h2 id="env-{{ lane.environment }}">{{ lane.environment }}</h2>
+<p>Deploy windows: {% if lane.windows.is_empty() %}any time{% else %}{% for w in lane.windows %}{{ w }}{% if !loop.last %}, {% endif %}{% endfor %} ({{ lane.window_timezone }}){% endif %}</p>
+{% if lane.freezes.is_empty() %}<p class="muted">No freezes.</p>{% else %}<ul>{% for f in lane.freezes %}<li><span class="badge b-hold">frozen</span> {{ self::local(f.start, view.timezone) }} to {{ self::local(f.end, view.timezone) }}: {{ f.reason }}</li>{% endfor %}</ul>{% endif %}
+{% if lane.releases.is_empty() %}<p class="muted">Nothing scheduled.</p>{% else %}<table><thead><tr><th scope="col">When</th><th scope="col">Release</th><th scope="col">Status</th></tr></thead><tbody>
+{% for r in lane.releases %}<tr><td>{% if let Some(at) = r.scheduled_at %}{{ self::local(at, view.timezone) }}{% endif %}</td><td><a href="/releases/{{ r.id }}">{{ r.id }}</a> {{ r.title() }}</td><td>{{ r.status }}</td></tr>{% endfor %}
+</tbody></table>{% endif %}
+</section>{% endfor %}"#
+)]
+struct Calendar<'a> {
+    view: &'a CalendarView,
+}
+
+pub(super) async fn calendar(State(state): S, headers: HeaderMap, query: Q, uri: Uri) -> Response {
+    let Some(who) = viewer(&state, &headers, query.token.as_deref()).await else {
+        return sign_in_first();
+    };
+    if !query_ok(&uri) {
+        return problem(
+            StatusCode::URI_TOO_LONG,
+            Some(&who),
+            "That address is too long.",
+        );
+    }
+    let range = match query.view.as_deref() {
+        None | Some("week") => CalendarRange::Week,
+        Some("month") => CalendarRange::Month,
+        Some(other) => match chrono::NaiveDate::parse_from_str(other, "%Y-%m-%d") {
+            Ok(day) if (day - state.engine.now().date_naive()).num_days().abs() > 5 * 366 => {
+                return problem(
+                    StatusCode::NOT_FOUND,
+                    Some(&who),
+                    "The calendar shows weeks within five years of today.",
+                )
+            }
+            Ok(day) => CalendarRange::Around(day),
+            Err(_) => {
+                return problem(
+                    StatusCode::BAD_REQUEST,
+                    Some(&who),
+                    "`view` is week, month, or a day like 2026-12-01.",
+                )
+            }
+        },
+    };
+    // The viewer's own timezone where `[timezones]` names one.
+    let config = state.engine.config();
+    let tz = match &who {
+        super::Viewer::Person(v) => config.timezones.get(v.user.as_str()).copied(),
+        super::Viewer::Wall => None,
+    }
+    .unwrap_or(config.timezone);
+    let engine = state.engine.clone();
+    match off_async_threads("reading the calendar", move || engine.calendar(range, tz)).await {
+        Ok(Ok(reply)) => match &reply.view {
+            View::Calendar(view) => {
+                let body = Calendar { view }.render().unwrap_or_default();
+                page(StatusCode::OK, "Calendar", Some(&who), body)
+            }
+            _ => problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Some(&who),
+                "Something went wrong.",
+            ),
+        },
+        Ok(Err(error)) => refused(&who, &error),
+        Err(_) => problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Some(&who),
+            "Something went wrong.",
+        ),
+    }
+}

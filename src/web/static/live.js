@@ -1,0 +1,25 @@
+// Live updates: the server sends an event when anything changes; the page
+// fetches itself again and swaps its main part. Without JavaScript the
+// pages read the same, a reload away.
+(function () {
+  if (!window.EventSource || !window.fetch) { return; }
+  var main = document.getElementById('main');
+  if (!main || document.body.dataset.live !== 'on') { return; }
+  var pending = false;
+  function refresh() {
+    if (pending) { return; }
+    pending = true;
+    fetch(window.location.href, { credentials: 'same-origin', headers: { 'X-Live': '1' } })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        pending = false;
+        if (!html) { return; }
+        var doc = new DOMParser().parseFromString(html, 'text/html');
+        var fresh = doc.getElementById('main');
+        if (fresh) { main.innerHTML = fresh.innerHTML; document.body.dataset.updated = String(Date.now()); }
+      })
+      .catch(function () { pending = false; });
+  }
+  var source = new EventSource('/events');
+  source.addEventListener('change', refresh);
+})();

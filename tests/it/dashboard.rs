@@ -1,0 +1,305 @@
+//! The dashboard over HTTP: sign-in from chat (a preview's GET spends
+//! nothing; the POST does, once), sessions, pages with data only for the
+//! signed in, security headers, live events, and the bad input the issue
+//! names: expired, reused, forged and other people's links, unknown ids, a
+//! far month, an `at=` before the first release, oversized queries.
+
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::redirect::Policy;
+
+use crate::ci_app::CiApp;
+
+pub const CONFIG: &str = r##"
+[http]
+listen = "127.0.0.1:0"
+insecure_cookies = true
+
+[roles]
+developer = ["shell:alice", "shell:erin"]
+release-manager = ["shell:bob"]
+
+[services.api]
+[services.web]
+
+[environments.staging]
+approve = ["developer", "release-manager"]
+deploy = ["developer"]
+rollback = ["developer"]
+self_approval = true
+
+[environments.staging.ci]
+kind = "simulate"
+delay_secs = 0
+
+[environments.production]
+approve = ["release-manager"]
+deploy = ["developer"]
+requires = { environment = "staging", soak_minutes = 60 }
+
+[environments.production.ci]
+kind = "simulate"
+delay_secs = 0
+"##;
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// `dashboard` as `user`: the link's path (`/signin/<token>`).
+pub fn link_path(bot: &CiApp, user: &str) -> String {
+    let reply = bot.run(user, "dashboard").unwrap();
+    let at = reply.find("/signin/").expect("a sign-in link");
+    reply[at..].trim().to_string()
+}
+
+/// Signs `user` in; the session cookie (`name=value`).
+pub async fn sign_in(bot: &CiApp, user: &str) -> String {
+    let path = link_path(bot, user);
+    let response = client()
+        .post(format!("{}{path}", bot.http))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        303,
+        "the POST spends the link and redirects"
+    );
+    let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    cookie.split(';').next().unwrap().to_string()
+}
+
+async fn get(
+    bot: &CiApp,
+    path: &str,
+    cookie: Option<&str>,
+) -> (u16, String, reqwest::header::HeaderMap) {
+    let mut request = client().get(format!("{}{path}", bot.http));
+    if let Some(cookie) = cookie {
+        request = request.header(COOKIE, cookie);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (status, response.text().await.unwrap(), headers)
+}
+
+/// api 2.0 live in staging (R-1), and R-2 waiting for approval in production.
+pub async fn with_releases(bot: &CiApp) {
+    bot.run(
+        "alice",
+        r#"request api 2.0 to staging notes "**bold** <script>alert(1)</script>""#,
+    )
+    .unwrap();
+    bot.run("alice", "approve R-1").unwrap();
+    bot.run("alice", "deploy R-1").unwrap();
+    bot.until("R-1 deployed", |b| {
+        b.release(1).status.as_str() == "deployed"
+    })
+    .await;
+    bot.run("alice", "promote R-1").unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_signs_in_once_and_only_its_post_spends_it() {
+    let bot = CiApp::spawn(CONFIG).await;
+    with_releases(&bot).await;
+    let (status, body, _) = get(&bot, "/", None).await;
+    assert_eq!(status, 401);
+    assert!(body.contains("Type <code>dashboard</code>"), "{body}");
+    assert!(
+        !body.contains("R-1") && !body.contains("2.0"),
+        "no data without sign-in"
+    );
+
+    let path = link_path(&bot, "alice");
+    // A chat app's link preview fetches it first: that spends nothing.
+    let (status, preview, headers) = get(&bot, &path, None).await;
+    assert_eq!(status, 200);
+    assert!(preview.contains("Continue as alice"), "{preview}");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert_eq!(
+        headers["content-security-policy"],
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    let response = client()
+        .post(format!("{}{path}", bot.http))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()[LOCATION], "/");
+    let cookie = response.headers()[SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    // Once only.
+    let again = client()
+        .post(format!("{}{path}", bot.http))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 410);
+    assert!(again.text().await.unwrap().contains("used already"));
+
+    let (status, board, _) = get(&bot, "/", Some(&cookie)).await;
+    assert_eq!(status, 200);
+    for part in [
+        "Signed in as <strong>alice</strong>",
+        "<span class=\"version\">2.0</span>",
+        "href=\"/releases/R-1\"",
+        "awaiting approval",
+        "R-2",
+    ] {
+        assert!(board.contains(part), "{part:?} in the board:\n{board}");
+    }
+    let (_, release, _) = get(&bot, "/releases/R-1", Some(&cookie)).await;
+    assert!(
+        release.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "notes are escaped"
+    );
+    assert!(
+        release.contains("<strong>bold</strong>"),
+        "and their Markdown rendered"
+    );
+    assert!(
+        release.contains("Promoted on as <a href=\"/releases/R-2\">R-2</a>"),
+        "{release}"
+    );
+    for path in [
+        "/calendar",
+        "/calendar?view=month",
+        "/stats",
+        "/stats?period=quarter&scope=staging",
+    ] {
+        let (status, body, _) = get(&bot, path, Some(&cookie)).await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+
+    // Signing out ends the session in the store.
+    let out = client()
+        .post(format!("{}/signout", bot.http))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 303);
+    assert_eq!(get(&bot, "/", Some(&cookie)).await.0, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_links_and_bad_addresses_get_a_clear_page_and_no_data() {
+    let bot = CiApp::spawn(CONFIG).await;
+    with_releases(&bot).await;
+    let forged = format!("/signin/{}", "ab".repeat(16));
+    let (status, body, _) = get(&bot, &forged, None).await;
+    assert_eq!(status, 410);
+    assert!(body.contains("not one the bot made"), "{body}");
+    assert_eq!(get(&bot, "/signin/not-a-token", None).await.0, 410);
+    let stale = link_path(&bot, "alice");
+    bot.advance(16 * 60);
+    let (status, body, _) = get(&bot, &stale, None).await;
+    assert_eq!(status, 410);
+    assert!(body.contains("expired"), "{body}");
+    // Someone signed in as erin opening alice's link spends nothing.
+    let erin = sign_in(&bot, "erin").await;
+    let alices = link_path(&bot, "alice");
+    let (status, body, _) = get(&bot, &alices, Some(&erin)).await;
+    assert_eq!(status, 403);
+    assert!(body.contains("belongs to someone else"), "{body}");
+    let response = client()
+        .post(format!("{}{alices}", bot.http))
+        .header(COOKIE, &erin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let (status, _, _) = get(&bot, &alices, None).await;
+    assert_eq!(status, 200, "still unspent");
+    // A cookie the store does not know (a forged one, or one from before
+    // its sessions were cleared) is no session.
+    assert_eq!(
+        get(
+            &bot,
+            "/",
+            Some(&format!("releasebot_session={}", "cd".repeat(16)))
+        )
+        .await
+        .0,
+        401
+    );
+
+    let cases = [
+        ("/releases/R-99", 404, "There is no release R-99"),
+        ("/releases/nope", 404, "not a release id"),
+        ("/incidents/I-9", 404, "There is no incident I-9"),
+        (
+            "/?at=2020-01-01T00:00",
+            404,
+            "goes back to the first release",
+        ),
+        ("/?at=yesterday", 400, "not a time"),
+        ("/calendar?view=1900-01-01", 404, "within five years"),
+        ("/calendar?view=2999-01-01", 404, "within five years"),
+        ("/calendar?view=fortnight", 400, "week, month"),
+    ];
+    for (path, code, words) in cases {
+        let (status, body, _) = get(&bot, path, Some(&erin)).await;
+        assert_eq!(status, code, "{path}: {body}");
+        assert!(body.contains(words), "{path}: {words:?} in {body}");
+        assert!(!body.contains("2.0"), "{path} shows no data");
+    }
+    let long = format!("/?token={}", "x".repeat(2000));
+    assert_eq!(get(&bot, &long, Some(&erin)).await.0, 414);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_hears_of_a_change_through_server_sent_events() {
+    let bot = CiApp::spawn(CONFIG).await;
+    with_releases(&bot).await;
+    let cookie = sign_in(&bot, "bob").await;
+    assert_eq!(get(&bot, "/events", None).await.0, 401);
+    let mut events = client()
+        .get(format!("{}/events", bot.http))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.headers()["content-type"], "text/event-stream");
+    bot.run("bob", "approve R-2").unwrap();
+    let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), events.chunk())
+        .await
+        .expect("an event within 5 s")
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&chunk);
+    assert!(
+        text.contains("event: change") && text.contains("id: "),
+        "{text}"
+    );
+    // A browser that reconnects having missed changes hears one at once.
+    let mut resumed = client()
+        .get(format!("{}/events", bot.http))
+        .header(COOKIE, &cookie)
+        .header("last-event-id", "0")
+        .send()
+        .await
+        .unwrap();
+    let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), resumed.chunk())
+        .await
+        .expect("a catch-up event at once")
+        .unwrap()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&chunk).contains("event: change"));
+}
