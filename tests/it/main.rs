@@ -4,6 +4,7 @@
 //! fake CI servers, a fake Slack and a fake Discord on 127.0.0.1.
 
 mod acked;
+mod browser;
 mod calendar;
 mod chat_app;
 mod ci;
