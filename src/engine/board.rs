@@ -5,13 +5,22 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::ids::Name;
-use crate::domain::release::{DeployAction, JobOutcome, Release, ReleaseStatus};
+use crate::domain::release::{JobOutcome, Release, ReleaseStatus};
 use crate::domain::when::format_local;
 use crate::domain::Refusal;
 use crate::store::prelude::*;
 use crate::view::board::{Badge, BoardView, Cell};
 
 use super::{Engine, EngineResult};
+
+/// What the present board reads once for all its cells.
+struct Present {
+    targets: crate::store::Targets,
+    incidents: Vec<crate::domain::incident::Incident>,
+    waiting: Vec<Release>,
+    failed: Vec<Release>,
+    freezes: std::collections::BTreeMap<Name, Vec<crate::domain::calendar::Freeze>>,
+}
 
 /// Rows of waiting and running releases the board lists at most.
 const LISTED: usize = 50;
@@ -34,11 +43,19 @@ impl Engine {
                 .into());
             }
         }
+        let present = match at {
+            None => Some(self.present()?),
+            Some(_) => None,
+        };
         let mut rows = Vec::new();
         for service in &services {
             let mut cells = Vec::new();
             for environment in &environments {
-                cells.push(self.cell(service, environment, at.unwrap_or(now), at.is_none())?);
+                cells.push(match (&present, at) {
+                    (Some(present), _) => self.cell_now(service, environment, present)?,
+                    (None, Some(at)) => self.cell(service, environment, at)?,
+                    (None, None) => unreachable!("the present is read when no moment is asked"),
+                });
             }
             rows.push((service.clone(), cells));
         }
@@ -65,13 +82,105 @@ impl Engine {
         })
     }
 
-    fn cell(
+    /// What the present board reads once, for every cell: indexes and
+    /// short lists, never a target's whole history.
+    fn present(&self) -> EngineResult<Present> {
+        let mut freezes = std::collections::BTreeMap::new();
+        for environment in self.config.environments.keys() {
+            freezes.insert(environment.clone(), self.store.freezes(Some(environment))?);
+        }
+        Ok(Present {
+            targets: self.store.targets()?,
+            incidents: self.store.open_incidents()?,
+            waiting: self
+                .store
+                .with_status(ReleaseStatus::Requested, 500)?
+                .releases,
+            failed: self.store.newest_with_status(ReleaseStatus::Failed, 100)?,
+            freezes,
+        })
+    }
+
+    fn cell_now(
         &self,
         service: &Name,
         environment: &Name,
-        at: DateTime<Utc>,
-        now: bool,
+        present: &Present,
     ) -> EngineResult<Cell> {
+        let mut cell = Cell::default();
+        let here = |s: &Name, e: &Name| s == service && e == environment;
+        let live = present.targets.live.iter().find(|(s, e, _)| here(s, e));
+        if let Some((_, _, live)) = live {
+            cell.live = Some(live.version.clone());
+            cell.release = Some(live.release);
+            let release = self.store.release(live.release)?;
+            let went_live = release.as_ref().and_then(|r| {
+                r.deployments
+                    .iter()
+                    .rev()
+                    .find(|d| d.outcome == Some(JobOutcome::Succeeded) && d.version == live.version)
+            });
+            cell.since = went_live.and_then(|d| d.finished_at);
+            cell.by = went_live.map(|d| d.by.clone());
+        }
+        cell.behind = self.behind(service, environment, cell.live.as_ref())?;
+        let badges = [
+            (
+                present.targets.in_flight.iter().any(|(s, e, _)| here(s, e)),
+                Badge::Deploying,
+            ),
+            (
+                present.failed.iter().any(|r| {
+                    here(&r.service, &r.environment)
+                        && live.is_none_or(|(_, _, l)| r.id > l.release)
+                }),
+                Badge::Failed,
+            ),
+            (
+                present.targets.locks.iter().any(|(s, e, _)| here(s, e)),
+                Badge::Locked,
+            ),
+            (
+                present
+                    .incidents
+                    .iter()
+                    .any(|i| here(&i.service, &i.environment)),
+                Badge::Incident,
+            ),
+            (
+                present
+                    .waiting
+                    .iter()
+                    .any(|r| here(&r.service, &r.environment)),
+                Badge::AwaitingApproval,
+            ),
+        ];
+        cell.badges = badges
+            .into_iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, b)| b)
+            .collect();
+        if let Some(env) = self.config.environment(environment) {
+            let policy = &env.policy;
+            let now = self.clock.now();
+            let freezes = present
+                .freezes
+                .get(environment)
+                .map_or(&[][..], Vec::as_slice);
+            if policy.slots.open_at(now, policy.timezone, freezes).is_err() {
+                cell.badges.push(Badge::Frozen);
+            }
+            cell.next_window = policy
+                .slots
+                .next_free(now, policy.timezone, service, freezes, &[], 1)
+                .first()
+                .map(|at| format_local(*at, policy.timezone));
+        }
+        Ok(cell)
+    }
+
+    /// A cell as it stood at `at`, from the target's deployment records.
+    fn cell(&self, service: &Name, environment: &Name, at: DateTime<Utc>) -> EngineResult<Cell> {
         let history = self.store.releases_of(service, environment)?;
         let mut cell = Cell::default();
         // What went live last, by `at`.
@@ -98,54 +207,7 @@ impl Engine {
         if incident {
             cell.badges.push(Badge::Incident);
         }
-        if now {
-            self.badges_now(&mut cell, service, environment, &history)?;
-        }
         Ok(cell)
-    }
-
-    /// Badges only the present has, and the next allowed window.
-    fn badges_now(
-        &self,
-        cell: &mut Cell,
-        service: &Name,
-        environment: &Name,
-        history: &[Release],
-    ) -> EngineResult<()> {
-        let now = self.clock.now();
-        let latest = history.last();
-        if latest.is_some_and(|r| r.status.is_in_flight()) {
-            cell.badges.push(Badge::Deploying);
-        }
-        let failed = latest.and_then(|r| r.last_deployment()).is_some_and(|d| {
-            d.action == DeployAction::Deploy && d.outcome == Some(JobOutcome::Failed)
-        });
-        if failed {
-            cell.badges.push(Badge::Failed);
-        }
-        if self.store.lock(service, environment)?.is_some() {
-            cell.badges.push(Badge::Locked);
-        }
-        if history.iter().any(|r| r.status == ReleaseStatus::Requested) {
-            cell.badges.push(Badge::AwaitingApproval);
-        }
-        if let Some(env) = self.config.environment(environment) {
-            let policy = &env.policy;
-            let freezes = self.store.freezes(Some(environment))?;
-            if policy
-                .slots
-                .open_at(now, policy.timezone, &freezes)
-                .is_err()
-            {
-                cell.badges.push(Badge::Frozen);
-            }
-            cell.next_window = policy
-                .slots
-                .next_free(now, policy.timezone, service, &freezes, &[], 1)
-                .first()
-                .map(|at| format_local(*at, policy.timezone));
-        }
-        Ok(())
     }
 
     /// `2 versions behind staging (2.1, 2.3), 12 changes`, where the

@@ -13,6 +13,10 @@ use crate::view::{StatsView, View};
 
 use super::{Engine, EngineResult, Reply};
 
+/// How long before the period a release may have been requested and still
+/// count (a deploy long after its request): older requests are not read.
+const REQUEST_LEAD: Duration = Duration::days(90);
+
 /// The fewest weeks a trend shows.
 const TREND_WEEKS: i64 = 4;
 
@@ -21,16 +25,15 @@ impl Engine {
         let (environment, service) = self.stats_scope(scope)?;
         let to = self.clock.now();
         let weeks = (period.days() / 7).max(TREND_WEEKS);
+        let earliest = to - Duration::days(period.days().max(weeks * 7)) - REQUEST_LEAD;
         let releases: Vec<Release> = self
-            .store
-            .all_releases()
+            .recent_releases(earliest)?
+            .into_iter()
             .filter(|r| {
-                r.as_ref().map_or(true, |r| {
-                    environment.as_ref().is_none_or(|e| &r.environment == e)
-                        && service.as_ref().is_none_or(|s| &r.service == s)
-                })
+                environment.as_ref().is_none_or(|e| &r.environment == e)
+                    && service.as_ref().is_none_or(|s| &r.service == s)
             })
-            .collect::<Result<_, _>>()?;
+            .collect();
         let per_service = compute(&releases, to - Duration::days(period.days()), to);
         let overall = merged(per_service.values());
         let trend = (0..weeks)
@@ -53,6 +56,28 @@ impl Engine {
             overall,
             trend,
         })))
+    }
+
+    /// The releases requested since `earliest`, newest first: ids follow
+    /// request order, so reading back from the newest stops there (in
+    /// doubling pages) instead of reading the whole store.
+    fn recent_releases(
+        &self,
+        earliest: chrono::DateTime<chrono::Utc>,
+    ) -> EngineResult<Vec<Release>> {
+        let mut limit = 1024;
+        loop {
+            let page = self.store.newest(limit)?;
+            let reached =
+                page.len() < limit || page.last().is_some_and(|r| r.requested_at < earliest);
+            if reached {
+                return Ok(page
+                    .into_iter()
+                    .filter(|r| r.requested_at >= earliest)
+                    .collect());
+            }
+            limit *= 2;
+        }
     }
 
     /// Which environment and service `stats` counts: each word names one

@@ -81,14 +81,17 @@ async fn browser(driver: &Driver) -> Client {
         .expect("a WebDriver session")
 }
 
+/// The main part's text, read in one script (a page swapping it or
+/// navigating meanwhile leaves no stale element behind).
 async fn main_text(client: &Client) -> String {
-    client
-        .find(Locator::Css("main"))
+    let text = client
+        .execute(
+            "const m = document.querySelector('main'); return m ? m.innerText : '';",
+            vec![],
+        )
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+        .unwrap();
+    text.as_str().unwrap_or_default().to_string()
 }
 
 /// Saves the page at desktop and phone width.
