@@ -366,3 +366,23 @@ async fn a_page_on_one_instance_hears_an_approval_made_on_the_other() {
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wall_screen_reads_with_its_token_and_nothing_else() {
+    std::env::set_var("RB_TEST_WALL_TOKEN", "wall-screen-token-0123456789");
+    let config = format!("{CONFIG}\n[dashboard]\ntoken_env = \"RB_TEST_WALL_TOKEN\"\n");
+    let bot = CiApp::spawn(&config).await;
+    with_releases(&bot).await;
+    let (status, board, _) = get(&bot, "/?token=wall-screen-token-0123456789", None).await;
+    assert_eq!(status, 200);
+    assert!(
+        board.contains("Signed in as <strong>the wall screen</strong>") && board.contains("2.0")
+    );
+    assert!(
+        !board.contains("Sign out"),
+        "a wall screen has no session to end"
+    );
+    let (status, body, _) = get(&bot, "/?token=wall-screen-token-0123456780", None).await;
+    assert_eq!(status, 401);
+    assert!(!body.contains("2.0"));
+}
