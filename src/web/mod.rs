@@ -241,6 +241,27 @@ pub(crate) fn problem(status: StatusCode, viewer: Option<&Viewer>, message: &str
     page(status, "Not here", viewer, body)
 }
 
+/// The viewer of a page request, or the page to answer instead: how to
+/// sign in, or an oversized address refused.
+pub(crate) async fn admitted(
+    state: &HttpState,
+    headers: &HeaderMap,
+    query: &Params,
+    uri: &axum::http::Uri,
+) -> Result<Viewer, Response> {
+    let Some(who) = viewer(state, headers, query.token.as_deref()).await else {
+        return Err(sign_in_first());
+    };
+    if !query_ok(uri) {
+        return Err(problem(
+            StatusCode::URI_TOO_LONG,
+            Some(&who),
+            "That address is too long.",
+        ));
+    }
+    Ok(who)
+}
+
 /// The query string, refused when oversized.
 pub(crate) fn query_ok(uri: &axum::http::Uri) -> bool {
     uri.query().is_none_or(|q| q.len() <= MAX_QUERY)

@@ -7,7 +7,7 @@ use axum::response::Response;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 
-use super::{page, problem, query_ok, sign_in_first, viewer, Q, S};
+use super::{admitted, page, problem, Q, S};
 use crate::domain::command::CalendarRange;
 use crate::domain::when::format_local;
 use crate::engine::{off_async_threads, EngineError};
@@ -63,16 +63,10 @@ fn parse_at(text: &str, tz: Tz) -> Option<DateTime<Utc>> {
 }
 
 pub(super) async fn board(State(state): S, headers: HeaderMap, query: Q, uri: Uri) -> Response {
-    let Some(who) = viewer(&state, &headers, query.token.as_deref()).await else {
-        return sign_in_first();
+    let who = match admitted(&state, &headers, &query, &uri).await {
+        Ok(who) => who,
+        Err(page) => return page,
     };
-    if !query_ok(&uri) {
-        return problem(
-            StatusCode::URI_TOO_LONG,
-            Some(&who),
-            "That address is too long.",
-        );
-    }
     let tz = state.engine.config().timezone;
     let at = match query.at.as_deref() {
         Some(text) => match parse_at(text, tz) {
@@ -136,16 +130,10 @@ struct Calendar<'a> {
 }
 
 pub(super) async fn calendar(State(state): S, headers: HeaderMap, query: Q, uri: Uri) -> Response {
-    let Some(who) = viewer(&state, &headers, query.token.as_deref()).await else {
-        return sign_in_first();
+    let who = match admitted(&state, &headers, &query, &uri).await {
+        Ok(who) => who,
+        Err(page) => return page,
     };
-    if !query_ok(&uri) {
-        return problem(
-            StatusCode::URI_TOO_LONG,
-            Some(&who),
-            "That address is too long.",
-        );
-    }
     let range = match query.view.as_deref() {
         None | Some("week") => CalendarRange::Week,
         Some("month") => CalendarRange::Month,

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use super::pages::refused;
-use super::{page, problem, sign_in_first, viewer, Q, S};
+use super::{admitted, page, problem, Q, S};
 use crate::domain::ids::ReleaseId;
 use crate::domain::incident::{Incident, IncidentId};
 use crate::domain::release::Release;
@@ -69,9 +69,11 @@ pub(super) async fn release(
     Path(id): Path<String>,
     headers: HeaderMap,
     query: Q,
+    uri: axum::http::Uri,
 ) -> Response {
-    let Some(who) = viewer(&state, &headers, query.token.as_deref()).await else {
-        return sign_in_first();
+    let who = match admitted(&state, &headers, &query, &uri).await {
+        Ok(who) => who,
+        Err(page) => return page,
     };
     let Ok(id) = ReleaseId::parse(&id) else {
         return problem(
@@ -158,9 +160,11 @@ pub(super) async fn incident(
     Path(id): Path<String>,
     headers: HeaderMap,
     query: Q,
+    uri: axum::http::Uri,
 ) -> Response {
-    let Some(who) = viewer(&state, &headers, query.token.as_deref()).await else {
-        return sign_in_first();
+    let who = match admitted(&state, &headers, &query, &uri).await {
+        Ok(who) => who,
+        Err(page) => return page,
     };
     let Ok(id) = IncidentId::parse(&id) else {
         return problem(

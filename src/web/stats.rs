@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 
 use super::pages::refused;
-use super::{page, problem, query_ok, sign_in_first, viewer, Q, S};
+use super::{admitted, page, problem, Q, S};
 use crate::domain::command::StatsPeriod;
 use crate::domain::ids::Name;
 use crate::domain::stats::{median, ServiceStats};
@@ -113,16 +113,10 @@ struct StatsPage<'a> {
 }
 
 pub(super) async fn show(State(state): S, headers: HeaderMap, query: Q, uri: Uri) -> Response {
-    let Some(who) = viewer(&state, &headers, query.token.as_deref()).await else {
-        return sign_in_first();
+    let who = match admitted(&state, &headers, &query, &uri).await {
+        Ok(who) => who,
+        Err(page) => return page,
     };
-    if !query_ok(&uri) {
-        return problem(
-            StatusCode::URI_TOO_LONG,
-            Some(&who),
-            "That address is too long.",
-        );
-    }
     let period = match query.period.as_deref() {
         None | Some("month") => StatsPeriod::Month,
         Some("week") => StatsPeriod::Week,
