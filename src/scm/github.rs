@@ -1,7 +1,7 @@
 //! GitHub: `compare/{base}...{head}` paged by `Link`, each commit's pulls,
 //! and, for a folder, the commits that touch it.
 
-use super::{capped, with_pulls, Api, Fetched, ScmError};
+use super::{capped, with_pulls, Api, Fetched, Listing, ScmError};
 use crate::domain::notes::{Commit, PullRequest, MAX_COMMITS};
 
 /// A path segment or query value, percent-encoded.
@@ -158,9 +158,7 @@ async fn touching(
     path: &str,
     range: Vec<Commit>,
 ) -> Result<Vec<Commit>, ScmError> {
-    let wanted: std::collections::HashSet<&str> = range.iter().map(|c| c.sha.as_str()).collect();
-    let oldest = range.iter().filter_map(|c| c.at).min();
-    let mut keep = std::collections::HashSet::new();
+    let mut listing = Listing::new(&range);
     let mut url = format!(
         "{}/repos/{}/commits?sha={}&path={}&per_page=100",
         api.source.api_url,
@@ -173,29 +171,18 @@ async fn touching(
             Ok(page) => page,
             Err((status, message)) => return Err(api.refused(status, message)),
         };
-        let listed: Vec<Commit> = page
+        let listed = page
             .body
             .as_array()
             .into_iter()
             .flatten()
             .map(commit)
             .collect();
-        let past = listed
-            .iter()
-            .any(|c| c.at.zip(oldest).is_some_and(|(at, oldest)| at < oldest));
-        keep.extend(
-            listed
-                .into_iter()
-                .map(|c| c.sha)
-                .filter(|s| wanted.contains(s.as_str())),
-        );
+        let more = listing.take(listed);
         match page.next {
-            Some(next) if !past => url = next,
+            Some(next) if more => url = next,
             _ => break,
         }
     }
-    Ok(range
-        .into_iter()
-        .filter(|c| keep.contains(&c.sha))
-        .collect())
+    Ok(listing.finish(range))
 }

@@ -2,7 +2,7 @@
 //! commit's merge requests, and, for a folder, the commits that touch it.
 
 use super::github::enc;
-use super::{capped, with_pulls, Api, Fetched, ScmError};
+use super::{capped, with_pulls, Api, Fetched, Listing, ScmError};
 use crate::domain::notes::{Commit, PullRequest};
 
 fn project(api: &Api) -> String {
@@ -134,9 +134,7 @@ async fn touching(
     path: &str,
     range: Vec<Commit>,
 ) -> Result<Vec<Commit>, ScmError> {
-    let wanted: std::collections::HashSet<String> = range.iter().map(|c| c.sha.clone()).collect();
-    let oldest = range.iter().filter_map(|c| c.at).min();
-    let mut keep = std::collections::HashSet::new();
+    let mut listing = Listing::new(&range);
     for page_number in 1.. {
         let url = format!(
             "{}/repository/commits?ref_name={}&path={}&per_page=100&page={page_number}",
@@ -148,29 +146,16 @@ async fn touching(
             Ok(page) => page,
             Err((status, message)) => return Err(api.refused(status, message)),
         };
-        let listed: Vec<Commit> = page
+        let listed = page
             .body
             .as_array()
             .into_iter()
             .flatten()
             .map(commit)
             .collect();
-        let past = listed
-            .iter()
-            .any(|c| c.at.zip(oldest).is_some_and(|(at, oldest)| at < oldest));
-        let empty = listed.is_empty();
-        keep.extend(
-            listed
-                .into_iter()
-                .map(|c| c.sha)
-                .filter(|s| wanted.contains(s)),
-        );
-        if empty || past {
+        if !listing.take(listed) {
             break;
         }
     }
-    Ok(range
-        .into_iter()
-        .filter(|c| keep.contains(&c.sha))
-        .collect())
+    Ok(listing.finish(range))
 }

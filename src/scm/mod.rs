@@ -232,6 +232,49 @@ where
     Ok(())
 }
 
+/// A folder's commit listing read against a compare's range, page by
+/// page (newest first): which of the range's commits touch the folder.
+struct Listing {
+    wanted: std::collections::HashSet<String>,
+    oldest: Option<chrono::DateTime<chrono::Utc>>,
+    keep: std::collections::HashSet<String>,
+}
+
+impl Listing {
+    fn new(range: &[Commit]) -> Listing {
+        Listing {
+            wanted: range.iter().map(|c| c.sha.clone()).collect(),
+            oldest: range.iter().filter_map(|c| c.at).min(),
+            keep: std::collections::HashSet::new(),
+        }
+    }
+
+    /// Takes one page; whether to read the next (it has not yet passed
+    /// the range's oldest commit, and was not empty).
+    fn take(&mut self, listed: Vec<Commit>) -> bool {
+        let oldest = self.oldest;
+        let past = listed
+            .iter()
+            .any(|c| c.at.zip(oldest).is_some_and(|(at, oldest)| at < oldest));
+        let more = !listed.is_empty() && !past;
+        let wanted = &self.wanted;
+        self.keep.extend(
+            listed
+                .into_iter()
+                .map(|c| c.sha)
+                .filter(|s| wanted.contains(s)),
+        );
+        more
+    }
+
+    fn finish(self, range: Vec<Commit>) -> Vec<Commit> {
+        range
+            .into_iter()
+            .filter(|c| self.keep.contains(&c.sha))
+            .collect()
+    }
+}
+
 /// Keeps the first `MAX_COMMITS`.
 fn capped(mut commits: Vec<Commit>) -> Vec<Commit> {
     commits.truncate(MAX_COMMITS);
