@@ -121,12 +121,70 @@ pub(super) fn refused(who: &super::Viewer, error: &EngineError) -> Response {
 <p>Deploy windows: {% if lane.windows.is_empty() %}any time{% else %}{% for w in lane.windows %}{{ w }}{% if !loop.last %}, {% endif %}{% endfor %} ({{ lane.window_timezone }}){% endif %}</p>
 {% if lane.freezes.is_empty() %}<p class="muted">No freezes.</p>{% else %}<ul>{% for f in lane.freezes %}<li><span class="badge b-hold">frozen</span> {{ self::local(f.start, view.timezone) }} to {{ self::local(f.end, view.timezone) }}: {{ f.reason }}</li>{% endfor %}</ul>{% endif %}
 {% if lane.releases.is_empty() %}<p class="muted">Nothing scheduled.</p>{% else %}<table><thead><tr><th scope="col">When</th><th scope="col">Release</th><th scope="col">Status</th></tr></thead><tbody>
-{% for r in lane.releases %}<tr><td>{% if let Some(at) = r.scheduled_at %}{{ self::local(at, view.timezone) }}{% endif %}</td><td><a href="/releases/{{ r.id }}">{{ r.id }}</a> {{ r.title() }}</td><td>{{ r.status }}</td></tr>{% endfor %}
+{% for r in lane.releases %}<tr><td>{% if let Some(at) = r.scheduled_at %}{{ self::local(at, view.timezone) }}{% endif %}</td><td><a href="/releases/{{ r.id }}">{{ r.id }}</a> {{ r.title() }}</td><td>{{ r.status }}{% if let Some(why) = conflicts.get(r.id.number()) %} <span class="badge b-bad">conflict</span> {{ why }}{% endif %}</td></tr>{% endfor %}
 </tbody></table>{% endif %}
 </section>{% endfor %}"#
 )]
 struct Calendar<'a> {
     view: &'a CalendarView,
+    /// Releases whose time breaks their environment's rules, with why.
+    conflicts: Conflicts,
+}
+
+/// Release number → what its time conflicts with.
+struct Conflicts(std::collections::BTreeMap<u64, String>);
+
+impl Conflicts {
+    fn get(&self, release: u64) -> Option<&String> {
+        self.0.get(&release)
+    }
+
+    /// Each booked release judged against the others in its lane, by its
+    /// environment's rules (freezes, windows, gaps, capacity).
+    fn of(view: &CalendarView, config: &crate::config::Config) -> Conflicts {
+        use crate::domain::calendar::Booking;
+        let mut found = std::collections::BTreeMap::new();
+        for lane in &view.environments {
+            let Some(env) = config.environment(&lane.environment) else {
+                continue;
+            };
+            let policy = &env.policy;
+            let bookings: Vec<(Booking, &crate::domain::release::Release)> = lane
+                .releases
+                .iter()
+                .filter(|r| r.status.is_awaiting_deploy())
+                .filter_map(|r| {
+                    Some((
+                        Booking {
+                            release: r.id,
+                            service: r.service.clone(),
+                            requester: r.requester.clone(),
+                            at: r.scheduled_at?,
+                        },
+                        r,
+                    ))
+                })
+                .collect();
+            for (booking, release) in &bookings {
+                let others: Vec<Booking> = bookings
+                    .iter()
+                    .filter(|(b, _)| b.release != booking.release)
+                    .map(|(b, _)| b.clone())
+                    .collect();
+                let judged = policy.slots.check(
+                    booking.at,
+                    policy.timezone,
+                    &release.service,
+                    &lane.freezes,
+                    &others,
+                );
+                if let Err(conflict) = judged {
+                    found.insert(booking.release.number(), conflict.describe(policy.timezone));
+                }
+            }
+        }
+        Conflicts(found)
+    }
 }
 
 pub(super) async fn calendar(State(state): S, headers: HeaderMap, query: Q, uri: Uri) -> Response {
@@ -166,7 +224,8 @@ pub(super) async fn calendar(State(state): S, headers: HeaderMap, query: Q, uri:
     match off_async_threads("reading the calendar", move || engine.calendar(range, tz)).await {
         Ok(Ok(reply)) => match &reply.view {
             View::Calendar(view) => {
-                let body = Calendar { view }.render().unwrap_or_default();
+                let conflicts = Conflicts::of(view, state.engine.config());
+                let body = Calendar { view, conflicts }.render().unwrap_or_default();
                 page(StatusCode::OK, "Calendar", Some(&who), body)
             }
             _ => problem(

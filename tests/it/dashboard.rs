@@ -177,6 +177,16 @@ async fn a_link_signs_in_once_and_only_its_post_spends_it() {
         release.contains("Promoted on as <a href=\"/releases/R-2\">R-2</a>"),
         "{release}"
     );
+    // A booking a later freeze overlaps is marked as a conflict.
+    bot.run("alice", "request web 3.0 to staging at 2026-11-27 10:00")
+        .unwrap();
+    bot.run("bob", "freeze staging 2026-11-27 to 2026-11-27 launch day")
+        .unwrap();
+    let (_, calendar, _) = get(&bot, "/calendar", Some(&cookie)).await;
+    assert!(
+        calendar.contains("<span class=\"badge b-bad\">conflict</span> freeze"),
+        "{calendar}"
+    );
     for path in [
         "/calendar",
         "/calendar?view=month",
