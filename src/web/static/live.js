@@ -20,6 +20,8 @@
       })
       .catch(function () { pending = false; });
   }
-  var source = new EventSource('/events');
+  // A wall screen's token rides along in the query; a session in its cookie.
+  var token = new URLSearchParams(window.location.search).get('token');
+  var source = new EventSource('/events' + (token ? '?token=' + encodeURIComponent(token) : ''));
   source.addEventListener('change', refresh);
 })();
