@@ -24,8 +24,9 @@ use super::{Engine, EngineResult, Step};
 pub(super) const NOTES: &str = "notes";
 /// Ranges waiting for the worker, by release (`R-3`) or `range:<key>`.
 const WANTED: &str = "notes-wanted";
-/// Tries before a range is given up (about a day of backoff).
-const MAX_ATTEMPTS: u32 = 12;
+/// Tries before a range is given up: 30 s doubling to hourly, about a
+/// day in all (a tag pushed later that day still fills the notes in).
+const MAX_ATTEMPTS: u32 = 30;
 
 /// A range the worker is to fetch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
