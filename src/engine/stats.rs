@@ -58,6 +58,29 @@ impl Engine {
         })))
     }
 
+    /// The releases behind `stats`' numbers: each with a deployment that
+    /// finished in the period, in the same scope, newest first.
+    pub(crate) fn stats_releases(
+        &self,
+        period: StatsPeriod,
+        scope: &[Name],
+    ) -> EngineResult<Vec<Release>> {
+        let (environment, service) = self.stats_scope(scope)?;
+        let to = self.clock.now();
+        let from = to - Duration::days(period.days());
+        Ok(self
+            .recent_releases(from - REQUEST_LEAD)?
+            .into_iter()
+            .filter(|r| {
+                environment.as_ref().is_none_or(|e| &r.environment == e)
+                    && service.as_ref().is_none_or(|s| &r.service == s)
+                    && r.deployments.iter().any(|d| {
+                        d.outcome.is_some() && d.finished_at.is_some_and(|at| from < at && at <= to)
+                    })
+            })
+            .collect())
+    }
+
     /// The releases requested since `earliest`, newest first: ids follow
     /// request order, so reading back from the newest stops there (in
     /// doubling pages) instead of reading the whole store.

@@ -31,6 +31,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/", get(pages::board))
         .route("/calendar", get(pages::calendar))
         .route("/stats", get(stats::show))
+        .route("/stats/behind", get(stats::behind))
         .route("/releases/{id}", get(release::release))
         .route("/incidents/{id}", get(release::incident))
         .route("/events", get(live::events))

@@ -99,7 +99,7 @@ fn metrics(view: &StatsView) -> Vec<Metric> {
     source = r#"<p>{{ view.scope }}, the last {{ view.days }} days. <a href="/stats?period=week">Week</a> · <a href="/stats?period=month">Month</a> · <a href="/stats?period=quarter">Quarter</a></p>
 <form method="get" action="/stats"><label for="scope">Environment or service</label> <select id="scope" name="scope"><option value="">production</option>{% for n in names %}<option value="{{ n }}">{{ n }}</option>{% endfor %}</select> <button type="submit">Show</button></form>
 <table><thead><tr><th scope="col">Metric</th><th scope="col">Value</th><th scope="col">Week by week (oldest first)</th></tr></thead><tbody>
-{% for m in metrics %}<tr><th scope="row">{{ m.name }}<br><span class="muted">{{ m.definition }}</span></th><td>{{ m.value }}</td><td>{{ m.chart|safe }} <span class="live-note">{{ m.weeks }}</span></td></tr>{% endfor %}
+{% for m in metrics %}<tr><th scope="row">{{ m.name }}<br><span class="muted">{{ m.definition }}</span></th><td><a href="/stats/behind?period={{ period }}&amp;scope={{ scope }}">{{ m.value }}</a></td><td>{{ m.chart|safe }} <span class="live-note">{{ m.weeks }}</span></td></tr>{% endfor %}
 </tbody></table>
 <h2>Per service</h2>
 {% if view.per_service.is_empty() %}<p class="muted">No deploys in this period.</p>{% else %}<table><thead><tr><th scope="col">Service</th><th scope="col">Deploys</th><th scope="col">Change fail rate</th><th scope="col">Rework rate</th></tr></thead><tbody>
@@ -110,6 +110,92 @@ struct StatsPage<'a> {
     view: &'a StatsView,
     metrics: Vec<Metric>,
     names: Vec<String>,
+    /// The query, for the links to what is behind each number.
+    period: &'static str,
+    scope: String,
+}
+
+#[derive(Template)]
+#[template(
+    ext = "html",
+    source = r#"<p>The deployments behind the numbers on <a href="/stats?period={{ period }}&amp;scope={{ scope }}">the stats page</a>: each release with a deploy or rollback that finished in the period, newest first.</p>
+{% if releases.is_empty() %}<p class="muted">None.</p>{% else %}<table><thead><tr><th scope="col">Release</th><th scope="col">Deployments (intent, outcome)</th><th scope="col">Incident</th></tr></thead><tbody>
+{% for r in releases %}<tr><td><a href="/releases/{{ r.id }}">{{ r.id }}</a> {{ r.title() }}</td><td>{% for d in r.deployments %}{{ r.intent(d).as_str() }} {{ d.version }}: {% match d.outcome %}{% when Some(o) %}{{ "{:?}"|format(o) }}{% when None %}running{% endmatch %}{% if !loop.last %}; {% endif %}{% endfor %}</td><td>{% if let Some(i) = r.incident %}<a href="/incidents/{{ i }}">{{ i }}</a>{% endif %}{% if let Some(i) = r.fixes %} fix of <a href="/incidents/{{ i }}">{{ i }}</a>{% endif %}</td></tr>{% endfor %}
+</tbody></table>{% endif %}"#
+)]
+struct Behind<'a> {
+    releases: &'a [crate::domain::release::Release],
+    period: &'static str,
+    scope: String,
+}
+
+/// The period and scope a stats request names, or the page refusing it.
+fn read_query(
+    query: &super::Params,
+    who: &super::Viewer,
+) -> Result<(StatsPeriod, &'static str, Vec<Name>), Box<Response>> {
+    let (period, word) = match query.period.as_deref() {
+        None | Some("month") => (StatsPeriod::Month, "month"),
+        Some("week") => (StatsPeriod::Week, "week"),
+        Some("quarter") => (StatsPeriod::Quarter, "quarter"),
+        Some(_) => {
+            return Err(Box::new(problem(
+                StatusCode::BAD_REQUEST,
+                Some(who),
+                "`period` is week, month or quarter.",
+            )))
+        }
+    };
+    let scope = match query.scope.as_deref().filter(|s| !s.is_empty()) {
+        Some(text) => match Name::parse(text) {
+            Ok(name) => vec![name],
+            Err(_) => {
+                return Err(Box::new(problem(
+                    StatusCode::BAD_REQUEST,
+                    Some(who),
+                    "`scope` names an environment or a service.",
+                )))
+            }
+        },
+        None => Vec::new(),
+    };
+    Ok((period, word, scope))
+}
+
+/// `/stats/behind`: the releases behind the numbers.
+pub(super) async fn behind(State(state): S, headers: HeaderMap, query: Q, uri: Uri) -> Response {
+    let who = match admitted(&state, &headers, &query, &uri).await {
+        Ok(who) => who,
+        Err(page) => return page,
+    };
+    let (period, word, scope) = match read_query(&query, &who) {
+        Ok(read) => read,
+        Err(page) => return *page,
+    };
+    let scope_text = scope.first().map(|n| n.to_string()).unwrap_or_default();
+    let engine = state.engine.clone();
+    match off_async_threads("reading the deploys behind the stats", move || {
+        engine.stats_releases(period, &scope)
+    })
+    .await
+    {
+        Ok(Ok(releases)) => {
+            let body = Behind {
+                releases: &releases,
+                period: word,
+                scope: scope_text,
+            }
+            .render()
+            .unwrap_or_default();
+            page(StatusCode::OK, "Behind the stats", Some(&who), body)
+        }
+        Ok(Err(error)) => refused(&who, &error),
+        Err(_) => problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Some(&who),
+            "Something went wrong.",
+        ),
+    }
 }
 
 pub(super) async fn show(State(state): S, headers: HeaderMap, query: Q, uri: Uri) -> Response {
@@ -117,31 +203,11 @@ pub(super) async fn show(State(state): S, headers: HeaderMap, query: Q, uri: Uri
         Ok(who) => who,
         Err(page) => return page,
     };
-    let period = match query.period.as_deref() {
-        None | Some("month") => StatsPeriod::Month,
-        Some("week") => StatsPeriod::Week,
-        Some("quarter") => StatsPeriod::Quarter,
-        Some(_) => {
-            return problem(
-                StatusCode::BAD_REQUEST,
-                Some(&who),
-                "`period` is week, month or quarter.",
-            )
-        }
+    let (period, word, scope) = match read_query(&query, &who) {
+        Ok(read) => read,
+        Err(page) => return *page,
     };
-    let scope: Vec<Name> = match query.scope.as_deref().filter(|s| !s.is_empty()) {
-        Some(text) => match Name::parse(text) {
-            Ok(name) => vec![name],
-            Err(_) => {
-                return problem(
-                    StatusCode::BAD_REQUEST,
-                    Some(&who),
-                    "`scope` names an environment or a service.",
-                )
-            }
-        },
-        None => Vec::new(),
-    };
+    let scope_text = scope.first().map(|n| n.to_string()).unwrap_or_default();
     let config = state.engine.config();
     let names: Vec<String> = config
         .environments
@@ -157,6 +223,8 @@ pub(super) async fn show(State(state): S, headers: HeaderMap, query: Q, uri: Uri
                     view,
                     metrics: metrics(view),
                     names,
+                    period: word,
+                    scope: scope_text,
                 }
                 .render()
                 .unwrap_or_default();

@@ -197,6 +197,31 @@ async fn a_link_signs_in_once_and_only_its_post_spends_it() {
         assert_eq!(status, 200, "{path}: {body}");
     }
 
+    // Each number links to the deploys behind it.
+    let (_, stats, _) = get(&bot, "/stats?period=month&scope=staging", Some(&cookie)).await;
+    assert!(
+        stats.contains("href=\"/stats/behind?period=month&amp;scope=staging\""),
+        "{stats}"
+    );
+    let (status, behind, _) = get(
+        &bot,
+        "/stats/behind?period=month&scope=staging",
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        behind.contains("<a href=\"/releases/R-1\">R-1</a> api 2.0 → staging"),
+        "{behind}"
+    );
+    assert!(behind.contains("planned 2.0: Succeeded"), "{behind}");
+    assert_eq!(
+        get(&bot, "/stats/behind?period=decade", Some(&cookie))
+            .await
+            .0,
+        400
+    );
+
     // Signing out ends the session in the store.
     let out = client()
         .post(format!("{}/signout", bot.http))
