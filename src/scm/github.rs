@@ -1,7 +1,7 @@
 //! GitHub: `compare/{base}...{head}` paged by `Link`, each commit's pulls,
 //! and, for a folder, the commits that touch it.
 
-use super::{capped, with_pulls, Api, Fetched, Listing, ScmError};
+use super::{Api, Fetched, Listing, ScmError};
 use crate::domain::notes::{Commit, PullRequest, MAX_COMMITS};
 
 /// A path segment or query value, percent-encoded.
@@ -50,22 +50,7 @@ pub(super) async fn compare(api: &Api, base: &str, head: &str) -> Result<Fetched
             _ => break,
         }
     }
-    let mut commits = capped(commits);
-    if let Some(path) = api.source.path.clone() {
-        commits = touching(api, head, &path, commits).await?;
-        total = commits.len();
-    }
-    let lookup = api.clone();
-    with_pulls(&mut commits, move |sha| {
-        let api = lookup.clone();
-        async move { pulls(&api, &sha).await }
-    })
-    .await?;
-    Ok(Fetched {
-        commits,
-        total,
-        compare_url,
-    })
+    super::narrowed(api, head, commits, total, compare_url).await
 }
 
 fn commit(value: &serde_json::Value) -> Commit {
@@ -88,7 +73,7 @@ fn commit(value: &serde_json::Value) -> Commit {
     }
 }
 
-async fn pulls(api: &Api, sha: &str) -> Result<Vec<PullRequest>, ScmError> {
+pub(super) async fn pulls(api: &Api, sha: &str) -> Result<Vec<PullRequest>, ScmError> {
     let url = format!(
         "{}/repos/{}/commits/{sha}/pulls",
         api.source.api_url, api.source.repository
@@ -152,7 +137,7 @@ async fn not_found(api: &Api, base: &str, head: &str) -> ScmError {
 
 /// The commits of `range` that touch `path`: GitHub's commit list for the
 /// folder, newest first, read back to the range's oldest commit.
-async fn touching(
+pub(super) async fn touching(
     api: &Api,
     head: &str,
     path: &str,

@@ -2,7 +2,7 @@
 //! commit's merge requests, and, for a folder, the commits that touch it.
 
 use super::github::enc;
-use super::{capped, with_pulls, Api, Fetched, Listing, ScmError};
+use super::{Api, Fetched, Listing, ScmError};
 use crate::domain::notes::{Commit, PullRequest};
 
 fn project(api: &Api) -> String {
@@ -37,24 +37,9 @@ pub(super) async fn compare(api: &Api, base: &str, head: &str) -> Result<Fetched
         .flatten()
         .map(commit)
         .collect();
-    let mut total = all.len();
-    let mut commits = capped(all);
-    if let Some(path) = api.source.path.clone() {
-        commits = touching(api, head, &path, commits).await?;
-        total = commits.len();
-    }
-    let lookup = api.clone();
-    with_pulls(&mut commits, move |sha| {
-        let api = lookup.clone();
-        async move { merge_requests(&api, &sha).await }
-    })
-    .await?;
+    let total = all.len();
     let compare_url = page.body["web_url"].as_str().map(str::to_string);
-    Ok(Fetched {
-        commits,
-        total,
-        compare_url,
-    })
+    super::narrowed(api, head, all, total, compare_url).await
 }
 
 fn commit(value: &serde_json::Value) -> Commit {
@@ -77,7 +62,7 @@ fn commit(value: &serde_json::Value) -> Commit {
     }
 }
 
-async fn merge_requests(api: &Api, sha: &str) -> Result<Vec<PullRequest>, ScmError> {
+pub(super) async fn merge_requests(api: &Api, sha: &str) -> Result<Vec<PullRequest>, ScmError> {
     let url = format!("{}/repository/commits/{sha}/merge_requests", project(api));
     let page = match api.get(&url).await? {
         Ok(page) => page,
@@ -128,7 +113,7 @@ async fn missing_tag(api: &Api, base: &str, head: &str) -> ScmError {
 
 /// The commits of the range that touch `path` (GitLab's commit list for
 /// the folder, paged until it passes the range's oldest commit).
-async fn touching(
+pub(super) async fn touching(
     api: &Api,
     head: &str,
     path: &str,

@@ -275,6 +275,43 @@ impl Listing {
     }
 }
 
+/// A compare's commits (oldest first, `total` in the range) made into
+/// what `compare` returns, the same for every SCM: at most `MAX_COMMITS`,
+/// only those touching the source's folder when it names one, each with
+/// its pull or merge requests.
+async fn narrowed(
+    api: &Api,
+    head: &str,
+    commits: Vec<Commit>,
+    mut total: usize,
+    compare_url: Option<String>,
+) -> Result<Fetched, ScmError> {
+    let mut commits = capped(commits);
+    if let Some(path) = api.source.path.clone() {
+        commits = match api.source.kind {
+            ScmKind::GitHub => github::touching(api, head, &path, commits).await?,
+            ScmKind::GitLab => gitlab::touching(api, head, &path, commits).await?,
+        };
+        total = commits.len();
+    }
+    let lookup = api.clone();
+    with_pulls(&mut commits, move |sha| {
+        let api = lookup.clone();
+        async move {
+            match api.source.kind {
+                ScmKind::GitHub => github::pulls(&api, &sha).await,
+                ScmKind::GitLab => gitlab::merge_requests(&api, &sha).await,
+            }
+        }
+    })
+    .await?;
+    Ok(Fetched {
+        commits,
+        total,
+        compare_url,
+    })
+}
+
 /// Keeps the first `MAX_COMMITS`.
 fn capped(mut commits: Vec<Commit>) -> Vec<Commit> {
     commits.truncate(MAX_COMMITS);
