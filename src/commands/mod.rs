@@ -34,6 +34,7 @@ mod revoke;
 mod roles;
 mod rollback;
 mod schedule;
+mod signout_everyone;
 mod stats;
 mod status;
 mod uncheck;
@@ -80,6 +81,7 @@ pub static REGISTRY: &[&Def] = &[
     &bump::DEF,
     &stats::DEF,
     &dashboard::DEF,
+    &signout_everyone::DEF,
     &help::DEF,
 ];
 

@@ -12,12 +12,16 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::ids::UserRef;
 use crate::domain::text::Text;
+use crate::domain::Act;
 use crate::store::StoreResult;
 
 use super::{Engine, EngineResult, Reply};
 
 const LINK: &str = "signin";
 const SESSION: &str = "session";
+/// The record of the last `signout-everyone`: sessions started before it
+/// are over.
+const ROTATION: (&str, &str) = ("dashboard", "signed-out-everyone");
 pub const LINK_LIFETIME: Duration = Duration::minutes(15);
 pub const SESSION_DAYS: i64 = 30;
 pub const SESSION_LIFETIME: Duration = Duration::days(SESSION_DAYS);
@@ -29,6 +33,23 @@ pub struct Visitor {
     /// As their chat platform names them, when the bot knows.
     pub name: String,
     pub expires_at: DateTime<Utc>,
+}
+
+/// The last time an admin signed everyone out (a key rotation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rotation {
+    pub by: UserRef,
+    pub at: DateTime<Utc>,
+}
+
+/// What a session cookie is worth.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionLookup {
+    Active(Visitor),
+    /// It was started before everyone was signed out.
+    Ended(Rotation),
+    /// Not one the bot made, signed out, or expired.
+    Unknown,
 }
 
 /// Why a link does not sign anyone in.
@@ -156,14 +177,44 @@ impl Engine {
     }
 
     /// The session a cookie holds, while it lasts.
-    pub fn session(&self, cookie: &str) -> StoreResult<Option<Visitor>> {
+    pub fn session(&self, cookie: &str) -> StoreResult<SessionLookup> {
         if !well_formed(cookie) {
-            return Ok(None);
+            return Ok(SessionLookup::Unknown);
         }
         let stored = self.store.record(SESSION, &hashed(cookie))?;
-        Ok(stored
+        let Some(visitor) = stored
             .and_then(|b| serde_json::from_slice::<Visitor>(&b).ok())
-            .filter(|v| v.expires_at > self.clock.now()))
+            .filter(|v| v.expires_at > self.clock.now())
+        else {
+            return Ok(SessionLookup::Unknown);
+        };
+        let rotation = self.store.record(ROTATION.0, ROTATION.1)?;
+        let rotation = rotation.and_then(|b| serde_json::from_slice::<Rotation>(&b).ok());
+        match rotation {
+            Some(rotation) if visitor.expires_at - SESSION_LIFETIME < rotation.at => {
+                Ok(SessionLookup::Ended(rotation))
+            }
+            _ => Ok(SessionLookup::Active(visitor)),
+        }
+    }
+
+    /// `signout-everyone`: ends every session on every instance; a cookie
+    /// from before gets a page saying so.
+    pub(crate) fn sign_out_everyone(&self, actor: &UserRef) -> EngineResult<Reply> {
+        self.require_admin(actor, Act::SignOutEveryone)?;
+        let rotation = Rotation {
+            by: actor.clone(),
+            at: self.clock.now(),
+        };
+        let body = serde_json::to_vec(&rotation).expect("rotations always serialize");
+        self.commit(|tx| {
+            tx.put_record(ROTATION.0, ROTATION.1, Some(&body))?;
+            tx.audit(self.audit_plain(actor, "signout-everyone", String::new()))?;
+            Ok(())
+        })?;
+        Ok(Reply::new(
+            "Every dashboard session has ended. Everyone signs in again with `dashboard`.",
+        ))
     }
 
     /// Ends a session, for every instance.

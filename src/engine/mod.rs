@@ -43,7 +43,7 @@ use crate::view::{Done, View};
 
 pub use crate::domain::stats::{compute as compute_stats, ServiceStats};
 pub use code_notes::Wanted;
-pub use dashboard::{LinkProblem, Visitor, SESSION_DAYS};
+pub use dashboard::{LinkProblem, Rotation, SessionLookup, Visitor, SESSION_DAYS};
 pub use jobs::{Callback, CallbackError, CallbackResult, JobReport};
 pub use offload::off_async_threads;
 

@@ -136,13 +136,18 @@ fn set_cookie(state: &HttpState, value: &str, max_age: i64) -> String {
     format!("{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
 }
 
+/// A `Set-Cookie` that removes the session cookie.
+pub(super) fn clear_cookie(state: &HttpState) -> String {
+    set_cookie(state, "", 0)
+}
+
 pub(super) async fn sign_out(State(state): S, headers: HeaderMap) -> Response {
     if let Some(value) = cookie(&headers, cookie_name(&state.engine)).map(str::to_string) {
         let engine = state.engine.clone();
         let _ = off_async_threads("ending a session", move || engine.sign_out(&value)).await;
     }
     let mut response = Redirect::to("/").into_response();
-    if let Ok(value) = HeaderValue::from_str(&set_cookie(&state, "", 0)) {
+    if let Ok(value) = HeaderValue::from_str(&clear_cookie(&state)) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     response

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::engine::{Engine, Visitor};
+use crate::engine::{Engine, Rotation, SessionLookup, Visitor};
 use crate::http::HttpState;
 
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -112,18 +112,37 @@ pub(crate) async fn viewer(
     headers: &HeaderMap,
     token: Option<&str>,
 ) -> Option<Viewer> {
+    visit(state, headers, token).await.ok()
+}
+
+/// Why a request has no viewer.
+pub(crate) enum Absent {
+    Nobody,
+    /// Its session began before an admin signed everyone out.
+    Ended(Rotation),
+}
+
+/// The viewer of a request, or why there is none.
+pub(crate) async fn visit(
+    state: &HttpState,
+    headers: &HeaderMap,
+    token: Option<&str>,
+) -> Result<Viewer, Absent> {
     if let (Some(given), Some(wall)) = (token, &state.engine.config().dashboard.wall_token) {
         if subtle_eq::eq(given.as_bytes(), wall.expose().as_bytes()) {
-            return Some(Viewer::Wall);
+            return Ok(Viewer::Wall);
         }
     }
-    let value = cookie(headers, cookie_name(&state.engine))?.to_string();
+    let value = cookie(headers, cookie_name(&state.engine))
+        .ok_or(Absent::Nobody)?
+        .to_string();
     let engine = state.engine.clone();
     let found =
         crate::engine::off_async_threads("reading a session", move || engine.session(&value)).await;
     match found {
-        Ok(Ok(Some(visitor))) => Some(Viewer::Person(visitor)),
-        _ => None,
+        Ok(Ok(SessionLookup::Active(visitor))) => Ok(Viewer::Person(visitor)),
+        Ok(Ok(SessionLookup::Ended(rotation))) => Err(Absent::Ended(rotation)),
+        _ => Err(Absent::Nobody),
     }
 }
 
@@ -227,6 +246,27 @@ pub(crate) fn sign_in_first() -> Response {
     )
 }
 
+/// A cookie from before `signout-everyone`: what happened, and how to
+/// sign in again; the stale cookie is cleared.
+fn signed_out_everyone(state: &HttpState, rotation: &Rotation) -> Response {
+    let tz = state.engine.config().timezone;
+    let message = format!(
+        "Your dashboard session has ended: {} signed everyone out at {}. Type `dashboard` to the bot for a new sign-in link.",
+        rotation.by,
+        crate::domain::when::format_local(rotation.at, tz)
+    );
+    let mut response = page(
+        StatusCode::UNAUTHORIZED,
+        "Signed out",
+        None,
+        Problem { message: &message }.render().unwrap_or_default(),
+    );
+    if let Ok(value) = HeaderValue::from_str(&auth::clear_cookie(state)) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
 #[derive(Template)]
 #[template(
     ext = "html",
@@ -250,8 +290,10 @@ pub(crate) async fn admitted(
     query: &Params,
     uri: &axum::http::Uri,
 ) -> Result<Viewer, Response> {
-    let Some(who) = viewer(state, headers, query.token.as_deref()).await else {
-        return Err(sign_in_first());
+    let who = match visit(state, headers, query.token.as_deref()).await {
+        Ok(who) => who,
+        Err(Absent::Nobody) => return Err(sign_in_first()),
+        Err(Absent::Ended(rotation)) => return Err(signed_out_everyone(state, &rotation)),
     };
     if !query_ok(uri) {
         return Err(problem(

@@ -421,3 +421,42 @@ async fn a_wall_screen_reads_with_its_token_and_nothing_else() {
     assert_eq!(status, 401);
     assert!(!body.contains("2.0"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_everyone_out_ends_every_session_with_a_page_that_says_so() {
+    let bot = CiApp::spawn(CONFIG).await;
+    with_releases(&bot).await;
+    let alice = sign_in(&bot, "alice").await;
+    let erin = sign_in(&bot, "erin").await;
+    bot.advance(1);
+
+    // Only an admin may; a refusal changes nothing.
+    let refused = bot.run("alice", "signout-everyone").unwrap_err();
+    assert!(refused.contains("sign everyone out"), "{refused}");
+    assert_eq!(get(&bot, "/", Some(&alice)).await.0, 200);
+    let store = bot.app.engine.store();
+    assert_eq!(
+        store.record("dashboard", "signed-out-everyone").unwrap(),
+        None,
+        "a refusal writes nothing"
+    );
+
+    let done = bot.run("bob", "signout-everyone").unwrap();
+    assert!(done.contains("Every dashboard session has ended"), "{done}");
+    for cookie in [&alice, &erin] {
+        let (status, body, headers) = get(&bot, "/", Some(cookie)).await;
+        assert_eq!(status, 401);
+        assert!(body.contains("shell:bob signed everyone out at"), "{body}");
+        assert!(!body.contains("2.0"), "no data: {body}");
+        let cleared = headers[SET_COOKIE].to_str().unwrap();
+        assert!(cleared.contains("Max-Age=0"), "{cleared}");
+        let (status, _, _) = get(&bot, "/events", Some(cookie)).await;
+        assert_eq!(status, 401, "no live events either");
+    }
+    // A sign-in after the rotation works.
+    bot.advance(1);
+    let again = sign_in(&bot, "alice").await;
+    let (status, body, _) = get(&bot, "/", Some(&again)).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("2.0"), "{body}");
+}

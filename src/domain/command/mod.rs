@@ -189,6 +189,8 @@ pub enum Command {
     },
     /// A personal sign-in link to the dashboard.
     Dashboard,
+    /// Ends every dashboard session (a key rotation): admins only.
+    SignOutEveryone,
 }
 
 /// What an incident command names: the incident, or the release whose

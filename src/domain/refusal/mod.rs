@@ -50,6 +50,8 @@ pub enum Act {
     Override,
     /// Open an incident.
     Incident,
+    /// End every dashboard session.
+    SignOutEveryone,
 }
 
 impl Act {
@@ -74,6 +76,7 @@ impl Act {
             Act::Revoke => "revoke roles",
             Act::Override => "deploy before a soak is done",
             Act::Incident => "open incidents in",
+            Act::SignOutEveryone => "sign everyone out of the dashboard",
         }
     }
 
@@ -97,7 +100,8 @@ impl Act {
             | Act::Grant
             | Act::Revoke
             | Act::Override
-            | Act::Incident => "changed",
+            | Act::Incident
+            | Act::SignOutEveryone => "changed",
         }
     }
 }
