@@ -36,7 +36,8 @@ async fn interact(bot: &DiscordApp, data: Value) -> String {
     .await;
     let callback = &bot.fake.callbacks(&id)[0];
     assert_eq!(callback["type"], 4, "the answer itself: {callback}");
-    assert_eq!(callback["data"]["flags"], 64, "ephemeral: {callback}");
+    // 64 ephemeral, 4 no link previews (a sign-in link is not unfurled).
+    assert_eq!(callback["data"]["flags"], 64 | 4, "ephemeral: {callback}");
     callback["data"]["content"].as_str().unwrap().to_string()
 }
 
@@ -353,6 +354,10 @@ async fn an_unknown_option_value_is_refused_privately_and_changes_nothing() {
     );
     let reply = interact(&bot, slash("1800000000000000013", ALICE_, "launch", &[])).await;
     assert!(reply.contains("/release help"), "{reply}");
+    // A sign-in link comes privately with previews off (`interact` checks
+    // the flags), so no unfurler fetches it.
+    let link = run(&bot, 14, ALICE_, "dashboard").await;
+    assert!(link.contains("/signin/"), "{link}");
     assert_eq!(bot.release_count(), 0);
     assert!(bot.fake.posted_in(RELEASES).is_empty());
     bot.stop().await;
@@ -670,7 +675,7 @@ mod http_endpoint {
         assert_eq!(status, 200);
         let response: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(response["type"], 4, "answered once durable: {response}");
-        assert_eq!(response["data"]["flags"], 64);
+        assert_eq!(response["data"]["flags"], 64 | 4);
         assert!(
             response["data"]["content"]
                 .as_str()

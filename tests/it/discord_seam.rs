@@ -219,7 +219,7 @@ async fn unknown_buttons_and_modals_for_missing_releases_change_nothing() {
     )
     .await;
     assert_eq!(unknown["type"], 4, "answered at once: {unknown}");
-    assert_eq!(unknown["data"]["flags"], 64, "privately: {unknown}");
+    assert_eq!(unknown["data"]["flags"], 64 | 4, "privately: {unknown}");
     assert!(unknown["data"]["content"]
         .as_str()
         .unwrap()

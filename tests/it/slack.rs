@@ -300,6 +300,14 @@ async fn errors_and_help_are_ephemeral_and_change_nothing() {
     assert_eq!(help["response_type"], "ephemeral");
     assert!(help["text"].as_str().unwrap().contains("request"), "{help}");
 
+    // A sign-in link comes to the asker alone, with previews off.
+    slash(&bot, "env-9", ALICE, "dashboard").await;
+    let link = answer(&bot, "trigger-env-9").await;
+    assert_eq!(link["response_type"], "ephemeral");
+    assert!(link["text"].as_str().unwrap().contains("/signin/"), "{link}");
+    assert_eq!(link["unfurl_links"], false, "{link}");
+    assert_eq!(link["unfurl_media"], false, "{link}");
+
     // Bob may not request (he is not a developer here).
     slash(&bot, "env-3", BOB, "request api 2.4.0 to production").await;
     let refused = answer(&bot, "trigger-env-3").await;

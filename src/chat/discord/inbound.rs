@@ -13,7 +13,7 @@ use serenity::all::{
     ActionRowComponent, ChannelId, CommandDataOptionValue, CommandInteraction, CreateActionRow,
     CreateAutocompleteResponse, CreateInputText, CreateInteractionResponse,
     CreateInteractionResponseMessage, CreateMessage, CreateModal, InputTextStyle, Interaction,
-    Member, Message, RoleId, User,
+    InteractionResponseFlags, Member, Message, RoleId, User,
 };
 
 use super::{commands, render, DiscordBot};
@@ -83,6 +83,7 @@ impl DiscordBot {
             CreateInteractionResponseMessage::new()
                 .content(fit(&words))
                 .allowed_mentions(allowed)
+                .flags(InteractionResponseFlags::SUPPRESS_EMBEDS)
                 .ephemeral(true),
         ))
     }
@@ -336,6 +337,7 @@ fn private(text: &str) -> CreateInteractionResponse {
     CreateInteractionResponse::Message(
         CreateInteractionResponseMessage::new()
             .content(text)
+            .flags(InteractionResponseFlags::SUPPRESS_EMBEDS)
             .ephemeral(true),
     )
 }

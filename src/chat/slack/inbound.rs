@@ -404,6 +404,10 @@ impl SlackBot {
         let body = serde_json::json!({
             "response_type": "ephemeral",
             "replace_original": false,
+            // No previews: a sign-in link fetched by an unfurler is shown,
+            // not spent, but a card would show it to no purpose.
+            "unfurl_links": false,
+            "unfurl_media": false,
             "text": excerpt_in_code(self.mrkdwn(text).await),
         });
         let sent = self.http.post(url).json(&body).send().await;
