@@ -153,6 +153,8 @@ pub struct App {
     routes: axum::Router,
     /// Their paths, named to a request for one that is not served here.
     chat_paths: Vec<&'static str>,
+    /// Links to release threads, for the dashboard.
+    permalinks: Arc<crate::notify::permalinks::Permalinks>,
 }
 
 impl App {
@@ -163,6 +165,7 @@ impl App {
         sinks: HashMap<String, Arc<dyn ChatSink>>,
     ) -> App {
         let (shutdown, signal) = watch::channel(false);
+        let permalinks = Arc::new(crate::notify::permalinks::Permalinks::new(sinks.clone()));
         let notifier = Arc::new(Notifier::new(
             engine.store().outboxes(),
             sinks,
@@ -213,6 +216,7 @@ impl App {
             tasks,
             routes: axum::Router::new(),
             chat_paths: Vec::new(),
+            permalinks,
         }
     }
 
@@ -235,6 +239,7 @@ impl App {
             engine: self.engine.clone(),
             clock: self.clock.clone(),
             metrics: self.metrics.clone(),
+            permalinks: self.permalinks.clone(),
         };
         let routes = crate::http::router(state.clone())
             .merge(crate::web::router(state))

@@ -33,6 +33,8 @@ pub struct HttpState {
     pub engine: Engine,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
+    /// Links to the chat threads of releases (the dashboard's).
+    pub permalinks: Arc<crate::notify::permalinks::Permalinks>,
 }
 
 pub fn router(state: HttpState) -> Router {

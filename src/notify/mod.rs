@@ -5,6 +5,7 @@
 //! channel whose posts hang holds up nobody else's.
 
 mod lane;
+pub mod permalinks;
 mod strays;
 
 use std::collections::HashMap;
@@ -90,6 +91,11 @@ pub trait ChatSink: Send + Sync {
     /// shell writes to the terminal at once). Sinks that send as they go
     /// have nothing to do.
     async fn end_of_round(&self) {}
+    /// The platform's own link to a message the bot posted (the thread
+    /// where a release is discussed and approved), where it gives one.
+    async fn permalink(&self, _channel: &ChannelRef, _posted: &str) -> Option<String> {
+        None
+    }
     /// False for a sink that must see its deliveries one at a time, in
     /// outbox order (the shell prints them under the reply that caused them):
     /// all of its deliveries then share one lane.

@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 
 use super::pages::refused;
 use super::{admitted, page, problem, Q, S};
-use crate::domain::ids::ReleaseId;
+use crate::domain::ids::{ChannelRef, ReleaseId};
 use crate::domain::incident::{Incident, IncidentId};
 use crate::domain::release::Release;
 use crate::domain::when::format_local;
@@ -42,7 +42,8 @@ pub(super) fn markdown(text: &str) -> String {
 {% if let Some(i) = r.incident %}<p><span class="badge b-bad">incident</span> <a href="/incidents/{{ i }}">{{ i }}</a> was put down to this release.</p>{% endif %}
 {% if let Some(i) = r.fixes %}<p>The fix of <a href="/incidents/{{ i }}">{{ i }}</a>.</p>{% endif %}
 <h2>Approvals</h2>
-{% if r.approvals.is_empty() %}<p class="muted">None yet.</p>{% else %}<ul>{% for a in r.approvals %}<li>{{ a.by.local() }} at {{ self::local(a.at, tz) }}{% if let Some(c) = a.comment %}: {{ c }}{% endif %}</li>{% endfor %}</ul>{% endif %}
+{% if !threads.is_empty() %}<p>Discussed and approved in {% for (channel, link) in threads %}{% if !loop.first %}, {% endif %}<a href="{{ link }}">the {{ channel.platform() }} thread in {{ channel.local() }}</a>{% endfor %}.</p>{% endif %}
+{% if r.approvals.is_empty() %}<p class="muted">None yet.</p>{% else %}<ul>{% for a in r.approvals %}<li>{{ a.by.local() }} at {{ self::local(a.at, tz) }}{% if let Some(c) = a.comment %}: {{ c }}{% endif %}{% if let Some((_, link)) = threads.first() %} (<a href="{{ link }}">thread</a>){% endif %}</li>{% endfor %}</ul>{% endif %}
 <h2>Checklist</h2>
 {% if r.checklist.is_empty() %}<p class="muted">No checklist here.</p>{% else %}<ul>{% for c in r.checklist %}<li>{% if c.done %}✔ done{% else %}☐ open{% endif %}: {{ c.item }}</li>{% endfor %}</ul>{% endif %}
 <h2>Notes</h2>
@@ -62,6 +63,8 @@ struct ReleasePage<'a> {
     notes_html: Option<String>,
     changes_html: Option<String>,
     audit: Vec<AuditEntry>,
+    /// Links to the chat threads the release is announced in.
+    threads: Vec<(ChannelRef, String)>,
 }
 
 pub(super) async fn release(
@@ -108,13 +111,28 @@ pub(super) async fn release(
                 .config()
                 .environment(&release.environment)
                 .map_or(engine.config().timezone, |e| e.policy.timezone);
-            Ok((release, audit, promoted, changes, tz))
+            let mut posted = Vec::new();
+            for channel in engine
+                .config()
+                .channels_for(&release.service, &release.environment)
+            {
+                if let Some(message) = engine
+                    .store()
+                    .posted(id, &channel)?
+                    .filter(|m| !m.is_empty())
+                {
+                    posted.push((channel, message));
+                }
+            }
+            Ok((release, audit, promoted, changes, tz, posted))
         },
     )
     .await;
     match read {
-        Ok(Ok((release, audit, promoted, changes, tz))) => {
+        Ok(Ok((release, audit, promoted, changes, tz, posted))) => {
+            let threads = state.permalinks.of(&posted).await;
             let body = ReleasePage {
+                threads,
                 notes_html: release.notes.as_deref().map(markdown),
                 changes_html: changes.as_deref().map(markdown),
                 r: &release,

@@ -55,6 +55,32 @@ pub fn link_path(bot: &CiApp, user: &str) -> String {
     reply[at..].trim().to_string()
 }
 
+/// Spends the sign-in link in a chat answer at the bot listening on
+/// `http`; the session cookie (`name=value`).
+pub async fn sign_in_from(http: &str, answer: &str) -> String {
+    let at = answer.find("/signin/").expect("a sign-in link") + "/signin/".len();
+    let token = &answer[at..at + 32];
+    let response = client()
+        .post(format!("{http}/signin/{token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let cookie = response.headers()[SET_COOKIE].to_str().unwrap();
+    cookie.split(';').next().unwrap().to_string()
+}
+
+/// A page as someone signed in: status and body.
+pub async fn page(http: &str, path: &str, cookie: &str) -> (u16, String) {
+    let response = client()
+        .get(format!("{http}{path}"))
+        .header(COOKIE, cookie)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
 /// Signs `user` in; the session cookie (`name=value`).
 pub async fn sign_in(bot: &CiApp, user: &str) -> String {
     let path = link_path(bot, user);

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::discord_app::DiscordApp;
 use crate::fake_discord::{
     autocomplete, chat_message, click, modal_submit, slash, Fault, ALICE, BOB, BOT, CAROL, DAVE,
-    LEADS_ROLE, RELEASES, STAKEHOLDERS,
+    GUILD, LEADS_ROLE, RELEASES, STAKEHOLDERS,
 };
 use crate::fake_slack::eventually;
 
@@ -773,4 +773,29 @@ async fn an_incident_locks_updates_and_resolves_with_its_summary_in_the_thread()
         .contains("No open incidents"));
     let stats = run(&bot, 13, ALICE_, "stats").await;
     assert!(stats.contains("rework rate"), "{stats}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_links_a_release_to_its_discord_thread() {
+    let bot = DiscordApp::spawn().await;
+    ready(&bot).await;
+    run(&bot, 1, ALICE_, "request api 2.4.0 to production").await;
+    eventually("the announcements", || {
+        bot.fake.posted_in(RELEASES).len() == 1 && bot.fake.posted_in(STAKEHOLDERS).len() == 1
+    })
+    .await;
+    let channel =
+        releasebot::domain::ids::ChannelRef::parse(&format!("discord:{RELEASES}")).unwrap();
+    let store = bot.app.engine.store();
+    let message = store
+        .posted(releasebot::domain::ids::ReleaseId::new(1), &channel)
+        .unwrap()
+        .expect("the announcement is recorded");
+    let link = run(&bot, 2, ALICE_, "dashboard").await;
+    let cookie = crate::dashboard::sign_in_from(&bot.http, &link).await;
+    let (status, body) = crate::dashboard::page(&bot.http, "/releases/R-1", &cookie).await;
+    assert_eq!(status, 200, "{body}");
+    let permalink = format!("https://discord.com/channels/{GUILD}/{RELEASES}/{message}");
+    assert!(body.contains(&format!("href=\"{permalink}\"")), "{body}");
+    bot.stop().await;
 }

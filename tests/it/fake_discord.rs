@@ -623,6 +623,20 @@ fn handle(inner: &Inner, route: &str, request: &Request) -> (StatusCode, Respons
             inner.messages.lock().unwrap().insert(id, posted.clone());
             ok(posted)
         }
+        // https://discord.com/developers/docs/resources/channel#get-channel
+        ("GET", ["channels", channel]) => {
+            if ![RELEASES, STAKEHOLDERS].contains(channel) {
+                return (
+                    StatusCode::NOT_FOUND,
+                    discord_error(StatusCode::NOT_FOUND, 10003, "Unknown Channel"),
+                );
+            }
+            ok(json!({
+                "id": channel, "type": 0, "guild_id": GUILD, "name": "releases",
+                "position": 0, "permission_overwrites": [], "nsfw": false,
+                "parent_id": null, "last_message_id": null, "rate_limit_per_user": 0
+            }))
+        }
         ("GET", ["channels", channel, "messages"]) => {
             let messages = inner.messages.lock().unwrap();
             let mut found: Vec<Value> = messages

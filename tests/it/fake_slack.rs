@@ -632,6 +632,23 @@ fn answer(inner: &Inner, method: &str, params: &Value) -> Result<Value, String> 
                 .ok_or("message_not_found")?;
             Ok(json!({ "channel": channel, "ts": ts }))
         }
+        // https://api.slack.com/methods/chat.getPermalink
+        "chat.getPermalink" => {
+            let channel = text_of(params, "channel").ok_or("channel_not_found")?;
+            let ts = text_of(params, "message_ts").ok_or("message_not_found")?;
+            if !inner
+                .messages
+                .lock()
+                .unwrap()
+                .contains_key(&(channel.clone(), ts.clone()))
+            {
+                return Err("message_not_found".into());
+            }
+            Ok(json!({
+                "channel": channel,
+                "permalink": format!("https://fake.slack.com/archives/{channel}/p{}", ts.replace('.', "")),
+            }))
+        }
         "chat.update" => {
             let channel = text_of(params, "channel").ok_or("channel_not_found")?;
             let ts = text_of(params, "ts").ok_or("message_not_found")?;

@@ -304,7 +304,10 @@ async fn errors_and_help_are_ephemeral_and_change_nothing() {
     slash(&bot, "env-9", ALICE, "dashboard").await;
     let link = answer(&bot, "trigger-env-9").await;
     assert_eq!(link["response_type"], "ephemeral");
-    assert!(link["text"].as_str().unwrap().contains("/signin/"), "{link}");
+    assert!(
+        link["text"].as_str().unwrap().contains("/signin/"),
+        "{link}"
+    );
     assert_eq!(link["unfurl_links"], false, "{link}");
     assert_eq!(link["unfurl_media"], false, "{link}");
 
@@ -1181,4 +1184,34 @@ async fn an_incident_locks_updates_and_resolves_with_its_summary_in_the_thread()
         .await
         .contains("No open incidents"));
     assert!(run(&bot, 13, ALICE, "stats").await.contains("rework rate"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_links_a_release_to_its_slack_threads() {
+    let bot = SlackApp::spawn("socket").await;
+    connected(&bot).await;
+    slash(&bot, "env-1", ALICE, "request api 2.4.0 to production").await;
+    eventually("the announcements", || {
+        bot.fake.announcements(RELEASES).len() == 1
+            && bot.fake.announcements(STAKEHOLDERS).len() == 1
+    })
+    .await;
+    let ts = bot.fake.stored_in(RELEASES)[0]["ts"]
+        .as_str()
+        .unwrap()
+        .replace('.', "");
+    slash(&bot, "env-2", ALICE, "dashboard").await;
+    let link = answer(&bot, "trigger-env-2").await;
+    let cookie = crate::dashboard::sign_in_from(&bot.http, link["text"].as_str().unwrap()).await;
+    let (status, body) = crate::dashboard::page(&bot.http, "/releases/R-1", &cookie).await;
+    assert_eq!(status, 200, "{body}");
+    let permalink = format!("https://fake.slack.com/archives/{RELEASES}/p{ts}");
+    assert!(body.contains(&format!("href=\"{permalink}\"")), "{body}");
+    assert!(body.contains("the slack thread in"), "{body}");
+    // Slack was asked once per message; a second view is served from memory.
+    let asked = bot.fake.ok_calls("chat.getPermalink").len();
+    assert_eq!(asked, 2, "one per channel");
+    crate::dashboard::page(&bot.http, "/releases/R-1", &cookie).await;
+    assert_eq!(bot.fake.ok_calls("chat.getPermalink").len(), asked);
+    bot.stop().await;
 }

@@ -247,6 +247,32 @@ impl ChatSink for DiscordBot {
         }
     }
 
+    /// A message link, `https://discord.com/channels/<guild>/<channel>/<message>`:
+    /// the guild comes from the channel (`GET /channels/{id}`).
+    async fn permalink(&self, channel: &ChannelRef, posted: &str) -> Option<String> {
+        #[derive(serde::Deserialize)]
+        struct InGuild {
+            guild_id: Option<String>,
+        }
+        let id = channel_id(channel).ok()?;
+        let route = Route::Channel { channel_id: id };
+        let found = self
+            .call::<InGuild>(route, LightMethod::Get, None::<&()>, None)
+            .await;
+        match found {
+            Ok(InGuild {
+                guild_id: Some(guild),
+            }) => Some(format!(
+                "https://discord.com/channels/{guild}/{id}/{posted}"
+            )),
+            Ok(_) => None,
+            Err(failure) => {
+                tracing::warn!(error = %failure.error, "reading a channel's guild failed");
+                None
+            }
+        }
+    }
+
     async fn post_text(&self, channel: &ChannelRef, text: &Text) -> Result<(), DeliveryError> {
         let id = channel_id(channel)?;
         let (words, allowed) = self.shown(text);

@@ -168,6 +168,23 @@ impl ChatSink for SlackBot {
         Ok(())
     }
 
+    /// `chat.getPermalink`: the link to the announcement, whose thread
+    /// holds the release's approvals.
+    async fn permalink(&self, channel: &ChannelRef, posted: &str) -> Option<String> {
+        let request = SlackApiChatGetPermalinkRequest::new(channel_id(channel), posted.into());
+        let session = self.session();
+        match self
+            .timed("chat.getPermalink", session.chat_get_permalink(&request))
+            .await?
+        {
+            Ok(answer) => Some(answer.permalink.to_string()),
+            Err(error) => {
+                tracing::warn!(%error, "chat.getPermalink failed");
+                None
+            }
+        }
+    }
+
     async fn post_text(&self, channel: &ChannelRef, text: &Text) -> Result<(), DeliveryError> {
         let text = self.mrkdwn(text).await;
         let request = quiet(SlackApiChatPostMessageRequest::new(
