@@ -6,6 +6,7 @@
 //! in, never data. No route changes anything but the visitor's own session.
 
 mod auth;
+mod calendar_grid;
 mod live;
 mod pages;
 mod release;

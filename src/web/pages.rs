@@ -119,6 +119,10 @@ pub(super) fn refused(who: &super::Viewer, error: &EngineError) -> Response {
 {% for lane in view.environments %}<section aria-labelledby="env-{{ lane.environment }}">
 <h2 id="env-{{ lane.environment }}">{{ lane.environment }}</h2>
 <p>Deploy windows: {% if lane.windows.is_empty() %}any time{% else %}{% for w in lane.windows %}{{ w }}{% if !loop.last %}, {% endif %}{% endfor %} ({{ lane.window_timezone }}){% endif %}</p>
+<div class="grid"><table class="days"><caption>Hour by hour in {{ view.timezone }}: <span class="key open"></span> open for deploys, <span class="key closed"></span> closed, <span class="key frozen"></span> frozen</caption>
+<thead><tr><th scope="col">Day</th><th scope="col">00 – 24 h</th><th scope="col">In words</th><th scope="col">Booked</th></tr></thead><tbody>
+{% for d in crate::web::calendar_grid::days(lane, view.from, view.to, view.timezone) %}<tr><th scope="row">{{ d.label }}</th><td class="hours-cell"><span class="bar" aria-hidden="true">{% for h in d.hours %}<span class="h {{ h.class() }}"></span>{% endfor %}</span></td><td>{{ d.summary }}</td><td>{% for (id, at) in d.booked %}{% if !loop.first %}, {% endif %}<a href="/releases/{{ id }}">{{ id }}</a> {{ at }}{% endfor %}</td></tr>{% endfor %}
+</tbody></table></div>
 {% if lane.freezes.is_empty() %}<p class="muted">No freezes.</p>{% else %}<ul>{% for f in lane.freezes %}<li><span class="badge b-hold">frozen</span> {{ self::local(f.start, view.timezone) }} to {{ self::local(f.end, view.timezone) }}: {{ f.reason }}</li>{% endfor %}</ul>{% endif %}
 {% if lane.releases.is_empty() %}<p class="muted">Nothing scheduled.</p>{% else %}<table><thead><tr><th scope="col">When</th><th scope="col">Release</th><th scope="col">Status</th></tr></thead><tbody>
 {% for r in lane.releases %}<tr><td>{% if let Some(at) = r.scheduled_at %}{{ self::local(at, view.timezone) }}{% endif %}</td><td><a href="/releases/{{ r.id }}">{{ r.id }}</a> {{ r.title() }}</td><td>{{ r.status }}{% if let Some(why) = conflicts.get(r.id.number()) %} <span class="badge b-bad">conflict</span> {{ why }}{% endif %}</td></tr>{% endfor %}

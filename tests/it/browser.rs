@@ -238,3 +238,79 @@ async fn the_dashboard_in_chromium() {
     }
     client.close().await.unwrap();
 }
+
+/// On a PostgreSQL pair: the browser reads instance B's board; an approval
+/// made on instance A reaches it live, without a reload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_on_one_instance_sees_an_approval_made_on_the_other() {
+    use releasebot::app::App;
+    use releasebot::domain::ids::{ChannelRef, UserRef};
+    use releasebot::engine::{Engine, Origin};
+    use releasebot::store::testkit;
+    let Some(url) = testkit::database_url("the browser test across two instances") else {
+        return;
+    };
+    let Some(driver) = driver() else { return };
+    let schema = testkit::TestSchema::new(&url);
+    let config =
+        std::sync::Arc::new(releasebot::config::Config::parse(CONFIG, "test.toml").unwrap());
+    let clock = crate::ci_app::test_clock();
+    let start = |name: &str| {
+        let store = schema.connect(name).unwrap();
+        let engine = Engine::new(store, config.clone(), clock.clone());
+        App::start(engine, clock.clone(), std::collections::HashMap::new())
+    };
+    let a = start("a");
+    let mut b = start("b");
+    let base = format!(
+        "http://{}",
+        b.serve_http("127.0.0.1:0".parse().unwrap()).await.unwrap()
+    );
+    let run = |app: &App, user: &str, line: &str| {
+        let user = UserRef::parse(&format!("shell:{user}")).unwrap();
+        let origin = Origin {
+            channel: ChannelRef::parse("shell:#test").unwrap(),
+        };
+        app.engine
+            .handle_line(&user, line, &origin)
+            .unwrap()
+            .text()
+            .to_string()
+    };
+    run(&a, "alice", "request api 2.0 to production");
+    let reply = run(&b, "bob", "dashboard");
+    let path = reply[reply.find("/signin/").unwrap()..].trim().to_string();
+
+    let client = browser(&driver).await;
+    client.goto(&format!("{base}{path}")).await.unwrap();
+    client
+        .find(Locator::Css("form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until("the board on B, with R-1 awaiting approval", || {
+        let client = client.clone();
+        Box::pin(async move { main_text(&client).await.contains("awaiting approval") })
+    })
+    .await;
+    client
+        .execute("window.__notReloaded = true; return true;", vec![])
+        .await
+        .unwrap();
+    run(&a, "bob", "approve R-1");
+    until("the approval made on A, live on B's page", || {
+        let client = client.clone();
+        Box::pin(async move { !main_text(&client).await.contains("awaiting approval") })
+    })
+    .await;
+    let same_page = client
+        .execute("return window.__notReloaded === true;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(same_page, json!(true), "updated in place, not reloaded");
+    client.close().await.unwrap();
+    a.stop().await;
+    b.stop().await;
+}

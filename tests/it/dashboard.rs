@@ -213,6 +213,19 @@ async fn a_link_signs_in_once_and_only_its_post_spends_it() {
         calendar.contains("<span class=\"badge b-bad\">conflict</span> freeze"),
         "{calendar}"
     );
+    // The grid: hours shaded open (no windows here: any time) and hatched
+    // under the freeze, in words too, with the booking on its day.
+    assert!(calendar.contains("<span class=\"h frozen\">"), "{calendar}");
+    assert!(calendar.contains("<span class=\"h open\">"), "{calendar}");
+    let staging = calendar.split("<h2 id=\"env-staging\">").nth(1).unwrap();
+    let friday = staging
+        .split("<th scope=\"row\">Fri 27 Nov</th>")
+        .nth(1)
+        .and_then(|rest| rest.split("</tr>").next())
+        .expect("a row for the frozen day");
+    assert!(friday.contains("<td>frozen 00:00–24:00</td>"), "{friday}");
+    assert!(friday.contains("10:00"), "the booking: {friday}");
+    assert!(calendar.contains("<td>open 00:00–24:00</td>"), "{calendar}");
     for path in [
         "/calendar",
         "/calendar?view=month",
