@@ -185,4 +185,70 @@ async fn main() {
         samples,
     );
     app.stop().await;
+    match std::env::var("RELEASEBOT_TEST_DATABASE_URL") {
+        Ok(url) => across_two(&url, now).await,
+        Err(_) => println!(
+            "live update across two instances: skipped (set RELEASEBOT_TEST_DATABASE_URL to a PostgreSQL database)"
+        ),
+    }
+}
+
+/// On a PostgreSQL pair: an approval made on instance A, heard by a page's
+/// event stream on instance B.
+async fn across_two(url: &str, now: chrono::DateTime<Utc>) {
+    use releasebot::store::testkit::TestSchema;
+    let schema = TestSchema::new(url);
+    let clock = Arc::new(FixedClock::at(now));
+    let config = Arc::new(Config::parse(CONFIG, "bench.toml").unwrap());
+    let start = |name: &str| {
+        let engine = Engine::new(schema.connect(name).unwrap(), config.clone(), clock.clone());
+        App::start(engine, clock.clone(), Default::default())
+    };
+    let a = start("a");
+    let mut b = start("b");
+    let base = format!(
+        "http://{}",
+        b.serve_http("127.0.0.1:0".parse().unwrap()).await.unwrap()
+    );
+    let origin = Origin {
+        channel: ChannelRef::parse("shell:#bench").unwrap(),
+    };
+    let bob = UserRef::parse("shell:bob").unwrap();
+    let reply = b.engine.handle_line(&bob, "dashboard", &origin).unwrap();
+    let text = reply.text().to_string();
+    let token = text.rsplit('/').next().unwrap().trim().to_string();
+    let (cookie, _) = b.engine.redeem_link(&token).unwrap().unwrap();
+    let cookie = format!("releasebot_session={cookie}");
+    let http = reqwest::Client::new();
+    let alice = UserRef::parse("shell:alice").unwrap();
+    let mut samples = Vec::new();
+    for i in 1..=20u64 {
+        a.engine
+            .handle_line(&alice, &format!("request api 9.1.{i} to staging"), &origin)
+            .unwrap();
+        // Let B hear of the request before the stream opens.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let mut events = http
+            .get(format!("{base}/events"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        let started = Instant::now();
+        let approver = a.engine.clone();
+        let (alice, origin) = (alice.clone(), origin.clone());
+        tokio::task::spawn_blocking(move || {
+            approver
+                .handle_line(&alice, &format!("approve R-{i}"), &origin)
+                .unwrap()
+        });
+        events.chunk().await.unwrap();
+        samples.push(started.elapsed());
+    }
+    percentiles(
+        "live update across two instances on PostgreSQL (approve on A → event on B's page)",
+        samples,
+    );
+    a.stop().await;
+    b.stop().await;
 }

@@ -82,24 +82,25 @@ impl Engine {
     }
 
     /// The releases requested since `earliest`, newest first: ids follow
-    /// request order, so reading back from the newest stops there (in
-    /// doubling pages) instead of reading the whole store.
+    /// request order, so reading back from the newest, a page at a time,
+    /// stops there instead of reading the whole store.
     fn recent_releases(
         &self,
         earliest: chrono::DateTime<chrono::Utc>,
     ) -> EngineResult<Vec<Release>> {
-        let mut limit = 1024;
+        const PAGE: usize = 1024;
+        let mut found = Vec::new();
+        let mut page = self.store.newest(PAGE)?;
         loop {
-            let page = self.store.newest(limit)?;
-            let reached =
-                page.len() < limit || page.last().is_some_and(|r| r.requested_at < earliest);
-            if reached {
-                return Ok(page
-                    .into_iter()
-                    .filter(|r| r.requested_at >= earliest)
-                    .collect());
+            let more = match page.last() {
+                Some(last) if page.len() == PAGE && last.requested_at >= earliest => Some(last.id),
+                _ => None,
+            };
+            found.extend(page.into_iter().filter(|r| r.requested_at >= earliest));
+            match more {
+                Some(oldest) => page = self.store.older_than(oldest, PAGE)?,
+                None => return Ok(found),
             }
-            limit *= 2;
         }
     }
 

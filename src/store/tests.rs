@@ -156,6 +156,9 @@ store_suite! {
             .unwrap();
         let ids = |releases: Vec<Release>| releases.iter().map(|r| r.id.number()).collect::<Vec<_>>();
         assert_eq!(ids(store.newest(2).unwrap()), vec![3, 2]);
+        assert_eq!(ids(store.older_than(ReleaseId::new(3), 5).unwrap()), vec![2, 1]);
+        assert_eq!(ids(store.older_than(ReleaseId::new(2), 1).unwrap()), vec![1]);
+        assert!(store.older_than(ReleaseId::new(1), 5).unwrap().is_empty());
         assert_eq!(ids(store.newest_with_status(ReleaseStatus::Requested, 10).unwrap()), vec![3, 2, 1]);
         let alice = UserRef::parse("shell:alice").unwrap();
         assert_eq!(ids(store.requested_by(&alice, 10).unwrap()), vec![3, 2, 1]);

@@ -28,6 +28,10 @@ pub trait ReleaseStore: Send + Sync {
     /// The newest releases, newest first.
     fn newest(&self, limit: usize) -> StoreResult<Vec<Release>>;
 
+    /// The releases older than `id` (lower ids), newest first: the next
+    /// page after `newest`.
+    fn older_than(&self, id: ReleaseId, limit: usize) -> StoreResult<Vec<Release>>;
+
     /// How many releases exist (ids are handed out densely from 1).
     fn release_count(&self) -> StoreResult<u64>;
 

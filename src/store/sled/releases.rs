@@ -56,6 +56,16 @@ impl ReleaseStore for SledStore {
             .collect()
     }
 
+    fn older_than(&self, id: ReleaseId, limit: usize) -> StoreResult<Vec<Release>> {
+        self.tree(RELEASES)
+            .range(..keys::release(id))
+            .values()
+            .rev()
+            .take(limit)
+            .map(|bytes| decode("release", &bytes.map_err(storage)?))
+            .collect()
+    }
+
     fn release_count(&self) -> StoreResult<u64> {
         Ok(self
             .tree(META)

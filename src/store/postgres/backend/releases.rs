@@ -60,6 +60,13 @@ impl ReleaseStore for PgStore {
         )
     }
 
+    fn older_than(&self, id: ReleaseId, limit: usize) -> StoreResult<Vec<Release>> {
+        self.releases(
+            "SELECT body FROM releases WHERE id < $1 ORDER BY id DESC LIMIT $2",
+            params![id.number() as i64, cap(limit)],
+        )
+    }
+
     fn release_count(&self) -> StoreResult<u64> {
         let rows = self.rows(
             "SELECT value - 1 FROM counters WHERE name = 'next_release_id'",
