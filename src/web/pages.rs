@@ -115,7 +115,7 @@ pub(super) fn refused(who: &super::Viewer, error: &EngineError) -> Response {
 #[derive(Template)]
 #[template(
     ext = "html",
-    source = r#"<p>{{ view.title }}, times in {{ view.timezone }}. <a href="/calendar?view=week">Week</a> · <a href="/calendar?view=month">Month</a> · <a href="/calendar.ics">Subscribe (.ics)</a></p>
+    source = r#"<p id="zone" data-zone="{{ view.timezone }}" data-from="{{ zone_from }}">{{ view.title }}, times in {{ view.timezone }}. <a href="/calendar?view=week">Week</a> · <a href="/calendar?view=month">Month</a> · <a href="/calendar.ics">Subscribe (.ics)</a></p>
 {% for lane in view.environments %}<section aria-labelledby="env-{{ lane.environment }}">
 <h2 id="env-{{ lane.environment }}">{{ lane.environment }}</h2>
 <p>Deploy windows: {% if lane.windows.is_empty() %}any time{% else %}{% for w in lane.windows %}{{ w }}{% if !loop.last %}, {% endif %}{% endfor %} ({{ lane.window_timezone }}){% endif %}</p>
@@ -131,6 +131,9 @@ pub(super) fn refused(who: &super::Viewer, error: &EngineError) -> Response {
 )]
 struct Calendar<'a> {
     view: &'a CalendarView,
+    /// Where the timezone came from: `[timezones]`, the browser's cookie,
+    /// or the bot's `default`.
+    zone_from: &'static str,
     /// Releases whose time breaks their environment's rules, with why.
     conflicts: Conflicts,
 }
@@ -217,19 +220,19 @@ pub(super) async fn calendar(State(state): S, headers: HeaderMap, query: Q, uri:
             }
         },
     };
-    // The viewer's own timezone where `[timezones]` names one.
-    let config = state.engine.config();
-    let tz = match &who {
-        super::Viewer::Person(v) => config.timezones.get(v.user.as_str()).copied(),
-        super::Viewer::Wall => None,
-    }
-    .unwrap_or(config.timezone);
+    let (tz, zone_from) = viewer_zone(state.engine.config(), &who, &headers);
     let engine = state.engine.clone();
     match off_async_threads("reading the calendar", move || engine.calendar(range, tz)).await {
         Ok(Ok(reply)) => match &reply.view {
             View::Calendar(view) => {
                 let conflicts = Conflicts::of(view, state.engine.config());
-                let body = Calendar { view, conflicts }.render().unwrap_or_default();
+                let body = Calendar {
+                    view,
+                    zone_from,
+                    conflicts,
+                }
+                .render()
+                .unwrap_or_default();
                 page(StatusCode::OK, "Calendar", Some(&who), body)
             }
             _ => problem(
@@ -244,5 +247,28 @@ pub(super) async fn calendar(State(state): S, headers: HeaderMap, query: Q, uri:
             Some(&who),
             "Something went wrong.",
         ),
+    }
+}
+
+/// The viewer's timezone: theirs in `[timezones]`, else the browser's (the
+/// `releasebot_tz` cookie live.js sets), else the bot's; and which it was.
+fn viewer_zone(
+    config: &crate::config::Config,
+    who: &super::Viewer,
+    headers: &HeaderMap,
+) -> (chrono_tz::Tz, &'static str) {
+    let configured = match who {
+        super::Viewer::Person(v) => config.timezones.get(v.user.as_str()).copied(),
+        super::Viewer::Wall => None,
+    };
+    if let Some(tz) = configured {
+        return (tz, "config");
+    }
+    let browser = super::cookie(headers, "releasebot_tz")
+        .map(|v| v.replace("%2F", "/").replace("%2B", "+"))
+        .and_then(|name| name.parse::<chrono_tz::Tz>().ok());
+    match browser {
+        Some(tz) => (tz, "browser"),
+        None => (config.timezone, "default"),
     }
 }

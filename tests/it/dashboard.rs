@@ -213,6 +213,16 @@ async fn a_link_signs_in_once_and_only_its_post_spends_it() {
         calendar.contains("<span class=\"badge b-bad\">conflict</span> freeze"),
         "{calendar}"
     );
+    // Without `[timezones]` for the viewer, the browser's zone (the cookie
+    // live.js sets); a zone that is no zone falls back to the bot's.
+    let berlin = format!("{cookie}; releasebot_tz=Europe%2FBerlin");
+    let (_, in_berlin, _) = get(&bot, "/calendar", Some(&berlin)).await;
+    assert!(in_berlin.contains("times in Europe/Berlin"), "{in_berlin}");
+    assert!(in_berlin.contains("data-from=\"browser\""));
+    let mars = format!("{cookie}; releasebot_tz=Mars%2FBase");
+    let (_, on_mars, _) = get(&bot, "/calendar", Some(&mars)).await;
+    assert!(on_mars.contains("times in UTC"), "{on_mars}");
+    assert!(on_mars.contains("data-from=\"default\""));
     // The grid: hours shaded open (no windows here: any time) and hatched
     // under the freeze, in words too, with the booking on its day.
     assert!(calendar.contains("<span class=\"h frozen\">"), "{calendar}");

@@ -2,6 +2,21 @@
 // fetches itself again and swaps its main part. Without JavaScript the
 // pages read the same, a reload away.
 (function () {
+  // The browser's timezone, for a calendar when `[timezones]` names none
+  // for you: kept in a cookie; the calendar reloads once when it changes.
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    var kept = 'releasebot_tz=' + encodeURIComponent(zone);
+    if (zone && document.cookie.split('; ').indexOf(kept) < 0) {
+      document.cookie = kept + '; Path=/; Max-Age=31536000; SameSite=Lax';
+      var shown = document.getElementById('zone');
+      if (shown && shown.dataset.from === 'default' && shown.dataset.zone !== zone) {
+        window.location.reload();
+      }
+    }
+  } catch (e) { /* no Intl: the bot's timezone stays */ }
+})();
+(function () {
   if (!window.EventSource || !window.fetch) { return; }
   var main = document.getElementById('main');
   if (!main || document.body.dataset.live !== 'on') { return; }
