@@ -73,7 +73,7 @@ fn shell(data: &Path) -> Command {
     command
 }
 
-fn throughput(dir: &Path) {
+fn throughput(dir: &Path) -> f64 {
     let data = dir.join("throughput");
     let mut script = String::new();
     for i in 0..1000 {
@@ -104,6 +104,96 @@ fn throughput(dir: &Path) {
         elapsed.as_secs_f64(),
         2000.0 / elapsed.as_secs_f64()
     );
+    2000.0 / elapsed.as_secs_f64()
+}
+
+/// Hubot's in-memory rates beside ours: `HUBOT_PIPED` and `HUBOT_ONE`
+/// (commands/s, measured on this machine, e.g. with hubot 14's shell
+/// adapter), when given.
+fn hubot(piped: f64, one: f64) {
+    let rate = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<f64>().ok());
+    match (rate("HUBOT_PIPED"), rate("HUBOT_ONE")) {
+        (Some(h_piped), Some(h_one)) => println!(
+            "hubot (in memory): piped {h_piped:.0}/s, one at a time {h_one:.0}/s; releasebot piped is {:.2}x, one at a time {:.2}x",
+            piped / h_piped,
+            one / h_one
+        ),
+        _ => println!(
+            "hubot: not measured here (set HUBOT_PIPED and HUBOT_ONE to its commands/s on this machine)"
+        ),
+    }
+}
+
+/// The same 2,000 lines one at a time: each written only after the
+/// previous reply arrived. Returns commands per second.
+fn one_at_a_time(dir: &Path) -> f64 {
+    let data = dir.join("one-at-a-time");
+    let mut child = shell(&data).spawn().expect("spawn releasebot");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut lines: Vec<(String, &str)> = (0..1000)
+        .map(|i| (format!("request api 1.0.{i} to staging\n"), " requested: "))
+        .collect();
+    lines.push(("/as bob\n".to_string(), "bob"));
+    lines.extend((1..=1000).map(|i| (format!("approve R-{i}\n"), "You approved")));
+    let mut latencies = Vec::new();
+    let started = Instant::now();
+    for (line, reply) in &lines {
+        let sent = Instant::now();
+        stdin.write_all(line.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+        let mut got = String::new();
+        loop {
+            got.clear();
+            assert!(
+                stdout.read_line(&mut got).unwrap() > 0,
+                "the shell ended early"
+            );
+            if got.contains(reply) {
+                break;
+            }
+        }
+        if !line.starts_with('/') {
+            latencies.push(sent.elapsed());
+        }
+    }
+    let elapsed = started.elapsed();
+    drop(stdin);
+    let _ = child.wait();
+    latencies.sort();
+    let at = |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize].as_secs_f64() * 1000.0;
+    let rate = latencies.len() as f64 / elapsed.as_secs_f64();
+    println!(
+        "one at a time: {} commands in {:.3} s = {rate:.0} commands/s; reply latency median {:.2} ms, p99 {:.2} ms (each fsynced before its reply)",
+        latencies.len(),
+        elapsed.as_secs_f64(),
+        at(0.5),
+        at(0.99)
+    );
+    rate
+}
+
+/// This disk's fsync latency: median of 500 small appends each followed by
+/// `fdatasync`, in the bench's directory.
+fn fsync_latency(dir: &Path) -> Duration {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("fsync-probe");
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .unwrap();
+    let mut times: Vec<Duration> = (0..500)
+        .map(|_| {
+            let started = Instant::now();
+            file.write_all(&[7u8; 512]).unwrap();
+            file.sync_data().unwrap();
+            started.elapsed()
+        })
+        .collect();
+    let _ = std::fs::remove_file(&path);
+    times.sort();
+    times[250]
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -241,7 +331,19 @@ fn main() {
     let temp = tempfile::tempdir().expect("temp dir");
     let kept = std::env::var_os("BENCH_DIR").map(PathBuf::from);
     let dir = kept.as_deref().unwrap_or(temp.path());
-    throughput(dir);
+    let fsync = fsync_latency(dir);
+    let limit = 1.0 / fsync.as_secs_f64();
+    println!(
+        "fsync latency (fdatasync of a 512-byte append, median of 500): {:.3} ms, a limit of {limit:.0} commands/s one at a time",
+        fsync.as_secs_f64() * 1000.0
+    );
+    let piped = throughput(dir);
+    let one = one_at_a_time(dir);
+    println!(
+        "one at a time is {:.0} % of 1 / fsync latency",
+        100.0 * one / limit
+    );
+    hubot(piped, one);
     let empty = dir.join("empty");
     start_and_idle(&empty, "empty store");
     let hundred_k = dir.join("100k");

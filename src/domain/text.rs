@@ -36,18 +36,35 @@ pub enum Span {
 #[serde(transparent)]
 pub struct Text(Vec<Span>);
 
+/// Reads spans, or (as older stores kept it) a plain string, without
+/// buffering the value first: an untagged enum would, on every read.
 impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Stored {
-            Spans(Vec<Span>),
-            Plain(String),
+        struct Stored;
+        impl<'de> serde::de::Visitor<'de> for Stored {
+            type Value = Text;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of text spans or a string")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Text, E> {
+                Ok(Text::plain(text))
+            }
+
+            fn visit_string<E: serde::de::Error>(self, text: String) -> Result<Text, E> {
+                Ok(Text::plain(text))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Text, A::Error> {
+                let mut spans = Vec::with_capacity(seq.size_hint().unwrap_or(4));
+                while let Some(span) = seq.next_element::<Span>()? {
+                    spans.push(span);
+                }
+                Ok(Text(spans))
+            }
         }
-        Ok(match Stored::deserialize(deserializer)? {
-            Stored::Spans(spans) => Text(spans),
-            Stored::Plain(text) => Text::plain(text),
-        })
+        deserializer.deserialize_any(Stored)
     }
 }
 

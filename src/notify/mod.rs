@@ -388,6 +388,10 @@ impl Notifier {
             if *shutdown.borrow() {
                 break;
             }
+            // While the shell holds the round it delivers its own batch
+            // when the batch is done; reading the outbox for each of its
+            // commits meanwhile would decode the same entries again and again.
+            drop(self.round.read().await);
             lanes.retain(|lane| !lane.is_finished());
             let (started, retry) = self.dispatch();
             lanes.extend(started);

@@ -108,6 +108,10 @@ pub struct SledStore {
     /// outside sled's transactional trees (freezes, the calendar's range
     /// scans) is the state its write commits against.
     writer: std::sync::Mutex<()>,
+    /// Announcements waiting in the outbox, as read: the notifier reads the
+    /// outbox for every round, and decoding an announcement costs more than
+    /// the command that made it.
+    announcements: outbox::Decoded,
 }
 
 /// How much memory sled may use for its page cache. Small on purpose: the
@@ -154,6 +158,7 @@ impl SledStore {
             trees,
             dir: dir.to_path_buf(),
             writer: std::sync::Mutex::new(()),
+            announcements: outbox::Decoded::default(),
         };
         store.check_schema()?;
         store.index_grants()?;

@@ -1,11 +1,27 @@
 //! The outboxes (announcements, digests, CI jobs), the posts they made, and the
 //! claims and leases that share them between instances, on this backend.
 
+use std::collections::HashMap;
+
 use super::*;
 
 impl OutboxStore for SledStore {
     fn pending_announcements(&self, limit: usize) -> StoreResult<Vec<(u64, Announcement)>> {
-        self.outbox(OUTBOX_NOTIFY, "announcement", limit)
+        let mut out = Vec::new();
+        for item in self.tree(OUTBOX_NOTIFY).iter().take(limit) {
+            let (key, bytes) = item.map_err(storage)?;
+            let key = keys::u64_from(&key);
+            let announcement = match self.announcements.get(key, &bytes) {
+                Some(known) => known,
+                None => {
+                    let read: Announcement = decode("announcement", &bytes)?;
+                    self.announcements.keep(key, bytes, &read);
+                    read
+                }
+            };
+            out.push((key, announcement));
+        }
+        Ok(out)
     }
 
     fn claim_announcements(
@@ -66,6 +82,7 @@ impl OutboxStore for SledStore {
         self.tree(OUTBOX_NOTIFY)
             .remove(key.to_be_bytes())
             .map_err(storage)?;
+        self.announcements.forget(key);
         Ok(())
     }
 
@@ -148,5 +165,37 @@ impl OutboxStore for SledStore {
 
     fn lease_counts(&self) -> LeaseCounts {
         LeaseCounts::default()
+    }
+}
+
+/// Decoded outbox entries by key, each with the bytes it was decoded from:
+/// an entry whose bytes differ (a key reused after an aborted transaction)
+/// is decoded again. Entries go when delivered; at most `DECODED_MAX` kept.
+#[derive(Default)]
+pub(super) struct Decoded(std::sync::Mutex<HashMap<u64, (::sled::IVec, Announcement)>>);
+
+const DECODED_MAX: usize = 4096;
+
+impl Decoded {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, (::sled::IVec, Announcement)>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn get(&self, key: u64, bytes: &::sled::IVec) -> Option<Announcement> {
+        match self.lock().get(&key) {
+            Some((kept, announcement)) if kept == bytes => Some(announcement.clone()),
+            _ => None,
+        }
+    }
+
+    fn keep(&self, key: u64, bytes: ::sled::IVec, announcement: &Announcement) {
+        let mut kept = self.lock();
+        if kept.len() < DECODED_MAX {
+            kept.insert(key, (bytes, announcement.clone()));
+        }
+    }
+
+    fn forget(&self, key: u64) {
+        self.lock().remove(&key);
     }
 }
