@@ -282,6 +282,7 @@ fn fill(data: &Path, count: usize) {
     let sinks: HashMap<String, Arc<dyn ChatSink>> =
         HashMap::from([("shell".to_string(), Arc::new(Discard) as Arc<dyn ChatSink>)]);
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .unwrap();
     let notifier = std::sync::Arc::new(Notifier::new(

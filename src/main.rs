@@ -5,12 +5,6 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-/// mimalloc: a command makes hundreds of small allocations (decoding and
-/// encoding records, formatting replies), and glibc's malloc and free were
-/// a fifth of the instructions a command cost.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = releasebot::cli::Cli::parse();
     // Logs go to stderr so that the shell's stdout stays clean for scripts.
