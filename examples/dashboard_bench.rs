@@ -155,31 +155,7 @@ async fn main() {
         percentiles(&format!("GET {path}"), samples);
     }
     // Live: how soon an open event stream hears an approval.
-    let alice = UserRef::parse("shell:alice").unwrap();
-    let mut samples = Vec::new();
-    for i in 0..20 {
-        engine
-            .handle_line(&alice, &format!("request api 9.0.{i} to staging"), &origin)
-            .unwrap();
-        let mut events = http
-            .get(format!("{base}/events"))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap();
-        let started = Instant::now();
-        let id = RELEASES + 1 + i;
-        let approver = engine.clone();
-        let alice = alice.clone();
-        let origin = origin.clone();
-        tokio::task::spawn_blocking(move || {
-            approver
-                .handle_line(&alice, &format!("approve R-{id}"), &origin)
-                .unwrap()
-        });
-        events.chunk().await.unwrap();
-        samples.push(started.elapsed());
-    }
+    let samples = live_updates(&engine, &engine, &base, &cookie, RELEASES + 1, "9.0").await;
     percentiles(
         "live update (approve → event on the page's stream)",
         samples,
@@ -219,36 +195,66 @@ async fn across_two(url: &str, now: chrono::DateTime<Utc>) {
     let token = text.rsplit('/').next().unwrap().trim().to_string();
     let (cookie, _) = b.engine.redeem_link(&token).unwrap().unwrap();
     let cookie = format!("releasebot_session={cookie}");
-    let http = reqwest::Client::new();
-    let alice = UserRef::parse("shell:alice").unwrap();
-    let mut samples = Vec::new();
-    for i in 1..=20u64 {
-        a.engine
-            .handle_line(&alice, &format!("request api 9.1.{i} to staging"), &origin)
-            .unwrap();
-        // Let B hear of the request before the stream opens.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let mut events = http
-            .get(format!("{base}/events"))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap();
-        let started = Instant::now();
-        let approver = a.engine.clone();
-        let (alice, origin) = (alice.clone(), origin.clone());
-        tokio::task::spawn_blocking(move || {
-            approver
-                .handle_line(&alice, &format!("approve R-{i}"), &origin)
-                .unwrap()
-        });
-        events.chunk().await.unwrap();
-        samples.push(started.elapsed());
-    }
+    let samples = live_updates(&a.engine, &b.engine, &base, &cookie, 1, "9.1").await;
     percentiles(
         "live update across two instances on PostgreSQL (approve on A → event on B's page)",
         samples,
     );
     a.stop().await;
     b.stop().await;
+}
+
+/// Twenty times: a request on `commands`, an event stream opened on the
+/// pages (served by `pages`' instance), then an approval on `commands`;
+/// how long until the stream hears it. Release ids start at `first`.
+async fn live_updates(
+    commands: &Engine,
+    pages: &Engine,
+    base: &str,
+    cookie: &str,
+    first: u64,
+    version: &str,
+) -> Vec<Duration> {
+    let http = reqwest::Client::new();
+    let alice = UserRef::parse("shell:alice").unwrap();
+    let origin = Origin {
+        channel: ChannelRef::parse("shell:#bench").unwrap(),
+    };
+    let mut samples = Vec::new();
+    for i in 0..20u64 {
+        commands
+            .handle_line(
+                &alice,
+                &format!("request api {version}.{i} to staging"),
+                &origin,
+            )
+            .unwrap();
+        // Let the pages' instance hear of the request before the stream opens.
+        while pages
+            .store()
+            .release(ReleaseId::new(first + i))
+            .unwrap()
+            .is_none()
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let mut events = http
+            .get(format!("{base}/events"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        let started = Instant::now();
+        let approver = commands.clone();
+        let (alice, origin) = (alice.clone(), origin.clone());
+        let id = first + i;
+        tokio::task::spawn_blocking(move || {
+            approver
+                .handle_line(&alice, &format!("approve R-{id}"), &origin)
+                .unwrap()
+        });
+        events.chunk().await.unwrap();
+        samples.push(started.elapsed());
+    }
+    samples
 }

@@ -14,7 +14,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
 use crate::ci_app::CiApp;
-use crate::dashboard::{client as http, link_path, with_releases, CONFIG};
+use crate::dashboard::{client as http, link_path, with_releases, Pair, CONFIG};
 
 const AXE: &str = include_str!("../assets/axe.min.js");
 
@@ -192,22 +192,11 @@ async fn the_dashboard_in_chromium() {
     screenshots(&client, "board").await;
 
     // A live update after an approval, without a reload.
-    client
-        .execute("window.__notReloaded = true; return true;", vec![])
-        .await
-        .unwrap();
     assert!(main_text(&client).await.contains("awaiting approval"));
-    bot.run("bob", "approve R-2").unwrap();
-    until("the live update", || {
-        let client = client.clone();
-        Box::pin(async move { !main_text(&client).await.contains("awaiting approval") })
+    approval_arrives_live(&client, || {
+        bot.run("bob", "approve R-2").unwrap();
     })
     .await;
-    let same_page = client
-        .execute("return window.__notReloaded === true;", vec![])
-        .await
-        .unwrap();
-    assert_eq!(same_page, json!(true), "updated in place, not reloaded");
 
     // A release from the board.
     client
@@ -248,50 +237,38 @@ async fn the_dashboard_in_chromium() {
     client.close().await.unwrap();
 }
 
+/// Marks the page, runs `act`, waits until "awaiting approval" is gone
+/// from the page, and checks the page was updated in place.
+async fn approval_arrives_live(client: &Client, act: impl FnOnce()) {
+    client
+        .execute("window.__notReloaded = true; return true;", vec![])
+        .await
+        .unwrap();
+    act();
+    until("the live update", || {
+        let client = client.clone();
+        Box::pin(async move { !main_text(&client).await.contains("awaiting approval") })
+    })
+    .await;
+    let same_page = client
+        .execute("return window.__notReloaded === true;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(same_page, json!(true), "updated in place, not reloaded");
+}
+
 /// On a PostgreSQL pair: the browser reads instance B's board; an approval
 /// made on instance A reaches it live, without a reload.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_on_one_instance_sees_an_approval_made_on_the_other() {
-    use releasebot::app::App;
-    use releasebot::domain::ids::{ChannelRef, UserRef};
-    use releasebot::engine::{Engine, Origin};
-    use releasebot::store::testkit;
-    let Some(url) = testkit::database_url("the browser test across two instances") else {
+    let Some(pair) = Pair::start("the browser test across two instances").await else {
         return;
     };
     let Some(driver) = driver() else { return };
-    let schema = testkit::TestSchema::new(&url);
-    let config =
-        std::sync::Arc::new(releasebot::config::Config::parse(CONFIG, "test.toml").unwrap());
-    let clock = crate::ci_app::test_clock();
-    let start = |name: &str| {
-        let store = schema.connect(name).unwrap();
-        let engine = Engine::new(store, config.clone(), clock.clone());
-        App::start(engine, clock.clone(), std::collections::HashMap::new())
-    };
-    let a = start("a");
-    let mut b = start("b");
-    let base = format!(
-        "http://{}",
-        b.serve_http("127.0.0.1:0".parse().unwrap()).await.unwrap()
-    );
-    let run = |app: &App, user: &str, line: &str| {
-        let user = UserRef::parse(&format!("shell:{user}")).unwrap();
-        let origin = Origin {
-            channel: ChannelRef::parse("shell:#test").unwrap(),
-        };
-        app.engine
-            .handle_line(&user, line, &origin)
-            .unwrap()
-            .text()
-            .to_string()
-    };
-    run(&a, "alice", "request api 2.0 to production");
-    let reply = run(&b, "bob", "dashboard");
-    let path = reply[reply.find("/signin/").unwrap()..].trim().to_string();
-
+    Pair::run(&pair.a, "alice", "request api 2.0 to production");
+    let path = pair.link_on_b("bob");
     let client = browser(&driver).await;
-    client.goto(&format!("{base}{path}")).await.unwrap();
+    client.goto(&format!("{}{path}", pair.base)).await.unwrap();
     client
         .find(Locator::Css("form button"))
         .await
@@ -304,22 +281,10 @@ async fn chromium_on_one_instance_sees_an_approval_made_on_the_other() {
         Box::pin(async move { main_text(&client).await.contains("awaiting approval") })
     })
     .await;
-    client
-        .execute("window.__notReloaded = true; return true;", vec![])
-        .await
-        .unwrap();
-    run(&a, "bob", "approve R-1");
-    until("the approval made on A, live on B's page", || {
-        let client = client.clone();
-        Box::pin(async move { !main_text(&client).await.contains("awaiting approval") })
+    approval_arrives_live(&client, || {
+        Pair::run(&pair.a, "bob", "approve R-1");
     })
     .await;
-    let same_page = client
-        .execute("return window.__notReloaded === true;", vec![])
-        .await
-        .unwrap();
-    assert_eq!(same_page, json!(true), "updated in place, not reloaded");
     client.close().await.unwrap();
-    a.stop().await;
-    b.stop().await;
+    pair.stop().await;
 }

@@ -388,30 +388,47 @@ async fn a_page_hears_of_a_change_through_server_sent_events() {
     assert!(String::from_utf8_lossy(&chunk).contains("event: change"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_page_on_one_instance_hears_an_approval_made_on_the_other() {
-    use releasebot::app::App;
-    use releasebot::domain::ids::{ChannelRef, UserRef};
-    use releasebot::engine::{Engine, Origin};
-    use releasebot::store::testkit;
-    let Some(url) = testkit::database_url("dashboard across two instances") else {
-        return;
-    };
-    let schema = testkit::TestSchema::new(&url);
-    let config =
-        std::sync::Arc::new(releasebot::config::Config::parse(CONFIG, "test.toml").unwrap());
-    let clock = crate::ci_app::test_clock();
-    let start = |name: &str| {
-        let store = schema.connect(name).unwrap();
-        let engine = Engine::new(store, config.clone(), clock.clone());
-        App::start(engine, clock.clone(), std::collections::HashMap::new())
-    };
-    let a = start("a");
-    let mut b = start("b");
-    let bound = b.serve_http("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let run = |app: &App, user: &str, line: &str| {
+/// Two instances on one PostgreSQL schema; B serves the pages.
+pub struct Pair {
+    pub a: releasebot::app::App,
+    pub b: releasebot::app::App,
+    /// B's pages.
+    pub base: String,
+    _schema: releasebot::store::testkit::TestSchema,
+}
+
+impl Pair {
+    /// `None` (having said so) without a PostgreSQL server for the tests.
+    pub async fn start(group: &str) -> Option<Pair> {
+        use releasebot::app::App;
+        use releasebot::engine::Engine;
+        use releasebot::store::testkit;
+        let url = testkit::database_url(group)?;
+        let schema = testkit::TestSchema::new(&url);
+        let config =
+            std::sync::Arc::new(releasebot::config::Config::parse(CONFIG, "test.toml").unwrap());
+        let clock = crate::ci_app::test_clock();
+        let start = |name: &str| {
+            let store = schema.connect(name).unwrap();
+            let engine = Engine::new(store, config.clone(), clock.clone());
+            App::start(engine, clock.clone(), std::collections::HashMap::new())
+        };
+        let a = start("a");
+        let mut b = start("b");
+        let bound = b.serve_http("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        Some(Pair {
+            a,
+            b,
+            base: format!("http://{bound}"),
+            _schema: schema,
+        })
+    }
+
+    /// A line as `user` on an instance; the reply's text.
+    pub fn run(app: &releasebot::app::App, user: &str, line: &str) -> String {
+        use releasebot::domain::ids::{ChannelRef, UserRef};
         let user = UserRef::parse(&format!("shell:{user}")).unwrap();
-        let origin = Origin {
+        let origin = releasebot::engine::Origin {
             channel: ChannelRef::parse("shell:#test").unwrap(),
         };
         app.engine
@@ -419,36 +436,43 @@ async fn a_page_on_one_instance_hears_an_approval_made_on_the_other() {
             .unwrap()
             .text()
             .to_string()
+    }
+
+    /// `/signin/<token>` for `user`, asked on B.
+    pub fn link_on_b(&self, user: &str) -> String {
+        let reply = Pair::run(&self.b, user, "dashboard");
+        reply[reply.find("/signin/").unwrap()..].trim().to_string()
+    }
+
+    pub async fn stop(self) {
+        self.a.stop().await;
+        self.b.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_on_one_instance_hears_an_approval_made_on_the_other() {
+    let Some(pair) = Pair::start("dashboard across two instances").await else {
+        return;
     };
-    run(&a, "alice", "request api 2.0 to production");
+    Pair::run(&pair.a, "alice", "request api 2.0 to production");
     // Signed in on B, listening on B.
-    let reply = run(&b, "bob", "dashboard");
-    let path = &reply[reply.find("/signin/").unwrap()..];
-    let base = format!("http://{bound}");
-    let signed = client().post(format!("{base}{path}")).send().await.unwrap();
-    let cookie = signed.headers()[SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = sign_in_from(&pair.base, &pair.link_on_b("bob")).await;
     let mut events = client()
-        .get(format!("{base}/events"))
+        .get(format!("{}/events", pair.base))
         .header(COOKIE, &cookie)
         .send()
         .await
         .unwrap();
     assert_eq!(events.status(), 200);
-    run(&a, "bob", "approve R-1");
+    Pair::run(&pair.a, "bob", "approve R-1");
     let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), events.chunk())
         .await
         .expect("B's page hears A's approval within 5 s")
         .unwrap()
         .unwrap();
     assert!(String::from_utf8_lossy(&chunk).contains("event: change"));
-    a.stop().await;
-    b.stop().await;
+    pair.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
