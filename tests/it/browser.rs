@@ -171,22 +171,7 @@ async fn the_dashboard_in_chromium() {
     );
     client.goto(&format!("{}{path}", bot.http)).await.unwrap();
     screenshots(&client, "sign-in").await;
-    client
-        .find(Locator::Css("form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    until("the board", || {
-        let client = client.clone();
-        Box::pin(async move {
-            main_text(&client)
-                .await
-                .contains("Which version runs where")
-        })
-    })
-    .await;
+    click_until(&client, "form button", "Which version runs where").await;
     let board = main_text(&client).await;
     assert!(board.contains("2.0") && board.contains("R-1"), "{board}");
     screenshots(&client, "board").await;
@@ -199,18 +184,7 @@ async fn the_dashboard_in_chromium() {
     .await;
 
     // A release from the board.
-    client
-        .find(Locator::Css("a[href='/releases/R-1']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    until("the release page", || {
-        let client = client.clone();
-        Box::pin(async move { main_text(&client).await.contains("CI runs") })
-    })
-    .await;
+    click_until(&client, "a[href='/releases/R-1']", "CI runs").await;
     screenshots(&client, "release").await;
 
     for (name, path) in [
@@ -235,6 +209,23 @@ async fn the_dashboard_in_chromium() {
         assert!(found.is_empty(), "{path}: {found:?}");
     }
     client.close().await.unwrap();
+}
+
+/// Clicks what `css` finds, then waits until the page's main part shows
+/// `words`.
+async fn click_until(client: &Client, css: &str, words: &'static str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until(words, || {
+        let client = client.clone();
+        Box::pin(async move { main_text(&client).await.contains(words) })
+    })
+    .await;
 }
 
 /// Marks the page, runs `act`, waits until "awaiting approval" is gone
@@ -269,18 +260,7 @@ async fn chromium_on_one_instance_sees_an_approval_made_on_the_other() {
     let path = pair.link_on_b("bob");
     let client = browser(&driver).await;
     client.goto(&format!("{}{path}", pair.base)).await.unwrap();
-    client
-        .find(Locator::Css("form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    until("the board on B, with R-1 awaiting approval", || {
-        let client = client.clone();
-        Box::pin(async move { main_text(&client).await.contains("awaiting approval") })
-    })
-    .await;
+    click_until(&client, "form button", "awaiting approval").await;
     approval_arrives_live(&client, || {
         Pair::run(&pair.a, "bob", "approve R-1");
     })
