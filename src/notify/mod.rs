@@ -231,6 +231,13 @@ impl Notifier {
         }
     }
 
+    /// True when every sink is one lane and some lane is delivering.
+    fn one_lane_busy(&self) -> bool {
+        !self.sinks.is_empty()
+            && self.sinks.values().all(|sink| !sink.concurrent())
+            && self.book().marks.any_busy()
+    }
+
     /// Returns once no lane is delivering.
     async fn until_idle(&self) {
         loop {
@@ -393,6 +400,12 @@ impl Notifier {
             // commits meanwhile would decode the same entries again and again.
             drop(self.round.read().await);
             lanes.retain(|lane| !lane.is_finished());
+            // Sinks that take one lane each (the shell): while it delivers,
+            // nothing could start; its end wakes this loop again.
+            if self.one_lane_busy() {
+                retry_in = None;
+                continue;
+            }
             let (started, retry) = self.dispatch();
             lanes.extend(started);
             retry_in = retry;
