@@ -82,27 +82,44 @@ pub(super) async fn board(State(state): S, headers: HeaderMap, query: Q, uri: Ur
         None => None,
     };
     let engine = state.engine.clone();
-    match off_async_threads("building the board", move || engine.board(at)).await {
-        Ok(Ok(view)) => {
-            let at_text = view.at.map(|at| local(&at, &tz));
-            let body = Board {
-                board: &view,
-                at_text,
-            }
-            .render()
-            .unwrap_or_default();
-            page(StatusCode::OK, "Board", Some(&who), body)
-        }
-        Ok(Err(error)) => refused(&who, &error),
-        Err(_) => problem(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Some(&who),
-            "Something went wrong.",
-        ),
+    let read = off_async_threads("building the board", move || engine.board(at)).await;
+    let view = match answered(&who, read) {
+        Ok(view) => view,
+        Err(page) => return *page,
+    };
+    let at_text = view.at.map(|at| local(&at, &tz));
+    let body = Board {
+        board: &view,
+        at_text,
     }
+    .render()
+    .unwrap_or_default();
+    page(StatusCode::OK, "Board", Some(&who), body)
 }
 
 /// An engine error as a page: a refusal's words, or a generic line.
+/// What store work off the async threads gave, or the page to answer
+/// instead: the refusal, or that something went wrong.
+pub(super) fn answered<T>(
+    who: &super::Viewer,
+    read: Result<crate::engine::EngineResult<T>, EngineError>,
+) -> Result<T, Box<Response>> {
+    match read {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(Box::new(refused(who, &error))),
+        Err(_) => Err(Box::new(went_wrong(who))),
+    }
+}
+
+/// The page for a failure the viewer can do nothing about.
+pub(super) fn went_wrong(who: &super::Viewer) -> Response {
+    problem(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Some(who),
+        "Something went wrong.",
+    )
+}
+
 pub(super) fn refused(who: &super::Viewer, error: &EngineError) -> Response {
     let status = match error {
         EngineError::Refused(_) | EngineError::Unparsed(_) => StatusCode::NOT_FOUND,
@@ -222,32 +239,23 @@ pub(super) async fn calendar(State(state): S, headers: HeaderMap, query: Q, uri:
     };
     let (tz, zone_from) = viewer_zone(state.engine.config(), &who, &headers);
     let engine = state.engine.clone();
-    match off_async_threads("reading the calendar", move || engine.calendar(range, tz)).await {
-        Ok(Ok(reply)) => match &reply.view {
-            View::Calendar(view) => {
-                let conflicts = Conflicts::of(view, state.engine.config());
-                let body = Calendar {
-                    view,
-                    zone_from,
-                    conflicts,
-                }
-                .render()
-                .unwrap_or_default();
-                page(StatusCode::OK, "Calendar", Some(&who), body)
-            }
-            _ => problem(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Some(&who),
-                "Something went wrong.",
-            ),
-        },
-        Ok(Err(error)) => refused(&who, &error),
-        Err(_) => problem(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Some(&who),
-            "Something went wrong.",
-        ),
+    let read = off_async_threads("reading the calendar", move || engine.calendar(range, tz)).await;
+    let reply = match answered(&who, read) {
+        Ok(reply) => reply,
+        Err(page) => return *page,
+    };
+    let View::Calendar(view) = &reply.view else {
+        return went_wrong(&who);
+    };
+    let conflicts = Conflicts::of(view, state.engine.config());
+    let body = Calendar {
+        view,
+        zone_from,
+        conflicts,
     }
+    .render()
+    .unwrap_or_default();
+    page(StatusCode::OK, "Calendar", Some(&who), body)
 }
 
 /// The viewer's timezone: theirs in `[timezones]`, else the browser's (the

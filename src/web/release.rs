@@ -7,13 +7,13 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::pages::refused;
+use super::pages::answered;
 use super::{admitted, page, problem, Q, S};
 use crate::domain::ids::{ChannelRef, ReleaseId};
 use crate::domain::incident::{Incident, IncidentId};
 use crate::domain::release::Release;
 use crate::domain::when::format_local;
-use crate::engine::off_async_threads;
+use crate::engine::{off_async_threads, EngineResult};
 use crate::store::prelude::*;
 use crate::store::AuditEntry;
 
@@ -86,76 +86,89 @@ pub(super) async fn release(
         );
     };
     let engine = state.engine.clone();
-    let read = off_async_threads(
-        "reading a release",
-        move || -> crate::engine::EngineResult<_> {
-            let Some(release) = engine.store().release(id)? else {
-                return Err(crate::domain::Refusal::NoSuchRelease(id).into());
-            };
-            let audit = engine.store().audit_for(id)?;
-            let mut promoted = Vec::new();
-            for env in engine.config().environments.keys() {
-                promoted.extend(
-                    engine
-                        .store()
-                        .releases_of(&release.service, env)?
-                        .into_iter()
-                        .filter(|r| r.promoted_from == Some(id)),
-                );
-            }
-            let changes = match &release.changes {
-                Some(c) if !c.key.is_empty() => engine.kept_notes(&c.key)?.map(|n| n.markdown()),
-                _ => None,
-            };
-            let tz = engine
-                .config()
-                .environment(&release.environment)
-                .map_or(engine.config().timezone, |e| e.policy.timezone);
-            let mut posted = Vec::new();
-            for channel in engine
-                .config()
-                .channels_for(&release.service, &release.environment)
-            {
-                if let Some(message) = engine
-                    .store()
-                    .posted(id, &channel)?
-                    .filter(|m| !m.is_empty())
-                {
-                    posted.push((channel, message));
-                }
-            }
-            Ok((release, audit, promoted, changes, tz, posted))
-        },
-    )
-    .await;
-    match read {
-        Ok(Ok((release, audit, promoted, changes, tz, posted))) => {
-            let threads = state.permalinks.of(&posted).await;
-            let body = ReleasePage {
-                threads,
-                notes_html: release.notes.as_deref().map(markdown),
-                changes_html: changes.as_deref().map(markdown),
-                r: &release,
-                tz,
-                promoted,
-                audit,
-            }
-            .render()
-            .unwrap_or_default();
-            page(
-                StatusCode::OK,
-                &format!("{} {}", release.id, release.title()),
-                Some(&who),
-                body,
-            )
-        }
-        Ok(Err(error)) => refused(&who, &error),
-        Err(_) => problem(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Some(&who),
-            "Something went wrong.",
-        ),
+    let read = off_async_threads("reading a release", move || read_release(&engine, id)).await;
+    let read = match answered(&who, read) {
+        Ok(read) => read,
+        Err(page) => return *page,
+    };
+    let threads = state.permalinks.of(&read.posted).await;
+    let release = &read.release;
+    let body = ReleasePage {
+        threads,
+        notes_html: release.notes.as_deref().map(markdown),
+        changes_html: read.changes.as_deref().map(markdown),
+        r: release,
+        tz: read.tz,
+        promoted: read.promoted,
+        audit: read.audit,
     }
+    .render()
+    .unwrap_or_default();
+    page(
+        StatusCode::OK,
+        &format!("{} {}", release.id, release.title()),
+        Some(&who),
+        body,
+    )
+}
+
+/// What a release's page shows, read in one go off the async threads.
+struct ReleaseRead {
+    release: Release,
+    audit: Vec<AuditEntry>,
+    /// Releases promoted from it.
+    promoted: Vec<Release>,
+    /// The changes from the code, as Markdown.
+    changes: Option<String>,
+    tz: Tz,
+    /// Its announcements: (channel, message).
+    posted: Vec<(ChannelRef, String)>,
+}
+
+fn read_release(engine: &crate::engine::Engine, id: ReleaseId) -> EngineResult<ReleaseRead> {
+    let Some(release) = engine.store().release(id)? else {
+        return Err(crate::domain::Refusal::NoSuchRelease(id).into());
+    };
+    let audit = engine.store().audit_for(id)?;
+    let mut promoted = Vec::new();
+    for env in engine.config().environments.keys() {
+        promoted.extend(
+            engine
+                .store()
+                .releases_of(&release.service, env)?
+                .into_iter()
+                .filter(|r| r.promoted_from == Some(id)),
+        );
+    }
+    let changes = match &release.changes {
+        Some(c) if !c.key.is_empty() => engine.kept_notes(&c.key)?.map(|n| n.markdown()),
+        _ => None,
+    };
+    let tz = engine
+        .config()
+        .environment(&release.environment)
+        .map_or(engine.config().timezone, |e| e.policy.timezone);
+    let mut posted = Vec::new();
+    for channel in engine
+        .config()
+        .channels_for(&release.service, &release.environment)
+    {
+        if let Some(message) = engine
+            .store()
+            .posted(id, &channel)?
+            .filter(|m| !m.is_empty())
+        {
+            posted.push((channel, message));
+        }
+    }
+    Ok(ReleaseRead {
+        release,
+        audit,
+        promoted,
+        changes,
+        tz,
+        posted,
+    })
 }
 
 #[derive(Template)]
@@ -214,28 +227,22 @@ pub(super) async fn incident(
         },
     )
     .await;
-    match read {
-        Ok(Ok((incident, restore))) => {
-            let tz = state.engine.config().timezone;
-            let body = IncidentPage {
-                i: &incident,
-                tz,
-                restore,
-            }
-            .render()
-            .unwrap_or_default();
-            page(
-                StatusCode::OK,
-                &format!("Incident {}", incident.id),
-                Some(&who),
-                body,
-            )
-        }
-        Ok(Err(error)) => refused(&who, &error),
-        Err(_) => problem(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Some(&who),
-            "Something went wrong.",
-        ),
+    let (incident, restore) = match answered(&who, read) {
+        Ok(read) => read,
+        Err(page) => return *page,
+    };
+    let tz = state.engine.config().timezone;
+    let body = IncidentPage {
+        i: &incident,
+        tz,
+        restore,
     }
+    .render()
+    .unwrap_or_default();
+    page(
+        StatusCode::OK,
+        &format!("Incident {}", incident.id),
+        Some(&who),
+        body,
+    )
 }

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 
-use super::pages::refused;
+use super::pages::{answered, went_wrong};
 use super::{admitted, page, problem, Q, S};
 use crate::domain::command::StatsPeriod;
 use crate::domain::ids::Name;
@@ -174,28 +174,22 @@ pub(super) async fn behind(State(state): S, headers: HeaderMap, query: Q, uri: U
     };
     let scope_text = scope.first().map(|n| n.to_string()).unwrap_or_default();
     let engine = state.engine.clone();
-    match off_async_threads("reading the deploys behind the stats", move || {
+    let read = off_async_threads("reading the deploys behind the stats", move || {
         engine.stats_releases(period, &scope)
     })
-    .await
-    {
-        Ok(Ok(releases)) => {
-            let body = Behind {
-                releases: &releases,
-                period: word,
-                scope: scope_text,
-            }
-            .render()
-            .unwrap_or_default();
-            page(StatusCode::OK, "Behind the stats", Some(&who), body)
-        }
-        Ok(Err(error)) => refused(&who, &error),
-        Err(_) => problem(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Some(&who),
-            "Something went wrong.",
-        ),
+    .await;
+    let releases = match answered(&who, read) {
+        Ok(releases) => releases,
+        Err(page) => return *page,
+    };
+    let body = Behind {
+        releases: &releases,
+        period: word,
+        scope: scope_text,
     }
+    .render()
+    .unwrap_or_default();
+    page(StatusCode::OK, "Behind the stats", Some(&who), body)
 }
 
 pub(super) async fn show(State(state): S, headers: HeaderMap, query: Q, uri: Uri) -> Response {
@@ -216,31 +210,22 @@ pub(super) async fn show(State(state): S, headers: HeaderMap, query: Q, uri: Uri
         .map(|n| n.to_string())
         .collect();
     let engine = state.engine.clone();
-    match off_async_threads("computing stats", move || engine.stats(period, &scope)).await {
-        Ok(Ok(reply)) => match &reply.view {
-            View::Stats(view) => {
-                let body = StatsPage {
-                    view,
-                    metrics: metrics(view),
-                    names,
-                    period: word,
-                    scope: scope_text,
-                }
-                .render()
-                .unwrap_or_default();
-                page(StatusCode::OK, "Stats", Some(&who), body)
-            }
-            _ => problem(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Some(&who),
-                "Something went wrong.",
-            ),
-        },
-        Ok(Err(error)) => refused(&who, &error),
-        Err(_) => problem(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Some(&who),
-            "Something went wrong.",
-        ),
+    let read = off_async_threads("computing stats", move || engine.stats(period, &scope)).await;
+    let reply = match answered(&who, read) {
+        Ok(reply) => reply,
+        Err(page) => return *page,
+    };
+    let View::Stats(view) = &reply.view else {
+        return went_wrong(&who);
+    };
+    let body = StatsPage {
+        view,
+        metrics: metrics(view),
+        names,
+        period: word,
+        scope: scope_text,
     }
+    .render()
+    .unwrap_or_default();
+    page(StatusCode::OK, "Stats", Some(&who), body)
 }

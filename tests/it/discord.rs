@@ -787,10 +787,14 @@ async fn the_dashboard_links_a_release_to_its_discord_thread() {
     let channel =
         releasebot::domain::ids::ChannelRef::parse(&format!("discord:{RELEASES}")).unwrap();
     let store = bot.app.engine.store();
-    let message = store
-        .posted(releasebot::domain::ids::ReleaseId::new(1), &channel)
-        .unwrap()
-        .expect("the announcement is recorded");
+    let posted = || {
+        store
+            .posted(releasebot::domain::ids::ReleaseId::new(1), &channel)
+            .unwrap()
+    };
+    // The fake has the post a moment before the notifier records it.
+    eventually("the announcement recorded", || posted().is_some()).await;
+    let message = posted().unwrap();
     let link = run(&bot, 2, ALICE_, "dashboard").await;
     let cookie = crate::dashboard::sign_in_from(&bot.http, &link).await;
     let (status, body) = crate::dashboard::page(&bot.http, "/releases/R-1", &cookie).await;

@@ -1200,6 +1200,22 @@ async fn the_dashboard_links_a_release_to_its_slack_threads() {
         .as_str()
         .unwrap()
         .replace('.', "");
+    // The fake has the posts a moment before the notifier records them.
+    let recorded = |channel: &str| {
+        let channel =
+            releasebot::domain::ids::ChannelRef::parse(&format!("slack:{channel}")).unwrap();
+        let release = releasebot::domain::ids::ReleaseId::new(1);
+        bot.app
+            .engine
+            .store()
+            .posted(release, &channel)
+            .unwrap()
+            .is_some()
+    };
+    eventually("the posts recorded", || {
+        recorded(RELEASES) && recorded(STAKEHOLDERS)
+    })
+    .await;
     slash(&bot, "env-2", ALICE, "dashboard").await;
     let link = answer(&bot, "trigger-env-2").await;
     let cookie = crate::dashboard::sign_in_from(&bot.http, link["text"].as_str().unwrap()).await;
