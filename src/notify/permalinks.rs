@@ -32,10 +32,15 @@ impl Permalinks {
             let known = self.lock().get(&key).cloned();
             let link = match known {
                 Some(link) => Some(link),
-                None => self.ask(channel, message).await,
+                None => {
+                    let asked = self.ask(channel, message).await;
+                    if let Some(link) = &asked {
+                        self.lock().insert(key, link.clone());
+                    }
+                    asked
+                }
             };
             if let Some(link) = link {
-                self.lock().insert(key, link.clone());
                 links.push((channel.clone(), link));
             }
         }

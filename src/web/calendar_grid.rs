@@ -18,15 +18,8 @@ pub(super) enum Hour {
 }
 
 impl Hour {
+    /// Its word, which is also its CSS class.
     pub(super) fn class(self) -> &'static str {
-        match self {
-            Hour::Open => "open",
-            Hour::Closed => "closed",
-            Hour::Frozen => "frozen",
-        }
-    }
-
-    fn words(self) -> &'static str {
         match self {
             Hour::Open => "open",
             Hour::Closed => "closed",
@@ -119,7 +112,7 @@ fn summary(hours: &[Hour]) -> String {
             if hours[start] != Hour::Closed {
                 runs.push(format!(
                     "{} {:02}:00–{:02}:00",
-                    hours[start].words(),
+                    hours[start].class(),
                     start,
                     end
                 ));

@@ -97,7 +97,6 @@ pub(super) async fn board(State(state): S, headers: HeaderMap, query: Q, uri: Ur
     page(StatusCode::OK, "Board", Some(&who), body)
 }
 
-/// An engine error as a page: a refusal's words, or a generic line.
 /// What store work off the async threads gave, or the page to answer
 /// instead: the refusal, or that something went wrong.
 pub(super) fn answered<T>(
@@ -120,6 +119,7 @@ pub(super) fn went_wrong(who: &super::Viewer) -> Response {
     )
 }
 
+/// An engine error as a page: a refusal's words, or a generic line.
 pub(super) fn refused(who: &super::Viewer, error: &EngineError) -> Response {
     let status = match error {
         EngineError::Refused(_) | EngineError::Unparsed(_) => StatusCode::NOT_FOUND,
