@@ -39,6 +39,12 @@ pub fn arm(name: &str, subject: &str) {
     ANY_ARMED.store(true, Ordering::Relaxed);
 }
 
+/// Whether `name` aborts the process here (named in `RELEASEBOT_FAILPOINTS`):
+/// a point may first make on disk what a crash there could find.
+pub fn aborts_at(name: &str) -> bool {
+    aborting().iter().any(|n| n == name)
+}
+
 /// Marks a point where a crash must not lose or duplicate work.
 pub fn hit(name: &str, subject: &str) {
     if aborting().iter().any(|n| n == name) {

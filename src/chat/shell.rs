@@ -24,10 +24,44 @@ const MAX_WAIT_SECS: u64 = 3600;
 pub const MAX_LINE_BYTES: usize = 2000;
 
 /// Where the shell writes; shared by replies and announcements so lines never interleave.
-pub type ShellOut = Arc<Mutex<Box<dyn Write + Send>>>;
+pub type ShellOut = Arc<Mutex<HeldOut>>;
 
-/// Stdout behind a buffer: a batch of replies or a round of announcements
-/// leaves in one write, not one per line; `flush_out` ends each.
+/// Output held back until `flush`: a batch's replies and the announcements
+/// it caused leave in one write, and only once the store has made them
+/// durable (whoever flushes it flushes the store first). Unlike a
+/// `BufWriter`, it never writes early when much is waiting.
+pub struct HeldOut {
+    held: Vec<u8>,
+    to: Box<dyn Write + Send>,
+}
+
+impl HeldOut {
+    pub fn new(to: Box<dyn Write + Send>) -> Self {
+        HeldOut {
+            held: Vec::new(),
+            to,
+        }
+    }
+
+    /// Drops what is held (it was never shown).
+    fn discard(&mut self) {
+        self.held.clear();
+    }
+}
+
+impl Write for HeldOut {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.held.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.to.write_all(&self.held)?;
+        self.held.clear();
+        self.to.flush()
+    }
+}
+
 /// A view as the shell prints it: plain text, people by the name their
 /// platform knows, else by their id.
 pub fn render(view: &View, name: &dyn Fn(&UserRef) -> Option<String>) -> String {
@@ -35,11 +69,14 @@ pub fn render(view: &View, name: &dyn Fn(&UserRef) -> Option<String>) -> String 
         .to_plain(&|user| name(user).unwrap_or_else(|| user.local().to_string()))
 }
 
+/// Stdout, held until each flush.
 pub fn stdout_out() -> ShellOut {
-    Arc::new(Mutex::new(Box::new(io::BufWriter::with_capacity(
-        64 * 1024,
-        io::stdout(),
-    ))))
+    out_to(Box::new(io::stdout()))
+}
+
+/// Any writer as the shell's output, held until each flush.
+pub fn out_to(to: Box<dyn Write + Send>) -> ShellOut {
+    Arc::new(Mutex::new(HeldOut::new(to)))
 }
 
 fn write_lines(out: &ShellOut, text: &str) {
@@ -279,9 +316,17 @@ impl<'a> Shell<'a> {
                     }
                 }
             }
-            self.flush_and_print(&mut replies);
+            // The batch is durable before any of it shows. The records of
+            // the deliveries it caused are not flushed: the next batch's
+            // fsync (or sled's flusher, within half a second) carries them,
+            // so a crash in between shows those announcements again.
+            self.hold_replies(&mut replies);
+            let durable = self.make_durable();
             drop(hold);
-            self.app.notifier.deliver_pending().await;
+            if durable {
+                self.app.notifier.deliver_pending_held().await;
+            }
+            flush_out(&self.out);
             if quit {
                 break;
             }
@@ -289,20 +334,32 @@ impl<'a> Shell<'a> {
         }
     }
 
-    /// Makes the batch durable, then prints its replies.
-    fn flush_and_print(&self, replies: &mut Vec<String>) {
-        if replies.is_empty() {
-            return;
-        }
-        if let Err(error) = self.app.engine.flush() {
-            tracing::error!(%error, "flushing the store failed");
-            replies.clear();
-            replies.push("I could not save the last commands to disk, so they may be lost; the details are in the bot's log.".to_string());
-        }
+    /// Puts the batch's replies in the held output, not shown yet.
+    fn hold_replies(&self, replies: &mut Vec<String>) {
         for reply in replies.drain(..) {
             write_lines(&self.out, &reply);
         }
+    }
+
+    /// Makes the batch durable, then shows its replies and whatever else
+    /// the output holds.
+    fn flush_and_print(&self, replies: &mut Vec<String>) {
+        self.hold_replies(replies);
+        self.make_durable();
         flush_out(&self.out);
+    }
+
+    /// Flushes the store; when that fails, what the output holds is
+    /// replaced by saying so.
+    fn make_durable(&self) -> bool {
+        let Err(error) = self.app.engine.flush() else {
+            return true;
+        };
+        tracing::error!(%error, "flushing the store failed");
+        let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
+        out.discard();
+        let _ = writeln!(out, "I could not save the last commands to disk, so they may be lost; the details are in the bot's log.");
+        false
     }
 
     async fn wait(&self, limit: Duration) -> String {

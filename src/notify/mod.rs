@@ -125,6 +125,16 @@ pub struct Notifier {
     idle: Notify,
 }
 
+/// Who makes a round of deliveries durable and ends the sinks' round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Round {
+    /// Each lane, when it is done.
+    Flushed,
+    /// Nobody at once: the caller ends the sinks' round, and the records
+    /// become durable with the next fsync.
+    Held,
+}
+
 /// Lanes of work: (lane, its sink, its entries in order).
 type Lanes = Vec<(String, Arc<dyn ChatSink>, Vec<Item>)>;
 
@@ -212,12 +222,23 @@ impl Notifier {
         self.round.write().await
     }
 
-    /// Delivers what is waiting and returns when it is done (the shell and
-    /// tests): when to try again if a platform pushed back, `None` when
-    /// nothing deliverable is left.
+    /// Delivers what is waiting and returns when it is done (tests, the
+    /// shell's `/wait`): when to try again if a platform pushed back, `None`
+    /// when nothing deliverable is left.
     pub async fn deliver_pending(self: &Arc<Self>) -> Option<Duration> {
+        self.deliver_pending_as(Round::Flushed).await
+    }
+
+    /// Like `deliver_pending`, but the lanes it starts neither flush the
+    /// store nor end their sinks' round: the shell shows its output itself,
+    /// and leaves the records of these deliveries to its next fsync.
+    pub async fn deliver_pending_held(self: &Arc<Self>) -> Option<Duration> {
+        self.deliver_pending_as(Round::Held).await
+    }
+
+    async fn deliver_pending_as(self: &Arc<Self>, round: Round) -> Option<Duration> {
         loop {
-            let (lanes, retry) = self.dispatch();
+            let (lanes, retry) = self.dispatch(round);
             let started = !lanes.is_empty();
             for lane in lanes {
                 let _ = lane.await;
@@ -255,7 +276,7 @@ impl Notifier {
     /// Starts a task for every lane with work that is neither delivering
     /// nor waiting out a push-back; returns them, and when the earliest
     /// waiting lane may go again.
-    fn dispatch(self: &Arc<Self>) -> (Vec<JoinHandle<()>>, Option<Duration>) {
+    fn dispatch(self: &Arc<Self>, round: Round) -> (Vec<JoinHandle<()>>, Option<Duration>) {
         let read_at = self.book().marks.read_mark();
         let lanes = match self.lanes() {
             Ok(lanes) => lanes,
@@ -292,7 +313,7 @@ impl Notifier {
                 lane,
                 backoff: None,
             };
-            started.push(tokio::spawn(Notifier::run_lane(guard, sink, items)));
+            started.push(tokio::spawn(Notifier::run_lane(guard, sink, items, round)));
         }
         (started, retry)
     }
@@ -339,22 +360,32 @@ impl Notifier {
     }
 
     /// One lane's task: within the bound on deliveries at once, delivers its
-    /// entries in order, then makes the records of them durable.
-    async fn run_lane(mut guard: LaneGuard, sink: Arc<dyn ChatSink>, items: Vec<Item>) {
+    /// entries in order, then makes the records of them durable and ends
+    /// the sink's round (a `Held` round leaves both to its caller).
+    async fn run_lane(
+        mut guard: LaneGuard,
+        sink: Arc<dyn ChatSink>,
+        items: Vec<Item>,
+        round: Round,
+    ) {
         let notifier = guard.notifier.clone();
         let Ok(_permit) = notifier.permits.clone().acquire_owned().await else {
             return;
         };
         let _round = notifier.round.clone().read_owned().await;
         guard.backoff = notifier.deliver_lane(&sink, &items).await;
-        sink.end_of_round().await;
+        if round == Round::Held {
+            return;
+        }
         // Deliveries are recorded without an fsync each; one covers the
-        // lane, off the async threads.
+        // lane, off the async threads. It comes before the sink's round
+        // ends: the shell shows what it holds only once the store is durable.
         let store = notifier.store.clone();
         match off_async_threads("flushing deliveries", move || store.flush()).await {
             Ok(Ok(())) | Err(_) => {}
             Ok(Err(error)) => tracing::error!(%error, "flushing deliveries failed"),
         }
+        sink.end_of_round().await;
     }
 
     /// Calls a platform, giving up after the configured timeout: a post
@@ -406,7 +437,7 @@ impl Notifier {
                 retry_in = None;
                 continue;
             }
-            let (started, retry) = self.dispatch();
+            let (started, retry) = self.dispatch(Round::Flushed);
             lanes.extend(started);
             retry_in = retry;
         }

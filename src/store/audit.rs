@@ -58,12 +58,24 @@ impl AuditEntry {
         entry
     }
 
-    /// SHA-256 over the entry serialized with an empty `hash`.
+    /// SHA-256 over the entry serialized with an empty `hash`, written
+    /// straight into the hasher.
     pub fn computed_hash(&self) -> String {
-        let mut unhashed = self.clone();
-        unhashed.hash.clear();
-        let bytes = serde_json::to_vec(&unhashed).expect("audit entries always serialize");
-        hex::encode(Sha256::digest(bytes))
+        let unhashed = Unhashed {
+            seq: self.seq,
+            at: &self.at,
+            actor: &self.actor,
+            action: &self.action,
+            release: self.release,
+            before: self.before,
+            after: self.after,
+            detail: &self.detail,
+            prev_hash: &self.prev_hash,
+            hash: "",
+        };
+        let mut hasher = Hashing(Sha256::new());
+        serde_json::to_writer(&mut hasher, &unhashed).expect("audit entries always serialize");
+        hex::encode(hasher.0.finalize())
     }
 
     /// `2026-11-26 13:05 UTC  shell:bob  approve  R-1  requested → approved  looks good`
@@ -86,6 +98,39 @@ impl AuditEntry {
             self.detail
         );
         line.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// An entry as its hash covers it: the same fields, in the same order and
+/// with the same omissions as `AuditEntry`'s JSON, borrowed.
+#[derive(Serialize)]
+struct Unhashed<'a> {
+    seq: u64,
+    at: &'a DateTime<Utc>,
+    actor: &'a UserRef,
+    action: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    release: Option<ReleaseId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    before: Option<ReleaseStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    after: Option<ReleaseStatus>,
+    detail: &'a str,
+    prev_hash: &'a str,
+    hash: &'a str,
+}
+
+/// Serialized bytes go to the hasher, not to a buffer.
+struct Hashing(Sha256);
+
+impl std::io::Write for Hashing {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -138,6 +183,26 @@ mod tests {
             before: Some(ReleaseStatus::Requested),
             after: Some(ReleaseStatus::Approved),
             detail: String::new(),
+        }
+    }
+
+    /// The hash as stores written before kept it: the whole entry, cloned
+    /// with an empty hash, serialized to bytes.
+    fn hash_as_before(entry: &AuditEntry) -> String {
+        let mut unhashed = entry.clone();
+        unhashed.hash.clear();
+        hex::encode(Sha256::digest(serde_json::to_vec(&unhashed).unwrap()))
+    }
+
+    #[test]
+    fn the_hash_covers_the_same_bytes_as_before() {
+        let full = AuditEntry::chain(7, GENESIS.to_string(), draft("approve"));
+        let mut bare = draft("grant");
+        (bare.release, bare.before, bare.after) = (None, None, None);
+        bare.detail = "role \"admin\" → ünïcode".to_string();
+        let bare = AuditEntry::chain(8, full.hash.clone(), bare);
+        for entry in [full, bare] {
+            assert_eq!(entry.hash, hash_as_before(&entry));
         }
     }
 

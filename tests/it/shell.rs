@@ -199,9 +199,9 @@ impl std::io::Write for Captured {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panic_in_one_command_is_answered_and_the_shell_goes_on() {
-    use releasebot::chat::shell::{Shell, ShellOut, ShellSink};
+    use releasebot::chat::shell::{out_to, Shell, ShellOut, ShellSink};
     use std::collections::HashMap;
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
 
     let dir = tempfile::tempdir().unwrap();
     let config =
@@ -215,7 +215,7 @@ async fn a_panic_in_one_command_is_answered_and_the_shell_goes_on() {
         clock.clone(),
     );
     let captured = Captured::default();
-    let out: ShellOut = Arc::new(Mutex::new(Box::new(captured.clone())));
+    let out: ShellOut = out_to(Box::new(captured.clone()));
     let mut sinks: HashMap<String, Arc<dyn releasebot::notify::ChatSink>> = HashMap::new();
     sinks.insert("shell".into(), Arc::new(ShellSink::new(out.clone())));
     let app = releasebot::app::App::start(engine, clock, sinks);

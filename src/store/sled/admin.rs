@@ -22,6 +22,7 @@ impl AdminStore for SledStore {
 
     fn first_delivery(&self, delivery: &str, now: DateTime<Utc>) -> StoreResult<bool> {
         let stamp = now.timestamp().to_be_bytes();
+        let _writing = self.write_lock();
         Ok(self
             .tree(SEEN)
             .compare_and_swap(delivery.as_bytes(), None::<&[u8]>, Some(&stamp[..]))
@@ -38,6 +39,7 @@ impl AdminStore for SledStore {
                 .map(i64::from_be_bytes)
                 .unwrap_or(i64::MIN);
             if marked < cutoff {
+                let _writing = self.write_lock();
                 self.tree(SEEN).remove(key).map_err(storage)?;
                 forgotten += 1;
             }

@@ -15,6 +15,7 @@ mod admin;
 mod calendar;
 mod keys;
 mod outbox;
+mod overlay;
 mod records;
 mod releases;
 mod scheduler;
@@ -23,10 +24,6 @@ mod tx;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use ::sled::transaction::{
-    ConflictableTransactionError, TransactionError, UnabortableTransactionError,
-};
-use ::sled::Transactional;
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
@@ -64,7 +61,9 @@ mod trees {
     pub const POSTING: usize = 19;
     pub const SLOTS: usize = 20;
     pub const RECORDS: usize = 21;
-    pub const NAMES: [&str; 22] = [
+    /// Commits under way (see `overlay`); empty between commits.
+    pub const JOURNAL: usize = 22;
+    pub const NAMES: [&str; 23] = [
         "releases",
         "by_status",
         "by_time",
@@ -87,6 +86,7 @@ mod trees {
         "posting",
         "slots",
         "records",
+        "journal",
     ];
 }
 use trees::*;
@@ -108,6 +108,8 @@ pub struct SledStore {
     /// outside sled's transactional trees (freezes, the calendar's range
     /// scans) is the state its write commits against.
     writer: std::sync::Mutex<()>,
+    /// The next commit's journal record number (held under `writer`).
+    journal_seq: std::sync::atomic::AtomicU64,
     /// Announcements waiting in the outbox, as read: the notifier reads the
     /// outbox for every round, and decoding an announcement costs more than
     /// the command that made it.
@@ -118,21 +120,14 @@ pub struct SledStore {
 /// working set (open releases, indexes) is tiny, and an idle bot should be too.
 const CACHE_BYTES: u64 = 8 * 1024 * 1024;
 
-/// What sled is told when a transaction's closure stops.
-fn abort_for(error: super::TxError) -> ConflictableTransactionError<StoreError> {
+/// A transaction's failure as the store reports it.
+fn store_error(error: super::TxError) -> StoreError {
     let super::TxError(failure) = error;
     match failure {
-        TxFailure::Refused(refusal) => {
-            ConflictableTransactionError::Abort(StoreError::Refused(refusal))
-        }
-        TxFailure::Duplicate => ConflictableTransactionError::Abort(StoreError::Duplicate),
-        TxFailure::Corrupt(why) => ConflictableTransactionError::Abort(StoreError::Corrupt(why)),
-        TxFailure::Backend(error) => match error.downcast::<UnabortableTransactionError>() {
-            Ok(sled_error) => (*sled_error).into(),
-            Err(other) => {
-                ConflictableTransactionError::Abort(StoreError::Storage(other.to_string()))
-            }
-        },
+        TxFailure::Refused(refusal) => StoreError::Refused(refusal),
+        TxFailure::Duplicate => StoreError::Duplicate,
+        TxFailure::Corrupt(why) => StoreError::Corrupt(why),
+        TxFailure::Backend(error) => StoreError::Storage(error.to_string()),
     }
 }
 
@@ -153,11 +148,17 @@ impl SledStore {
             .map(|name| db.open_tree(name))
             .collect::<Result<Vec<_>, _>>()
             .map_err(storage)?;
+        let (recovered, next) = overlay::recover(&trees, &trees[JOURNAL])?;
+        if recovered > 0 {
+            tracing::info!(recovered, "applied commits a crash had cut short");
+            db.flush().map_err(storage)?;
+        }
         let store = SledStore {
             db,
             trees,
             dir: dir.to_path_buf(),
             writer: std::sync::Mutex::new(()),
+            journal_seq: std::sync::atomic::AtomicU64::new(next),
             announcements: outbox::Decoded::default(),
         };
         store.check_schema()?;
@@ -208,6 +209,11 @@ impl SledStore {
 
     fn tree(&self, index: usize) -> &::sled::Tree {
         &self.trees[index]
+    }
+
+    /// The one writer: transactions, and plain writes to trees they write.
+    fn write_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn releases_for(&self, ids: impl Iterator<Item = ReleaseId>) -> StoreResult<Vec<Release>> {
@@ -302,29 +308,35 @@ impl Backend for SledStore {
         change: &mut dyn FnMut(&Tx<'_>) -> TxResult<()>,
         durable: bool,
     ) -> StoreResult<()> {
-        let change = std::cell::RefCell::new(change);
-        let writing = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let writing = self.write_lock();
         let reads = tx::CommittedReads::default();
-        let result = loop {
-            let result = self.trees.as_slice().transaction(|trees| {
-                let tx = SledTx {
-                    trees,
-                    reads: &reads,
-                };
-                (change.borrow_mut())(&tx).map_err(abort_for)
-            });
-            // Stopped for scans: make them (still the one writer) and go again.
-            if result.is_err() && reads.wanted() {
-                reads.make(self)?;
-                continue;
-            }
-            break result;
+        let overlay = overlay::Overlay::default();
+        let announced = std::cell::RefCell::new(Vec::new());
+        let tx = SledTx {
+            db: &self.db,
+            trees: &self.trees,
+            overlay: &overlay,
+            announced: &announced,
+            reads: &reads,
         };
+        loop {
+            overlay.clear();
+            announced.borrow_mut().clear();
+            match change(&tx) {
+                Ok(()) => break,
+                // Stopped for scans: make them (still the one writer) and go again.
+                Err(_) if reads.wanted() => reads.make(self)?,
+                Err(error) => return Err(store_error(error)),
+            }
+        }
+        let seq = self
+            .journal_seq
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        overlay.commit(&self.trees, self.tree(JOURNAL), seq)?;
+        for (key, bytes, announcement) in announced.take() {
+            self.announcements.keep(key, bytes, announcement);
+        }
         drop(writing);
-        result.map_err(|e| match e {
-            TransactionError::Abort(aborted) => aborted,
-            TransactionError::Storage(error) => storage(error),
-        })?;
         if durable {
             self.flush()?;
         }

@@ -15,7 +15,7 @@ impl OutboxStore for SledStore {
                 Some(known) => known,
                 None => {
                     let read: Announcement = decode("announcement", &bytes)?;
-                    self.announcements.keep(key, bytes, &read);
+                    self.announcements.keep(key, bytes, read.clone());
                     read
                 }
             };
@@ -55,9 +55,9 @@ impl OutboxStore for SledStore {
         Ok(out)
     }
 
-    /// Plain writes rather than a transaction: sled seals its log buffer on
-    /// every transaction, and this runs once per channel per step. The
-    /// caller flushes after a round of deliveries.
+    /// Plain writes under the store's one writer rather than a transaction:
+    /// this runs once per channel per step. The caller flushes after a
+    /// round of deliveries (or leaves it to the next commit's flush).
     fn delivered(
         &self,
         key: u64,
@@ -66,6 +66,7 @@ impl OutboxStore for SledStore {
         message: &str,
     ) -> StoreResult<()> {
         let posted = keys::posted(id, channel.as_str());
+        let _writing = self.write_lock();
         let known = self.tree(POSTED).get(&posted).map_err(storage)?;
         if known.as_deref() != Some(message.as_bytes()) {
             if !message.is_empty() {
@@ -93,6 +94,7 @@ impl OutboxStore for SledStore {
     ) -> StoreResult<Option<DateTime<Utc>>> {
         let key = keys::posted(id, channel.as_str());
         let tree = self.tree(POSTING);
+        let writing = self.write_lock();
         if let Some(earlier) = tree.get(&key).map_err(storage)? {
             // A mark from before marks carried their time (one byte) reads
             // as "long ago": the lookup then pages as far as it may.
@@ -104,6 +106,7 @@ impl OutboxStore for SledStore {
         // The platform's clock judges the lookup, so this is the real time.
         let now = Utc::now().timestamp_millis();
         tree.insert(key, &now.to_be_bytes()[..]).map_err(storage)?;
+        drop(writing);
         self.flush()?;
         Ok(None)
     }
@@ -133,6 +136,7 @@ impl OutboxStore for SledStore {
     }
 
     fn digest_delivered(&self, key: u64) -> StoreResult<()> {
+        let _writing = self.write_lock();
         self.tree(OUTBOX_DIGEST)
             .remove(key.to_be_bytes())
             .map_err(storage)?;
@@ -188,10 +192,10 @@ impl Decoded {
         }
     }
 
-    fn keep(&self, key: u64, bytes: ::sled::IVec, announcement: &Announcement) {
+    pub(super) fn keep(&self, key: u64, bytes: ::sled::IVec, announcement: Announcement) {
         let mut kept = self.lock();
         if kept.len() < DECODED_MAX {
-            kept.insert(key, (bytes, announcement.clone()));
+            kept.insert(key, (bytes, announcement));
         }
     }
 

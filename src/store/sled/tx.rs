@@ -3,12 +3,12 @@
 use crate::store::prelude::*;
 use std::collections::BTreeSet;
 
-use ::sled::transaction::{TransactionalTree, UnabortableTransactionError};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::keys;
+use super::overlay::{Overlay, TxTree};
 use super::trees::*;
 use crate::domain::calendar::{Freeze, Lock};
 use crate::domain::ids::{ChannelRef, Name, ReleaseId, UserRef};
@@ -19,7 +19,13 @@ use crate::store::tx::{TxError, TxResult};
 use crate::store::{StoreError, StoreResult};
 
 pub struct SledTx<'a> {
-    pub(super) trees: &'a [TransactionalTree],
+    pub(super) db: &'a ::sled::Db,
+    pub(super) trees: &'a [::sled::Tree],
+    /// The transaction's writes, which its reads see first.
+    pub(super) overlay: &'a Overlay,
+    /// Announcements it queued, with their bytes: the store keeps them
+    /// decoded once it commits, so the notifier does not decode them.
+    pub(super) announced: &'a std::cell::RefCell<Vec<(u64, ::sled::IVec, Announcement)>>,
     /// Committed reads that sled's transactional trees cannot make (scans).
     pub(super) reads: &'a CommittedReads,
 }
@@ -38,11 +44,10 @@ enum Answer {
     Releases(Vec<Release>),
 }
 
-/// Scans a transaction needs, made outside it. sled holds its global write
-/// lock while a transaction's closure runs, so a scan from inside would wait
-/// for itself. A transaction that asks for a scan not made yet stops; the
-/// store makes the scans and runs it again. The store's one writer is held
-/// throughout, so no other transaction commits between scan and commit.
+/// Scans a transaction needs, made by the store's own read methods. A
+/// transaction that asks for a scan not made yet stops; the store makes the
+/// scans and runs it again. The store's one writer is held throughout, so
+/// no other transaction commits between scan and commit.
 #[derive(Default)]
 pub(super) struct CommittedReads {
     made: std::cell::RefCell<std::collections::HashMap<Read, Answer>>,
@@ -104,15 +109,9 @@ pub(super) fn roles_in<E: std::fmt::Display>(
     .collect()
 }
 
-impl From<UnabortableTransactionError> for TxError {
-    fn from(error: UnabortableTransactionError) -> Self {
-        TxError::backend(error)
-    }
-}
-
 impl SledTx<'_> {
-    fn tree(&self, index: usize) -> &TransactionalTree {
-        &self.trees[index]
+    fn tree(&self, index: usize) -> TxTree<'_> {
+        self.overlay.tree(self.trees, index)
     }
 
     fn bump_count(&self, release: &Release, delta: i64) -> TxResult<()> {
@@ -125,9 +124,7 @@ impl SledTx<'_> {
     }
 
     fn next_key(&self, tree: usize) -> TxResult<u64> {
-        self.tree(tree)
-            .generate_id()
-            .map_err(|e| TxError::backend(UnabortableTransactionError::Storage(e)))
+        self.tree(tree).generate_id(self.db)
     }
 
     /// Raises the counter at `key` past `id`.
@@ -236,7 +233,7 @@ impl TxReleases for SledTx<'_> {
                 .insert(keys::by_requester(&release.requester, id), &[])?;
         }
         self.tree(RELEASES)
-            .insert(&keys::release(id), encode(release))?;
+            .insert(keys::release(id), encode(release))?;
         Ok(())
     }
 
@@ -253,7 +250,7 @@ impl TxReleases for SledTx<'_> {
 
     fn append_audit(&self, entry: &AuditEntry) -> TxResult<()> {
         self.tree(AUDIT)
-            .insert(&entry.seq.to_be_bytes(), encode(entry))?;
+            .insert(entry.seq.to_be_bytes(), encode(entry))?;
         if let Some(release) = entry.release {
             self.tree(AUDIT_BY_RELEASE)
                 .insert(keys::audit_by_release(release, entry.seq), &[])?;
@@ -324,7 +321,7 @@ impl TxCalendar for SledTx<'_> {
 
     fn put_freeze(&self, freeze: &Freeze) -> TxResult<()> {
         self.tree(FREEZES)
-            .insert(&freeze.id.to_be_bytes(), encode(freeze))?;
+            .insert(freeze.id.to_be_bytes(), encode(freeze))?;
         Ok(())
     }
 
@@ -336,7 +333,7 @@ impl TxCalendar for SledTx<'_> {
     }
 
     fn remove_freeze(&self, id: u64) -> TxResult<()> {
-        self.tree(FREEZES).remove(&id.to_be_bytes())?;
+        self.tree(FREEZES).remove(id.to_be_bytes())?;
         Ok(())
     }
 
@@ -364,14 +361,18 @@ impl TxOutboxes for SledTx<'_> {
     fn post_digest(&self, digest: &Digest) -> TxResult<()> {
         let key = self.next_key(OUTBOX_DIGEST)?;
         self.tree(OUTBOX_DIGEST)
-            .insert(&key.to_be_bytes(), encode(digest))?;
+            .insert(key.to_be_bytes(), encode(digest))?;
         Ok(())
     }
 
     fn announce(&self, announcement: &Announcement) -> TxResult<()> {
         let key = self.next_key(OUTBOX_NOTIFY)?;
+        let bytes = ::sled::IVec::from(encode(announcement));
         self.tree(OUTBOX_NOTIFY)
-            .insert(&key.to_be_bytes(), encode(announcement))?;
+            .insert(key.to_be_bytes(), bytes.clone())?;
+        self.announced
+            .borrow_mut()
+            .push((key, bytes, announcement.clone()));
         Ok(())
     }
 
@@ -430,12 +431,17 @@ impl TxScheduler for SledTx<'_> {
     }
 
     fn take_timer(&self, timer: &Timer) -> TxResult<bool> {
-        Ok(self.tree(TIMERS).remove(keys::timer(timer))?.is_some())
+        self.tree(TIMERS).take(keys::timer(timer))
     }
 
     fn record_slot(&self, key: &str, slot: DateTime<Utc>) -> TxResult<bool> {
         let slot_key = keys::slot(key, slot);
-        Ok(self.tree(SLOTS).insert(slot_key, &[])?.is_none())
+        let slots = self.tree(SLOTS);
+        if slots.get(&slot_key)?.is_some() {
+            return Ok(false);
+        }
+        slots.insert(slot_key, &[])?;
+        Ok(true)
     }
 }
 
