@@ -131,8 +131,15 @@ impl PgStore {
         let conn = self.bridge.conn()?;
         // ROLLBACK first: a connection given back mid-transaction (a
         // statement that outlived its wait) never carries it into ours.
-        conn.batch("ROLLBACK; BEGIN ISOLATION LEVEL SERIALIZABLE")?
-            .map_err(db_error)?;
+        // Then the writers' lock, before the first read takes the snapshot:
+        // transactions of every instance run one at a time, rather than
+        // all but one failing on the audit head and the counters and trying
+        // again (eight clients at once ran out of tries). Plain reads are
+        // not blocked by it.
+        conn.batch(
+            "ROLLBACK; BEGIN ISOLATION LEVEL SERIALIZABLE; LOCK TABLE audit_head IN EXCLUSIVE MODE",
+        )?
+        .map_err(db_error)?;
         let outcome = change(&PgTx {
             conn: &conn,
             feed: &self.channel,
