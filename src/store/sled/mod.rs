@@ -105,8 +105,8 @@ pub struct SledStore {
     trees: Vec<::sled::Tree>,
     dir: PathBuf,
     /// The one writer: transactions run one at a time, so what a guard reads
-    /// outside sled's transactional trees (freezes, the calendar's range
-    /// scans) is the state its write commits against.
+    /// with the store's own scans (freezes, the calendar's range scans) is
+    /// the state its write commits against.
     writer: std::sync::Mutex<()>,
     /// The next commit's journal record number (held under `writer`).
     journal_seq: std::sync::atomic::AtomicU64,

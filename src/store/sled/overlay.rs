@@ -14,7 +14,10 @@
 //! opening the store applies it again (every write is a whole value, so
 //! applying twice is applying once). The store's one writer commits, so no
 //! other transaction sees an overlay or a half-applied commit; plain writes
-//! elsewhere in the store take the writer too.
+//! elsewhere in the store take the writer too. A read outside any
+//! transaction (a listing, a page) may land within the few microseconds of
+//! an apply and see a record ahead of its index entries; the next read
+//! agrees again.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
