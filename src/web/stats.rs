@@ -162,15 +162,24 @@ fn read_query(
     Ok((period, word, scope))
 }
 
+/// Who is asking, for which period and scope: the page to answer with
+/// when they may not look or the query does not read.
+async fn asked(
+    state: &super::HttpState,
+    headers: &HeaderMap,
+    query: &super::Params,
+    uri: &Uri,
+) -> Result<(super::Viewer, StatsPeriod, &'static str, Vec<Name>), Response> {
+    let who = admitted(state, headers, query, uri).await?;
+    let (period, word, scope) = read_query(query, &who).map_err(|page| *page)?;
+    Ok((who, period, word, scope))
+}
+
 /// `/stats/behind`: the releases behind the numbers.
 pub(super) async fn behind(State(state): S, headers: HeaderMap, query: Q, uri: Uri) -> Response {
-    let who = match admitted(&state, &headers, &query, &uri).await {
-        Ok(who) => who,
+    let (who, period, word, scope) = match asked(&state, &headers, &query, &uri).await {
+        Ok(asked) => asked,
         Err(page) => return page,
-    };
-    let (period, word, scope) = match read_query(&query, &who) {
-        Ok(read) => read,
-        Err(page) => return *page,
     };
     let scope_text = scope.first().map(|n| n.to_string()).unwrap_or_default();
     let engine = state.engine.clone();
@@ -193,13 +202,9 @@ pub(super) async fn behind(State(state): S, headers: HeaderMap, query: Q, uri: U
 }
 
 pub(super) async fn show(State(state): S, headers: HeaderMap, query: Q, uri: Uri) -> Response {
-    let who = match admitted(&state, &headers, &query, &uri).await {
-        Ok(who) => who,
+    let (who, period, word, scope) = match asked(&state, &headers, &query, &uri).await {
+        Ok(asked) => asked,
         Err(page) => return page,
-    };
-    let (period, word, scope) = match read_query(&query, &who) {
-        Ok(read) => read,
-        Err(page) => return *page,
     };
     let scope_text = scope.first().map(|n| n.to_string()).unwrap_or_default();
     let config = state.engine.config();
