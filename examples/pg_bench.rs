@@ -7,7 +7,9 @@
 //! ```
 //!
 //! `pgbench` (when installed) runs first in a scratch database of its own:
-//! one client, TPC-B-like and `-N`, 5 s each. Then the bot's engine on a
+//! one client, TPC-B-like and `-N`, then `-N` from 8 clients (what this
+//! machine's cores and disk give PostgreSQL's own clients at once when
+//! they do not touch the same rows), 5 s each. Then the bot's engine on a
 //! scratch schema: `request` + `approve` one at a time from one client, and
 //! from 8 clients at once (threads, each with its own service, so their
 //! guards do not refuse each other), each command committed before its reply.
@@ -59,8 +61,17 @@ fn pgbench(url: &str, args: &[&str]) -> Result<f64, String> {
         })
 }
 
-/// One client's TPC-B-like and `-N` rates, in a scratch database.
-fn pgbench_rates(url: &str) -> Result<(f64, f64), String> {
+/// pgbench's rates, transactions/s.
+struct Pgbench {
+    tpcb: f64,
+    simple: f64,
+    /// `-N` from `CLIENTS` clients.
+    simple_many: f64,
+}
+
+/// One client's TPC-B-like and `-N` rates, and `-N` from `CLIENTS`
+/// clients, in a scratch database.
+fn pgbench_rates(url: &str) -> Result<Pgbench, String> {
     let _ = execute_once(url, &format!("DROP DATABASE IF EXISTS {SCRATCH_DB}"));
     execute_once(url, &format!("CREATE DATABASE {SCRATCH_DB}")).map_err(|e| e.to_string())?;
     let scratch = match url.rsplit_once('/') {
@@ -78,9 +89,12 @@ fn pgbench_rates(url: &str) -> Result<(f64, f64), String> {
             }
         });
     let result = rates.and_then(|()| {
-        let tpcb = pgbench(&scratch, &["-c", "1", "-T", "5"])?;
-        let simple = pgbench(&scratch, &["-c", "1", "-T", "5", "-N"])?;
-        Ok((tpcb, simple))
+        let clients = CLIENTS.to_string();
+        Ok(Pgbench {
+            tpcb: pgbench(&scratch, &["-c", "1", "-T", "5"])?,
+            simple: pgbench(&scratch, &["-c", "1", "-T", "5", "-N"])?,
+            simple_many: pgbench(&scratch, &["-c", &clients, "-j", "2", "-T", "5", "-N"])?,
+        })
     });
     let _ = execute_once(url, &format!("DROP DATABASE IF EXISTS {SCRATCH_DB}"));
     result
@@ -165,11 +179,17 @@ fn main() {
         return;
     };
     let tpcb = match pgbench_rates(&url) {
-        Ok((tpcb, simple)) => {
+        Ok(rates) => {
             println!(
-                "pgbench, one client, same server: TPC-B-like {tpcb:.0} transactions/s, -N {simple:.0} transactions/s"
+                "pgbench, one client, same server: TPC-B-like {:.0} transactions/s, -N {:.0} transactions/s",
+                rates.tpcb, rates.simple
             );
-            Some(tpcb)
+            println!(
+                "pgbench -N, {CLIENTS} clients: {:.0} transactions/s, {:.2}× its one client",
+                rates.simple_many,
+                rates.simple_many / rates.simple
+            );
+            Some(rates.tpcb)
         }
         Err(why) => {
             println!("pgbench: not measured ({why})");

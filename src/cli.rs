@@ -164,7 +164,8 @@ impl Cli {
 fn open_store(data_dir: &std::path::Path, config: Option<&Config>) -> Result<Store, StoreError> {
     match config.map(|c| &c.store) {
         Some(StoreSettings::Postgres(settings)) => Store::connect(&settings.options()?),
-        _ => Store::open(data_dir),
+        Some(StoreSettings::Sled(settings)) => Store::open_with(data_dir, settings),
+        None => Store::open(data_dir),
     }
 }
 
@@ -285,7 +286,12 @@ fn run_command(cli: &Cli, listen: Option<std::net::SocketAddr>) -> anyhow::Resul
             services = %config.service_names(),
             "releasebot running: relay and notifier started; chat adapters: shell channels print here (interactive shell: `releasebot shell`)"
         );
+        // What starting freed goes back now, and what work frees, each minute.
+        let give_back = tokio::spawn(crate::memory::give_back_every(
+            std::time::Duration::from_secs(60),
+        ));
         termination().await;
+        give_back.abort();
         tracing::info!("stopping: finishing in-flight work and flushing the store");
         adapters.stop().await;
         app.stop().await;
@@ -324,9 +330,11 @@ fn check_config(cli: &Cli) -> anyhow::Result<ExitCode> {
             // The database URL lives in the environment: check it is there
             // and readable, naming host and database, never the password.
             let store = match &config.store {
-                StoreSettings::Sled => {
-                    Ok(format!("sled in {}", cli.data_dir(Some(&config)).display()))
-                }
+                StoreSettings::Sled(settings) => Ok(format!(
+                    "sled in {} (cache {} MiB)",
+                    cli.data_dir(Some(&config)).display(),
+                    settings.cache_bytes / (1024 * 1024)
+                )),
                 StoreSettings::Postgres(settings) => settings.options().map(|options| {
                     format!(
                         "{}, {} (URL from ${})",
@@ -368,7 +376,7 @@ fn store_copy(cli: &Cli, to: &str) -> anyhow::Result<ExitCode> {
         Some(StoreSettings::Postgres(settings)) => settings.clone(),
         _ => crate::config::store::PostgresSettings::default(),
     };
-    let sled = || Store::open(&cli.data_dir(config.as_ref()));
+    let sled = || open_store(&cli.data_dir(config.as_ref()), None);
     let database = || Store::connect(&postgres.options()?);
     let (from, into) = match to {
         "postgres" => (sled()?, database()?),

@@ -28,6 +28,7 @@ pub mod failpoint;
 pub mod fuzz;
 pub mod http;
 pub mod lanes;
+pub mod memory;
 pub mod metrics;
 pub mod notify;
 pub mod schedule;

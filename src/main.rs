@@ -6,6 +6,7 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
+    releasebot::memory::limit_arenas();
     let cli = releasebot::cli::Cli::parse();
     // Logs go to stderr so that the shell's stdout stays clean for scripts.
     let default_level = if matches!(cli.command, releasebot::cli::Command::Run { .. }) {

@@ -151,6 +151,15 @@ impl ChatSink for ShellSink {
     }
 }
 
+/// Why the shell stopped reading.
+#[derive(Debug, PartialEq, Eq)]
+enum Ended {
+    /// The input ended, or the user left with `/quit`.
+    Input,
+    /// A signal: leave at once.
+    Stopped,
+}
+
 /// One line read from the terminal or a pipe.
 #[derive(Debug, PartialEq, Eq)]
 pub enum InputLine {
@@ -260,8 +269,43 @@ impl<'a> Shell<'a> {
         }
     }
 
-    /// Reads `input` to its end (or until `stop` turns true), answering each line.
-    pub async fn run(mut self, input: Box<dyn BufRead + Send>, mut stop: watch::Receiver<bool>) {
+    /// Reads `input` to its end (or until `stop` turns true), answering each
+    /// line; at the end of the input (or `/quit`), shows what the commands
+    /// announced before it leaves.
+    pub async fn run(mut self, input: Box<dyn BufRead + Send>, stop: watch::Receiver<bool>) {
+        if self.answer(input, stop).await == Ended::Input {
+            self.deliver_the_rest().await;
+        }
+    }
+
+    /// Delivers what the last commands announced, as a terminal left open
+    /// would have shown it: when the input ends, the notifier's worker may
+    /// be part way through the outbox. Ends when a round delivers nothing
+    /// (entries for chats this process has no sink for stay for the bot).
+    async fn deliver_the_rest(&self) {
+        let waiting = || {
+            self.app
+                .engine
+                .store()
+                .outbox_depths()
+                .map_or(0, |(announcements, _)| announcements)
+        };
+        let mut before = waiting();
+        while before > 0 {
+            self.app.notifier.deliver_pending().await;
+            let after = waiting();
+            if after >= before {
+                return;
+            }
+            before = after;
+        }
+    }
+
+    async fn answer(
+        &mut self,
+        input: Box<dyn BufRead + Send>,
+        mut stop: watch::Receiver<bool>,
+    ) -> Ended {
         let mut lines = read_lines(input);
         if self.interactive {
             write_lines(&self.out, "releasebot shell. Type `help` for commands, `/as bob` to act as someone else, `/quit` to leave.");
@@ -269,12 +313,22 @@ impl<'a> Shell<'a> {
         }
         self.prompt();
         let mut replies: Vec<String> = Vec::new();
+        // Whether memory freed since the last batch went back to the OS.
+        let mut settled = false;
         loop {
             let first = tokio::select! {
                 line = lines.recv() => line,
-                _ = stop.changed() => break,
+                _ = stop.changed() => return Ended::Stopped,
+                _ = tokio::time::sleep(crate::memory::IDLE), if !settled => {
+                    crate::memory::give_back();
+                    settled = true;
+                    continue;
+                }
             };
-            let Some(first) = first else { break };
+            settled = false;
+            let Some(first) = first else {
+                return Ended::Input;
+            };
             // Group commit: answer every line already waiting with one fsync.
             let mut batch = vec![first];
             while batch.len() < BATCH_LINES {
@@ -328,7 +382,7 @@ impl<'a> Shell<'a> {
             }
             flush_out(&self.out);
             if quit {
-                break;
+                return Ended::Input;
             }
             self.prompt();
         }

@@ -169,6 +169,8 @@ pub struct RawStore {
     pub schema: Option<String>,
     /// Seconds claims and the scheduler lease last unless renewed (default 10).
     pub lease_ttl_secs: Option<u64>,
+    /// MiB sled may keep in its page cache (default 8).
+    pub cache_mb: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -5,15 +5,20 @@
 use std::time::Duration;
 
 use super::validate::{within, Problems};
-use crate::store::{PgOptions, StoreError};
+use crate::store::{PgOptions, SledOptions, StoreError};
 
 /// Which store `run` and the other commands open.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreSettings {
     /// The embedded sled store in the data dir.
-    #[default]
-    Sled,
+    Sled(SledOptions),
     Postgres(PostgresSettings),
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings::Sled(SledOptions::default())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,9 +90,27 @@ pub(super) fn store_settings(
                     "url_env, pool, schema and lease_ttl_secs are for backend = \"postgres\"; set it, or remove them",
                 );
             }
-            StoreSettings::Sled
+            let mut settings = SledOptions::default();
+            if let Some(mb) = raw.cache_mb.and_then(|n| {
+                within(
+                    n,
+                    1..=65_536,
+                    "MiB (default 8)",
+                    &["store", "cache_mb"],
+                    problems,
+                )
+            }) {
+                settings.cache_bytes = mb * 1024 * 1024;
+            }
+            StoreSettings::Sled(settings)
         }
         Some("postgres") => {
+            if raw.cache_mb.is_some() {
+                problems.add(
+                    &["store", "cache_mb"],
+                    "is sled's page cache; PostgreSQL keeps its own (shared_buffers), so remove it",
+                );
+            }
             let mut settings = PostgresSettings::default();
             if let Some(name) = &raw.url_env {
                 if valid_env_name(name) {
@@ -140,7 +163,7 @@ pub(super) fn store_settings(
                 &["store", "backend"],
                 format!("`{other}` is not a store backend; use \"sled\" (embedded, the default) or \"postgres\""),
             );
-            StoreSettings::Sled
+            StoreSettings::default()
         }
     }
 }

@@ -391,10 +391,32 @@ fn a_quorum_held_by_a_group_or_guild_role_is_not_counted_as_its_one_entry() {
 }
 
 #[test]
+fn sleds_cache_is_set_in_mib_and_refused_out_of_range_or_for_postgres() {
+    use crate::config::store::StoreSettings;
+    let set = format!("{MINIMAL}\n[store]\ncache_mb = 32\n");
+    let StoreSettings::Sled(options) = Config::parse(&set, "test.toml").unwrap().store else {
+        panic!("sled expected");
+    };
+    assert_eq!(options.cache_bytes, 32 * 1024 * 1024);
+
+    let zero = problems(&format!("{MINIMAL}\n[store]\ncache_mb = 0\n"));
+    assert_eq!(zero[0].key, "store.cache_mb");
+    assert!(zero[0].message.contains("MiB"), "{zero:?}");
+    let postgres = problems(&format!(
+        "{MINIMAL}\n[store]\nbackend = \"postgres\"\ncache_mb = 32\n"
+    ));
+    assert_eq!(postgres[0].key, "store.cache_mb");
+    assert!(
+        postgres[0].message.contains("shared_buffers"),
+        "{postgres:?}"
+    );
+}
+
+#[test]
 fn the_store_defaults_to_sled_and_postgres_settings_are_checked_with_their_key() {
     use crate::config::store::{PostgresSettings, StoreSettings};
     let config = Config::parse(MINIMAL, "test.toml").unwrap();
-    assert_eq!(config.store, StoreSettings::Sled);
+    assert_eq!(config.store, StoreSettings::default());
 
     let set = format!(
         "{MINIMAL}\n[store]\nbackend = \"postgres\"\nurl_env = \"RB_DB\"\npool = 4\nschema = \"releasebot\"\nlease_ttl_secs = 5\n"

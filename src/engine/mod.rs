@@ -475,7 +475,7 @@ impl Engine {
             .config
             .channels_for(&release.service, &release.environment)
         {
-            tx.announce(&Announcement {
+            tx.announce(Announcement {
                 channel,
                 message: message.clone(),
                 thread_line: Some(line.clone()),

@@ -42,7 +42,28 @@ pub struct AuditEntry {
 
 impl AuditEntry {
     pub fn chain(seq: u64, prev_hash: String, draft: AuditDraft) -> AuditEntry {
-        let mut entry = AuditEntry {
+        let mut entry = AuditEntry::unhashed(seq, prev_hash, draft);
+        entry.hash = entry.computed_hash();
+        entry
+    }
+
+    /// `chain`, with the entry's JSON as well, from one serialization: the
+    /// bytes the hash covers are the entry's with `hash` empty, and `hash`
+    /// is the last field.
+    pub fn chain_encoded(seq: u64, prev_hash: String, draft: AuditDraft) -> (AuditEntry, Vec<u8>) {
+        let mut entry = AuditEntry::unhashed(seq, prev_hash, draft);
+        let mut bytes = serde_json::to_vec(&entry).expect("audit entries always serialize");
+        entry.hash = hex::encode(Sha256::digest(&bytes));
+        let tail = br#""hash":""}"#;
+        debug_assert!(bytes.ends_with(tail), "hash is the last field");
+        bytes.truncate(bytes.len() - 2);
+        bytes.extend_from_slice(entry.hash.as_bytes());
+        bytes.extend_from_slice(br#""}"#);
+        (entry, bytes)
+    }
+
+    fn unhashed(seq: u64, prev_hash: String, draft: AuditDraft) -> AuditEntry {
+        AuditEntry {
             seq,
             at: draft.at,
             actor: draft.actor,
@@ -53,9 +74,7 @@ impl AuditEntry {
             detail: draft.detail,
             prev_hash,
             hash: String::new(),
-        };
-        entry.hash = entry.computed_hash();
-        entry
+        }
     }
 
     /// SHA-256 over the entry serialized with an empty `hash`, written
@@ -192,6 +211,19 @@ mod tests {
         let mut unhashed = entry.clone();
         unhashed.hash.clear();
         hex::encode(Sha256::digest(serde_json::to_vec(&unhashed).unwrap()))
+    }
+
+    #[test]
+    fn an_entry_encoded_while_chained_is_its_json_with_the_same_hash() {
+        let mut bare = draft("grant");
+        (bare.release, bare.before, bare.after) = (None, None, None);
+        bare.detail = "quote \" and \\ and ünïcode".to_string();
+        for draft in [draft("approve"), bare] {
+            let chained = AuditEntry::chain(9, GENESIS.to_string(), draft.clone());
+            let (entry, bytes) = AuditEntry::chain_encoded(9, GENESIS.to_string(), draft);
+            assert_eq!(entry, chained);
+            assert_eq!(bytes, serde_json::to_vec(&chained).unwrap());
+        }
     }
 
     #[test]

@@ -35,7 +35,7 @@ fn a_commit_publishes_what_it_changed_and_a_failed_one_nothing() {
         store
             .transaction(|tx| {
                 tx.put_release(&approved, Some(&first))?;
-                tx.announce(&announcement(id.number(), "slack:C1", "approved"))
+                tx.announce(announcement(id.number(), "slack:C1", "approved"))
             })
             .unwrap();
         let _ = store.transaction(|tx| {

@@ -121,6 +121,22 @@ pub struct Store {
     unflushed: Arc<std::sync::Mutex<Vec<Change>>>,
 }
 
+/// The embedded store's one knob: how much of it sled keeps in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SledOptions {
+    /// sled's page cache, in bytes. Pages not in it are read from the file
+    /// (the OS's cache) again; a bot's working set is its open releases.
+    pub cache_bytes: u64,
+}
+
+impl Default for SledOptions {
+    fn default() -> Self {
+        SledOptions {
+            cache_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
 impl std::ops::Deref for Store {
     type Target = dyn Backend;
 
@@ -132,7 +148,12 @@ impl std::ops::Deref for Store {
 impl Store {
     /// The embedded sled store in `dir` (created when missing).
     pub fn open(dir: &Path) -> StoreResult<Store> {
-        Ok(Store::on(Arc::new(sled::SledStore::open(dir)?)))
+        Store::open_with(dir, &SledOptions::default())
+    }
+
+    /// The embedded sled store in `dir`, with `[store]`'s options.
+    pub fn open_with(dir: &Path, options: &SledOptions) -> StoreResult<Store> {
+        Ok(Store::on(Arc::new(sled::SledStore::open(dir, options)?)))
     }
 
     /// A PostgreSQL store: connects, applies migrations, refuses a schema

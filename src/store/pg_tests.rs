@@ -27,8 +27,8 @@ fn postgres_two_instances_never_hold_one_lane_and_take_over_a_dead_ones() {
         return;
     };
     a.transaction(|tx| {
-        tx.announce(&announcement(1, "slack:C1", "one"))?;
-        tx.announce(&announcement(2, "slack:C1", "two"))
+        tx.announce(announcement(1, "slack:C1", "one"))?;
+        tx.announce(announcement(2, "slack:C1", "two"))
     })
     .unwrap();
     let slack = ["slack".to_string()];
@@ -38,7 +38,7 @@ fn postgres_two_instances_never_hold_one_lane_and_take_over_a_dead_ones() {
         b.claim_announcements(&slack, 10).unwrap().is_empty(),
         "b gets none while a's claims live"
     );
-    a.transaction(|tx| tx.announce(&announcement(1, "slack:C1", "one, later")))
+    a.transaction(|tx| tx.announce(announcement(1, "slack:C1", "one, later")))
         .unwrap();
     assert!(
         b.claim_announcements(&slack, 10).unwrap().is_empty(),
@@ -190,7 +190,7 @@ fn copy_moves_everything_from_sled_to_postgres_and_back() {
     from.transaction(|tx| {
         tx.audit(draft("request", Some(id)))?;
         tx.grant(&bob, "approver")?;
-        tx.announce(&announcement(id.number(), "slack:C1", "requested"))?;
+        tx.announce(announcement(id.number(), "slack:C1", "requested"))?;
         tx.set_last_fired("cron:daily", due)?;
         tx.replace_timers(
             &[],

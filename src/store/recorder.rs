@@ -156,7 +156,7 @@ impl TxOutboxes for Recorder<'_> {
         Ok(())
     }
 
-    fn announce(&self, announcement: &Announcement) -> TxResult<()> {
+    fn announce(&self, announcement: Announcement) -> TxResult<()> {
         self.inner.announce(announcement)?;
         self.note(|c| c.announcements = true);
         Ok(())

@@ -208,7 +208,7 @@ store_suite! {
     fn a_posted_announcement_is_found_from_its_thread(store: &Store) {
         let channel = ChannelRef::parse("slack:C0RELEASES").unwrap();
         let other = ChannelRef::parse("slack:C0OTHER").unwrap();
-        store.transaction(|tx| tx.announce(&announcement(7, "slack:C0RELEASES", "requested"))).unwrap();
+        store.transaction(|tx| tx.announce(announcement(7, "slack:C0RELEASES", "requested"))).unwrap();
         let (key, _) = store.claim_announcements(&["slack".into()], 10).unwrap().remove(0);
         let before = Utc::now() - chrono::Duration::seconds(1);
         assert_eq!(store.begin_post(ReleaseId::new(7), &channel).unwrap(), None, "a first try");
@@ -228,9 +228,9 @@ store_suite! {
     fn outboxes_keep_their_order(store: &Store) {
         store
             .transaction(|tx| {
-                tx.announce(&announcement(1, "slack:C1", "first"))?;
-                tx.announce(&announcement(2, "slack:C1", "other release"))?;
-                tx.announce(&announcement(1, "slack:C1", "second"))?;
+                tx.announce(announcement(1, "slack:C1", "first"))?;
+                tx.announce(announcement(2, "slack:C1", "other release"))?;
+                tx.announce(announcement(1, "slack:C1", "second"))?;
                 tx.post_digest(&Digest { channel: ChannelRef::parse("slack:C1").unwrap(), text: "today".into() })
             })
             .unwrap();

@@ -240,3 +240,28 @@ async fn a_panic_in_one_command_is_answered_and_the_shell_goes_on() {
     );
     app.stop().await;
 }
+
+#[test]
+fn a_piped_script_shows_every_announcement_before_the_shell_leaves() {
+    // Enough at once that the notifier's worker is often still delivering
+    // when the input ends (without the drain at the end, a third of runs
+    // of this test missed the last few hundred approvals).
+    const N: usize = 1000;
+    let bot = Bot::new();
+    let mut script: String = (1..=N)
+        .map(|i| format!("request api 1.0.{i} to staging\n"))
+        .collect();
+    script.push_str("/as bob\n");
+    script.extend((1..=N).map(|i| format!("approve R-{i}\n")));
+    let out = bot.shell(&script);
+    let missing: Vec<usize> = (1..=N)
+        .filter(|i| {
+            !out.contains(&format!(
+                "[#releases-staging] (edited) ✅ R-{i} api 1.0.{i} → staging: approved"
+            ))
+        })
+        .collect();
+    assert!(missing.is_empty(), "approvals not shown: {missing:?}");
+    // Nothing was left waiting for the next start.
+    assert_eq!(bot.shell("").lines().count(), 0);
+}

@@ -93,7 +93,7 @@ pub trait OutboxStore: super::Durable {
 pub trait TxOutboxes {
     fn post_digest(&self, digest: &Digest) -> TxResult<()>;
 
-    fn announce(&self, announcement: &Announcement) -> TxResult<()>;
+    fn announce(&self, announcement: Announcement) -> TxResult<()>;
 
     fn job(&self, key: &str) -> TxResult<Option<CiJob>>;
 

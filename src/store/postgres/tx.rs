@@ -316,13 +316,13 @@ impl TxOutboxes for PgTx<'_, '_> {
         Ok(())
     }
 
-    fn announce(&self, announcement: &Announcement) -> TxResult<()> {
+    fn announce(&self, announcement: Announcement) -> TxResult<()> {
         self.execute(
             "INSERT INTO outbox_notify (lane, platform, body) VALUES ($1, $2, $3)",
             params![
                 announcement.lane(),
                 announcement.channel.platform().to_string(),
-                json(announcement)
+                json(&announcement)
             ],
         )?;
         Ok(())

@@ -11,13 +11,9 @@ impl OutboxStore for SledStore {
         for item in self.tree(OUTBOX_NOTIFY).iter().take(limit) {
             let (key, bytes) = item.map_err(storage)?;
             let key = keys::u64_from(&key);
-            let announcement = match self.announcements.get(key, &bytes) {
+            let announcement = match self.announcements.take(key, &bytes) {
                 Some(known) => known,
-                None => {
-                    let read: Announcement = decode("announcement", &bytes)?;
-                    self.announcements.keep(key, bytes, read.clone());
-                    read
-                }
+                None => decode("announcement", &bytes)?,
             };
             out.push((key, announcement));
         }
@@ -79,7 +75,12 @@ impl OutboxStore for SledStore {
                 .insert(&posted, message.as_bytes())
                 .map_err(storage)?;
         }
-        self.tree(POSTING).remove(posted).map_err(storage)?;
+        if self
+            .posting_marks
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            self.tree(POSTING).remove(posted).map_err(storage)?;
+        }
         self.tree(OUTBOX_NOTIFY)
             .remove(key.to_be_bytes())
             .map_err(storage)?;
@@ -105,6 +106,8 @@ impl OutboxStore for SledStore {
         }
         // The platform's clock judges the lookup, so this is the real time.
         let now = Utc::now().timestamp_millis();
+        self.posting_marks
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         tree.insert(key, &now.to_be_bytes()[..]).map_err(storage)?;
         drop(writing);
         self.flush()?;
@@ -172,9 +175,11 @@ impl OutboxStore for SledStore {
     }
 }
 
-/// Decoded outbox entries by key, each with the bytes it was decoded from:
-/// an entry whose bytes differ (a key reused after an aborted transaction)
-/// is decoded again. Entries go when delivered; at most `DECODED_MAX` kept.
+/// The announcements this store committed, decoded, by key, each with the
+/// bytes it was encoded to: the first read takes one (the notifier reads an
+/// entry once, then delivers it); a later read, or one whose bytes differ (a
+/// key reused after an aborted transaction), decodes. At most `DECODED_MAX`
+/// kept; a delivered entry's goes.
 #[derive(Default)]
 pub(super) struct Decoded(std::sync::Mutex<HashMap<u64, (::sled::IVec, Announcement)>>);
 
@@ -185,9 +190,9 @@ impl Decoded {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn get(&self, key: u64, bytes: &::sled::IVec) -> Option<Announcement> {
-        match self.lock().get(&key) {
-            Some((kept, announcement)) if kept == bytes => Some(announcement.clone()),
+    fn take(&self, key: u64, bytes: &::sled::IVec) -> Option<Announcement> {
+        match self.lock().remove(&key) {
+            Some((kept, announcement)) if kept == *bytes => Some(announcement),
             _ => None,
         }
     }

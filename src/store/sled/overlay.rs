@@ -62,17 +62,18 @@ impl Overlay {
     }
 
     /// Journals the writes, applies them, then drops the journal record;
-    /// nothing here waits for the disk.
+    /// nothing here waits for the disk. Returns how many writes there were.
     pub(super) fn commit(
         &self,
         trees: &[::sled::Tree],
         journal: &::sled::Tree,
         seq: u64,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<usize> {
         let writes = self.writes.take();
         if writes.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
+        let count = writes.len();
         let storage = |e: ::sled::Error| StoreError::Storage(e.to_string());
         journal
             .insert(seq.to_be_bytes(), encode(&writes))
@@ -88,7 +89,7 @@ impl Overlay {
         }
         apply(trees, writes).map_err(storage)?;
         journal.remove(seq.to_be_bytes()).map_err(storage)?;
-        Ok(())
+        Ok(count)
     }
 }
 

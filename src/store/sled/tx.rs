@@ -137,6 +137,19 @@ impl SledTx<'_> {
         Ok(())
     }
 
+    /// Appends an entry, given as the bytes it is stored as, and indexes it
+    /// by release.
+    fn put_audit(&self, entry: &AuditEntry, bytes: Vec<u8>) -> TxResult<()> {
+        self.tree(AUDIT).insert(entry.seq.to_be_bytes(), bytes)?;
+        if let Some(release) = entry.release {
+            self.tree(AUDIT_BY_RELEASE)
+                .insert(keys::audit_by_release(release, entry.seq), &[])?;
+        }
+        self.tree(META)
+            .insert(keys::AUDIT_HEAD, encode(&(entry.seq, &entry.hash)))?;
+        Ok(())
+    }
+
     /// Hands out the counter at `key` and raises it.
     fn allocate(&self, key: &[u8]) -> TxResult<u64> {
         let meta = self.tree(META);
@@ -199,19 +212,24 @@ impl TxReleases for SledTx<'_> {
         self.reserve(keys::NEXT_RELEASE_ID, id.number())
     }
 
-    /// Writes a release and keeps every index in step with it.
+    /// Writes a release and keeps every index in step with it, touching
+    /// only the index entries that change.
     fn put_release(&self, release: &Release, before: Option<&Release>) -> TxResult<()> {
         let id = release.id;
+        let time_moved = before.is_none_or(|old| old.scheduled_at != release.scheduled_at);
+        let target_moved = before.is_none_or(|old| {
+            (&old.service, &old.environment) != (&release.service, &release.environment)
+        });
         if let Some(old) = before {
             if old.status != release.status {
                 self.tree(BY_STATUS)
                     .remove(keys::by_status(old.status, id))?;
                 self.bump_count(old, -1)?;
             }
-            if let Some(at) = old.scheduled_at {
+            if let Some(at) = old.scheduled_at.filter(|_| time_moved) {
                 self.tree(BY_TIME).remove(keys::by_time(at, id))?;
             }
-            if (&old.service, &old.environment) != (&release.service, &release.environment) {
+            if target_moved {
                 self.tree(BY_TARGET)
                     .remove(keys::by_target(&old.service, &old.environment, id))?;
             }
@@ -221,13 +239,15 @@ impl TxReleases for SledTx<'_> {
                 .insert(keys::by_status(release.status, id), &[])?;
             self.bump_count(release, 1)?;
         }
-        if let Some(at) = release.scheduled_at {
+        if let Some(at) = release.scheduled_at.filter(|_| time_moved) {
             self.tree(BY_TIME).insert(keys::by_time(at, id), &[])?;
         }
-        self.tree(BY_TARGET).insert(
-            keys::by_target(&release.service, &release.environment, id),
-            &[],
-        )?;
+        if target_moved {
+            self.tree(BY_TARGET).insert(
+                keys::by_target(&release.service, &release.environment, id),
+                &[],
+            )?;
+        }
         if before.is_none() {
             self.tree(BY_REQUESTER)
                 .insert(keys::by_requester(&release.requester, id), &[])?;
@@ -243,21 +263,13 @@ impl TxReleases for SledTx<'_> {
             Some(bytes) => decode::<(u64, String)>("audit head", &bytes)?,
             None => (0, GENESIS.to_string()),
         };
-        let entry = AuditEntry::chain(seq + 1, prev_hash, draft);
-        self.append_audit(&entry)?;
+        let (entry, bytes) = AuditEntry::chain_encoded(seq + 1, prev_hash, draft);
+        self.put_audit(&entry, bytes)?;
         Ok(entry)
     }
 
     fn append_audit(&self, entry: &AuditEntry) -> TxResult<()> {
-        self.tree(AUDIT)
-            .insert(entry.seq.to_be_bytes(), encode(entry))?;
-        if let Some(release) = entry.release {
-            self.tree(AUDIT_BY_RELEASE)
-                .insert(keys::audit_by_release(release, entry.seq), &[])?;
-        }
-        self.tree(META)
-            .insert(keys::AUDIT_HEAD, encode(&(entry.seq, &entry.hash)))?;
-        Ok(())
+        self.put_audit(entry, encode(entry))
     }
 
     fn live(&self, service: &Name, environment: &Name) -> TxResult<Option<LiveVersion>> {
@@ -365,14 +377,12 @@ impl TxOutboxes for SledTx<'_> {
         Ok(())
     }
 
-    fn announce(&self, announcement: &Announcement) -> TxResult<()> {
+    fn announce(&self, announcement: Announcement) -> TxResult<()> {
         let key = self.next_key(OUTBOX_NOTIFY)?;
-        let bytes = ::sled::IVec::from(encode(announcement));
+        let bytes = ::sled::IVec::from(encode(&announcement));
         self.tree(OUTBOX_NOTIFY)
             .insert(key.to_be_bytes(), bytes.clone())?;
-        self.announced
-            .borrow_mut()
-            .push((key, bytes, announcement.clone()));
+        self.announced.borrow_mut().push((key, bytes, announcement));
         Ok(())
     }
 
