@@ -390,3 +390,54 @@ impl Backend for SledStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::store::{SledOptions, Store};
+
+    fn snapshots(dir: &std::path::Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with("snap."))
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn write(store: &Store, count: u64) {
+        store
+            .transaction(|tx| {
+                (0..count).try_for_each(|n| tx.put_record("bench", &n.to_string(), Some(b"x")))
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn closing_after_many_writes_leaves_a_snapshot_for_the_next_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = SledOptions::default();
+
+        let store = Store::open_with(dir.path(), &options).unwrap();
+        let opened = snapshots(dir.path());
+        write(&store, 10);
+        drop(store);
+        assert_eq!(
+            snapshots(dir.path()),
+            opened,
+            "a few writes: no reopen on close"
+        );
+
+        let store = Store::open_with(dir.path(), &options).unwrap();
+        let opened = snapshots(dir.path());
+        write(&store, super::SNAPSHOT_AFTER_WRITES);
+        drop(store);
+        assert_ne!(snapshots(dir.path()), opened, "a new snapshot on close");
+        // The store opens again, with what was written.
+        let store = Store::open_with(dir.path(), &options).unwrap();
+        assert_eq!(
+            store.record("bench", "49999").unwrap().as_deref(),
+            Some(&b"x"[..])
+        );
+    }
+}
