@@ -312,7 +312,6 @@ impl<'a> Shell<'a> {
             flush_out(&self.out);
         }
         self.prompt();
-        let mut replies: Vec<String> = Vec::new();
         // Whether memory freed since the last batch went back to the OS.
         let mut settled = false;
         loop {
@@ -337,55 +336,62 @@ impl<'a> Shell<'a> {
                     Err(_) => break,
                 }
             }
-            let mut quit = false;
-            // `app` outlives `self`'s borrows, so the guard can live across `step`.
-            let app = self.app;
-            let mut hold = Some(app.notifier.hold().await);
-            for line in batch {
-                let step = match line {
-                    Err(error) => {
-                        replies.push(format!("Could not read input: {error}"));
-                        Step::Quit
-                    }
-                    Ok(InputLine::TooLong(bytes)) => Step::Reply(format!(
-                        "That line is {bytes} bytes long; a command may be at most {MAX_LINE_BYTES}. Nothing was done."
-                    )),
-                    Ok(InputLine::Text(bytes)) => match String::from_utf8(bytes) {
-                        Ok(text) => self.step(&text),
-                        Err(_) => Step::Reply("That line is not valid UTF-8 text, so I can't read it. Nothing was done.".to_string()),
-                    },
-                };
-                match step {
-                    Step::Reply(text) => replies.push(text),
-                    Step::Wait(limit) => {
-                        self.flush_and_print(&mut replies);
-                        drop(hold.take());
-                        self.app.notifier.deliver_pending().await;
-                        replies.push(self.wait(limit).await);
-                        hold = Some(app.notifier.hold().await);
-                    }
-                    Step::Quit => {
-                        quit = true;
-                        break;
-                    }
-                }
-            }
-            // The batch is durable before any of it shows. The records of
-            // the deliveries it caused are not flushed: the next batch's
-            // fsync (or sled's flusher, within half a second) carries them,
-            // so a crash in between shows those announcements again.
-            self.hold_replies(&mut replies);
-            let durable = self.make_durable();
-            drop(hold);
-            if durable {
-                self.app.notifier.deliver_pending_held().await;
-            }
-            flush_out(&self.out);
-            if quit {
+            if self.answer_batch(batch).await {
                 return Ended::Input;
             }
             self.prompt();
         }
+    }
+
+    /// Answers one batch of lines, durable before any of it shows; true
+    /// when the user left.
+    async fn answer_batch(&mut self, batch: Vec<io::Result<InputLine>>) -> bool {
+        let mut replies = Vec::new();
+        let mut quit = false;
+        // `app` outlives `self`'s borrows, so the guard can live across `step`.
+        let app = self.app;
+        let mut hold = Some(app.notifier.hold().await);
+        for line in batch {
+            let step = match line {
+                Err(error) => {
+                    replies.push(format!("Could not read input: {error}"));
+                    Step::Quit
+                }
+                Ok(InputLine::TooLong(bytes)) => Step::Reply(format!(
+                    "That line is {bytes} bytes long; a command may be at most {MAX_LINE_BYTES}. Nothing was done."
+                )),
+                Ok(InputLine::Text(bytes)) => match String::from_utf8(bytes) {
+                    Ok(text) => self.step(&text),
+                    Err(_) => Step::Reply("That line is not valid UTF-8 text, so I can't read it. Nothing was done.".to_string()),
+                },
+            };
+            match step {
+                Step::Reply(text) => replies.push(text),
+                Step::Wait(limit) => {
+                    self.flush_and_print(&mut replies);
+                    drop(hold.take());
+                    self.app.notifier.deliver_pending().await;
+                    replies.push(self.wait(limit).await);
+                    hold = Some(app.notifier.hold().await);
+                }
+                Step::Quit => {
+                    quit = true;
+                    break;
+                }
+            }
+        }
+        // The batch is durable before any of it shows. The records of
+        // the deliveries it caused are not flushed: the next batch's
+        // fsync (or sled's flusher, within half a second) carries them,
+        // so a crash in between shows those announcements again.
+        self.hold_replies(&mut replies);
+        let durable = self.make_durable();
+        drop(hold);
+        if durable {
+            self.app.notifier.deliver_pending_held().await;
+        }
+        flush_out(&self.out);
+        quit
     }
 
     /// Puts the batch's replies in the held output, not shown yet.

@@ -90,19 +90,7 @@ pub(super) fn store_settings(
                     "url_env, pool, schema and lease_ttl_secs are for backend = \"postgres\"; set it, or remove them",
                 );
             }
-            let mut settings = SledOptions::default();
-            if let Some(mb) = raw.cache_mb.and_then(|n| {
-                within(
-                    n,
-                    1..=65_536,
-                    "MiB (default 8)",
-                    &["store", "cache_mb"],
-                    problems,
-                )
-            }) {
-                settings.cache_bytes = mb * 1024 * 1024;
-            }
-            StoreSettings::Sled(settings)
+            StoreSettings::Sled(sled_options(raw, problems))
         }
         Some("postgres") => {
             if raw.cache_mb.is_some() {
@@ -111,52 +99,7 @@ pub(super) fn store_settings(
                     "is sled's page cache; PostgreSQL keeps its own (shared_buffers), so remove it",
                 );
             }
-            let mut settings = PostgresSettings::default();
-            if let Some(name) = &raw.url_env {
-                if valid_env_name(name) {
-                    settings.url_env = name.clone();
-                } else if name.contains("://") || name.contains('@') {
-                    // Never echo it: it may carry a password.
-                    problems.add(
-                        &["store", "url_env"],
-                        "looks like a database URL; put the URL in an environment variable and name that variable here (like DATABASE_URL)",
-                    );
-                } else {
-                    problems.add(
-                        &["store", "url_env"],
-                        format!("`{name}` is not an environment variable name (upper-case letters, digits and `_`, like DATABASE_URL); the URL itself goes in that variable, not here"),
-                    );
-                }
-            }
-            if let Some(pool) = raw.pool.and_then(|n| {
-                within(
-                    n,
-                    1..=64,
-                    "connections (default 8)",
-                    &["store", "pool"],
-                    problems,
-                )
-            }) {
-                settings.pool = pool as usize;
-            }
-            if let Some(secs) = raw.lease_ttl_secs.and_then(|n| {
-                within(
-                    n,
-                    3..=60,
-                    "seconds (default 10)",
-                    &["store", "lease_ttl_secs"],
-                    problems,
-                )
-            }) {
-                settings.lease_ttl = std::time::Duration::from_secs(secs);
-            }
-            if let Some(schema) = &raw.schema {
-                match crate::store::postgres::check_schema_name(schema) {
-                    Ok(()) => settings.schema = Some(schema.clone()),
-                    Err(why) => problems.add(&["store", "schema"], why),
-                }
-            }
-            StoreSettings::Postgres(settings)
+            StoreSettings::Postgres(postgres_settings(raw, problems))
         }
         Some(other) => {
             problems.add(
@@ -166,4 +109,75 @@ pub(super) fn store_settings(
             StoreSettings::default()
         }
     }
+}
+
+/// `[store] key`'s number, when it is set and within `range`.
+fn bounded(
+    value: Option<u64>,
+    range: std::ops::RangeInclusive<u64>,
+    unit: &str,
+    key: &str,
+    problems: &mut Problems<'_>,
+) -> Option<u64> {
+    value.and_then(|n| within(n, range, unit, &["store", key], problems))
+}
+
+fn sled_options(raw: &super::raw::RawStore, problems: &mut Problems<'_>) -> SledOptions {
+    let mut options = SledOptions::default();
+    if let Some(mb) = bounded(
+        raw.cache_mb,
+        1..=65_536,
+        "MiB (default 8)",
+        "cache_mb",
+        problems,
+    ) {
+        options.cache_bytes = mb * 1024 * 1024;
+    }
+    options
+}
+
+fn postgres_settings(raw: &super::raw::RawStore, problems: &mut Problems<'_>) -> PostgresSettings {
+    let mut settings = PostgresSettings::default();
+    if let Some(name) = &raw.url_env {
+        if valid_env_name(name) {
+            settings.url_env = name.clone();
+        } else if name.contains("://") || name.contains('@') {
+            // Never echo it: it may carry a password.
+            problems.add(
+                &["store", "url_env"],
+                "looks like a database URL; put the URL in an environment variable and name that variable here (like DATABASE_URL)",
+            );
+        } else {
+            problems.add(
+                &["store", "url_env"],
+                format!("`{name}` is not an environment variable name (upper-case letters, digits and `_`, like DATABASE_URL); the URL itself goes in that variable, not here"),
+            );
+        }
+    }
+    if let Some(pool) = bounded(
+        raw.pool,
+        1..=64,
+        "connections (default 8)",
+        "pool",
+        problems,
+    ) {
+        settings.pool = pool as usize;
+    }
+    let ttl = bounded(
+        raw.lease_ttl_secs,
+        3..=60,
+        "seconds (default 10)",
+        "lease_ttl_secs",
+        problems,
+    );
+    if let Some(secs) = ttl {
+        settings.lease_ttl = std::time::Duration::from_secs(secs);
+    }
+    if let Some(schema) = &raw.schema {
+        match crate::store::postgres::check_schema_name(schema) {
+            Ok(()) => settings.schema = Some(schema.clone()),
+            Err(why) => problems.add(&["store", "schema"], why),
+        }
+    }
+    settings
 }
