@@ -129,7 +129,13 @@ fn a_rollback_opens_an_incident_that_locks_deploys_until_resolved() {
         .unwrap()
         .into_iter()
         .filter(|(_, a)| a.message.release == crate::domain::ids::ReleaseId::new(2))
-        .filter_map(|(_, a)| a.message.fields.into_iter().find(|f| f.label == "Incident"))
+        .filter_map(|(_, a)| {
+            a.message
+                .fields
+                .iter()
+                .find(|f| f.label == "Incident")
+                .cloned()
+        })
         .map(|f| f.value)
         .collect();
     assert_eq!(

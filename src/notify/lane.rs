@@ -14,7 +14,7 @@ use crate::engine::off_async_threads;
 
 /// One outbox entry, with its key.
 pub(super) enum Item {
-    Announcement(u64, Box<Announcement>),
+    Announcement(u64, std::sync::Arc<Announcement>),
     Digest(u64, Digest),
 }
 

@@ -342,7 +342,7 @@ impl Notifier {
             } else {
                 platform
             };
-            add(lane, sink, Item::Announcement(key, Box::new(announcement)));
+            add(lane, sink, Item::Announcement(key, announcement));
         }
         for (key, digest) in self.store.claim_digests(&platforms, BATCH)? {
             let platform = digest.channel.platform().to_string();

@@ -238,7 +238,7 @@ store_suite! {
             .claim_announcements(&["slack".into()], 10)
             .unwrap()
             .into_iter()
-            .filter_map(|(_, a)| a.thread_line.map(|line| line.to_string()))
+            .filter_map(|(_, a)| a.thread_line.as_ref().map(|line| line.to_string()))
             .collect();
         assert_eq!(lines, ["first", "other release", "second"]);
         assert_eq!(store.pending_digests(10).unwrap().len(), 1);

@@ -134,7 +134,10 @@ impl Bot {
                 format!(
                     "{} | {}",
                     a.message.to_text(),
-                    a.thread_line.map(|t| t.to_string()).unwrap_or_default()
+                    a.thread_line
+                        .as_ref()
+                        .map(|t| t.to_string())
+                        .unwrap_or_default()
                 )
             })
             .collect();

@@ -1,6 +1,8 @@
 //! The outboxes (announcements, digests, CI jobs), the posts they made, and the
 //! claims and leases that share them between instances.
 
+use std::sync::Arc;
+
 use crate::domain::ids::{ChannelRef, ReleaseId};
 use crate::domain::outbox::{Announcement, CiJob, Digest};
 use crate::store::feed::Change;
@@ -10,8 +12,9 @@ use chrono::{DateTime, Utc};
 /// The outboxes (announcements, digests, CI jobs), the posts they made, and the
 /// claims and leases that share them between instances, outside a transaction.
 pub trait OutboxStore: super::Durable {
-    /// Announcements waiting, oldest first, with their keys.
-    fn pending_announcements(&self, limit: usize) -> StoreResult<Vec<(u64, Announcement)>>;
+    /// Announcements waiting, oldest first, with their keys (shared: a
+    /// store may keep what it decoded for the next read).
+    fn pending_announcements(&self, limit: usize) -> StoreResult<Vec<(u64, Arc<Announcement>)>>;
 
     /// Announcements this instance may deliver now, oldest first: whole
     /// lanes (release and channel), so one lane's steps keep their order.
@@ -19,7 +22,7 @@ pub trait OutboxStore: super::Durable {
         &self,
         platforms: &[String],
         limit: usize,
-    ) -> StoreResult<Vec<(u64, Announcement)>>;
+    ) -> StoreResult<Vec<(u64, Arc<Announcement>)>>;
 
     fn posted(&self, id: ReleaseId, channel: &ChannelRef) -> StoreResult<Option<String>>;
 

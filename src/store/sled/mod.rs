@@ -368,7 +368,8 @@ impl Backend for SledStore {
         self.writes
             .fetch_add(written as u64, std::sync::atomic::Ordering::Relaxed);
         for (key, bytes, announcement) in announced.take() {
-            self.announcements.keep(key, bytes, announcement);
+            self.announcements
+                .keep(key, bytes, std::sync::Arc::new(announcement));
         }
         drop(writing);
         if durable {

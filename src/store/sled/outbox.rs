@@ -2,18 +2,23 @@
 //! claims and leases that share them between instances, on this backend.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::*;
 
 impl OutboxStore for SledStore {
-    fn pending_announcements(&self, limit: usize) -> StoreResult<Vec<(u64, Announcement)>> {
+    fn pending_announcements(&self, limit: usize) -> StoreResult<Vec<(u64, Arc<Announcement>)>> {
         let mut out = Vec::new();
         for item in self.tree(OUTBOX_NOTIFY).iter().take(limit) {
             let (key, bytes) = item.map_err(storage)?;
             let key = keys::u64_from(&key);
-            let announcement = match self.announcements.take(key, &bytes) {
+            let announcement = match self.announcements.get(key, &bytes) {
                 Some(known) => known,
-                None => decode("announcement", &bytes)?,
+                None => {
+                    let read: Arc<Announcement> = Arc::new(decode("announcement", &bytes)?);
+                    self.announcements.keep(key, bytes, read.clone());
+                    read
+                }
             };
             out.push((key, announcement));
         }
@@ -24,7 +29,7 @@ impl OutboxStore for SledStore {
         &self,
         _platforms: &[String],
         limit: usize,
-    ) -> StoreResult<Vec<(u64, Announcement)>> {
+    ) -> StoreResult<Vec<(u64, Arc<Announcement>)>> {
         self.pending_announcements(limit)
     }
 
@@ -175,29 +180,28 @@ impl OutboxStore for SledStore {
     }
 }
 
-/// The announcements this store committed, decoded, by key, each with the
-/// bytes it was encoded to: the first read takes one (the notifier reads an
-/// entry once, then delivers it); a later read, or one whose bytes differ (a
-/// key reused after an aborted transaction), decodes. At most `DECODED_MAX`
-/// kept; a delivered entry's goes.
+/// The announcements this store committed or read, decoded, by key, each
+/// with its bytes: a read whose bytes differ (a key reused after an aborted
+/// transaction) decodes again. At most `DECODED_MAX` kept; a delivered
+/// entry's goes.
 #[derive(Default)]
-pub(super) struct Decoded(std::sync::Mutex<HashMap<u64, (::sled::IVec, Announcement)>>);
+pub(super) struct Decoded(std::sync::Mutex<HashMap<u64, (::sled::IVec, Arc<Announcement>)>>);
 
 const DECODED_MAX: usize = 4096;
 
 impl Decoded {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, (::sled::IVec, Announcement)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, (::sled::IVec, Arc<Announcement>)>> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn take(&self, key: u64, bytes: &::sled::IVec) -> Option<Announcement> {
-        match self.lock().remove(&key) {
-            Some((kept, announcement)) if kept == *bytes => Some(announcement),
+    fn get(&self, key: u64, bytes: &::sled::IVec) -> Option<Arc<Announcement>> {
+        match self.lock().get(&key) {
+            Some((kept, announcement)) if kept == bytes => Some(announcement.clone()),
             _ => None,
         }
     }
 
-    pub(super) fn keep(&self, key: u64, bytes: ::sled::IVec, announcement: Announcement) {
+    pub(super) fn keep(&self, key: u64, bytes: ::sled::IVec, announcement: Arc<Announcement>) {
         let mut kept = self.lock();
         if kept.len() < DECODED_MAX {
             kept.insert(key, (bytes, announcement));

@@ -1,27 +1,29 @@
 //! The outboxes (announcements, digests, CI jobs), the posts they made, and the
 //! claims and leases that share them between instances, on this backend.
 
+use std::sync::Arc;
+
 use super::*;
 use crate::store::prelude::*;
 
 impl OutboxStore for PgStore {
-    fn pending_announcements(&self, limit: usize) -> StoreResult<Vec<(u64, Announcement)>> {
+    fn pending_announcements(&self, limit: usize) -> StoreResult<Vec<(u64, Arc<Announcement>)>> {
         let rows = self.rows(
             "SELECT seq, body FROM outbox_notify ORDER BY seq LIMIT $1",
             params![cap(limit)],
         )?;
-        keyed("announcement", &rows)
+        shared(keyed("announcement", &rows)?)
     }
 
     fn claim_announcements(
         &self,
         platforms: &[String],
         limit: usize,
-    ) -> StoreResult<Vec<(u64, Announcement)>> {
+    ) -> StoreResult<Vec<(u64, Arc<Announcement>)>> {
         let rows = self.claim(Outbox::Notify, platforms)?;
         let mut entries = keyed("announcement", &rows)?;
         entries.truncate(limit);
-        Ok(entries)
+        shared(entries)
     }
 
     fn posted(&self, id: ReleaseId, channel: &ChannelRef) -> StoreResult<Option<String>> {
@@ -182,4 +184,11 @@ impl OutboxStore for PgStore {
     fn lease_counts(&self) -> LeaseCounts {
         self.counts()
     }
+}
+
+fn shared(entries: Vec<(u64, Announcement)>) -> StoreResult<Vec<(u64, Arc<Announcement>)>> {
+    Ok(entries
+        .into_iter()
+        .map(|(key, announcement)| (key, Arc::new(announcement)))
+        .collect())
 }
