@@ -236,6 +236,9 @@ enum Step {
 /// Lines answered together with one fsync when input arrives faster than typing.
 const BATCH_LINES: usize = 256;
 
+/// How long the shell, leaving, waits for lanes that wait out a push-back.
+const LEAVING_BUDGET: Duration = Duration::from_secs(5);
+
 pub struct Shell<'a> {
     app: &'a App,
     /// The app's engine in group-commit mode; `answer` flushes.
@@ -280,8 +283,10 @@ impl<'a> Shell<'a> {
 
     /// Delivers what the last commands announced, as a terminal left open
     /// would have shown it: when the input ends, the notifier's worker may
-    /// be part way through the outbox. Ends when a round delivers nothing
-    /// (entries for chats this process has no sink for stay for the bot).
+    /// be part way through the outbox. Ends when the outbox is empty, or a
+    /// round delivers nothing and no lane waits out a push-back within
+    /// `LEAVING_BUDGET` (entries for chats this process has no sink for
+    /// stay for the bot).
     async fn deliver_the_rest(&self) {
         let waiting = || {
             self.app
@@ -290,14 +295,21 @@ impl<'a> Shell<'a> {
                 .outbox_depths()
                 .map_or(0, |(announcements, _)| announcements)
         };
+        let deadline = tokio::time::Instant::now() + LEAVING_BUDGET;
         let mut before = waiting();
         while before > 0 {
-            self.app.notifier.deliver_pending().await;
+            let retry = self.app.notifier.deliver_pending().await;
             let after = waiting();
-            if after >= before {
-                return;
+            if after < before {
+                before = after;
+                continue;
             }
-            before = after;
+            match retry {
+                Some(wait) if tokio::time::Instant::now() + wait < deadline => {
+                    tokio::time::sleep(wait.max(Duration::from_millis(10))).await;
+                }
+                _ => return,
+            }
         }
     }
 

@@ -261,7 +261,13 @@ fn a_piped_script_shows_every_announcement_before_the_shell_leaves() {
             ))
         })
         .collect();
-    assert!(missing.is_empty(), "approvals not shown: {missing:?}");
+    if let Some(first) = missing.first() {
+        let about: Vec<&str> = out
+            .lines()
+            .filter(|l| l.contains(&format!("R-{first} ")) || l.contains(&format!("R-{first}:")))
+            .collect();
+        panic!("approvals not shown: {missing:?}; the lines about R-{first}: {about:#?}");
+    }
     // Nothing was left waiting for the next start.
     assert_eq!(bot.shell("").lines().count(), 0);
 }
