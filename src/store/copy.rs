@@ -163,7 +163,7 @@ fn copy_the_rest(from: &Store, to: &Store, report: &mut CopyReport) -> StoreResu
     let timers = from.all_timers()?;
     to.transaction(|tx| {
         for (_, announcement) in &announcements {
-            tx.announce(crate::domain::outbox::Announcement::clone(announcement))?;
+            tx.announce(announcement.as_ref().clone())?;
         }
         for (_, digest) in &digests {
             tx.post_digest(digest)?;
